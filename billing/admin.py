@@ -1,0 +1,271 @@
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from billing.models import (
+    AutomationSettings,
+    ConfigurableOption,
+    ConfigurableOptionChoice,
+    ConfigurableOptionPrice,
+    CreditLedgerEntry,
+    EmailTemplate,
+    Invoice,
+    InvoiceItem,
+    NumberSequence,
+    OverwriteRule,
+    Payment,
+    Product,
+    ProductGroup,
+    ProductPrice,
+    Service,
+    ServiceConfigOption,
+)
+from portal.activity import Actor
+from provisioning import lifecycle
+from provisioning.modules.base import ModuleError
+from provisioning.registry import module_choices
+
+
+class ProductInline(admin.TabularInline):
+    model = Product
+    fields = ["name", "type", "module", "hidden", "retired"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(ProductGroup)
+class ProductGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "sort_order", "hidden"]
+    search_fields = ["name"]
+    inlines = [ProductInline]
+
+
+class ProductPriceInline(admin.TabularInline):
+    model = ProductPrice
+    extra = 0
+
+
+class ConfigurableOptionInline(admin.TabularInline):
+    model = ConfigurableOption
+    extra = 0
+    show_change_link = True
+
+
+class ProductForm(forms.ModelForm):
+    module = forms.ChoiceField(choices=module_choices, required=False, label="Provisioning module")
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
+    list_display = ["name", "group", "type", "module", "server_group", "hidden", "retired"]
+    list_filter = ["type", "group", "module", "hidden", "retired"]
+    search_fields = ["name", "group__name"]
+    list_select_related = ["group", "server_group"]
+    inlines = [ProductPriceInline, ConfigurableOptionInline]
+
+
+class ConfigurableOptionChoiceInline(admin.TabularInline):
+    model = ConfigurableOptionChoice
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(ConfigurableOption)
+class ConfigurableOptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "product", "kind", "min_quantity", "max_quantity", "included_quantity"]
+    list_filter = ["kind"]
+    search_fields = ["name", "code", "product__name"]
+    list_select_related = ["product"]
+    inlines = [ConfigurableOptionChoiceInline]
+
+
+class ConfigurableOptionPriceInline(admin.TabularInline):
+    model = ConfigurableOptionPrice
+    extra = 0
+
+
+@admin.register(ConfigurableOptionChoice)
+class ConfigurableOptionChoiceAdmin(admin.ModelAdmin):
+    list_display = ["label", "code", "option"]
+    search_fields = ["label", "option__name"]
+    list_select_related = ["option__product"]
+    inlines = [ConfigurableOptionPriceInline]
+
+
+class ServiceConfigOptionInline(admin.TabularInline):
+    model = ServiceConfigOption
+    extra = 0
+    raw_id_fields = ["option", "choice"]
+
+
+def _run_transition(modeladmin, request, queryset, transition, verb, **kwargs):
+    """Apply one lifecycle function to each selected service, reporting successes and each failure."""
+    actor = Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
+    done = 0
+    for service in queryset.select_related("product"):
+        try:
+            transition(service=service, actor=actor, **kwargs)
+            done += 1
+        except (lifecycle.InvalidTransition, ModuleError) as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} service(s).", messages.SUCCESS)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["id", "domain", "client_link", "product", "status", "billing_cycle", "recurring_amount", "next_due_date"]
+    list_display_links = ["id", "domain"]
+    list_filter = ["status", "product__type", "billing_cycle", "suspend_reason", "product", "server"]
+    search_fields = ["domain", "username", "client__company_name", "client__last_name", "client__email", "=id"]
+    list_select_related = ["client", "product"]
+    raw_id_fields = ["client"]
+    date_hierarchy = "next_due_date"
+    inlines = [ServiceConfigOptionInline]
+    # Status and password change only through the lifecycle functions (actions below), never by editing.
+    readonly_fields = [
+        "status", "suspend_reason", "suspend_reason_text", "suspend_mode", "suspended_at", "terminated_at",
+        "password_set", "disk_usage_mb", "usage_updated_at", "created_at", "updated_at",
+    ]
+    exclude = ["password"]
+    actions = ["accept_create", "suspend_manually", "unsuspend"]
+
+    @admin.display(description="Client", ordering="client__last_name")
+    def client_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:portal_client_change", args=[obj.client_id]), obj.client)
+
+    @admin.display(description="Password", boolean=True)
+    def password_set(self, obj):
+        return bool(obj.password)
+
+    @admin.action(description="Accept and create (run the module's Create)", permissions=["change"])
+    def accept_create(self, request, queryset):
+        _run_transition(self, request, queryset, lifecycle.service_create, "Created")
+
+    @admin.action(description="Suspend (by staff)", permissions=["change"])
+    def suspend_manually(self, request, queryset):
+        reason = Service.SuspendReason.MANUAL
+        _run_transition(self, request, queryset, lifecycle.service_suspend, "Suspended", reason=reason)
+
+    @admin.action(description="Unsuspend", permissions=["change"])
+    def unsuspend(self, request, queryset):
+        _run_transition(self, request, queryset, lifecycle.service_unsuspend, "Unsuspended")
+
+
+class InvoiceItemInline(admin.TabularInline):
+    model = InvoiceItem
+    extra = 0
+    raw_id_fields = ["service"]
+    fields = ["kind", "description", "service", "period_start", "period_end", "amount", "taxable"]
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    fields = ["received_at", "amount", "gateway", "transaction_id", "recorded_by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["number", "client", "kind", "status", "date", "due_date", "total", "balance"]
+    list_filter = ["status", "kind", "currency"]
+    search_fields = ["number", "client__company_name", "client__last_name", "client__email"]
+    list_select_related = ["client"]
+    raw_id_fields = ["client"]
+    date_hierarchy = "date"
+    readonly_fields = ["number", "subtotal", "tax", "total", "amount_paid", "credit_applied", "paid_at", "cancelled_at"]
+    inlines = [InvoiceItemInline, PaymentInline]
+
+    @admin.display(description="Balance")
+    def balance(self, obj):
+        return obj.balance
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "client", "invoice", "amount", "currency", "gateway", "transaction_id"]
+    list_filter = ["gateway", "currency"]
+    search_fields = ["transaction_id", "invoice__number", "client__email", "client__last_name"]
+    list_select_related = ["client", "invoice"]
+    raw_id_fields = ["client", "invoice"]
+    date_hierarchy = "received_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreditLedgerEntry)
+class CreditLedgerEntryAdmin(admin.ModelAdmin):
+    """Read-only here: the ledger is written by billing services, which keep the balance cache in step."""
+
+    list_display = ["created_at", "client", "kind", "amount", "description", "invoice"]
+    list_filter = ["kind"]
+    search_fields = ["description", "client__email", "client__last_name", "invoice__number"]
+    list_select_related = ["client", "invoice"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NumberSequence)
+class NumberSequenceAdmin(admin.ModelAdmin):
+    list_display = ["name", "next_value"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AutomationSettings)
+class AutomationSettingsAdmin(admin.ModelAdmin):
+    fieldsets = [
+        ("Suspension", {"fields": ["suspension_enabled", "suspend_days", "send_suspension_email"]}),
+        ("Unsuspension", {"fields": ["unsuspend_on_payment", "send_unsuspension_email"]}),
+        ("Termination", {"fields": ["termination_enabled", "terminate_days"]}),
+        ("Overrides (seed 001)", {"fields": ["override_type", "override_cron_mode", "override_send_suspension_email"]}),
+        ("Schedule and invoicing", {"fields": ["daily_run_time", "invoice_days_before_due", "client_status_update"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not AutomationSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: go straight to it.
+        from django.shortcuts import redirect
+
+        settings = AutomationSettings.load()
+        return redirect("admin:billing_automationsettings_change", settings.pk)
+
+
+@admin.register(OverwriteRule)
+class OverwriteRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "overwrite_suspension", "suspend_days", "overwrite_termination", "terminate_days"]
+    list_filter = ["overwrite_suspension", "overwrite_termination"]
+    list_select_related = ["product", "product_group"]
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "subject", "disabled", "updated_at"]
+    list_filter = ["category", "disabled"]
+    search_fields = ["name", "subject", "body"]

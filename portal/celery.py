@@ -1,0 +1,18 @@
+"""The Celery application. The beat schedule comes from portal.jobs.PERIODIC_JOBS and is read in the business
+time zone (CELERY_TIMEZONE = BUSINESS_TIME_ZONE), never in the server's."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def install_beat_schedule(sender, **kwargs):
+    from portal.jobs import beat_schedule
+
+    sender.conf.beat_schedule = beat_schedule()

@@ -1,0 +1,215 @@
+"""A realistic demo data set: a staff login, clients with mail and VoIP services in several states, products
+and groups, and invoices paid, unpaid and overdue. Loaded by `manage.py load_demo`; loading twice adds nothing."""
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import (
+    AutomationSettings,
+    BillingCycle,
+    ConfigurableOption,
+    ConfigurableOptionChoice,
+    ConfigurableOptionPrice,
+    Invoice,
+    InvoiceItem,
+    Payment,
+    Product,
+    ProductGroup,
+    ProductPrice,
+    Service,
+)
+from billing.numbering import allocate_invoice_number
+from portal.activity import Actor
+from portal.models import Client
+from portal.services import client_create
+
+STAFF_USERNAME = "admin"
+STAFF_PASSWORD = "demo-admin-pass"
+CLIENT_PASSWORD = "demo-client-pass"
+ACTOR = Actor.system("load_demo")
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    company: str
+    first: str
+    last: str
+    email: str
+    country: str
+    city: str
+
+
+CLIENTS = [
+    DemoClient("Acme Widgets Ltd", "Alice", "Archer", "alice@acme.example", "CA", "Toronto"),
+    DemoClient("Globex Corporation", "Bob", "Barker", "bob@globex.example", "US", "Springfield"),
+    DemoClient("Initech", "Carol", "Chen", "carol@initech.example", "US", "Austin"),
+    DemoClient("Umbrella Dental", "Dave", "Diaz", "dave@umbrella.example", "CA", "Ottawa"),
+    DemoClient("", "Erin", "Evans", "erin@evans.example", "GB", "Leeds"),
+    DemoClient("Northwind Traders", "Frank", "Fischer", "frank@northwind.example", "CA", "Montreal"),
+]
+
+
+def load_demo():
+    """Create the demo data set unless it is there already. Returns True when it loaded something."""
+    if Client.objects.filter(email=CLIENTS[0].email).exists():
+        return False
+    with transaction.atomic():
+        _staff()
+        AutomationSettings.load()
+        products = _catalogue()
+        today = timezone.localdate()
+        clients = {
+            c.first.lower(): client_create(
+                actor=ACTOR,
+                password=CLIENT_PASSWORD,
+                company_name=c.company,
+                first_name=c.first,
+                last_name=c.last,
+                email=c.email,
+                country=c.country,
+                city=c.city,
+                address1="1 Demo Street",
+                postcode="A1A 1A1" if c.country == "CA" else "10001",
+                currency="USD",
+            )
+            for c in CLIENTS
+        }
+        S = Service.Status
+        # (client, product, domain, status, next due offset in days, suspend reason)
+        plan = [
+            ("alice", "mail_pro", "acme.example", S.ACTIVE, 12, ""),
+            ("alice", "mail_basic", "acme-widgets.example", S.ACTIVE, 40, ""),
+            ("alice", "voip_metered", "acme.example", S.ACTIVE, 20, ""),
+            ("bob", "mail_pro", "globex.example", S.ACTIVE, -3, ""),
+            ("carol", "mail_basic", "initech.example", S.SUSPENDED, -9, Service.SuspendReason.OVERDUE),
+            ("dave", "mail_basic", "umbrella-dental.example", S.TERMINATED, -45, ""),
+            ("erin", "mail_basic", "evans.example", S.PENDING, 0, ""),
+            ("frank", "voip_metered", "northwind.example", S.ACTIVE, 5, ""),
+            ("frank", "voip_unlimited", "northwind-sales.example", S.SUSPENDED, 2, Service.SuspendReason.VOIP_CREDIT),
+        ]
+        for who, product_key, domain, status, due_in, reason in plan:
+            product, price = products[product_key]
+            client = clients[who]
+            due = today + timedelta(days=due_in)
+            service = Service.objects.create(
+                client=client,
+                product=product,
+                domain=domain,
+                status=status,
+                billing_cycle=BillingCycle.MONTHLY,
+                currency=client.currency,
+                first_payment_amount=price,
+                recurring_amount=price,
+                registration_date=due - timedelta(days=365 if status != S.PENDING else 0),
+                next_due_date=due,
+                next_invoice_date=due - timedelta(days=14),
+                suspend_reason=reason,
+                suspended_at=timezone.now() - timedelta(days=2) if status == S.SUSPENDED else None,
+                terminated_at=timezone.now() - timedelta(days=15) if status == S.TERMINATED else None,
+                username=f"admin@{domain}",
+                disk_usage_mb=Decimal("812.40") if product.type == Product.Type.MAIL and status == S.ACTIVE else None,
+                usage_updated_at=timezone.now() if product.type == Product.Type.MAIL and status == S.ACTIVE else None,
+            )
+            _invoices_for(service, due, today)
+        clients["dave"].status = Client.Status.INACTIVE
+        clients["dave"].save(update_fields=["status"])
+    return True
+
+
+def _staff():
+    User = get_user_model()
+    if not User.objects.filter(username=STAFF_USERNAME).exists():
+        User.objects.create_superuser(STAFF_USERNAME, "admin@localhost", STAFF_PASSWORD, first_name="Demo", last_name="Staff")
+
+
+def _catalogue():
+    mail = ProductGroup.objects.create(name="Email Hosting", sort_order=1)
+    voip = ProductGroup.objects.create(name="VoIP", sort_order=2)
+    spec = {
+        "mail_basic": (mail, "Mail Basic", Product.Type.MAIL, "4.00"),
+        "mail_pro": (mail, "Mail Business", Product.Type.MAIL, "12.00"),
+        "voip_metered": (voip, "VoIP Metered", Product.Type.VOIP, "5.00"),
+        "voip_unlimited": (voip, "VoIP Unlimited", Product.Type.VOIP, "29.00"),
+    }
+    products = {}
+    for key, (group, name, kind, monthly) in spec.items():
+        product = Product.objects.create(group=group, name=name, type=kind, description=f"{name} plan")
+        monthly = Decimal(monthly)
+        ProductPrice.objects.bulk_create(
+            [
+                ProductPrice(product=product, cycle=BillingCycle.MONTHLY, price=monthly),
+                ProductPrice(product=product, cycle=BillingCycle.ANNUALLY, price=monthly * 10),
+            ]
+        )
+        products[key] = (product, monthly)
+    _mailbox_options(products["mail_pro"][0])
+    return products
+
+
+def _mailbox_options(product):
+    """Seed 003: extra mailboxes, each Basic or Enhanced."""
+    mailboxes = ConfigurableOption.objects.create(
+        product=product, code="mailboxes", name="Mailboxes", kind=ConfigurableOption.Kind.QUANTITY,
+        min_quantity=1, max_quantity=500, included_quantity=5,
+    )
+    unit = ConfigurableOptionChoice.objects.create(option=mailboxes, code="mailbox", label="Mailbox")
+    ConfigurableOptionPrice.objects.create(choice=unit, cycle=BillingCycle.MONTHLY, price=Decimal("1.50"))
+    kind = ConfigurableOption.objects.create(
+        product=product, code="mailbox_type", name="Mailbox type", kind=ConfigurableOption.Kind.SELECT, sort_order=1
+    )
+    for order, (code, label, price) in enumerate([("basic", "Basic", "0.00"), ("enhanced", "Enhanced", "2.00")]):
+        choice = ConfigurableOptionChoice.objects.create(option=kind, code=code, label=label, sort_order=order)
+        ConfigurableOptionPrice.objects.create(choice=choice, cycle=BillingCycle.MONTHLY, price=Decimal(price))
+
+
+def _invoices_for(service, due, today):
+    """Last period paid; the current one paid, unpaid or overdue, as the service's state implies."""
+    S = Service.Status
+    if service.status == S.PENDING:
+        _invoice(service, today, today + timedelta(days=7), paid=False)
+        return
+    _invoice(service, due - timedelta(days=44), due - timedelta(days=30), paid=True)
+    if service.status == S.TERMINATED:
+        return
+    _invoice(service, due - timedelta(days=14), due, paid=due > today + timedelta(days=10))
+
+
+def _invoice(service, issued, due, *, paid):
+    # Paid two days after issue, never in the future.
+    paid_at = min(timezone.now(), timezone.now() - timedelta(days=(timezone.localdate() - issued).days - 2))
+    invoice = Invoice.objects.create(
+        client=service.client,
+        number=allocate_invoice_number(on_date=issued),
+        status=Invoice.Status.PAID if paid else Invoice.Status.UNPAID,
+        currency=service.currency,
+        date=issued,
+        due_date=due,
+        subtotal=service.recurring_amount,
+        total=service.recurring_amount,
+        amount_paid=service.recurring_amount if paid else Decimal("0.00"),
+        paid_at=paid_at if paid else None,
+    )
+    InvoiceItem.objects.create(
+        invoice=invoice,
+        service=service,
+        kind=InvoiceItem.Kind.SERVICE,
+        description=f"{service.product.name} – {service.domain} ({due} – {due + timedelta(days=29)})",
+        amount=service.recurring_amount,
+        period_start=due,
+        period_end=due + timedelta(days=29),
+        period_key=f"service:{service.pk}:{due.isoformat()}",
+    )
+    if paid:
+        Payment.objects.create(
+            invoice=invoice,
+            client=service.client,
+            amount=service.recurring_amount,
+            currency=service.currency,
+            gateway="bank_transfer",
+            transaction_id=f"DEMO-{invoice.number}",
+            received_at=paid_at,
+        )

@@ -1,0 +1,171 @@
+"""Clients and their users, the audit log, and the record of periodic work."""
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 country code such as CA.")
+
+
+class Client(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        CLOSED = "closed", "Closed"
+
+    class VoipSuspended(models.TextChoices):
+        # Seed 002: "None" lets autosuspend decide; "Yes"/"No" override it.
+        NONE = "none", "None (automatic)"
+        YES = "yes", "Yes"
+        NO = "no", "No"
+
+    company_name = models.CharField(max_length=200, blank=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(db_index=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address1 = models.CharField("address", max_length=200, blank=True)
+    address2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField("state or region", max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, validators=[country_code], default="US")
+    currency = models.CharField(max_length=3, validators=[currency_code], default="USD")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    tax_exempt = models.BooleanField(default=False)
+    apply_credit_to_invoices = models.BooleanField(
+        default=True, help_text="Pay new invoices from the client's credit balance when it has any."
+    )
+    credit_balance = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        default=0,
+        editable=False,
+        help_text="Cache of the sum of the client's credit ledger; the ledger is the truth.",
+    )
+    low_balance_threshold = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Send the 'Low Balance Alert' when credit is at or below this. Blank disables alerts.",
+    )
+    low_balance_alert_sent_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Set when an alert goes out; cleared when credit rises again."
+    )
+    has_voip_service = models.BooleanField("has VoIP service", default=False)
+    voip_suspended = models.CharField(
+        "VoIP suspended", max_length=4, choices=VoipSuspended.choices, default=VoipSuspended.NONE
+    )
+    manual_voip_suspend = models.BooleanField("manual VoIP suspend", default=False)
+    notes = models.TextField(blank=True)
+    last_login_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["company_name"])]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def display_name(self):
+        return f"{self.company_name} ({self.full_name})" if self.company_name else self.full_name
+
+
+class ClientUser(models.Model):
+    """A login that belongs to a client: the owner or one of its contacts. Staff users are never clients."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_user")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="users")
+    is_owner = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"{self.user} → {self.client}"
+
+    def clean(self):
+        if self.user_id and self.user.is_staff:
+            raise ValidationError({"user": "Staff users cannot belong to a client."})
+
+
+class ActivityLog(models.Model):
+    """Append-only audit trail: every state change and every staff action."""
+
+    class ActorType(models.TextChoices):
+        STAFF = "staff", "Staff"
+        CLIENT = "client", "Client"
+        SYSTEM = "system", "System task"
+        API = "api", "API key"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_type = models.CharField(max_length=10, choices=ActorType.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text="Who acted, as shown: a username, task or API key.")
+    impersonated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=80, db_index=True)
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="activity")
+    target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    target_id = models.CharField(max_length=64, blank=True)
+    target = GenericForeignKey("target_type", "target_id")
+    target_repr = models.CharField(max_length=200, blank=True)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["client", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+        verbose_name = "activity log entry"
+        verbose_name_plural = "activity log"
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label}: {self.message}"
+
+    def save(self, *args, **kwargs):
+        # Append-only: an entry, once written, is never rewritten.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Activity log entries are append-only.")
+        super().save(*args, **kwargs)
+
+
+class JobRun(models.Model):
+    """The last run of each periodic job, for the staff dashboard's automation status."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=80, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    last_started_at = models.DateTimeField()
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_summary = models.CharField(max_length=255, blank=True)
+    run_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

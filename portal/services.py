@@ -1,0 +1,69 @@
+"""Writes for clients and their users. Each function is atomic and audits with the acting user."""
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from portal.activity import Actor, log_activity
+from portal.models import Client, ClientUser
+
+User = get_user_model()
+
+PROFILE_FIELDS = (
+    "company_name", "first_name", "last_name", "email", "phone",
+    "address1", "address2", "city", "state", "postcode", "country",
+)
+
+
+@transaction.atomic
+def client_create(*, actor, password=None, **fields):
+    """A client and its owner login (username = e-mail). Without a password the owner sets one by reset."""
+    client = Client(**fields)
+    client.full_clean()
+    client.save()
+    user = User(username=client.email.lower(), email=client.email, first_name=client.first_name, last_name=client.last_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    ClientUser.objects.create(user=user, client=client, is_owner=True)
+    log_activity(actor=actor, action="client.create", target=client, message=f"Client {client} created")
+    return client
+
+
+@transaction.atomic
+def client_update_profile(*, client, actor, changes):
+    """Apply profile changes and log which fields changed (old and new values)."""
+    before = {name: getattr(client, name) for name in changes}
+    for name, value in changes.items():
+        if name not in PROFILE_FIELDS:
+            raise ValueError(f"{name} is not a profile field")
+        setattr(client, name, value)
+    client.full_clean()
+    diff = {name: [before[name], value] for name, value in changes.items() if before[name] != value}
+    if not diff:
+        return client
+    client.save(update_fields=[*diff, "updated_at"])
+    log_activity(
+        actor=actor,
+        action="client.profile_update",
+        target=client,
+        message=f"Profile updated: {', '.join(sorted(diff))}",
+        data={"changes": diff},
+    )
+    return client
+
+
+def record_client_login(*, user, request):
+    """Remember the client's last login (seed 004's '3 months' rule) and audit it. Staff logins are not clients."""
+    membership = ClientUser.objects.filter(user=user).select_related("client").first()
+    if membership is None:
+        return
+    now = timezone.now()
+    Client.objects.filter(pk=membership.client_id).update(last_login_at=now)
+    log_activity(
+        actor=Actor.client(user, impersonated_by=getattr(request, "impersonator", None), ip_address=request.META.get("REMOTE_ADDR")),
+        action="client.login",
+        target=membership.client,
+        message=f"{user.get_username()} logged in to the client area",
+    )

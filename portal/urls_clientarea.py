@@ -1,0 +1,36 @@
+"""Client-area URLs. tests/portal/test_isolation.py walks every one of them as owner, other client and
+anonymous visitor, and fails when a URL here has no entry in its table."""
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from portal import views
+
+app_name = "clientarea"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("services/", views.service_list, name="services"),
+    path("services/<int:service_id>/", views.service_detail, name="service"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    # Public pages: signing in and out, and resetting a forgotten password by e-mail.
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="portal/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path(
+        "password-reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="portal/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+]
+
+# Pages anyone may open; every other client-area URL requires a signed-in client.
+PUBLIC_URL_NAMES = {"login", "logout", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}

@@ -1,0 +1,259 @@
+"""The only way a service changes state: one function per lifecycle action.
+
+Each function locks the service row, checks that the action is allowed from its current status, calls the
+product's module (if it has one), and then, only on success, changes the status and writes ActivityLog, all in
+one transaction. On a module error the service keeps its status; the failed ModuleCall is recorded (and queued
+for retry) with an ActivityLog entry, and ModuleError is raised for the caller to show or retry.
+The admin buttons, the automation engine, the API and the client area all call these functions.
+"""
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import Service
+from portal.activity import log_activity
+from provisioning.models import ModuleCall
+from provisioning.modules.base import ActionResult, ModuleError, ServerRef, ServiceRef
+from provisioning.registry import get_module
+
+S = Service.Status
+LIVE = (S.ACTIVE, S.SUSPENDED)
+# Product module option that says whether Terminate deletes the data (SmarterMail's option 8).
+DELETE_DATA_OPTION = "delete_data_on_terminate"
+
+
+class InvalidTransition(Exception):
+    """The action is not allowed from the service's current status."""
+
+
+@dataclass(frozen=True)
+class _Action:
+    name: str  # ActivityLog action suffix and ModuleCall action
+    verb: str  # for messages: "suspend"
+    allowed_from: tuple
+    call: Callable  # (module, ServiceRef) -> ActionResult
+    uses_module: Callable = lambda service: True  # False: no provider call for this service (e.g. Pending cancel)
+
+
+def service_create(*, service, actor):
+    """Pending → Active: provision the service (picking a server from the product's group if needed)."""
+    return _transition(
+        service,
+        actor,
+        _Action("create", "create", (S.PENDING,), lambda module, ref: module.create(ref)),
+        apply=lambda svc, result: _apply(svc, status=S.ACTIVE),
+        prepare=_assign_server,
+    )
+
+
+def service_suspend(*, service, actor, reason, reason_text="", mode=""):
+    """Active → Suspended, remembering why and how, so that unsuspension undoes exactly that."""
+    if reason not in Service.SuspendReason.values:
+        raise ValueError(f"Unknown suspend reason {reason!r}.")
+
+    def apply(svc, result):
+        return _apply(
+            svc,
+            status=S.SUSPENDED,
+            suspend_reason=reason,
+            suspend_reason_text=reason_text,
+            suspend_mode=result.suspend_mode or mode,
+            suspended_at=timezone.now(),
+        )
+
+    action = _Action("suspend", "suspend", (S.ACTIVE,), lambda module, ref: module.suspend(ref, reason=reason, mode=mode))
+    return _transition(service, actor, action, apply=apply, log_data={"reason": reason, "reason_text": reason_text})
+
+
+def service_unsuspend(*, service, actor):
+    """Suspended → Active. The module sees the stored suspend mode and reverses that one."""
+
+    def apply(svc, result):
+        return _apply(svc, status=S.ACTIVE, suspend_reason="", suspend_reason_text="", suspend_mode="", suspended_at=None)
+
+    action = _Action("unsuspend", "unsuspend", (S.SUSPENDED,), lambda module, ref: module.unsuspend(ref))
+    return _transition(service, actor, action, apply=apply)
+
+
+def service_terminate(*, service, actor, delete_data=None):
+    """Active/Suspended → Terminated. `delete_data=None` follows the product's delete-data option."""
+
+    def call(module, ref):
+        wipe = delete_data if delete_data is not None else bool(ref.product_options.get(DELETE_DATA_OPTION, False))
+        return module.terminate(ref, delete_data=wipe)
+
+    def apply(svc, result):
+        return _apply(svc, status=S.TERMINATED, terminated_at=timezone.now())
+
+    log_data = {"delete_data": delete_data} if delete_data is not None else {}
+    return _transition(service, actor, _Action("terminate", "terminate", LIVE, call), apply=apply, log_data=log_data)
+
+
+def service_cancel(*, service, actor):
+    """Pending → Cancelled (nothing was provisioned, so no provider call), or Active/Suspended → Cancelled (the
+    module removes it, keeping data as the product says): a cancellation request carried out."""
+
+    def call(module, ref):
+        return module.terminate(ref, delete_data=bool(ref.product_options.get(DELETE_DATA_OPTION, False)))
+
+    action = _Action("cancel", "cancel", (S.PENDING, *LIVE), call, uses_module=lambda svc: svc.status != S.PENDING)
+    return _transition(
+        service, actor, action, apply=lambda svc, result: _apply(svc, status=S.CANCELLED, terminated_at=timezone.now())
+    )
+
+
+def service_change_password(*, service, actor, new_password):
+    """Set the service's (primary mailbox's) password on the provider and store it encrypted."""
+    action = _Action(
+        "change_password", "change the password of", LIVE,
+        lambda module, ref: module.change_password(ref, new_password=new_password),
+    )
+    return _transition(service, actor, action, apply=lambda svc, result: _apply(svc, password=new_password))
+
+
+def _apply(service, **changes):
+    for name, value in changes.items():
+        setattr(service, name, value)
+    return list(changes)
+
+
+def _assign_server(service, module):
+    if module is not None and service.server_id is None and service.product.server_group_id:
+        service.server = service.product.server_group.least_full_server()
+        if service.server is None:
+            raise ModuleError(
+                f"No enabled server with free capacity in the group '{service.product.server_group}'.",
+                permanent=True,
+            )
+
+
+def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
+    failure = call = None
+    with transaction.atomic():
+        locked = (
+            Service.objects.select_for_update()
+            .select_related("product", "product__server_group", "server")
+            .get(pk=service.pk)
+        )
+        if locked.status not in action.allowed_from:
+            raise InvalidTransition(
+                f"Cannot {action.verb} {locked.domain}: the service is {locked.get_status_display()}."
+            )
+        previous = locked.status
+        module = get_module(locked.product.module) if action.uses_module(locked) else None
+        result = ActionResult(message="No provisioning module: status changed only." if module is None else "")
+        try:
+            if prepare is not None:
+                prepare(locked, module)
+        except ModuleError as exc:
+            failure, call = exc, _module_call(locked, module, action, error=exc)
+        else:
+            if module is not None:
+                call, result, failure = _call_module(module, locked, action)
+        if failure is None:
+            changed = apply(locked, result)
+            if result.module_data:
+                locked.module_data = {**locked.module_data, **result.module_data}
+                changed.append("module_data")
+            if locked.server_id != service.server_id:
+                changed.append("server")
+            locked.save(update_fields=[*changed, "updated_at"])
+            if call is not None:
+                ModuleCall.objects.filter(service=locked, action=action.name, awaiting_retry=True).update(
+                    awaiting_retry=False
+                )
+                call.save()
+            log_activity(
+                actor=actor,
+                action=f"service.{action.name}",
+                target=locked,
+                message=_success_message(action, locked, previous, result),
+                data={"from": previous, "to": locked.status, **(log_data or {})},
+            )
+    if failure is not None:
+        # Written after the rolled-back transaction: the failure itself must be kept.
+        call.save()
+        log_activity(
+            actor=actor,
+            action=f"service.{action.name}_failed",
+            target=locked,
+            message=f"Could not {action.verb} {locked.domain}: {failure.message}",
+            data={"status": locked.status, "permanent": failure.permanent, **(log_data or {})},
+        )
+        raise failure
+    _copy_state(locked, service)
+    return service
+
+
+def _call_module(module, service, action):
+    """Run one module action; returns (ModuleCall, result or None, ModuleError or None)."""
+    started = time.monotonic()
+    try:
+        result = action.call(module, service_ref(service))
+    except ModuleError as exc:
+        return _module_call(service, module, action, error=exc, started=started), None, exc
+    return _module_call(service, module, action, result=result, started=started), result, None
+
+
+def _module_call(service, module, action, *, result=None, error=None, started=None):
+    return ModuleCall(
+        service=service,
+        server=service.server,
+        module=module.key if module else service.product.module,
+        action=action.name,
+        request={"domain": service.domain},
+        response_summary=result.message[:2000] if result else "",
+        success=error is None,
+        error=error.message[:2000] if error else "",
+        permanent_error=bool(error and error.permanent),
+        duration_ms=_elapsed_ms(started) if started is not None else 0,
+        awaiting_retry=error is not None,
+    )
+
+
+def _elapsed_ms(started):
+    return int((time.monotonic() - started) * 1000)
+
+
+def _success_message(action, service, previous, result):
+    if previous != service.status:
+        text = f"{service.domain}: {S(previous).label} → {service.get_status_display()}"
+    else:
+        text = f"{service.domain}: {action.name.replace('_', ' ')} done"
+    return f"{text}. {result.message}".strip()
+
+
+def _copy_state(source, target):
+    for field in Service._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def service_ref(service):
+    """The dataclass a module sees: never the model instance."""
+    server = service.server
+    return ServiceRef(
+        id=service.pk,
+        domain=service.domain,
+        username=service.username,
+        password=service.password,
+        product_options=dict(service.product.module_options),
+        module_data=dict(service.module_data),
+        suspend_mode=service.suspend_mode,
+        server=server_ref(server) if server is not None else None,
+    )
+
+
+def server_ref(server):
+    return ServerRef(
+        id=server.pk,
+        hostname=server.hostname,
+        base_url=server.base_url,
+        username=server.username,
+        password=server.password,
+        api_token=server.api_token,
+        verify_tls=server.verify_tls,
+        settings=dict(server.settings),
+    )

@@ -1,0 +1,85 @@
+"""Servers, server groups and the log of calls to providers."""
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from portal.encryption import EncryptedTextField
+
+
+class Server(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    module = models.CharField(max_length=40, help_text="The provisioning module that talks to this server.")
+    hostname = models.CharField(max_length=253)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: the module's default port.")
+    use_tls = models.BooleanField("use TLS", default=True)
+    verify_tls = models.BooleanField("verify TLS certificate", default=True)
+    username = models.CharField(max_length=120, blank=True)
+    password = EncryptedTextField(blank=True)
+    api_token = EncryptedTextField("API token", blank=True)
+    capacity = models.PositiveIntegerField(default=0, help_text="Most services on this server; 0 = no limit.")
+    enabled = models.BooleanField(default=True)
+    settings = models.JSONField(default=dict, blank=True, help_text="Module server settings (validated).")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def base_url(self):
+        scheme = "https" if self.use_tls else "http"
+        port = f":{self.port}" if self.port else ""
+        return f"{scheme}://{self.hostname}{port}"
+
+
+class ServerGroup(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    servers = models.ManyToManyField(Server, related_name="groups", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def least_full_server(self):
+        """The enabled server with the fewest live services that still has room, or None."""
+        live = Q(services__status__in=["pending", "active", "suspended"])
+        candidates = (
+            self.servers.filter(enabled=True)
+            .annotate(load=Count("services", filter=live))
+            .filter(Q(capacity=0) | Q(load__lt=models.F("capacity")))
+            .order_by("load", "id")
+        )
+        return candidates.first()
+
+
+class ModuleCall(models.Model):
+    """One call to a provider: what was asked (secrets redacted), what came back, how long it took."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    service = models.ForeignKey(
+        "billing.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="module_calls"
+    )
+    server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.SET_NULL, related_name="module_calls")
+    module = models.CharField(max_length=40)
+    action = models.CharField(max_length=40)
+    request = models.JSONField(default=dict, blank=True)
+    response_summary = models.TextField(blank=True)
+    success = models.BooleanField()
+    error = models.TextField(blank=True)
+    permanent_error = models.BooleanField(default=False)
+    duration_ms = models.PositiveIntegerField(default=0)
+    # A failed lifecycle action stays in the retry queue until a later attempt succeeds or staff dismiss it.
+    awaiting_retry = models.BooleanField(default=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["service", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.module}.{self.action} {'ok' if self.success else 'failed'}"

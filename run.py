@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The two commands of the README, for a machine that has only Python 3:
+
+    python3 run.py          start the portal with demo data (SQLite, Celery worker and beat with no server)
+    python3 run.py test     run the test suite (extra arguments go to pytest)
+
+It creates .venv with a Python new enough for Django 6 (3.12 or later; it looks for one if `python3` is
+older), installs the pinned requirements when they change, and then does the work inside that environment.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+MIN_PYTHON = (3, 12)
+REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
+
+
+def say(message):
+    print(f"[run.py] {message}", flush=True)
+
+
+def python_version(executable):
+    try:
+        out = subprocess.run(
+            [str(executable), "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
+            capture_output=True, text=True, timeout=20,
+        )
+        return tuple(int(part) for part in out.stdout.split())
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def find_python():
+    """This interpreter if it is new enough, else the newest python3.1x on PATH or under pyenv."""
+    if sys.version_info[:2] >= MIN_PYTHON:
+        return Path(sys.executable)
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(20, MIN_PYTHON[1] - 1, -1)]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if pyenv_root.is_dir():
+        candidates += sorted(pyenv_root.glob("3.*/bin/python3"), reverse=True)
+    for candidate in filter(None, candidates):
+        version = python_version(candidate)
+        if version and version >= MIN_PYTHON:
+            return Path(candidate)
+    sys.exit(
+        f"[run.py] Django 6 needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or later, and none was found "
+        f"(this is {sys.version.split()[0]}). Install one (e.g. apt install python3.12) and run again."
+    )
+
+
+def ensure_venv():
+    version = python_version(VENV_PYTHON) if VENV_PYTHON.exists() else None
+    if version is None or version < MIN_PYTHON:
+        python = find_python()
+        say(f"Creating .venv with {python}")
+        shutil.rmtree(VENV, ignore_errors=True)
+        subprocess.run([str(python), "-m", "venv", str(VENV)], check=True)
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in REQUIREMENTS)).hexdigest()
+    stamp = VENV / ".requirements-sha256"
+    if not stamp.exists() or stamp.read_text() != digest:
+        say("Installing the pinned requirements (first run only; a minute or two)")
+        subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+        subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements-dev.txt")], check=True)
+        stamp.write_text(digest)
+
+
+def manage(*args, env=None):
+    subprocess.run([str(VENV_PYTHON), str(ROOT / "manage.py"), *args], check=True, cwd=ROOT, env=env)
+
+
+def run_demo(port):
+    env = {**os.environ, "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
+    say("Applying migrations and loading the demo data")
+    manage("migrate", "--no-input", "-v", "0", env=env)
+    manage("load_demo", env=env)
+    celery = [str(VENV_PYTHON), "-m", "celery", "-A", "portal"]
+    processes = {
+        "web": [str(VENV_PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"],
+        "beat": [*celery, "beat", "--loglevel", "INFO"],
+    }
+    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
+    say(f"Portal:      http://127.0.0.1:{port}/   (client area)")
+    say(f"Staff area:  http://127.0.0.1:{port}/admin/")
+    say("Logins:      staff admin / demo-admin-pass;  client alice@acme.example / demo-client-pass")
+    say("Celery worker and beat are running (filesystem broker under var/). Press Ctrl-C to stop.")
+    try:
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+        failed = [name for name, child in children.items() if child.poll() is not None]
+        say(f"Stopped because {', '.join(failed)} exited.")
+        code = 1
+    except KeyboardInterrupt:
+        code = 0
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
+
+def run_tests(args):
+    return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
+
+
+def main(argv):
+    ensure_venv()
+    if argv[:1] == ["test"]:
+        return run_tests(argv[1:])
+    port = 8000
+    if "--port" in argv:
+        port = int(argv[argv.index("--port") + 1])
+    return run_demo(port)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
