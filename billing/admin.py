@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -21,9 +21,7 @@ from billing.models import (
     Service,
     ServiceConfigOption,
 )
-from portal.activity import Actor
-from provisioning import lifecycle
-from provisioning.modules.base import ModuleError
+from provisioning.admin_service import ServiceLifecycleAdminMixin
 from provisioning.registry import module_choices
 
 
@@ -104,22 +102,8 @@ class ServiceConfigOptionInline(admin.TabularInline):
     raw_id_fields = ["option", "choice"]
 
 
-def _run_transition(modeladmin, request, queryset, transition, verb, **kwargs):
-    """Apply one lifecycle function to each selected service, reporting successes and each failure."""
-    actor = Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
-    done = 0
-    for service in queryset.select_related("product"):
-        try:
-            transition(service=service, actor=actor, **kwargs)
-            done += 1
-        except (lifecycle.InvalidTransition, ModuleError) as exc:
-            modeladmin.message_user(request, str(exc), messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{verb} {done} service(s).", messages.SUCCESS)
-
-
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
     list_display = ["id", "domain", "client_link", "product", "status", "billing_cycle", "recurring_amount", "next_due_date"]
     list_display_links = ["id", "domain"]
     list_filter = ["status", "product__type", "billing_cycle", "suspend_reason", "product", "server"]
@@ -134,7 +118,6 @@ class ServiceAdmin(admin.ModelAdmin):
         "password_set", "disk_usage_mb", "usage_updated_at", "created_at", "updated_at",
     ]
     exclude = ["password"]
-    actions = ["accept_create", "suspend_manually", "unsuspend"]
 
     @admin.display(description="Client", ordering="client__last_name")
     def client_link(self, obj):
@@ -143,19 +126,6 @@ class ServiceAdmin(admin.ModelAdmin):
     @admin.display(description="Password", boolean=True)
     def password_set(self, obj):
         return bool(obj.password)
-
-    @admin.action(description="Accept and create (run the module's Create)", permissions=["change"])
-    def accept_create(self, request, queryset):
-        _run_transition(self, request, queryset, lifecycle.service_create, "Created")
-
-    @admin.action(description="Suspend (by staff)", permissions=["change"])
-    def suspend_manually(self, request, queryset):
-        reason = Service.SuspendReason.MANUAL
-        _run_transition(self, request, queryset, lifecycle.service_suspend, "Suspended", reason=reason)
-
-    @admin.action(description="Unsuspend", permissions=["change"])
-    def unsuspend(self, request, queryset):
-        _run_transition(self, request, queryset, lifecycle.service_unsuspend, "Unsuspended")
 
 
 class InvoiceItemInline(admin.TabularInline):

@@ -1,11 +1,12 @@
 """Periodic work: one registry drives both Celery beat and the staff dashboard's automation status.
 
-Each app adds its jobs to PERIODIC_JOBS. Beat reads the crontabs in the business time zone (CELERY_TIMEZONE).
+Each app lists its jobs in `<app>/jobs.py` as PERIODIC_JOBS; `all_jobs()` collects them. Beat reads the crontabs in the business time zone (CELERY_TIMEZONE).
 A task wraps its body in `track_job(name)`, which records start, finish, duration and error in JobRun; the
 dashboard calls a job late when its last success is older than `late_after`, or when it never ran.
 """
 import time
 from contextlib import contextmanager
+from importlib import import_module
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,8 +39,25 @@ PERIODIC_JOBS = [
 ]
 
 
+APPS_WITH_JOBS = ("billing", "provisioning", "voip")
+
+
+def all_jobs():
+    """The portal's jobs and those of each app that has a jobs module."""
+    jobs = list(PERIODIC_JOBS)
+    for app in APPS_WITH_JOBS:
+        try:
+            module = import_module(f"{app}.jobs")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.jobs":
+                raise
+            continue
+        jobs.extend(module.PERIODIC_JOBS)
+    return jobs
+
+
 def beat_schedule():
-    return {job.name: {"task": job.task, "schedule": job.schedule} for job in PERIODIC_JOBS}
+    return {job.name: {"task": job.task, "schedule": job.schedule} for job in all_jobs()}
 
 
 @contextmanager
@@ -94,9 +112,10 @@ class JobStatus:
 def job_statuses(now=None):
     """The status of every registered job, with one query."""
     now = now or timezone.now()
-    runs = {run.name: run for run in JobRun.objects.filter(name__in=[job.name for job in PERIODIC_JOBS])}
+    jobs = all_jobs()
+    runs = {run.name: run for run in JobRun.objects.filter(name__in=[job.name for job in jobs])}
     statuses = []
-    for job in PERIODIC_JOBS:
+    for job in jobs:
         run = runs.get(job.name)
         last_ok = run.last_success_at if run else None
         statuses.append(

@@ -1,5 +1,8 @@
-"""Client-area URLs. tests/portal/test_isolation.py walks every one of them as owner, other client and
-anonymous visitor, and fails when a URL here has no entry in its table."""
+"""Client-area URLs: the shell's, plus each app's `<app>/urls_clientarea.py` (same namespace, so templates
+say {% url 'clientarea:…' %} everywhere). tests/portal/test_isolation.py walks every one of them as owner,
+other client and anonymous visitor, and fails when one takes an object id it has no fixture for."""
+from importlib import import_module
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
@@ -34,3 +37,13 @@ urlpatterns = [
 
 # Pages anyone may open; every other client-area URL requires a signed-in client.
 PUBLIC_URL_NAMES = {"login", "logout", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
+
+for _app in ("billing", "provisioning", "voip"):
+    try:
+        _module = import_module(f"{_app}.urls_clientarea")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{_app}.urls_clientarea":
+            raise
+        continue
+    urlpatterns += _module.urlpatterns
+    PUBLIC_URL_NAMES |= set(getattr(_module, "PUBLIC_URL_NAMES", ()))

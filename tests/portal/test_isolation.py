@@ -2,7 +2,11 @@
 another client gets 404 for the owner's objects, and an anonymous visitor is sent to the login page.
 
 The URL list is read from the URLconf, so a new client-area page fails this test until it has a row in
-OBJECT_KWARGS (when it takes an object id) or is public (portal.urls_clientarea.PUBLIC_URL_NAMES)."""
+OBJECT_KWARGS (when it takes an object id) or is public (portal.urls_clientarea.PUBLIC_URL_NAMES).
+Each app's tests add their own rows in `tests/<app>/isolation.py`: OBJECT_KWARGS = {url kwarg: f(owner) -> id}
+where `owner` is the owning Client (make the object for it there)."""
+from importlib import import_module
+
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
@@ -16,6 +20,14 @@ OBJECT_KWARGS = {
     "service_id": lambda fx: fx["service"].pk,
     "invoice_id": lambda fx: fx["invoice"].pk,
 }
+for _app in ("billing", "provisioning", "voip"):
+    try:
+        _extra = import_module(f"tests.{_app}.isolation").OBJECT_KWARGS
+    except ModuleNotFoundError as exc:
+        if exc.name not in (f"tests.{_app}", f"tests.{_app}.isolation"):
+            raise
+        continue
+    OBJECT_KWARGS.update({key: (lambda make: lambda fx: make(fx["owner"]))(make) for key, make in _extra.items()})
 
 
 def client_area_patterns():

@@ -6,7 +6,7 @@ from celery.schedules import crontab
 from django.conf import settings
 
 from portal.celery import app
-from portal.jobs import PERIODIC_JOBS, beat_schedule, track_job
+from portal.jobs import all_jobs, beat_schedule, track_job
 from portal.models import JobRun
 from portal.tasks import heartbeat
 
@@ -32,7 +32,7 @@ def test_a_failing_job_is_recorded_with_its_error_and_the_error_propagates():
 
 def test_beat_schedule_is_built_from_the_job_registry():
     app.finalize()
-    assert app.conf.beat_schedule.keys() == beat_schedule().keys() == {job.name for job in PERIODIC_JOBS}
+    assert app.conf.beat_schedule.keys() == beat_schedule().keys() == {job.name for job in all_jobs()}
     assert beat_schedule()["heartbeat"]["task"] == "portal.tasks.heartbeat"
 
 
