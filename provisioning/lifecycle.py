@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.models import Service
 from portal.activity import log_activity
+from provisioning.http import recording
 from provisioning.models import ModuleCall
 from provisioning.modules.base import ActionResult, ModuleError, ServerRef, ServiceRef
 from provisioning.registry import get_module
@@ -191,20 +192,21 @@ def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
 def _call_module(module, service, action):
     """Run one module action; returns (ModuleCall, result or None, ModuleError or None)."""
     started = time.monotonic()
-    try:
-        result = action.call(module, service_ref(service))
-    except ModuleError as exc:
-        return _module_call(service, module, action, error=exc, started=started), None, exc
-    return _module_call(service, module, action, result=result, started=started), result, None
+    with recording() as exchanges:
+        try:
+            result = action.call(module, service_ref(service))
+        except ModuleError as exc:
+            return _module_call(service, module, action, error=exc, started=started, exchanges=exchanges), None, exc
+    return _module_call(service, module, action, result=result, started=started, exchanges=exchanges), result, None
 
 
-def _module_call(service, module, action, *, result=None, error=None, started=None):
+def _module_call(service, module, action, *, result=None, error=None, started=None, exchanges=()):
     return ModuleCall(
         service=service,
         server=service.server,
         module=module.key if module else service.product.module,
         action=action.name,
-        request={"domain": service.domain},
+        request={"domain": service.domain, "http": list(exchanges)},
         response_summary=result.message[:2000] if result else "",
         success=error is None,
         error=error.message[:2000] if error else "",
