@@ -26,6 +26,11 @@ class PeriodicJob:
     late_after: timedelta
     description: str = ""
 
+    @property
+    def late_after_label(self):
+        minutes = int(self.late_after.total_seconds() // 60)
+        return f"{minutes // 60} hours" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} minutes"
+
 
 PERIODIC_JOBS = [
     PeriodicJob(

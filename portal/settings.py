@@ -17,7 +17,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else None
+# A file of variables, read only when asked: the project's .env belongs to docker compose (PORTAL_ENV=production)
+# and must not silently turn a developer's demo or test run into production.
+if env.str("PORTAL_ENV_FILE", default=""):
+    env.read_env(env.str("PORTAL_ENV_FILE"), overwrite=False)
 
 PORTAL_ENV = env.str("PORTAL_ENV", default="development")
 if PORTAL_ENV not in ("development", "production"):
