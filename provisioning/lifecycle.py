@@ -6,7 +6,6 @@ one transaction. On a module error the service keeps its status; the failed Modu
 for retry) with an ActivityLog entry, and ModuleError is raised for the caller to show or retry.
 The admin buttons, the automation engine, the API and the client area all call these functions.
 """
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,15 +14,13 @@ from django.utils import timezone
 
 from billing.models import Service
 from portal.activity import log_activity
-from provisioning.http import recording
+from provisioning.calls import call_module
 from provisioning.models import ModuleCall
-from provisioning.modules.base import ActionResult, ModuleError, ServerRef, ServiceRef
+from provisioning.modules.base import DELETE_DATA_OPTION, ActionResult, ModuleError, ServerRef, ServiceRef
 from provisioning.registry import get_module
 
 S = Service.Status
 LIVE = (S.ACTIVE, S.SUSPENDED)
-# Product module option that says whether Terminate deletes the data (SmarterMail's option 8).
-DELETE_DATA_OPTION = "delete_data_on_terminate"
 
 
 class InvalidTransition(Exception):
@@ -37,6 +34,7 @@ class _Action:
     allowed_from: tuple
     call: Callable  # (module, ServiceRef) -> ActionResult
     uses_module: Callable = lambda service: True  # False: no provider call for this service (e.g. Pending cancel)
+    args: dict = None  # the action's non-secret arguments, kept on the ModuleCall so the retry queue can replay it
 
 
 def service_create(*, service, actor):
@@ -65,7 +63,10 @@ def service_suspend(*, service, actor, reason, reason_text="", mode=""):
             suspended_at=timezone.now(),
         )
 
-    action = _Action("suspend", "suspend", (S.ACTIVE,), lambda module, ref: module.suspend(ref, reason=reason, mode=mode))
+    args = {"reason": reason, "reason_text": reason_text, "mode": mode}
+    action = _Action(
+        "suspend", "suspend", (S.ACTIVE,), lambda module, ref: module.suspend(ref, reason=reason, mode=mode), args=args
+    )
     return _transition(service, actor, action, apply=apply, log_data={"reason": reason, "reason_text": reason_text})
 
 
@@ -90,7 +91,8 @@ def service_terminate(*, service, actor, delete_data=None):
         return _apply(svc, status=S.TERMINATED, terminated_at=timezone.now())
 
     log_data = {"delete_data": delete_data} if delete_data is not None else {}
-    return _transition(service, actor, _Action("terminate", "terminate", LIVE, call), apply=apply, log_data=log_data)
+    action = _Action("terminate", "terminate", LIVE, call, args=log_data)
+    return _transition(service, actor, action, apply=apply, log_data=log_data)
 
 
 def service_cancel(*, service, actor):
@@ -122,7 +124,7 @@ def _apply(service, **changes):
 
 
 def _assign_server(service, module):
-    if module is not None and service.server_id is None and service.product.server_group_id:
+    if service.server_id is None and service.product.server_group_id:
         service.server = service.product.server_group.least_full_server()
         if service.server is None:
             raise ModuleError(
@@ -145,17 +147,24 @@ def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
             )
         previous = locked.status
         module = get_module(locked.product.module) if action.uses_module(locked) else None
-        result = ActionResult(message="No provisioning module: status changed only." if module is None else "")
-        try:
-            if prepare is not None:
-                prepare(locked, module)
-        except ModuleError as exc:
-            failure, call = exc, _module_call(locked, module, action, error=exc)
-        else:
-            if module is not None:
-                call, result, failure = _call_module(module, locked, action)
+        result = ActionResult(message="No provisioning module: status changed only.")
+        if module is not None:
+
+            def run():
+                if prepare is not None:
+                    prepare(locked, module)
+                return action.call(module, service_ref(locked))
+
+            call, result, failure = call_module(
+                module_key=module.key, action=action.name, fn=run, service=locked, args=action.args,
+                queue_for_retry=True,
+            )
         if failure is None:
             changed = apply(locked, result)
+            if result.username and result.username != locked.username:
+                changed += _apply(locked, username=result.username)
+            if result.password:
+                changed += _apply(locked, password=result.password)
             if result.module_data:
                 locked.module_data = {**locked.module_data, **result.module_data}
                 changed.append("module_data")
@@ -187,37 +196,6 @@ def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
         raise failure
     _copy_state(locked, service)
     return service
-
-
-def _call_module(module, service, action):
-    """Run one module action; returns (ModuleCall, result or None, ModuleError or None)."""
-    started = time.monotonic()
-    with recording() as exchanges:
-        try:
-            result = action.call(module, service_ref(service))
-        except ModuleError as exc:
-            return _module_call(service, module, action, error=exc, started=started, exchanges=exchanges), None, exc
-    return _module_call(service, module, action, result=result, started=started, exchanges=exchanges), result, None
-
-
-def _module_call(service, module, action, *, result=None, error=None, started=None, exchanges=()):
-    return ModuleCall(
-        service=service,
-        server=service.server,
-        module=module.key if module else service.product.module,
-        action=action.name,
-        request={"domain": service.domain, "http": list(exchanges)},
-        response_summary=result.message[:2000] if result else "",
-        success=error is None,
-        error=error.message[:2000] if error else "",
-        permanent_error=bool(error and error.permanent),
-        duration_ms=_elapsed_ms(started) if started is not None else 0,
-        awaiting_retry=error is not None,
-    )
-
-
-def _elapsed_ms(started):
-    return int((time.monotonic() - started) * 1000)
 
 
 def _success_message(action, service, previous, result):

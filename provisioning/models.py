@@ -22,6 +22,9 @@ class Server(models.Model):
     settings = models.JSONField(default=dict, blank=True, help_text="Module server settings (validated).")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The last usage update of this server (provisioning.usage): when it last succeeded, and its last error.
+    usage_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    usage_error = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -80,6 +83,32 @@ class ModuleCall(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["service", "-created_at"])]
+        # Staff permissions per provisioning action, beyond billing's change_service (which covers create,
+        # suspend, unsuspend and change password).
+        permissions = [
+            ("terminate_service", "Can terminate services (provider data may be deleted)"),
+            ("control_panel_login", "Can log in to a service's control panel (single sign-on)"),
+            ("retry_modulecall", "Can retry or dismiss failed provider calls"),
+            ("test_server_connection", "Can test the connection to a server"),
+        ]
 
     def __str__(self):
         return f"{self.module}.{self.action} {'ok' if self.success else 'failed'}"
+
+
+class UsageSample(models.Model):
+    """One reading of a service's disk usage per business day, for the usage charts. The latest reading is
+    also on the Service (disk_usage_mb), which is what billing reads."""
+
+    service = models.ForeignKey("billing.Service", on_delete=models.CASCADE, related_name="usage_samples")
+    date = models.DateField(help_text="Business day of the reading.")
+    disk_mb = models.DecimalField(max_digits=14, decimal_places=2)
+    disk_limit_mb = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service", "date"]
+        constraints = [models.UniqueConstraint(fields=["service", "date"], name="one_usage_sample_per_service_day")]
+
+    def __str__(self):
+        return f"{self.service_id} {self.date}: {self.disk_mb} MB"

@@ -2,6 +2,13 @@
 backends). Modules take and return small dataclasses, never model instances, and raise ModuleError."""
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+from provisioning.options import OptionSchema, OptionsError
+
+# The product option that says whether Terminate deletes the provider's data (SmarterMail's option 8). The
+# lifecycle reads it; every module with data to keep names its option so.
+DELETE_DATA_OPTION = "delete_data_on_terminate"
 
 
 class ModuleError(Exception):
@@ -40,11 +47,31 @@ class ServiceRef:
 
 @dataclass
 class ActionResult:
-    """What a successful action reports: a message for the log and module data to keep on the service."""
+    """What a successful action reports: a message for the log and module data to keep on the service.
+    Create may also report the login it made (`username`, and `password` when it generated one); the
+    lifecycle stores them on the service (the password encrypted)."""
 
     message: str = ""
     module_data: dict = field(default_factory=dict)
     suspend_mode: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One domain's usage as the provider reports it. Disk figures are MB (MiB: 1,048,576 bytes)."""
+
+    disk_mb: Decimal
+    disk_limit_mb: Decimal | None = None  # None: unlimited or not reported
+
+
+class SsoTarget:
+    """Where a single sign-on URL lands (the `target` of `sso_url`)."""
+
+    DOMAIN_ADMIN = "domain_admin"  # the domain's management UI as its administrator
+    WEBMAIL = "webmail"  # a mailbox's webmail (`user` = the mailbox address)
+    CONTROL_PANEL = "control_panel"  # a tenant's control panel (PBX modules)
 
 
 class ProvisioningModule(ABC):
@@ -54,8 +81,9 @@ class ProvisioningModule(ABC):
     supports_usage = False
     supports_mailboxes = False
     supports_cdrs = False
-    product_options_schema: dict = {}
-    server_settings_schema: dict = {}
+    # Typed product options (Product.module_options) and server settings (Server.settings); see options.py.
+    product_options_schema = OptionSchema()
+    server_settings_schema = OptionSchema()
 
     @abstractmethod
     def create(self, service: ServiceRef) -> ActionResult: ...
@@ -74,3 +102,34 @@ class ProvisioningModule(ABC):
 
     @abstractmethod
     def test_connection(self, server: ServerRef) -> ActionResult: ...
+
+    # Optional capabilities: a module that sets the flag implements the method.
+
+    def usage(self, server: ServerRef) -> dict[str, Usage]:
+        """Every domain on the server with its usage, keyed by lower-case domain: one bulk call where the API
+        allows (WHMCS's UsageUpdate). Needs `supports_usage`."""
+        raise ModuleError(f"The {self.label} module cannot read usage.", permanent=True)
+
+    def sso_url(self, service: ServiceRef, *, target: str = SsoTarget.DOMAIN_ADMIN, user: str = "") -> str:
+        """A short-lived login URL from the provider for `target` (see SsoTarget); the browser is sent there
+        at once and it is never stored. Needs `supports_sso`."""
+        raise ModuleError(f"The {self.label} module has no single sign-on.", permanent=True)
+
+    def product_options(self, service: ServiceRef) -> dict:
+        """The service's product options as Python values with defaults, validated against the schema; a bad
+        stored value is a permanent error that names the option (someone must fix the product)."""
+        try:
+            return self.product_options_schema.resolve(service.product_options)
+        except OptionsError as exc:
+            raise ModuleError(
+                f"The product's module options are invalid: {exc} Correct them on the product page.", permanent=True
+            ) from None
+
+    def server_settings(self, server: ServerRef) -> dict:
+        """The server's module settings as Python values with defaults (see `product_options`)."""
+        try:
+            return self.server_settings_schema.resolve(server.settings)
+        except OptionsError as exc:
+            raise ModuleError(
+                f"The server's module settings are invalid: {exc} Correct them on the server page.", permanent=True
+            ) from None

@@ -1,0 +1,95 @@
+"""Option schemas: typed fields, defaults, WHMCS numbers, and messages that name the option."""
+from decimal import Decimal
+
+import pytest
+
+from provisioning.modules.base import ModuleError, ServerRef, ServiceRef
+from provisioning.modules.fake import FakeModule
+from provisioning.options import (
+    BoolOption,
+    DecimalOption,
+    IntOption,
+    ListOption,
+    OptionSchema,
+    OptionsError,
+    TextOption,
+)
+
+SCHEMA = OptionSchema(
+    IntOption("max_users", "Maximum users", number=7, default=0, min_value=0),
+    DecimalOption("price", "Price", number=2, default="", required=False),
+    BoolOption("wipe", "Delete data", number=8, default=False),
+    TextOption("path", "Path", number=5, default="/srv/mail", check="absolute_path", required=True),
+    TextOption("ip", "IP", number=6, check="ip"),
+    TextOption("policy", "Policy", default="none", choices=("none", "reject")),
+    TextOption("line", "Line", placeholders=("n",)),
+    ListOption("protocols", "Protocols", default=("imap",), choices=("imap", "pop", "smtp")),
+    ListOption("mx", "MX", check="hostname"),
+)
+
+
+def test_defaults_fill_what_is_missing_and_values_are_stored_as_json():
+    assert SCHEMA.clean({}) == {
+        "max_users": 0, "price": "", "wipe": False, "path": "/srv/mail", "ip": "", "policy": "none", "line": "",
+        "protocols": ["imap"], "mx": [],
+    }
+    cleaned = SCHEMA.clean({"max_users": "25", "price": "2.5", "wipe": "yes", "protocols": "pop, smtp, pop"})
+    assert (cleaned["max_users"], cleaned["price"], cleaned["wipe"], cleaned["protocols"]) == (25, "2.50", True, ["pop", "smtp"])
+
+
+def test_resolve_gives_python_values():
+    resolved = SCHEMA.resolve({"price": "2.50", "wipe": True})
+    assert resolved["price"] == Decimal("2.50") and resolved["wipe"] is True and resolved["max_users"] == 0
+    assert SCHEMA.resolve({})["price"] is None
+
+
+def test_whmcs_numbers_are_accepted_and_stored_under_the_name():
+    assert SCHEMA.clean({"7": 5, "configoption8": "on"})["max_users"] == 5
+    assert SCHEMA.clean({"configoption8": "on"})["wipe"] is True
+
+
+@pytest.mark.parametrize(
+    "values, name, message",
+    [
+        ({"max_users": -1}, "max_users", "Option 7 (max_users): must be at least 0."),
+        ({"max_users": "ten"}, "max_users", "Option 7 (max_users): must be a whole number, not 'ten'."),
+        ({"max_users": 2.5}, "max_users", "Option 7 (max_users): must be a whole number, not 2.5."),
+        ({"price": "1.234"}, "price", "Option 2 (price): must have at most 2 decimal places."),
+        ({"price": 1.5}, "price", "Option 2 (price): must be written as a decimal string"),
+        ({"wipe": "maybe"}, "wipe", "Option 8 (wipe): must be yes or no, not 'maybe'."),
+        ({"path": "relative/dir"}, "path", "Option 5 (path): 'relative/dir' is not an absolute path"),
+        ({"path": ""}, "path", "Option 5 (path): is required."),
+        ({"ip": "10.0.0.300"}, "ip", "Option 6 (ip): '10.0.0.300' is not an IPv4 or IPv6 address."),
+        ({"policy": "maybe"}, "policy", "Option policy: must be one of none, reject, not 'maybe'."),
+        ({"line": "{x}"}, "line", "Option line: may only use the placeholders {n}"),
+        ({"protocols": ["imap", "fax"]}, "protocols", "Option protocols: 'fax' is not one of imap, pop, smtp."),
+        ({"mx": ["mx1.example.net", "bad host"]}, "mx", "Option mx: 'bad host' is not a valid host name."),
+        ({"7": 1, "max_users": 2}, "max_users", "Option 7 (max_users) is given twice"),
+        ({"colour": "red"}, "colour", "Unknown option 'colour'"),
+    ],
+)
+def test_each_bad_value_gets_a_message_naming_the_option(values, name, message):
+    with pytest.raises(OptionsError) as info:
+        SCHEMA.clean(values)
+    assert info.value.errors[name].startswith(message)
+
+
+def test_every_error_is_reported_at_once():
+    with pytest.raises(OptionsError) as info:
+        SCHEMA.clean({"max_users": -1, "ip": "x", "colour": 1})
+    assert set(info.value.errors) == {"max_users", "ip", "colour"}
+
+
+def test_windows_paths_and_ipv6_are_fine():
+    cleaned = SCHEMA.clean({"path": "D:\\Mail\\Domains", "ip": "2001:db8::1"})
+    assert cleaned["path"] == "D:\\Mail\\Domains" and cleaned["ip"] == "2001:db8::1"
+
+
+def test_a_module_reports_bad_stored_options_as_a_permanent_error_naming_them():
+    module = FakeModule()
+    module.product_options_schema = SCHEMA
+    ref = ServiceRef(id=1, domain="a.example", product_options={"max_users": -3},
+                     server=ServerRef(id=1, hostname="h", base_url="http://h"))
+    with pytest.raises(ModuleError, match=r"Option 7 \(max_users\): must be at least 0\. Correct them") as info:
+        module.product_options(ref)
+    assert info.value.permanent
