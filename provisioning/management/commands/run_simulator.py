@@ -1,0 +1,45 @@
+import inspect
+import signal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
+
+from provisioning.simulators import SIMULATORS
+
+
+class Command(BaseCommand):
+    help = ("Run a vendor API simulator on loopback (tests, benchmarks and the demo use them). Its state lives in "
+            "memory; GET /_simulator/state shows it.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", choices=sorted(SIMULATORS), help="Which vendor's API.")
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default: loopback only).")
+        parser.add_argument("--port", type=int, default=0, help="Port (default: a free one, printed at start).")
+        parser.add_argument("--latency-ms", type=float, default=0, help="Delay added to every vendor call.")
+        parser.add_argument("--admin-username", help="System administrator login (SmarterMail).")
+        parser.add_argument("--admin-password", help="System administrator password (SmarterMail).")
+        parser.add_argument("--access-token-lifetime", type=float, help="Access token lifetime in seconds.")
+
+    def handle(self, *args, name, host, port, latency_ms, **options):
+        simulator_class = import_string(SIMULATORS[name])
+        accepted = inspect.signature(simulator_class).parameters
+        extra = {key: value for key, value in options.items() if key in accepted and value is not None}
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            self.stderr.write(self.style.WARNING(f"Listening on {host}: the simulator has test credentials; keep it "
+                                                 "off public networks."))
+        try:
+            simulator = simulator_class(latency_ms=latency_ms, **extra)
+        except TypeError as exc:
+            raise CommandError(str(exc)) from exc
+        simulator.start(host, port)
+        self.stdout.write(f"{name} simulator listening on http://{host}:{simulator.port} (Ctrl-C to stop)",
+                          ending="\n")
+        self.stdout.flush()
+        stopped = []
+        signal.signal(signal.SIGTERM, lambda *a: stopped.append(True))
+        try:
+            while not stopped:
+                signal.pause()
+        except KeyboardInterrupt:
+            pass
+        simulator.stop()

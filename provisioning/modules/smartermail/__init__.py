@@ -1,0 +1,3 @@
+from provisioning.modules.smartermail.module import SmarterMailModule
+
+__all__ = ["SmarterMailModule"]

@@ -1,0 +1,615 @@
+"""A SmarterMail REST API (v16+) simulator, following shared/providers/smartermail.md and its "Simulator
+contract": the same paths under /api/v1/, the envelope on every answer with resultCode equal to the HTTP
+status, business errors as 400 + success:false + the vendor's code in `message`, real token expiry (access,
+refresh and 60-second single-use auto-login tokens), 401 without a valid token and 403 for a domain admin on
+settings/sysadmin/*, sizes in bytes.
+
+Storage is simulated too: each domain's `path` is a folder in `files`, removed by domain-delete only when
+deleteFiles is true, so tests can tell "files kept" from "files deleted".
+
+Run it alone with `python manage.py run_simulator smartermail --port 9998`.
+"""
+import re
+import secrets
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from html import escape
+
+from provisioning.simulators.base import Response, Simulator, route
+
+API = "/api/v1/"
+MB = 1024 * 1024
+DOMAIN_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+USER_NAME = re.compile(r"^[a-z0-9._+-]{1,64}$", re.IGNORECASE)
+LINUX_DOMAINS_ROOT = "/var/lib/smartermail/Domains"
+
+
+@dataclass
+class SimUser:
+    username: str  # local part
+    password: str
+    full_name: str = ""
+    is_domain_admin: bool = False
+    max_mailbox_size: int = 0  # bytes, 0 = unlimited
+    bytes_used: int = 0
+    is_enabled: bool = True
+
+
+@dataclass
+class SimDomain:
+    name: str
+    path: str
+    hostname: str = ""
+    is_enabled: bool = True
+    user_limit: int = 0
+    alias_limit: int = 0
+    list_limit: int = 0
+    domain_alias_count: int = 0
+    max_size: int = 0  # bytes, 0 = unlimited
+    outgoing_ip: str = ""
+    size: int = 0  # bytes used
+    main_admin: str = ""
+    users: dict = field(default_factory=dict)  # local part -> SimUser
+
+    def listing(self):
+        """One row of GET settings/sysadmin/domains."""
+        users = [u for u in self.users.values()]
+        return {
+            "name": self.name,
+            "path": self.path,
+            "hostname": self.hostname,
+            "isEnabled": self.is_enabled,
+            "userCount": len(users),
+            "userLimit": self.user_limit,
+            "aliasCount": 0,
+            "aliasLimit": self.alias_limit,
+            "domainAliasCount": self.domain_alias_count,
+            "listCount": 0,
+            "listLimit": self.list_limit,
+            "size": self.size,
+            "maxSize": self.max_size,
+            "fileStorageSize": 0,
+            "sizeMb": round(self.size / MB, 2),
+            "fileStorageSizeMb": 0,
+            "imgLink": "",
+            "status": "Enabled" if self.is_enabled else "Disabled",
+        }
+
+    def settings(self):
+        """domainSettings as GET settings/sysadmin/domain-settings/{d} returns them."""
+        return {
+            "domainPath": self.path,
+            "isEnabled": self.is_enabled,
+            "hostname": self.hostname,
+            "maxSize": self.max_size,
+            "maxUsers": self.user_limit,
+            "maxAliases": self.alias_limit,
+            "maxDomainAliases": self.domain_alias_count,
+            "maxLists": self.list_limit,
+            "maxMessageSize": 0,
+            "maxRecipients": 0,
+            "maxMailboxSize": 0,
+            "outgoingIP": self.outgoing_ip,
+            "catchAll": "",
+            "showDomainAliasMenu": True,
+            "showListMenu": True,
+            "showSpamMenu": True,
+            "sharedGlobalAddressList": False,
+            "requireSmtpAuthentication": True,
+            "listCommandAddress": "",
+            "mainDomainAdmin": self.main_admin,
+            "throttleSettings": {
+                "messagesPerHour": 0, "messagesAction": 0, "bandwidthPerHour": 0, "bandwidthAction": 0,
+                "bouncesPerHour": 0, "bouncesAction": 0,
+            },
+            "domainKeysSettings": {"selector": "", "publicKey": "", "keySize": 0, "pending": False, "isActive": False},
+        }
+
+
+# domainSettings fields a POST may change, and the attribute each one sets.
+SETTINGS_FIELDS = {
+    "isEnabled": ("is_enabled", bool),
+    "maxUsers": ("user_limit", int),
+    "maxSize": ("max_size", int),
+    "maxAliases": ("alias_limit", int),
+    "maxDomainAliases": ("domain_alias_count", int),
+    "maxLists": ("list_limit", int),
+    "hostname": ("hostname", str),
+    "outgoingIP": ("outgoing_ip", str),
+}
+
+
+@dataclass
+class Token:
+    value: str
+    username: str  # "admin" for the system admin, "user@domain" otherwise
+    level: str  # "sa", "da" or "user"
+    domain: str
+    expires_at: float
+
+
+class SmarterMailSimulator(Simulator):
+    name = "smartermail"
+
+    def __init__(self, *, latency_ms=0, admin_username="admin", admin_password="admin-pass",
+                 access_token_lifetime=900, refresh_token_lifetime=86400, autologin_lifetime=60,
+                 password_min_length=6):
+        super().__init__(latency_ms=latency_ms)
+        self.admin_username = admin_username
+        self.admin_password = admin_password
+        self.access_token_lifetime = access_token_lifetime
+        self.refresh_token_lifetime = refresh_token_lifetime
+        self.autologin_lifetime = autologin_lifetime
+        self.password_min_length = password_min_length
+        self.domains = {}  # name -> SimDomain
+        self.files = {}  # storage path -> domain name whose data lies there
+        self.access_tokens = {}
+        self.refresh_tokens = {}
+        self.autologin_tokens = {}
+        self.logins = 0  # successful authenticate-user calls
+        self.refreshes = 0
+        self._token_lock = threading.Lock()
+
+    # --- envelope ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def ok(**payload):
+        return Response(200, {"success": True, "resultCode": 200, **payload})
+
+    @staticmethod
+    def error(status, message=""):
+        body = {"success": False, "resultCode": status}
+        if message:
+            body["message"] = message
+        return Response(status, body)
+
+    def failure_response(self, status):
+        return self.error(status, "Internal server error")
+
+    def not_found(self, request, allowed_methods):
+        if allowed_methods:
+            return self.error(405, "Method not allowed")
+        return self.error(404, "Not found")
+
+    # --- tokens ------------------------------------------------------------------------------------------
+
+    def _issue(self, username, level, domain):
+        now = self.now()
+        access = Token(secrets.token_urlsafe(24), username, level, domain, now + self.access_token_lifetime)
+        refresh = Token(secrets.token_urlsafe(24), username, level, domain, now + self.refresh_token_lifetime)
+        with self._token_lock:
+            self.access_tokens[access.value] = access
+            self.refresh_tokens[refresh.value] = refresh
+        expiration = datetime.fromtimestamp(access.expires_at, UTC).isoformat().replace("+00:00", "Z")
+        return access, refresh, expiration
+
+    def _caller(self, request):
+        with self._token_lock:
+            token = self.access_tokens.get(request.bearer)
+        if token is None or token.expires_at <= self.now():
+            return None
+        return token
+
+    def expire_access_tokens(self):
+        """Let every access token run out now (refresh tokens stay valid): a run meets expiry mid-way."""
+        with self._token_lock:
+            for token in self.access_tokens.values():
+                token.expires_at = self.now() - 1
+
+    def expire_refresh_tokens(self):
+        with self._token_lock:
+            for token in self.refresh_tokens.values():
+                token.expires_at = self.now() - 1
+
+    def _guard(self, request, *, levels):
+        """(caller, None) when the token is valid and allowed here; (None, error response) otherwise."""
+        caller = self._caller(request)
+        if caller is None:
+            return None, self.error(401, "Unauthorized")
+        if caller.level not in levels:
+            return None, self.error(403, "Forbidden")
+        return caller, None
+
+    # --- auth --------------------------------------------------------------------------------------------
+
+    @route("POST", API + "auth/authenticate-user")
+    def authenticate_user(self, request):
+        body = request.json or {}
+        username, password = str(body.get("username", "")), str(body.get("password", ""))
+        with self.lock:
+            if username == self.admin_username:
+                if password != self.admin_password:
+                    return self.error(401, "Invalid username or password")
+                level, domain, email, is_da = "sa", "", username, False
+            else:
+                local, _, domain_name = username.partition("@")
+                domain = self.domains.get(domain_name.lower())
+                user = domain.users.get(local.lower()) if domain else None
+                if user is None or user.password != password:
+                    return self.error(401, "Invalid username or password")
+                if not domain.is_enabled or not user.is_enabled:
+                    return self.error(401, "Account or domain disabled")
+                is_da = user.is_domain_admin
+                level, domain, email = ("da" if is_da else "user"), domain.name, f"{user.username}@{domain.name}"
+            self.logins += 1
+        access, refresh, expiration = self._issue(email, level, domain)
+        extra = {}
+        if body.get("retrieveAutoLoginToken"):
+            extra = self._autologin(request, email, level, domain)
+        return self.ok(
+            emailAddress=email, changePasswordNeeded=False, displayWelcomeWizard=False, isAdmin=level == "sa",
+            isDomainAdmin=is_da, isLicensed=True, autoLoginToken=extra.get("autoLoginToken", ""),
+            autoLoginUrl=extra.get("autoLoginUrl", ""), localeId="en", isImpersonating=False,
+            canViewPasswords=level == "sa", accessToken=access.value, refreshToken=refresh.value,
+            accessTokenExpiration=expiration, username=email,
+        )
+
+    @route("POST", API + "auth/refresh-token")
+    def refresh_token(self, request):
+        value = str((request.json or {}).get("token", ""))
+        with self._token_lock:
+            old = self.refresh_tokens.pop(value, None)  # refresh tokens are single-use: rotated
+        if old is None or old.expires_at <= self.now():
+            return self.error(401, "Invalid or expired refresh token")
+        self.refreshes += 1
+        access, refresh, expiration = self._issue(old.username, old.level, old.domain)
+        return self.ok(isImpersonating=False, canViewPasswords=old.level == "sa", accessToken=access.value,
+                       refreshToken=refresh.value, accessTokenExpiration=expiration, username=old.username)
+
+    @route("POST", API + "auth/retrieve-login-token")
+    def retrieve_login_token(self, request):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        body = request.json or {}
+        username, domain_name = str(body.get("username", "")), str(body.get("domain", "")).lower()
+        if "@" in username:
+            username, _, domain_name = username.partition("@")
+        with self.lock:
+            domain = self.domains.get(domain_name)
+            user = domain.users.get(username.lower()) if domain else None
+            if user is None:
+                return self.error(400, "USER_NOT_FOUND")
+            level = "da" if user.is_domain_admin else "user"
+        return self.ok(**self._autologin(request, f"{user.username}@{domain.name}", level, domain.name))
+
+    def _autologin(self, request, email, level, domain):
+        token = Token(secrets.token_urlsafe(24), email, level, domain, self.now() + self.autologin_lifetime)
+        with self._token_lock:
+            self.autologin_tokens[token.value] = token
+        return {"autoLoginToken": token.value, "autoLoginUrl": f"{request.root_url}/interface/autologin?autologin={token.value}"}
+
+    @route("GET", "/interface/autologin")
+    def autologin_page(self, request):
+        """Where the browser lands: a page naming who is signed in. Tokens last 60 s and work once."""
+        with self._token_lock:
+            token = self.autologin_tokens.pop(request.query.get("autologin", ""), None)
+        if token is None or token.expires_at <= self.now():
+            return Response(401, _page("Login link expired", "<p>This login link has expired or was already used. "
+                                       "Ask for a new one.</p>"))
+        with self.lock:
+            domain = self.domains.get(token.domain)
+            state = "enabled" if domain and domain.is_enabled else "disabled"
+        role = "domain administrator" if token.level == "da" else "webmail user"
+        body = (f'<h1 id="signed-in">Signed in as {escape(token.username)}</h1>'
+                f'<p>SmarterMail {escape(role)} interface for <strong id="domain">{escape(token.domain)}</strong> '
+                f'(domain <span id="domain-state">{state}</span>).</p>')
+        return Response(200, _page(f"SmarterMail – {token.domain}", body))
+
+    # --- system admin: domains ---------------------------------------------------------------------------
+
+    @route("POST", API + "settings/sysadmin/domain-put")
+    def domain_put(self, request):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        body = request.json or {}
+        data = body.get("domainData") or {}
+        name = str(data.get("name", "")).strip().lower()
+        admin_username = str(body.get("adminUsername", "")).strip().lower()
+        admin_password = str(body.get("adminPassword", ""))
+        if not DOMAIN_NAME.match(name):
+            return self.error(400, "DOMAIN_ADD_ERROR_INVALID_NAME")
+        if not USER_NAME.match(admin_username or "-") or not admin_username:
+            return self.error(400, "USER_ADD_ERROR_INVALID_NAME")
+        if len(admin_password) < self.password_min_length:
+            return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
+        with self.lock:
+            if name in self.domains:
+                return self.error(400, "DOMAIN_ADD_ERROR_NAME_IN_USE")
+            domain = SimDomain(
+                name=name,
+                path=str(data.get("path") or f"{LINUX_DOMAINS_ROOT}/{name}"),
+                hostname=str(data.get("hostname") or f"mail.{name}"),
+                is_enabled=bool(data.get("isEnabled", True)),
+                user_limit=int(data.get("userLimit") or 0),
+                alias_limit=int(data.get("aliasLimit") or 0),
+                list_limit=int(data.get("listLimit") or 0),
+                domain_alias_count=int(data.get("domainAliasCount") or 0),
+                max_size=int(data.get("maxSize") or 0),
+                main_admin=admin_username,
+            )
+            domain.users[admin_username] = SimUser(admin_username, admin_password, is_domain_admin=True)
+            self.domains[name] = domain
+            self.files[domain.path] = name
+        return self.ok()
+
+    @route("GET", API + "settings/sysadmin/domains")
+    def domains_list(self, request):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        with self.lock:
+            rows = [domain.listing() for domain in self.domains.values()]
+        return self.ok(data=rows)
+
+    @route("GET", API + "settings/sysadmin/domain/{name}")
+    def domain_get(self, request, name):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        with self.lock:
+            domain = self.domains.get(name.lower())
+            if domain is None:
+                return self.error(404, "Domain not found")
+            return self.ok(domainData=domain.listing())
+
+    @route("GET", API + "settings/sysadmin/domain-settings/{name}")
+    def domain_settings_get(self, request, name):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        with self.lock:
+            domain = self.domains.get(name.lower())
+            if domain is None:
+                return self.error(400, "Domain not found")
+            return self.ok(domainSettings=domain.settings())
+
+    @route("POST", API + "settings/sysadmin/domain-settings/{name}")
+    def domain_settings_post(self, request, name):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        changes = (request.json or {}).get("domainSettings")
+        if not isinstance(changes, dict):
+            return self.error(400, "domainSettings is required")
+        with self.lock:
+            domain = self.domains.get(name.lower())
+            if domain is None:
+                return self.error(400, "Domain not found")
+            for key, value in changes.items():  # the server merges: unknown fields are ignored
+                if key in SETTINGS_FIELDS:
+                    attribute, kind = SETTINGS_FIELDS[key]
+                    setattr(domain, attribute, kind(value))
+        return self.ok()
+
+    @route("POST", API + "settings/sysadmin/domain-delete/{name}/{delete_files}")
+    def domain_delete(self, request, name, delete_files):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        with self.lock:
+            domain = self.domains.pop(name.lower(), None)
+            if domain is None:
+                return self.error(400, "Domain not found")
+            if delete_files.lower() == "true":
+                self.files.pop(domain.path, None)
+        return self.ok()
+
+    @route("POST", API + "settings/sysadmin/manage-domain/{name}")
+    def manage_domain(self, request, name):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        with self.lock:
+            domain = self.domains.get(name.lower())
+            if domain is None:
+                return self.error(400, "Domain not found")
+            email = f"{domain.main_admin}@{domain.name}"
+        access, refresh, expiration = self._issue(email, "da", domain.name)
+        return self.ok(impersonateAccessToken=access.value, impersonateRefreshToken=refresh.value,
+                       impersonateAccessTokenExpiration=expiration, username=domain.main_admin, email=email)
+
+    @route("GET", API + "licensing/about")
+    def licensing_about(self, request):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        return self.ok(version="100.0.9000 (simulator)", productName="SmarterMail", isLicensed=True)
+
+    @route("GET", API + "licensing/info")
+    def licensing_info(self, request):
+        _, denied = self._guard(request, levels=("sa",))
+        if denied:
+            return denied
+        return self.ok(edition=0, isLicensed=True)
+
+    # --- domain admin --------------------------------------------------------------------------------------
+
+    def _domain_of(self, caller):
+        domain = self.domains.get(caller.domain)
+        if domain is None:
+            return None, self.error(400, "Domain not found")
+        return domain, None
+
+    @route("GET", API + "settings/domain/data")
+    def domain_data(self, request):
+        caller, denied = self._guard(request, levels=("da",))
+        if denied:
+            return denied
+        with self.lock:
+            domain, missing = self._domain_of(caller)
+            if missing:
+                return missing
+            listing = domain.listing()
+        keys = ("name", "hostname", "isEnabled", "userCount", "aliasCount", "size", "sizeMb", "maxSize",
+                "userLimit", "aliasLimit")
+        return self.ok(domainData={key: listing[key] for key in keys})
+
+    @route("POST", API + "settings/domain/user-put")
+    def user_put(self, request):
+        caller, denied = self._guard(request, levels=("da",))
+        if denied:
+            return denied
+        data = (request.json or {}).get("userData") or {}
+        username = str(data.get("userName", "")).strip().lower()
+        password = str(data.get("password", ""))
+        if not USER_NAME.match(username):
+            return self.error(400, "USER_ADD_ERROR_INVALID_NAME")
+        if len(password) < self.password_min_length:
+            return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
+        with self.lock:
+            domain, missing = self._domain_of(caller)
+            if missing:
+                return missing
+            if username in domain.users:
+                return self.error(400, "USER_ADD_ERROR_NAME_IN_USE")
+            flags = data.get("securityFlags") or {}
+            domain.users[username] = SimUser(
+                username, password, full_name=str(data.get("fullName", "")),
+                is_domain_admin=bool(flags.get("isDomainAdmin")), max_mailbox_size=int(data.get("maxMailboxSize") or 0),
+            )
+        return self.ok()
+
+    @route("POST", API + "settings/domain/post-user")
+    def post_user(self, request):
+        caller, denied = self._guard(request, levels=("da",))
+        if denied:
+            return denied
+        body = request.json or {}
+        data = body.get("userData") or {}
+        with self.lock:
+            domain, missing = self._domain_of(caller)
+            if missing:
+                return missing
+            user = domain.users.get(str(body.get("email", "")).partition("@")[0].lower())
+            if user is None:
+                return self.error(400, "USER_NOT_FOUND")
+            if "password" in data:
+                if len(str(data["password"])) < self.password_min_length:
+                    return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
+                user.password = str(data["password"])
+            if "fullName" in data:
+                user.full_name = str(data["fullName"])
+            if "maxMailboxSize" in data:
+                user.max_mailbox_size = int(data["maxMailboxSize"] or 0)
+        return self.ok()
+
+    @route("POST", API + "settings/domain/get-user")
+    def get_user(self, request):
+        caller, denied = self._guard(request, levels=("da",))
+        if denied:
+            return denied
+        with self.lock:
+            domain, missing = self._domain_of(caller)
+            if missing:
+                return missing
+            user = domain.users.get(str((request.json or {}).get("email", "")).partition("@")[0].lower())
+            if user is None:
+                return self.error(400, "USER_NOT_FOUND")
+            return self.ok(userData={
+                "userName": user.username, "fullName": user.full_name, "maxMailboxSize": user.max_mailbox_size,
+                "isEnabled": user.is_enabled, "securityFlags": {"isDomainAdmin": user.is_domain_admin, "authType": 0},
+            })
+
+    @route("POST", API + "settings/domain/account-list-search")
+    def account_list_search(self, request):
+        caller, denied = self._guard(request, levels=("da",))
+        if denied:
+            return denied
+        with self.lock:
+            domain, missing = self._domain_of(caller)
+            if missing:
+                return missing
+            results = [
+                {"userName": u.username, "displayName": u.full_name, "accountType": 1 if u.is_domain_admin else 0,
+                 "isEnabled": u.is_enabled, "totalMailboxSize": u.bytes_used}
+                for u in sorted(domain.users.values(), key=lambda u: u.username)
+            ]
+        return self.ok(results=results)
+
+    @route("POST", API + "settings/domain/account-list-delete")
+    def account_list_delete(self, request):
+        caller, denied = self._guard(request, levels=("da",))
+        if denied:
+            return denied
+        names = (request.json or {}).get("input") or []
+        with self.lock:
+            domain, missing = self._domain_of(caller)
+            if missing:
+                return missing
+            for name in names:
+                domain.users.pop(str(name).lower(), None)
+        return self.ok()
+
+    # --- inspection (non-vendor) ------------------------------------------------------------------------
+
+    def domain(self, name):
+        """The simulated domain, or None (tests read state directly when in-process)."""
+        with self.lock:
+            return self.domains.get(name.lower())
+
+    def has_files(self, path):
+        with self.lock:
+            return path in self.files
+
+    def set_size(self, name, size_bytes):
+        with self.lock:
+            self.domains[name.lower()].size = int(size_bytes)
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "domains": {
+                    name: {**asdict(domain), "users": sorted(domain.users)} for name, domain in self.domains.items()
+                },
+                "files": dict(self.files),
+                "logins": self.logins,
+                "refreshes": self.refreshes,
+            }
+
+    def seed(self, data):
+        """{"domains": [{"name", "admin_username", "admin_password", "path"?, "is_enabled"?, "size"?,
+        "user_limit"?, "outgoing_ip"?, "hostname"?}]}: add missing domains, update the others' state."""
+        with self.lock:
+            for row in data.get("domains", []):
+                name = str(row["name"]).lower()
+                domain = self.domains.get(name)
+                if domain is None:
+                    admin = str(row.get("admin_username") or "admin").lower()
+                    domain = SimDomain(name=name, path=row.get("path") or f"{LINUX_DOMAINS_ROOT}/{name}",
+                                       hostname=row.get("hostname") or f"mail.{name}", main_admin=admin)
+                    domain.users[admin] = SimUser(admin, str(row.get("admin_password") or secrets.token_urlsafe(12)),
+                                                  is_domain_admin=True)
+                    self.domains[name] = domain
+                    self.files[domain.path] = name
+                for key, attribute in (("is_enabled", "is_enabled"), ("size", "size"), ("user_limit", "user_limit"),
+                                       ("outgoing_ip", "outgoing_ip"), ("max_size", "max_size")):
+                    if key in row:
+                        setattr(domain, attribute, row[key])
+
+    def reset(self):
+        super().reset()
+        with self.lock, self._token_lock:
+            self.domains.clear()
+            self.files.clear()
+            self.access_tokens.clear()
+            self.refresh_tokens.clear()
+            self.autologin_tokens.clear()
+            self.logins = self.refreshes = 0
+
+    def set_knobs(self, data):
+        super().set_knobs(data)
+        if "access_token_lifetime" in data:
+            self.access_token_lifetime = float(data["access_token_lifetime"])
+        if data.get("expire_access_tokens"):
+            self.expire_access_tokens()
+        if data.get("expire_refresh_tokens"):
+            self.expire_refresh_tokens()
+
+
+def _page(title, body):
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+            f"<style>body{{font-family:sans-serif;margin:3em;color:#223}}h1{{color:#1a5fb4}}</style></head>"
+            f"<body><p><em>SmarterMail simulator</em></p>{body}</body></html>")
