@@ -4,7 +4,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from billing.models import (
-    AutomationSettings,
     ConfigurableOption,
     ConfigurableOptionChoice,
     ConfigurableOptionPrice,
@@ -13,7 +12,6 @@ from billing.models import (
     Invoice,
     InvoiceItem,
     NumberSequence,
-    OverwriteRule,
     Payment,
     Product,
     ProductGroup,
@@ -203,39 +201,12 @@ class NumberSequenceAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AutomationSettings)
-class AutomationSettingsAdmin(admin.ModelAdmin):
-    fieldsets = [
-        ("Suspension", {"fields": ["suspension_enabled", "suspend_days", "send_suspension_email"]}),
-        ("Unsuspension", {"fields": ["unsuspend_on_payment", "send_unsuspension_email"]}),
-        ("Termination", {"fields": ["termination_enabled", "terminate_days"]}),
-        ("Overrides (seed 001)", {"fields": ["override_type", "override_cron_mode", "override_send_suspension_email"]}),
-        ("Schedule and invoicing", {"fields": ["daily_run_time", "invoice_days_before_due", "client_status_update"]}),
-    ]
-
-    def has_add_permission(self, request):
-        return not AutomationSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        # One row: go straight to it.
-        from django.shortcuts import redirect
-
-        settings = AutomationSettings.load()
-        return redirect("admin:billing_automationsettings_change", settings.pk)
-
-
-@admin.register(OverwriteRule)
-class OverwriteRuleAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "overwrite_suspension", "suspend_days", "overwrite_termination", "terminate_days"]
-    list_filter = ["overwrite_suspension", "overwrite_termination"]
-    list_select_related = ["product", "product_group"]
-
-
 @admin.register(EmailTemplate)
 class EmailTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "category", "subject", "disabled", "updated_at"]
     list_filter = ["category", "disabled"]
     search_fields = ["name", "subject", "body"]
+
+
+# Automation settings and overwrite rules are administered with the automation engine.
+from billing.automation import admin as automation_admin  # noqa: E402,F401
