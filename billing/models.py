@@ -4,12 +4,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from portal.encryption import EncryptedTextField
-from portal.models import Client, currency_code
+from portal.models import Client, country_code, currency_code
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -358,6 +358,7 @@ class CreditLedgerEntry(models.Model):
         CDR_CHARGES = "cdr_charges", "Call charges"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Staff adjustment"
+        PRORATION = "proration", "Downgrade credit"
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="credit_entries")
     created_at = models.DateTimeField(default=timezone.now)
@@ -486,3 +487,58 @@ class EmailTemplate(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class TaxRate(models.Model):
+    """The tax charged to clients in one country (blank: none). Tax-exempt clients pay none anywhere."""
+
+    country = models.CharField(max_length=2, unique=True, validators=[country_code])
+    name = models.CharField(max_length=60, help_text="Shown on invoices, e.g. 'HST' or 'VAT'.")
+    rate = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percent, e.g. 13.000.",
+    )
+
+    class Meta:
+        ordering = ["country"]
+
+    def __str__(self):
+        return f"{self.country}: {self.name} {self.rate}%"
+
+
+class EmailLog(models.Model):
+    """One e-mail event: queued once (its event key is unique), sent at most once, kept as sent."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    event_key = models.CharField(max_length=160, unique=True, help_text="What caused it, e.g. invoice.created:42.")
+    template_name = models.CharField(max_length=120)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="email_logs")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    extra = models.JSONField(default=dict, blank=True, help_text="Further merge fields given by the sender.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    to = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        verbose_name = "e-mail log entry"
+        verbose_name_plural = "e-mail log"
+
+    def __str__(self):
+        return f"{self.template_name} → {self.to or self.client_id} ({self.get_status_display()})"

@@ -9,8 +9,9 @@ from billing.models import NumberSequence
 INVOICE_SEQUENCE = "invoice"  # its row is created by migration billing.0003, so first use never races
 
 
-def next_in_sequence(name):
-    """Take the next value of a sequence; the row stays locked until the caller's transaction ends.
+def next_in_sequence(name, count=1):
+    """Take the next value of a sequence (the first of `count` consecutive ones); the row stays locked until the
+    caller's transaction ends, so a rolled-back caller leaves no gap.
 
     The row should exist beforehand (a migration creates it): concurrent first inserts of the same row make
     InnoDB deadlock when each then upgrades its lock. A missing row is still created, for a single caller."""
@@ -20,13 +21,21 @@ def next_in_sequence(name):
             NumberSequence.objects.get_or_create(name=name)
             sequence = NumberSequence.objects.select_for_update().get(name=name)
         value = sequence.next_value
-        sequence.next_value = value + 1
+        sequence.next_value = value + count
         sequence.save(update_fields=["next_value"])
     return value
 
 
 def allocate_invoice_number(*, on_date=None):
     """The next invoice number, formatted by settings.INVOICE_NUMBER_FORMAT ({seq}, {year}, {month})."""
+    return allocate_invoice_numbers(1, on_date=on_date)[0]
+
+
+def allocate_invoice_numbers(count, *, on_date=None):
+    """`count` consecutive invoice numbers with one locked update: a batch of invoices takes a block."""
     on_date = on_date or timezone.localdate()
-    seq = next_in_sequence(INVOICE_SEQUENCE)
-    return settings.INVOICE_NUMBER_FORMAT.format(seq=seq, year=on_date.year, month=on_date.month)
+    first = next_in_sequence(INVOICE_SEQUENCE, count) if count else 0
+    return [
+        settings.INVOICE_NUMBER_FORMAT.format(seq=seq, year=on_date.year, month=on_date.month)
+        for seq in range(first, first + count)
+    ]

@@ -68,10 +68,11 @@ def invoice_list(request):
     return render(request, "portal/invoice_list.html", {"page": page})
 
 
-@client_required
 def invoice_detail(request, invoice_id):
-    invoice = selectors.client_invoice(request.client, invoice_id)
-    return render(request, "portal/invoice_detail.html", {"invoice": invoice})
+    """Moved to billing (pay from credit, PDF); the URL name stays clientarea:invoice."""
+    from billing.views import invoice_detail as billing_invoice_detail
+
+    return billing_invoice_detail(request, invoice_id)
 
 
 @client_required

@@ -1,0 +1,332 @@
+"""E-mail templates and their sending.
+
+Templates are stored in Django template syntax with the WHMCS merge-field names (`{{ client_first_name }}`).
+Texts pasted from WHMCS in Smarty syntax (`{$client_first_name}`) work too: the admin converts them on save
+and rendering converts any that remain, so a migrated template keeps working either way.
+
+Sending is in two steps so that one event never sends twice:
+1. `queue_email(s)` writes an EmailLog row per event, whose `event_key` is unique (a second queue of the same
+   event adds nothing), and asks Celery to send it once the transaction commits;
+2. the task `billing.tasks.send_emails` claims queued rows with a conditional UPDATE (so two workers never
+   both take one), renders them with the merge fields as they are then, sends and records the result.
+"""
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMessage, mailers
+from django.db import transaction
+from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+from django.template import Context, Engine, TemplateSyntaxError
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import EmailLog, EmailTemplate, Invoice
+from billing.money import ZERO, quantize
+
+INVOICE_CREATED = "Invoice Created"
+INVOICE_PAID = "Invoice Payment Confirmation"
+INVOICE_OVERDUE = "Invoice Overdue Notice"
+SERVICE_SUSPENDED = "Service Suspension Notification"
+SERVICE_UNSUSPENDED = "Service Unsuspension Notification"
+SERVICE_TERMINATED = "Service Termination Notification"
+LOW_BALANCE = "Low Balance Alert"
+VOIP_ZERO_BALANCE = "VoIP Zero Balance"
+
+SMARTY_VARIABLE = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+SMARTY_UNSUPPORTED = re.compile(r"\{/?(?:if|else|elseif|foreach|section|literal|php)\b[^}]*\}")
+SEND_BATCH = 200
+# Plain-text mail: no HTML escaping. Staff edit the templates; the engine has no loaders (no {% include %}).
+ENGINE = Engine(autoescape=False, loaders=[])
+
+
+def smarty_to_django(text):
+    """`{$client_first_name}` → `{{ client_first_name }}`; Django syntax is left as it is."""
+    return SMARTY_VARIABLE.sub(lambda match: "{{ " + match.group(1) + " }}", text)
+
+
+def unsupported_smarty(text):
+    """Smarty blocks ({if}, {foreach}, …) that the conversion does not translate, for a clear admin error."""
+    return sorted(set(SMARTY_UNSUPPORTED.findall(text)))
+
+
+def render_text(text, context):
+    """Render one template text (Django or Smarty variables). Raises TemplateSyntaxError on a broken template."""
+    return ENGINE.from_string(smarty_to_django(text)).render(Context(context, autoescape=False))
+
+
+def render_template(template, context):
+    """(subject, body) of an EmailTemplate; the subject on one line."""
+    subject = " ".join(render_text(template.subject, context).split())
+    return subject[:255], render_text(template.body, context)
+
+
+def _money(amount):
+    return f"{quantize(amount or ZERO)}"
+
+
+def _day(value):
+    """Dates as YYYY-MM-DD: unambiguous in every locale."""
+    return value.isoformat() if value else ""
+
+
+def _threshold(value):
+    """The low-balance threshold as WHMCS shows a custom field: '10' for 10.00 (seed 002 appends '.00')."""
+    if value is None:
+        return ""
+    return f"{value.quantize(Decimal(1))}" if value == value.to_integral() else f"{value}"
+
+
+def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=None):
+    """The WHMCS merge fields the seeds use, for one client and optionally one invoice and one service."""
+    base_url = settings.PORTAL_BASE_URL.rstrip("/")
+    fields = {
+        "company_name": settings.PORTAL_NAME,
+        "portal_url": base_url,
+        "whmcs_url": base_url,
+        "client_id": client.pk,
+        "client_name": client.full_name,
+        "client_first_name": client.first_name,
+        "client_last_name": client.last_name,
+        "client_company_name": client.company_name,
+        "client_email": client.email,
+        "client_country": client.country,
+        "client_currency": client.currency,
+        "client_credit": _money(client.credit_balance),
+        "client_due_invoices_balance": _money(due_balance),
+        "client_custom_field_lowbalancethreshold": _threshold(client.low_balance_threshold),
+        "add_funds_url": base_url + reverse("clientarea:add_funds"),
+    }
+    if invoice is not None:
+        fields.update(
+            invoice_id=invoice.pk,
+            invoice_num=invoice.number or f"#{invoice.pk}",
+            invoice_date_created=_day(invoice.date),
+            invoice_date_due=_day(invoice.due_date),
+            invoice_date_paid=_day(timezone.localdate(invoice.paid_at)) if invoice.paid_at else "",
+            invoice_subtotal=_money(invoice.subtotal),
+            invoice_tax=_money(invoice.tax),
+            invoice_tax_rate=invoice.tax_rate.normalize(),
+            invoice_total=_money(invoice.total),
+            invoice_credit=_money(invoice.credit_applied),
+            invoice_amount_paid=_money(invoice.amount_paid),
+            invoice_balance=_money(invoice.balance),
+            invoice_status=invoice.get_status_display(),
+            invoice_currency=invoice.currency,
+            invoice_link=base_url + reverse("clientarea:invoice", args=[invoice.pk]),
+            invoice_items="\n".join(f"{item.description}: {item.amount}" for item in invoice.items.all()),
+        )
+    if service is not None:
+        fields.update(
+            service_id=service.pk,
+            service_domain=service.domain,
+            service_product_name=service.product.name,
+            service_status=service.get_status_display(),
+            service_billing_cycle=service.get_billing_cycle_display(),
+            service_recurring_amount=_money(service.recurring_amount),
+            service_next_due_date=_day(service.next_due_date),
+            service_registration_date=_day(service.registration_date),
+            service_username=service.username,
+            service_suspension_reason=service.suspend_reason_text or service.get_suspend_reason_display(),
+        )
+    fields.update(extra or {})
+    return fields
+
+
+def sample_context():
+    """Merge fields with made-up values, for the staff preview."""
+    from billing.models import Product, Service
+    from portal.models import Client
+
+    client = Client(
+        pk=1001, first_name="Alice", last_name="Archer", company_name="Acme Widgets Ltd", email="alice@acme.example",
+        country="CA", currency="USD", credit_balance=Decimal("4.5000"), low_balance_threshold=Decimal("10.00"),
+    )
+    invoice = Invoice(
+        pk=42, number="INV-2026-000042", date=date(2026, 11, 1), due_date=date(2026, 11, 15),
+        subtotal=Decimal("24.00"), tax=Decimal("3.12"), tax_rate=Decimal("13.000"), total=Decimal("27.12"),
+        currency="USD", status=Invoice.Status.UNPAID,
+    )
+    service = Service(
+        pk=7, domain="acme.example", product=Product(name="Mail Business"), status=Service.Status.ACTIVE,
+        recurring_amount=Decimal("24.00"), next_due_date=date(2026, 11, 15), registration_date=date(2025, 11, 15),
+        username="admin@acme.example",
+    )
+    fields = merge_fields(client=client, service=service, due_balance=Decimal("27.12"))
+    fields.update(merge_fields(client=client, invoice=_SampleInvoice(invoice), due_balance=Decimal("27.12")))
+    return fields
+
+
+class _SampleInvoice:
+    """An unsaved invoice whose items are made up (an unsaved instance cannot read its relations)."""
+
+    def __init__(self, invoice):
+        self._invoice = invoice
+        self.items = _SampleItems()
+
+    def __getattr__(self, name):
+        return getattr(self._invoice, name)
+
+
+class _SampleItems:
+    def all(self):
+        from billing.models import InvoiceItem
+
+        return [InvoiceItem(description="Mail Business – acme.example (2026-11-15 – 2026-12-14)", amount=Decimal("24.00"))]
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    template_name: str
+    client_id: int
+    event_key: str
+    invoice_id: int | None = None
+    service_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def queue_email(*, template_name, client, event_key, invoice=None, service=None, extra=None):
+    """Queue one e-mail for an event; nothing happens when that event already has one. Returns the new log ids."""
+    request = EmailRequest(
+        template_name, client.pk, event_key, getattr(invoice, "pk", None), getattr(service, "pk", None), extra or {}
+    )
+    return queue_emails([request])
+
+
+def queue_emails(requests):
+    """Queue many e-mails in a fixed number of queries; each event key is queued at most once, ever."""
+    if not requests:
+        return []
+    keys = [r.event_key for r in requests]
+    existing = set(EmailLog.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
+    seen = set(existing)
+    rows = []
+    for r in requests:
+        if r.event_key in seen:
+            continue
+        seen.add(r.event_key)
+        rows.append(
+            EmailLog(
+                event_key=r.event_key, template_name=r.template_name, client_id=r.client_id,
+                invoice_id=r.invoice_id, service_id=r.service_id, extra=r.extra,
+            )
+        )
+    # A concurrent queue of the same event loses the race on the unique key and adds nothing.
+    EmailLog.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    ids = list(
+        EmailLog.objects.filter(event_key__in=[row.event_key for row in rows], status=EmailLog.Status.QUEUED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        transaction.on_commit(lambda: _dispatch(ids))
+    return ids
+
+
+def _dispatch(ids):
+    from billing.tasks import send_emails
+
+    for start in range(0, len(ids), SEND_BATCH):
+        send_emails.delay(log_ids=ids[start : start + SEND_BATCH])
+
+
+def claim(*, log_ids=None, older_than=None):
+    """Claim queued rows for this sender with one conditional UPDATE; returns the claimed rows."""
+    token = uuid.uuid4().hex
+    queued = EmailLog.objects.filter(status=EmailLog.Status.QUEUED)
+    if log_ids is not None:
+        queued = queued.filter(pk__in=log_ids)
+    if older_than is not None:
+        queued = queued.filter(created_at__lte=timezone.now() - older_than)
+    ids = list(queued.order_by("pk").values_list("pk", flat=True)[:1000])
+    EmailLog.objects.filter(pk__in=ids, status=EmailLog.Status.QUEUED).update(
+        status=EmailLog.Status.SENDING, claim=token, attempts=F("attempts") + 1
+    )
+    return list(
+        EmailLog.objects.filter(claim=token, status=EmailLog.Status.SENDING)
+        .select_related("client", "invoice", "service__product")
+        .prefetch_related("invoice__items")
+        .order_by("pk")
+    )
+
+
+def due_balances(client_ids):
+    """{client id: what the client owes on unpaid invoices}, in one query."""
+    balance = ExpressionWrapper(
+        F("total") - F("amount_paid") - F("credit_applied"), output_field=DecimalField(max_digits=12, decimal_places=2)
+    )
+    rows = (
+        Invoice.objects.filter(client_id__in=client_ids, status=Invoice.Status.UNPAID)
+        .values("client_id")
+        .annotate(due=Sum(balance))
+        .order_by()
+    )
+    return {row["client_id"]: row["due"] or ZERO for row in rows}
+
+
+def deliver(*, log_ids=None, older_than=None):
+    """Send claimed e-mails: render each with the merge fields as they are now, send, record. Returns
+    (sent, failed ids). A row is never sent twice: once claimed it is sent, skipped or put back as failed."""
+    logs = claim(log_ids=log_ids, older_than=older_than)
+    if not logs:
+        return 0, []
+    templates = {t.name: t for t in EmailTemplate.objects.filter(name__in={log.template_name for log in logs})}
+    balances = due_balances({log.client_id for log in logs})
+    ready, done = [], []
+    for log in logs:
+        template = templates.get(log.template_name)
+        if template is None or template.disabled:
+            reason = "missing" if template is None else "disabled"
+            _finish(log, EmailLog.Status.SKIPPED, error=f"The e-mail template '{log.template_name}' is {reason}.")
+            done.append(log)
+            continue
+        context = merge_fields(
+            client=log.client, invoice=log.invoice, service=log.service,
+            due_balance=balances.get(log.client_id, ZERO), extra=log.extra,
+        )
+        try:
+            log.subject, log.body = render_template(template, context)
+        except TemplateSyntaxError as exc:
+            _finish(log, EmailLog.Status.FAILED, error=f"Template error: {exc}")
+            done.append(log)
+            continue
+        log.to = log.client.email
+        ready.append(log)
+    failed = []
+    if ready:
+        connection = mailers.default
+        try:
+            connection.open()
+            for log in ready:
+                message = EmailMessage(log.subject, log.body, settings.DEFAULT_FROM_EMAIL, [log.to])
+                try:
+                    connection.send_messages([message])
+                except Exception as exc:  # refused or server down: back in the queue for a retry
+                    _finish(log, EmailLog.Status.QUEUED, error=f"{type(exc).__name__}: {exc}")
+                    failed.append(log.pk)
+                else:
+                    _finish(log, EmailLog.Status.SENT, sent_at=timezone.now())
+        finally:
+            connection.close()
+    EmailLog.objects.bulk_update([*ready, *done], ["status", "to", "subject", "body", "error", "sent_at", "claim"])
+    return len(ready) - len(failed), failed
+
+
+def _finish(log, status, *, error="", sent_at=None):
+    log.status, log.error, log.sent_at, log.claim = status, error, sent_at, ""
+
+
+def give_up(log_ids):
+    """After the last retry: mark still-queued rows failed, so staff see them (and can resend from the admin)."""
+    EmailLog.objects.filter(pk__in=log_ids, status=EmailLog.Status.QUEUED).update(status=EmailLog.Status.FAILED)
+
+
+def resend(*, logs):
+    """Staff resend: queue the same rows again (a failed, skipped or sent one)."""
+    ids = [log.pk for log in logs]
+    EmailLog.objects.filter(pk__in=ids).update(status=EmailLog.Status.QUEUED, error="", claim="")
+    transaction.on_commit(lambda: _dispatch(ids))
+    return len(ids)

@@ -1,0 +1,117 @@
+"""Forms of the billing pages. They only check and collect input; the services decide and write."""
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+from billing.models import BillingCycle, ConfigurableOption, Service
+from billing.services.invoices import add_funds_limits
+
+
+def _helper(label):
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+def option_fields(options, initial=None):
+    """One form field per configurable option, named option_<code> (the services' error keys)."""
+    initial = initial or {}
+    fields = {}
+    for option in options:
+        name = f"option_{option.code}"
+        if option.kind == ConfigurableOption.Kind.QUANTITY:
+            help_text = f"{option.included_quantity} included." if option.included_quantity else ""
+            fields[name] = forms.IntegerField(
+                label=option.name, min_value=option.min_quantity, max_value=option.max_quantity,
+                initial=initial.get(option.code, option.min_quantity), help_text=help_text, required=False,
+            )
+        else:
+            fields[name] = forms.ChoiceField(
+                label=option.name, choices=[(c.code, c.label) for c in option.choices.all()],
+                initial=initial.get(option.code), required=False,
+            )
+    return fields
+
+
+def option_values(cleaned_data):
+    return {name.removeprefix("option_"): value for name, value in cleaned_data.items() if name.startswith("option_")}
+
+
+class OrderForm(forms.Form):
+    domain = forms.CharField(max_length=253, help_text="Every order is tied to a domain, e.g. example.com.")
+    cycle = forms.ChoiceField(label="Billing cycle")
+
+    def __init__(self, *args, product, options, prices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cycle"].choices = [
+            (p.cycle, f"{BillingCycle(p.cycle).label}: {p.price} {p.currency}" + (f" + {p.setup_fee} setup" if p.setup_fee else ""))
+            for p in prices
+        ]
+        self.fields.update(option_fields(options))
+        self.helper = _helper("Order now")
+
+
+class ChangeForm(forms.Form):
+    """Upgrade/downgrade: the product (same type) and its options."""
+
+    def __init__(self, *args, products, options, initial_values, product, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"] = forms.ChoiceField(
+            choices=[(p.pk, p.name) for p in products], initial=product.pk, label="Product",
+        )
+        self.fields.update(option_fields(options, initial_values))
+
+
+class CancellationForm(forms.Form):
+    cancellation_type = forms.ChoiceField(
+        label="When", choices=Service.CancellationType.choices, initial=Service.CancellationType.END_OF_PERIOD,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+    confirm = forms.BooleanField(label="I understand that cancelling deletes the service and its data.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Request cancellation")
+
+
+class AddFundsForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2)
+
+    def __init__(self, *args, currency, **kwargs):
+        super().__init__(*args, **kwargs)
+        low, high = add_funds_limits()
+        # The limits are checked by the service (its error lands on this field); the widget only hints them.
+        self.fields["amount"].widget.attrs.update(min=str(low), max=str(high), step="0.01")
+        self.fields["amount"].help_text = f"Between {low} and {high} {currency}."
+        self.helper = _helper("Create add-funds invoice")
+
+
+class CreditPreferenceForm(forms.Form):
+    apply_credit = forms.BooleanField(required=False, label="Pay new invoices from my credit automatically")
+
+
+class PaymentForm(forms.Form):
+    """Staff: record a payment received."""
+
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    gateway = forms.CharField(max_length=40, initial="bank_transfer")
+    transaction_id = forms.CharField(max_length=120, label="Transaction id")
+    received_at = forms.DateTimeField(required=False, help_text="Blank: now.")
+    note = forms.CharField(max_length=255, required=False)
+
+
+class CreditAdjustmentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, help_text="Negative to take credit away.")
+    reason = forms.CharField(max_length=255)
+
+
+def apply_errors(form, error):
+    """Show a service's ValidationError on the form: keyed messages on their fields, the rest on the form."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

@@ -1,0 +1,55 @@
+"""Money and billing periods: the two pieces of arithmetic every billing rule uses.
+
+Amounts are Decimal and quantized once, where a rule says, to the currency's precision (two places, half up).
+Periods are whole calendar months counted from an anchor day, so a service registered on the 31st is due on
+the last day of shorter months and on the 31st again when the month has one.
+"""
+import calendar
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from billing.models import CYCLE_MONTHS, BillingCycle
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MB_PER_GB = Decimal(1024)
+
+
+def quantize(amount):
+    """To the currency's precision (two decimal places), rounding half up: the one rounding rule for money."""
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def spendable(amount):
+    """The part of a balance kept to four places (credit) that can pay an invoice: whole cents, never more."""
+    return max(ZERO, Decimal(amount).quantize(CENT, rounding=ROUND_DOWN))
+
+
+def add_months(day, months, *, anchor_day=None):
+    """`day` moved on by `months` calendar months, on `anchor_day` (default: the same day) or the month's last."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(anchor_day or day.day, calendar.monthrange(year, month)[1]))
+
+
+def is_recurring(cycle):
+    return CYCLE_MONTHS[BillingCycle(cycle)] is not None
+
+
+def add_cycle(day, cycle, count=1, *, anchor_day=None):
+    """The start of the period `count` billing cycles after the one starting on `day`."""
+    months = CYCLE_MONTHS[BillingCycle(cycle)]
+    if months is None:
+        raise ValueError("A one-time service has no billing period.")
+    return add_months(day, months * count, anchor_day=anchor_day)
+
+
+def period_end(start, cycle, *, anchor_day=None):
+    """The last day (inclusive) of the period that starts on `start`."""
+    return add_cycle(start, cycle, anchor_day=anchor_day) - timedelta(days=1)
+
+
+def period_key(service_id, start, kind="service"):
+    """The unique key of one billed period of one service (InvoiceItem.period_key)."""
+    return f"{kind}:{service_id}:{start.isoformat()}"

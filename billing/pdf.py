@@ -1,0 +1,69 @@
+"""The invoice as a PDF (reportlab): the same facts as the printable page."""
+from io import BytesIO
+
+from django.conf import settings
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+
+def invoice_pdf(invoice):
+    """The PDF bytes of an invoice (its items and payments prefetched by the caller's selector)."""
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
+        title=f"Invoice {invoice}", author=settings.PORTAL_NAME,
+    )
+    styles = getSampleStyleSheet()
+    text = lambda value: escape(str(value)).replace("\n", "<br/>")  # noqa: E731
+    client = invoice.client
+    address = [client.display_name, client.address1, client.address2, f"{client.postcode} {client.city}".strip(), client.country]
+    story = [
+        Paragraph(text(settings.PORTAL_NAME), styles["Title"]),
+        Paragraph(f"Invoice {text(invoice)} — {text(invoice.get_status_display())}", styles["Heading2"]),
+        Paragraph(
+            f"Date: {invoice.date}<br/>Due: {invoice.due_date}"
+            + (f"<br/>Paid: {invoice.paid_at:%Y-%m-%d}" if invoice.paid_at else ""),
+            styles["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+        Paragraph("<b>Billed to</b><br/>" + "<br/>".join(text(line) for line in address if line), styles["Normal"]),
+        Spacer(1, 6 * mm),
+    ]
+    rows = [["Description", f"Amount ({invoice.currency})"]]
+    for item in invoice.items.all():
+        rows.append([Paragraph(text(item.description), styles["Normal"]), f"{item.amount}"])
+    rows.append(["Subtotal", f"{invoice.subtotal}"])
+    if invoice.tax:
+        rows.append([f"Tax ({invoice.tax_rate.normalize()}%)", f"{invoice.tax}"])
+    rows.append(["Total", f"{invoice.total}"])
+    if invoice.credit_applied:
+        rows.append(["Credit applied", f"-{invoice.credit_applied}"])
+    if invoice.amount_paid:
+        rows.append(["Paid", f"-{invoice.amount_paid}"])
+    rows.append(["Balance due", f"{invoice.balance}"])
+    table = Table(rows, colWidths=[130 * mm, 40 * mm], repeatRows=1)
+    totals_from = 1 + len(invoice.items.all())
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEABOVE", (0, totals_from), (-1, totals_from), 0.5, colors.grey),
+                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+            ]
+        )
+    )
+    story.append(table)
+    payments = list(invoice.payments.all())
+    if payments:
+        story += [Spacer(1, 6 * mm), Paragraph("Payments", styles["Heading3"])]
+        for p in payments:
+            story.append(Paragraph(text(f"{p.received_at:%Y-%m-%d} — {p.amount} {p.currency} ({p.gateway}, {p.transaction_id})"), styles["Normal"]))
+    doc.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,166 @@
+"""What a product costs with a given set of configurable options, per billing cycle and currency.
+
+A service's recurring amount is the product's price for its cycle plus, for each option, the chosen choice's
+price (a select option) or the unit price times the units above the included ones (a quantity option). The
+setup fee adds up the same way. Amounts are summed exactly (prices have two places) and quantized once.
+
+Per-mailbox types (seed 003) are quantity options named `mailboxes_<type>`, e.g. `mailboxes_basic` and
+`mailboxes_enhanced`: one domain mixes types freely and each type is billed at its own unit price.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+
+from billing.models import (
+    BillingCycle,
+    ConfigurableOption,
+    ConfigurableOptionChoice,
+    ConfigurableOptionPrice,
+    ProductPrice,
+    ServiceConfigOption,
+)
+from billing.money import ZERO, quantize
+
+MAILBOX_OPTION_PREFIX = "mailboxes_"
+
+
+class PricingError(Exception):
+    """A product or option cannot be priced as asked (no price for that cycle/currency, bad option value)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    option: ConfigurableOption
+    choice: ConfigurableOptionChoice
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OptionLine:
+    label: str
+    recurring: Decimal
+    setup: Decimal
+
+
+@dataclass(frozen=True)
+class Price:
+    """A priced configuration: base price and setup fee, one line per option, and the quantized totals."""
+
+    cycle: str
+    currency: str
+    base: Decimal
+    base_setup: Decimal
+    lines: list = field(default_factory=list)
+
+    @property
+    def recurring(self):
+        return quantize(self.base + sum((line.recurring for line in self.lines), ZERO))
+
+    @property
+    def setup(self):
+        return quantize(self.base_setup + sum((line.setup for line in self.lines), ZERO))
+
+
+def product_options(product):
+    """The product's options with their choices and all their prices, in three queries."""
+    prices = Prefetch("choices__prices", queryset=ConfigurableOptionPrice.objects.all())
+    return list(
+        ConfigurableOption.objects.filter(product=product)
+        .prefetch_related(Prefetch("choices", queryset=ConfigurableOptionChoice.objects.order_by("sort_order", "id")), prices)
+        .order_by("sort_order", "id")
+    )
+
+
+def product_cycle_prices(product, currency):
+    """{cycle: ProductPrice} of the product in one currency."""
+    return {p.cycle: p for p in ProductPrice.objects.filter(product=product, currency=currency)}
+
+
+def resolve_selections(*, options, values):
+    """Turn {option code: quantity or choice code} into Selections, checking every value.
+
+    A missing option takes its default (the minimum quantity; the first choice). Errors are a ValidationError
+    whose keys are the form field names `option_<code>`, so a form shows each one next to its field."""
+    values = dict(values or {})
+    by_code = {option.code: option for option in options}
+    errors = {}
+    unknown = sorted(set(values) - set(by_code))
+    if unknown:
+        errors["__all__"] = [f"Unknown option(s): {', '.join(unknown)}."]
+    selections = []
+    for option in options:
+        choices = list(option.choices.all())
+        key = f"option_{option.code}"
+        if not choices:
+            errors[key] = [f"{option.name} has no choices configured; staff must add one."]
+            continue
+        raw = values.get(option.code)
+        if option.kind == ConfigurableOption.Kind.QUANTITY:
+            try:
+                quantity = option.min_quantity if raw in (None, "") else int(raw)
+            except (TypeError, ValueError):
+                errors[key] = [f"{option.name}: enter a whole number."]
+                continue
+            if quantity < option.min_quantity or (option.max_quantity is not None and quantity > option.max_quantity):
+                upper = f" and at most {option.max_quantity}" if option.max_quantity is not None else ""
+                errors[key] = [f"{option.name}: choose at least {option.min_quantity}{upper}."]
+                continue
+            selections.append(Selection(option, choices[0], quantity))
+        else:
+            choice = choices[0] if raw in (None, "") else next((c for c in choices if c.code == raw), None)
+            if choice is None:
+                errors[key] = [f"{option.name}: {raw!r} is not one of the choices."]
+                continue
+            selections.append(Selection(option, choice, 1))
+    if errors:
+        raise ValidationError(errors)
+    return selections
+
+
+def price(*, product_price, selections, cycle, currency):
+    """Price a configuration. `product_price` is the product's ProductPrice for the cycle and currency."""
+    if product_price is None:
+        raise PricingError(f"This product has no {BillingCycle(cycle).label.lower()} price in {currency}.")
+    lines = []
+    for sel in selections:
+        option_price = next(
+            (p for p in sel.choice.prices.all() if p.cycle == cycle and p.currency == currency), None
+        )
+        unit, unit_setup = (option_price.price, option_price.setup_fee) if option_price else (ZERO, ZERO)
+        if sel.option.kind == ConfigurableOption.Kind.QUANTITY:
+            billable = max(0, sel.quantity - sel.option.included_quantity)
+            label = f"{sel.option.name}: {sel.quantity}"
+            if sel.option.included_quantity:
+                label += f" ({sel.option.included_quantity} included)"
+            lines.append(OptionLine(label, unit * billable, unit_setup * billable))
+        else:
+            lines.append(OptionLine(f"{sel.option.name}: {sel.choice.label}", unit, unit_setup))
+    return Price(cycle, currency, product_price.price, product_price.setup_fee, lines)
+
+
+def price_product(*, product, cycle, currency, values, options=None):
+    """Resolve option values and price them: (Price, selections). Raises ValidationError/PricingError."""
+    options = product_options(product) if options is None else options
+    selections = resolve_selections(options=options, values=values)
+    product_price = product_cycle_prices(product, currency).get(cycle)
+    return price(product_price=product_price, selections=selections, cycle=cycle, currency=currency), selections
+
+
+def service_option_values(service):
+    """The service's current option values as {code: quantity or choice code}."""
+    values = {}
+    for row in ServiceConfigOption.objects.filter(service=service).select_related("option", "choice"):
+        is_quantity = row.option.kind == ConfigurableOption.Kind.QUANTITY
+        values[row.option.code] = row.quantity if is_quantity else row.choice.code
+    return values
+
+
+def mailbox_types(options):
+    """{type code: option} for the product's per-type mailbox quantity options (seed 003)."""
+    return {
+        o.code.removeprefix(MAILBOX_OPTION_PREFIX): o
+        for o in options
+        if o.code.startswith(MAILBOX_OPTION_PREFIX) and o.kind == ConfigurableOption.Kind.QUANTITY
+    }

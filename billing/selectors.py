@@ -1,0 +1,60 @@
+"""Billing reads. Client-area reads are scoped to the signed-in client: another client's id answers 404."""
+from django.db.models import Prefetch, Sum
+from django.http import Http404
+
+from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Payment, ProductPrice, Service
+from billing.money import ZERO
+from billing.services.orders import orderable_products
+from portal import selectors as portal_selectors
+
+
+def client_invoice(client, invoice_id):
+    """The client's invoice with its lines and payments (404 for anyone else's)."""
+    return portal_selectors.client_invoice(client, invoice_id)
+
+
+def client_service(client, service_id, *, for_update=False):
+    return portal_selectors.client_service(client, service_id)
+
+
+def client_ledger(client, limit=50):
+    return CreditLedgerEntry.objects.filter(client=client).select_related("invoice").order_by("-created_at", "-id")[:limit]
+
+
+def ledger_balance(client):
+    """The truth behind Client.credit_balance: the sum of the client's ledger entries."""
+    return CreditLedgerEntry.objects.filter(client=client).aggregate(s=Sum("amount", default=ZERO))["s"]
+
+
+def catalogue(currency):
+    """Orderable products with their prices in the currency, grouped, in two queries."""
+    prices = Prefetch("prices", queryset=ProductPrice.objects.filter(currency=currency).order_by("cycle"))
+    products = orderable_products().prefetch_related(prices).order_by("group__sort_order", "group__name", "sort_order", "name")
+    return [p for p in products if p.prices.all()]
+
+
+def orderable_product(product_id):
+    try:
+        return orderable_products().get(pk=int(product_id))
+    except (TypeError, ValueError, orderable_products().model.DoesNotExist):
+        raise Http404("No such product.") from None
+
+
+def service_invoice_lines(service, limit=20):
+    return (
+        InvoiceItem.objects.filter(service=service).exclude(invoice__status=Invoice.Status.DRAFT)
+        .select_related("invoice").order_by("-invoice__date", "-id")[:limit]
+    )
+
+
+def invoice_for_admin(invoice_id):
+    return (
+        Invoice.objects.select_related("client")
+        .prefetch_related(Prefetch("items", queryset=InvoiceItem.objects.select_related("service")),
+                          Prefetch("payments", queryset=Payment.objects.order_by("received_at")))
+        .get(pk=invoice_id)
+    )
+
+
+def invoice_has_service_status(invoice, statuses):
+    return Service.objects.filter(invoice_items__invoice=invoice, status__in=statuses).exists()
