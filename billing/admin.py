@@ -1,16 +1,19 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from billing import admin_emails, admin_money
+from billing.disk import tranche_rule
 from billing.models import (
     ConfigurableOption,
     ConfigurableOptionChoice,
     ConfigurableOptionPrice,
     CreditLedgerEntry,
+    EmailLog,
     EmailTemplate,
     Invoice,
-    InvoiceItem,
     NumberSequence,
     Payment,
     Product,
@@ -18,6 +21,7 @@ from billing.models import (
     ProductPrice,
     Service,
     ServiceConfigOption,
+    TaxRate,
 )
 from provisioning.admin_service import ServiceLifecycleAdminMixin
 from provisioning.registry import module_choices
@@ -54,6 +58,14 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = "__all__"
+
+    def clean_module_options(self):
+        options = self.cleaned_data.get("module_options") or {}
+        try:
+            tranche_rule(options)  # disk-tranche billing options (docs/billing.md)
+        except ValidationError as exc:
+            raise forms.ValidationError(list(exc.message_dict.values())[0]) from None
+        return options
 
 
 @admin.register(Product)
@@ -116,6 +128,13 @@ class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
         "password_set", "disk_usage_mb", "usage_updated_at", "created_at", "updated_at",
     ]
     exclude = ["password"]
+    change_list_template = "billing/admin/service_change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        view = self.admin_site.admin_view(lambda request: admin_money.staff_order_view(self, request))
+        return [path("add-order/", view, name="billing_service_add_order"), *super().get_urls()]
 
     @admin.display(description="Client", ordering="client__last_name")
     def client_link(self, obj):
@@ -126,73 +145,6 @@ class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
         return bool(obj.password)
 
 
-class InvoiceItemInline(admin.TabularInline):
-    model = InvoiceItem
-    extra = 0
-    raw_id_fields = ["service"]
-    fields = ["kind", "description", "service", "period_start", "period_end", "amount", "taxable"]
-
-
-class PaymentInline(admin.TabularInline):
-    model = Payment
-    extra = 0
-    fields = ["received_at", "amount", "gateway", "transaction_id", "recorded_by"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["number", "client", "kind", "status", "date", "due_date", "total", "balance"]
-    list_filter = ["status", "kind", "currency"]
-    search_fields = ["number", "client__company_name", "client__last_name", "client__email"]
-    list_select_related = ["client"]
-    raw_id_fields = ["client"]
-    date_hierarchy = "date"
-    readonly_fields = ["number", "subtotal", "tax", "total", "amount_paid", "credit_applied", "paid_at", "cancelled_at"]
-    inlines = [InvoiceItemInline, PaymentInline]
-
-    @admin.display(description="Balance")
-    def balance(self, obj):
-        return obj.balance
-
-
-@admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "client", "invoice", "amount", "currency", "gateway", "transaction_id"]
-    list_filter = ["gateway", "currency"]
-    search_fields = ["transaction_id", "invoice__number", "client__email", "client__last_name"]
-    list_select_related = ["client", "invoice"]
-    raw_id_fields = ["client", "invoice"]
-    date_hierarchy = "received_at"
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(CreditLedgerEntry)
-class CreditLedgerEntryAdmin(admin.ModelAdmin):
-    """Read-only here: the ledger is written by billing services, which keep the balance cache in step."""
-
-    list_display = ["created_at", "client", "kind", "amount", "description", "invoice"]
-    list_filter = ["kind"]
-    search_fields = ["description", "client__email", "client__last_name", "invoice__number"]
-    list_select_related = ["client", "invoice"]
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(NumberSequence)
 class NumberSequenceAdmin(admin.ModelAdmin):
     list_display = ["name", "next_value"]
@@ -201,12 +153,13 @@ class NumberSequenceAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "subject", "disabled", "updated_at"]
-    list_filter = ["category", "disabled"]
-    search_fields = ["name", "subject", "body"]
-
+# Money (invoices, payments, credit, tax, staff orders) and e-mail have their own modules.
+admin.site.register(Invoice, admin_money.InvoiceAdmin)
+admin.site.register(Payment, admin_money.PaymentAdmin)
+admin.site.register(CreditLedgerEntry, admin_money.CreditLedgerEntryAdmin)
+admin.site.register(TaxRate, admin_money.TaxRateAdmin)
+admin.site.register(EmailTemplate, admin_emails.EmailTemplateAdmin)
+admin.site.register(EmailLog, admin_emails.EmailLogAdmin)
 
 # Automation settings and overwrite rules are administered with the automation engine.
 from billing.automation import admin as automation_admin  # noqa: E402,F401
