@@ -1,28 +1,69 @@
 """Lifecycle controls on the staff Service pages. The Service model and its admin live in billing; the
-lifecycle (module calls, buttons, SSO) belongs to provisioning, so billing.admin.ServiceAdmin mixes this in."""
+lifecycle (module calls, buttons, SSO) belongs to provisioning, so billing.admin.ServiceAdmin mixes this in.
+
+The change page gets a provisioning panel (templates/admin/billing/service/change_form.html): buttons for
+Create, Suspend (with a reason), Unsuspend, Terminate (typed confirmation), Change password, and "Log in to
+control panel" (the provider's one-minute auto-login URL, opened in a new tab); the usage chart; the latest
+provider calls. Every button posts to a view here that calls the lifecycle function (which audits) and says
+what happened, and when a provider failed, what to do next.
+"""
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from billing.models import Service
 from portal.activity import Actor
-from provisioning import lifecycle
-from provisioning.modules.base import ModuleError
+from provisioning import lifecycle, services
+from provisioning.charts import usage_chart_svg
+from provisioning.forms import ChangePasswordForm, SuspendForm, TerminateForm
+from provisioning.models import ModuleCall
+from provisioning.modules.base import DELETE_DATA_OPTION, ModuleError
+from provisioning.registry import get_module
+from provisioning.usage import usage_history
+
+S = Service.Status
+TERMINATE_PERMISSION = "provisioning.terminate_service"
+SSO_PERMISSION = "provisioning.control_panel_login"
 
 
-def run_transition(modeladmin, request, services, transition, verb, **kwargs):
+def run_transition(modeladmin, request, services_, transition, verb, **kwargs):
     """Apply one lifecycle function to each service, reporting successes and each failure by name."""
-    actor = Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
+    actor = staff_actor(request)
     done = 0
-    for service in services:
+    for service in services_:
         try:
             transition(service=service, actor=actor, **kwargs)
             done += 1
-        except (lifecycle.InvalidTransition, ModuleError) as exc:
+        except lifecycle.InvalidTransition as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
+        except ModuleError as exc:
+            modeladmin.message_user(request, module_error_message(service, exc), messages.ERROR)
     if done:
         modeladmin.message_user(request, f"{verb} {done} service(s).", messages.SUCCESS)
+    return done
+
+
+def staff_actor(request):
+    return Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
+
+
+def module_error_message(service, error):
+    """The provider's error, and what staff should do about it."""
+    if error.permanent:
+        advice = ("This needs a person: fix the cause named above, then try again (the failed call waits in "
+                  "Provisioning › Retry queue).")
+    else:
+        advice = ("This looks temporary (the provider did not answer properly); nothing changed in the portal. "
+                  "Try again in a few minutes, or retry it from Provisioning › Retry queue.")
+    return f"{service.domain}: {error.message} {advice}"
 
 
 class ServiceLifecycleAdminMixin:
     actions = ["accept_create", "suspend_manually", "unsuspend"]
+    change_form_template = "admin/billing/service/change_form.html"
 
     @admin.action(description="Accept and create (run the module's Create)", permissions=["change"])
     def accept_create(self, request, queryset):
@@ -30,9 +71,170 @@ class ServiceLifecycleAdminMixin:
 
     @admin.action(description="Suspend (by staff)", permissions=["change"])
     def suspend_manually(self, request, queryset):
-        reason = lifecycle.Service.SuspendReason.MANUAL
+        reason = Service.SuspendReason.MANUAL
         run_transition(self, request, queryset, lifecycle.service_suspend, "Suspended", reason=reason)
 
     @admin.action(description="Unsuspend", permissions=["change"])
     def unsuspend(self, request, queryset):
         run_transition(self, request, queryset, lifecycle.service_unsuspend, "Unsuspended")
+
+    # --- the change page ---------------------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/lifecycle/<str:action>/", wrap(self.lifecycle_view), name="billing_service_lifecycle"),
+            path("<path:object_id>/control-panel/", wrap(self.control_panel_view), name="billing_service_sso"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        service = self.get_object(request, object_id)
+        extra = {}
+        if service is not None:
+            extra["provisioning"] = self._panel(request, service)
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def _panel(self, request, service):
+        module = get_module(service.product.module) if service.product.module else None
+        can_change = self.has_change_permission(request, service)
+        live = service.status in lifecycle.LIVE
+        return {
+            "module": module,
+            "can_create": can_change and service.status == S.PENDING,
+            "can_suspend": can_change and service.status == S.ACTIVE,
+            "can_unsuspend": can_change and service.status == S.SUSPENDED,
+            "can_terminate": live and request.user.has_perm(TERMINATE_PERMISSION),
+            "can_change_password": can_change and live,
+            "can_sso": live and bool(module and module.supports_sso) and request.user.has_perm(SSO_PERMISSION),
+            "chart": usage_chart_svg(usage_history(service)) if service.product.type == "mail" else "",
+            "recent_calls": list(ModuleCall.objects.filter(service=service).select_related("server")[:5]),
+            "awaiting_retry": ModuleCall.objects.filter(service=service, awaiting_retry=True).count(),
+            "retry_queue_url": reverse("admin:provisioning_retryqueueentry_changelist") + f"?service__id__exact={service.pk}",
+            "calls_url": reverse("admin:provisioning_modulecall_changelist") + f"?service__id__exact={service.pk}",
+        }
+
+    def lifecycle_view(self, request, object_id, action):
+        service = self._service_or_404(request, object_id)
+        back = reverse("admin:billing_service_change", args=[service.pk])
+        handlers = {
+            "create": self._do_create,
+            "suspend": self._do_suspend,
+            "unsuspend": self._do_unsuspend,
+            "terminate": self._do_terminate,
+            "change-password": self._do_change_password,
+        }
+        if action not in handlers:
+            raise Http404(f"No lifecycle action {action!r}.")
+        if action in ("terminate", "change-password"):
+            return handlers[action](request, service, back)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return handlers[action](request, service, back)
+
+    def control_panel_view(self, request, object_id):
+        """POST only (it creates a login on the provider and is audited): redirect to its auto-login URL."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        service = self._service_or_404(request, object_id, permission=None)
+        if not request.user.has_perm(SSO_PERMISSION):
+            raise PermissionDenied
+        try:
+            url = services.service_sso_url(service=service, actor=staff_actor(request))
+        except lifecycle.InvalidTransition as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect("admin:billing_service_change", service.pk)
+        except ModuleError as exc:
+            self.message_user(request, f"Could not log in to the control panel. {module_error_message(service, exc)}",
+                              messages.ERROR)
+            return redirect("admin:billing_service_change", service.pk)
+        response = HttpResponseRedirect(url)  # admin_view already marks it never_cache
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    # --- the actions -------------------------------------------------------------------------------------
+
+    def _do_create(self, request, service, back):
+        self._run(request, service, lifecycle.service_create, f"Created {service.domain}.")
+        return redirect(back)
+
+    def _do_suspend(self, request, service, back):
+        form = SuspendForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Give a reason to suspend the service.", messages.ERROR)
+            return redirect(back)
+        self._run(request, service, lifecycle.service_suspend, f"Suspended {service.domain}.",
+                  reason=Service.SuspendReason.MANUAL, reason_text=form.cleaned_data["reason_text"])
+        return redirect(back)
+
+    def _do_unsuspend(self, request, service, back):
+        self._run(request, service, lifecycle.service_unsuspend, f"Unsuspended {service.domain}.")
+        return redirect(back)
+
+    def _do_terminate(self, request, service, back):
+        if not request.user.has_perm(TERMINATE_PERMISSION):
+            raise PermissionDenied
+        product_default = bool(service.product.module_options.get(DELETE_DATA_OPTION, False))
+        form = TerminateForm(request.POST or None, domain=service.domain, initial={"delete_data": product_default})
+        if request.method == "POST" and form.is_valid():
+            if self._run(request, service, lifecycle.service_terminate, f"Terminated {service.domain}.",
+                         delete_data=form.cleaned_data["delete_data"]):
+                return redirect(back)
+        return self._confirmation(request, service, form, "terminate", {
+            "product_deletes_data": product_default,
+            "submit_label": "Terminate",
+        })
+
+    def _do_change_password(self, request, service, back):
+        form = ChangePasswordForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                lifecycle.service_change_password(service=service, actor=staff_actor(request),
+                                                  new_password=form.cleaned_data["new_password"])
+            except lifecycle.InvalidTransition as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return redirect(back)
+            except ModuleError as exc:
+                form.add_error(None, module_error_message(service, exc))
+            else:
+                self.message_user(request, f"Password of {service.username or service.domain} changed.",
+                                  messages.SUCCESS)
+                return redirect(back)
+        return self._confirmation(request, service, form, "change-password", {"submit_label": "Change password"})
+
+    def _run(self, request, service, transition, success, **kwargs):
+        """One lifecycle call with its message; True when it succeeded."""
+        if not self.has_change_permission(request, service):
+            raise PermissionDenied
+        try:
+            transition(service=service, actor=staff_actor(request), **kwargs)
+        except lifecycle.InvalidTransition as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return False
+        except ModuleError as exc:
+            self.message_user(request, module_error_message(service, exc), messages.ERROR)
+            return False
+        self.message_user(request, success, messages.SUCCESS)
+        return True
+
+    def _confirmation(self, request, service, form, action, extra):
+        titles = {"terminate": f"Terminate {service.domain}", "change-password": f"Change the password of {service.domain}"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": titles[action],
+            "service": service,
+            "form": form,
+            "action": action,
+            "change_url": reverse("admin:billing_service_change", args=[service.pk]),
+            **extra,
+        }
+        return TemplateResponse(request, "admin/provisioning/service_action.html", context)
+
+    def _service_or_404(self, request, object_id, permission="change"):
+        service = self.get_object(request, object_id)
+        if service is None:
+            raise Http404("No such service.")
+        if permission == "change" and not self.has_change_permission(request, service):
+            raise PermissionDenied
+        return service

@@ -112,3 +112,12 @@ class UsageSample(models.Model):
 
     def __str__(self):
         return f"{self.service_id} {self.date}: {self.disk_mb} MB"
+
+
+class RetryQueueEntry(ModuleCall):
+    """The failed lifecycle calls waiting for a retry (ModuleCall.awaiting_retry), as their own admin page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "retry queue entry"
+        verbose_name_plural = "retry queue"

@@ -15,6 +15,7 @@ demo and for tests that talk to a simulator in another process. Vendor routes ne
 import inspect
 import json
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -155,6 +156,7 @@ class Simulator:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd.close_connections()
             self._httpd = None
 
     @property
@@ -261,6 +263,31 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_connections = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self.connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        """Cut kept-alive connections too: a stopped simulator answers nothing, like a server that went down."""
+        with self.connections_lock:
+            connections, self.open_connections = list(self.open_connections), set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
