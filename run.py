@@ -11,9 +11,11 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -80,12 +82,43 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # stop the children the same way as Ctrl-C
 
 
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_simulator(name, env):
+    """Start `manage.py run_simulator <name>` on a free loopback port and wait until it answers; returns
+    (process, url). The demo's servers point at it (load_demo gets the URL and seeds it)."""
+    port = free_port()
+    process = subprocess.Popen([str(VENV_PYTHON), "manage.py", "run_simulator", name, "--port", str(port)],
+                               cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        if process.poll() is not None:
+            sys.exit(f"[run.py] The {name} simulator did not start (exit status {process.returncode}).")
+        try:
+            with urllib.request.urlopen(f"{url}/_simulator/state", timeout=1):
+                return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    sys.exit(f"[run.py] The {name} simulator did not answer on {url}.")
+
+
 def run_demo(port):
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     env = {**os.environ, "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
+    simulator, simulator_url = start_simulator("smartermail", env)
+    env["DEMO_SMARTERMAIL_URL"] = simulator_url
     say("Applying migrations and loading the demo data")
-    manage("migrate", "--no-input", "-v", "0", env=env)
-    manage("load_demo", env=env)
+    try:
+        manage("migrate", "--no-input", "-v", "0", env=env)
+        manage("load_demo", env=env)
+    except (subprocess.CalledProcessError, KeyboardInterrupt):
+        simulator.terminate()
+        raise
     celery = [str(VENV_PYTHON), "-m", "celery", "-A", "portal"]
     processes = {
         "web": [str(VENV_PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -93,12 +126,14 @@ def run_demo(port):
         "beat": [*celery, "beat", "--loglevel", "INFO"],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
+    children["smartermail simulator"] = simulator
     # One heartbeat through the broker now, so the staff dashboard shows the worker alive without waiting
     # for beat's first five-minute mark.
     subprocess.run([*celery, "call", "portal.tasks.heartbeat"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
     say(f"Portal:      http://127.0.0.1:{port}/   (client area)")
     say(f"Staff area:  http://127.0.0.1:{port}/admin/")
     say("Logins:      staff admin / demo-admin-pass;  client alice@acme.example / demo-client-pass")
+    say(f"SmarterMail simulator: {simulator_url}  (the demo's mail server; state at /_simulator/state)")
     say("Celery worker and beat are running (filesystem broker under var/). Press Ctrl-C to stop.")
     try:
         while all(child.poll() is None for child in children.values()):

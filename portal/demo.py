@@ -26,6 +26,7 @@ from billing.numbering import allocate_invoice_number
 from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
+from provisioning import demo as provisioning_demo
 
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "demo-admin-pass"
@@ -54,7 +55,14 @@ CLIENTS = [
 
 
 def load_demo():
-    """Create the demo data set unless it is there already. Returns True when it loaded something."""
+    """Create the demo data set unless it is there already, then point the demo mail server at the SmarterMail
+    simulator if run.py started one (and seed it). Returns True when it loaded something."""
+    loaded = _load_demo_data()
+    provisioning_demo.attach_simulator()
+    return loaded
+
+
+def _load_demo_data():
     if Client.objects.filter(email=CLIENTS[0].email).exists():
         return False
     with transaction.atomic():
@@ -91,10 +99,12 @@ def load_demo():
             ("frank", "voip_metered", "northwind.example", S.ACTIVE, 5, ""),
             ("frank", "voip_unlimited", "northwind-sales.example", S.SUSPENDED, 2, Service.SuspendReason.VOIP_CREDIT),
         ]
+        mail_server, _ = provisioning_demo.mail_server_group()
         for who, product_key, domain, status, due_in, reason in plan:
             product, price = products[product_key]
             client = clients[who]
             due = today + timedelta(days=due_in)
+            is_mail = product.type == Product.Type.MAIL
             service = Service.objects.create(
                 client=client,
                 product=product,
@@ -111,10 +121,13 @@ def load_demo():
                 suspended_at=timezone.now() - timedelta(days=2) if status == S.SUSPENDED else None,
                 terminated_at=timezone.now() - timedelta(days=15) if status == S.TERMINATED else None,
                 username=f"admin@{domain}",
-                disk_usage_mb=Decimal("812.40") if product.type == Product.Type.MAIL and status == S.ACTIVE else None,
-                usage_updated_at=timezone.now() if product.type == Product.Type.MAIL and status == S.ACTIVE else None,
+                server=mail_server if is_mail and status != S.PENDING else None,
+                password=provisioning_demo.MAILBOX_PASSWORD if is_mail else "",
+                disk_usage_mb=Decimal("812.40") if is_mail and status == S.ACTIVE else None,
+                usage_updated_at=timezone.now() if is_mail and status == S.ACTIVE else None,
             )
             _invoices_for(service, due, today)
+        provisioning_demo.usage_history(Service.objects.filter(product__type=Product.Type.MAIL, status=S.ACTIVE))
         clients["dave"].status = Client.Status.INACTIVE
         clients["dave"].save(update_fields=["status"])
     return True
@@ -129,15 +142,19 @@ def _staff():
 def _catalogue():
     mail = ProductGroup.objects.create(name="Email Hosting", sort_order=1)
     voip = ProductGroup.objects.create(name="VoIP", sort_order=2)
+    _, mail_servers = provisioning_demo.mail_server_group()
+    smartermail = {"module": "smartermail", "server_group": mail_servers}
     spec = {
-        "mail_basic": (mail, "Mail Basic", Product.Type.MAIL, "4.00"),
-        "mail_pro": (mail, "Mail Business", Product.Type.MAIL, "12.00"),
-        "voip_metered": (voip, "VoIP Metered", Product.Type.VOIP, "5.00"),
-        "voip_unlimited": (voip, "VoIP Unlimited", Product.Type.VOIP, "29.00"),
+        "mail_basic": (mail, "Mail Basic", Product.Type.MAIL, "4.00",
+                       {**smartermail, "module_options": provisioning_demo.product_options("basic")}),
+        "mail_pro": (mail, "Mail Business", Product.Type.MAIL, "12.00",
+                     {**smartermail, "module_options": provisioning_demo.product_options("business")}),
+        "voip_metered": (voip, "VoIP Metered", Product.Type.VOIP, "5.00", {}),
+        "voip_unlimited": (voip, "VoIP Unlimited", Product.Type.VOIP, "29.00", {}),
     }
     products = {}
-    for key, (group, name, kind, monthly) in spec.items():
-        product = Product.objects.create(group=group, name=name, type=kind, description=f"{name} plan")
+    for key, (group, name, kind, monthly, provisioning) in spec.items():
+        product = Product.objects.create(group=group, name=name, type=kind, description=f"{name} plan", **provisioning)
         monthly = Decimal(monthly)
         ProductPrice.objects.bulk_create(
             [

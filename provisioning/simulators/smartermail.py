@@ -131,8 +131,10 @@ class Token:
 
 class SmarterMailSimulator(Simulator):
     name = "smartermail"
+    DEFAULT_ADMIN_USERNAME = "admin"
+    DEFAULT_ADMIN_PASSWORD = "sim-admin-pass"  # a simulator's: never a real server's
 
-    def __init__(self, *, latency_ms=0, admin_username="admin", admin_password="admin-pass",
+    def __init__(self, *, latency_ms=0, admin_username=DEFAULT_ADMIN_USERNAME, admin_password=DEFAULT_ADMIN_PASSWORD,
                  access_token_lifetime=900, refresh_token_lifetime=86400, autologin_lifetime=60,
                  password_min_length=6):
         super().__init__(latency_ms=latency_ms)
