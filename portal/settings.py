@@ -259,7 +259,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Provisioning modules, as Django's e-mail backends: dotted paths, one class each. The in-memory fake is for
 # development and tests and is never offered in production.
-PROVISIONING_MODULES = env.list("PROVISIONING_MODULES", default=["provisioning.modules.smartermail.SmarterMailModule"])
+PROVISIONING_MODULES = env.list("PROVISIONING_MODULES", default=["provisioning.modules.smartermail.SmarterMailModule", "provisioning.modules.modoboa.ModoboaModule"])
 if not PRODUCTION:
     PROVISIONING_MODULES.append("provisioning.modules.fake.FakeModule")
 

@@ -1,0 +1,3 @@
+from provisioning.modules.modoboa.module import ModoboaModule
+
+__all__ = ["ModoboaModule"]
