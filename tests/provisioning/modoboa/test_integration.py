@@ -1,8 +1,11 @@
 """The Modoboa module against a real Modoboa 2.12.0 (scripts/modoboa/): every lifecycle action through
 provisioning.lifecycle, the mailbox capability, usage, and the errors Modoboa really gives."""
 import os
+import sqlite3
 import subprocess
+from contextlib import closing
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from provisioning.modules.modoboa import ModoboaModule
 from provisioning.modules.modoboa.client import ModoboaClient
 from provisioning.modules.modoboa.module import _password_matches, find_domain, find_row
 from provisioning.registry import get_module
+from provisioning.usage import update_server_usage
 from tests.factories import ServiceFactory
 
 S = Service.Status
@@ -214,10 +218,21 @@ def _token_for(modoboa, username, password):
     return out.stdout.strip().splitlines()[-1]
 
 
-def test_usage_reports_every_domain_with_its_quota(live, modoboa_server):
-    usage = ModoboaModule().usage(server_ref(modoboa_server))
-    assert usage[live.domain].disk_limit_mb == 500
-    assert usage[live.domain].disk_mb == 0  # no Dovecot here: Modoboa reports 0 %
+def fill_quota(modoboa, address, megabytes):
+    """What Dovecot does on a real server: record a mailbox's bytes in Modoboa's admin_quota table."""
+    with closing(sqlite3.connect(Path(modoboa["home"]) / "modoboa.db", timeout=30)) as db, db:
+        db.execute("UPDATE admin_quota SET bytes = ? WHERE username = ?", (megabytes * 1048576, address))
+
+
+def test_the_usage_update_stores_each_domains_use_and_quota(live, modoboa, modoboa_server):
+    module, ref = ModoboaModule(), service_ref(live)
+    module.create_mailbox(ref, NewMailbox(address=f"bob@{live.domain}", password="Bob-Passw0rd-1", quota_mb=200))
+    fill_quota(modoboa, f"admin@{live.domain}", 20)  # 40 % of its 50 MB
+    fill_quota(modoboa, f"bob@{live.domain}", 3)  # 1.5 %, which Modoboa reports as 1 %: 2 MB
+    assert update_server_usage(server_id=modoboa_server.pk).updated == 1
+    live.refresh_from_db()
+    assert (live.disk_usage_mb, live.disk_limit_mb) == (Decimal("22.00"), Decimal("500.00"))
+    assert {mailbox.used_mb for mailbox in module.list_mailboxes(ref)} == {Decimal(20), Decimal(2)}
 
 
 def test_mailboxes_create_list_update_delete(live):
