@@ -82,7 +82,7 @@ class EmailLogAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        return False  # the log is kept: it is the proof of what was sent
 
     @admin.action(description="Send the selected e-mails again", permissions=["change"])
     def resend(self, request, queryset):

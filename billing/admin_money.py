@@ -33,6 +33,19 @@ def admin_form_page(modeladmin, request, *, title, form, template="billing/admin
     )
 
 
+class RecordOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by billing services: staff look, never add, edit or delete here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class InvoiceItemInline(admin.TabularInline):
     """Read-only: lines are written by the billing services, which keep the totals right."""
 
@@ -171,24 +184,17 @@ class InvoiceAdmin(admin.ModelAdmin):
             self.message_user(request, f"Cancelled {done} invoice(s).", messages.SUCCESS)
 
 
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(RecordOnlyAdmin):
+    """Payments are recorded from the invoice page, through billing.services.payments."""
+
     list_display = ["received_at", "client", "invoice", "amount", "currency", "gateway", "transaction_id"]
     list_filter = ["gateway", "currency"]
     search_fields = ["transaction_id", "invoice__number", "client__email", "client__last_name"]
     list_select_related = ["client", "invoice"]
     date_hierarchy = "received_at"
 
-    def has_add_permission(self, request):
-        return False  # recorded from the invoice page, through billing.services.payments
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class CreditLedgerEntryAdmin(admin.ModelAdmin):
+class CreditLedgerEntryAdmin(RecordOnlyAdmin):
     """Read-only list; staff adjust credit through the 'Adjust credit' page, which needs a reason."""
 
     list_display = ["created_at", "client", "kind", "amount", "description", "invoice", "created_by"]
@@ -197,15 +203,6 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin):
     list_select_related = ["client", "invoice", "created_by"]
     date_hierarchy = "created_at"
     change_list_template = "billing/admin/ledger_change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

@@ -50,7 +50,6 @@ class OrderForm(forms.Form):
             for p in prices
         ]
         self.fields.update(option_fields(options))
-        self.helper = _helper("Order now")
 
 
 class ChangeForm(forms.Form):

@@ -128,9 +128,25 @@ def _load_demo_data():
             )
             _invoices_for(service, due, today)
         provisioning_demo.usage_history(Service.objects.filter(product__type=Product.Type.MAIL, status=S.ACTIVE))
+        _credit(clients)
         clients["dave"].status = Client.Status.INACTIVE
         clients["dave"].save(update_fields=["status"])
     return True
+
+
+# Credit balances that are real: each is a ledger entry (the balance is the sum of the client's entries).
+DEMO_CREDIT = {"alice": "12.50", "frank": "25.00", "carol": "3.20"}
+
+
+def _credit(clients):
+    from billing.models import CreditLedgerEntry
+    from billing.services.ledger import ledger_post
+
+    for who, amount in DEMO_CREDIT.items():
+        ledger_post(
+            client=clients[who], kind=CreditLedgerEntry.Kind.TOPUP, amount=Decimal(amount), actor=ACTOR,
+            description="Funds added (demo)", idempotency_key=f"demo:{clients[who].email}:credit",
+        )
 
 
 def _staff():
