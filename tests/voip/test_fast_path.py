@@ -1,6 +1,7 @@
 """The fast path (integer cost, cached prefix index, NANP shortcut in normalisation) gives exactly the answers
 of a straightforward implementation of the spec (reference.py, phonenumbers.parse), on random inputs."""
 import phonenumbers
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,3 +59,20 @@ def test_nanp_shortcut_equals_phonenumbers_parse(ten, trunk):
         assert (result.kind, result.e164) == (E164, phonenumbers.format_number(parsed, 0)[1:])
     else:
         assert result.kind != E164
+
+
+def fast_emergency(region, digits):
+    pattern = Normaliser(region)._emergency
+    return pattern is not None and pattern.fullmatch(digits) is not None
+
+
+@settings(max_examples=500)
+@given(st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)), st.text("0123456789", min_size=1, max_size=8))
+def test_emergency_check_equals_phonenumbers(region, digits):
+    assert fast_emergency(region, digits) == phonenumbers.is_emergency_number(digits, region)
+
+
+@pytest.mark.parametrize("digits", ["112", "911", "999", "000", "110", "119", "190", "100", "101", "1122", "08"])
+def test_emergency_check_equals_phonenumbers_for_common_codes_in_every_region(digits):
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        assert fast_emergency(region, digits) == phonenumbers.is_emergency_number(digits, region), region

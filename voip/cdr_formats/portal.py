@@ -17,26 +17,28 @@ class PortalParser(CdrParser):
     has_header = True
 
     def map_header(self, header):
-        self._width = (len(header),)
-        self._at = header_index(header, REQUIRED, OPTIONAL)
+        self._width = len(header)
+        at = header_index(header, REQUIRED, OPTIONAL)
+        self._positions = tuple(at[name] for name in (*REQUIRED, *OPTIONAL))
 
     def record(self, line, fields):
-        self.check_width(fields, self._width)
-        at = self._at
-        external_id = fields[at["id"]].strip()
+        if len(fields) != self._width:
+            raise ValueError(f"expected {self._width} fields, found {len(fields)}")
+        i_id, i_direction, i_caller, i_callee, i_answer, i_billsec, i_disposition = self._positions
+        external_id = fields[i_id].strip()
         if not external_id:
             raise ValueError("id is empty")
-        direction = fields[at["direction"]].strip().lower()
+        direction = fields[i_direction].strip().lower()
         if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be outbound or inbound, not {fields[at['direction']]!r}")
-        answer_text = fields[at["answer_time"]]
+            raise ValueError(f"direction must be outbound or inbound, not {fields[i_direction]!r}")
+        answer_text = fields[i_answer]
         if 0 < len(answer_text.strip()) <= 10:
             raise ValueError(f"answer_time needs a date and a time: {answer_text!r}")
         answer_time = aware_utc(answer_text, "answer_time")
-        billsec = whole_seconds(fields[at["billsec"]], "billsec")
-        disposition = "" if at["disposition"] is None else fields[at["disposition"]].strip()
-        callee = fields[at["callee"]]
+        billsec = whole_seconds(fields[i_billsec], "billsec")
+        disposition = "" if i_disposition is None else fields[i_disposition].strip()
+        callee = fields[i_callee]
         return CdrRecord(
-            line, external_id, direction, fields[at["caller"]], callee, callee, answer_time, billsec, disposition,
+            line, external_id, direction, fields[i_caller], callee, callee, answer_time, billsec, disposition,
             self.not_answered(disposition) if disposition else "", fields,
         )

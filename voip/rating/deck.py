@@ -121,13 +121,24 @@ class PrefixIndex:
                     found.append(group)
         return tuple(found)
 
+    def longest(self, number):
+        """The rates of the longest prefix that starts `number` (best first), or None."""
+        buckets = self._buckets
+        size = len(number)
+        for length in self._lengths:
+            if length <= size:
+                group = buckets.get(number[:length])
+                if group is not None:
+                    return group
+        return None
+
     def _lookup_timeless(self, number, when=None):
         try:
             return self._cache[number]
         except KeyError:
             pass
-        matches = self.matches(number)
-        rate = matches[0][0] if matches else None
+        group = self.longest(number)
+        rate = None if group is None else group[0]
         self._remember(number, rate)
         return rate
 

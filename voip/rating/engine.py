@@ -112,6 +112,13 @@ class Rater:
     def rate(self, *, direction, number, billsec, answer_time, ignore_reason=""):
         """Rate one call. `number` is the rated number as the PBX wrote it: the dialled number of an outbound
         call, the called DID of an inbound one; `direction` picks the deck's outbound or inbound rates."""
+        return self._rate(direction, number, billsec, answer_time, ignore_reason)
+
+    def rate_record(self, record):
+        """Rate a cdr_formats.CdrRecord."""
+        return self._rate(record.direction, record.number, record.billsec, record.answer_time, record.ignore_reason)
+
+    def _rate(self, direction, number, billsec, answer_time, ignore_reason):
         if ignore_reason:  # step 1: not answered, or not a call that is billed (format rules)
             return RatingResult(IGNORED, ignore_reason)
         if billsec == 0:  # step 1: zero seconds cost nothing, not even the connect fee
@@ -131,12 +138,3 @@ class Rater:
             return RatingResult(RATED, f"shorter than {rate.nocharge_below} s: not charged", e164, rate)
         return RatingResult(RATED, "", e164, rate, billed, cost_units(rate, billed), True)
 
-    def rate_record(self, record):
-        """Rate a cdr_formats.CdrRecord."""
-        return self.rate(
-            direction=record.direction,
-            number=record.number,
-            billsec=record.billsec,
-            answer_time=record.answer_time,
-            ignore_reason=record.ignore_reason,
-        )

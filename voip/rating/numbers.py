@@ -4,6 +4,7 @@ The result is one of three kinds: an E.164 number (digits, no `+`) to look up in
 number (extension, star code, emergency number) that is zero-rated and never looked up; or an invalid number,
 which is reported rather than guessed at (e.g. `0112125551234`, an IDD without the country code).
 """
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -28,6 +29,16 @@ class Normalised:
     kind: str  # E164, INTERNAL or INVALID
     e164: str = ""  # digits without "+", only for kind E164
     reason: str = ""  # why the number is internal or invalid
+
+
+def _emergency_pattern(region):
+    """The region's emergency-number pattern: for a string of ASCII digits, `pattern.fullmatch(digits)` is
+    exactly `phonenumbers.is_emergency_number(digits, region)` (an exact match against the region's short-number
+    metadata), without that function's per-call extraction and normalisation of the text."""
+    metadata = phonenumbers.PhoneMetadata.short_metadata_for_region(region)
+    if metadata is None or metadata.emergency is None or not metadata.emergency.national_number_pattern:
+        return None
+    return re.compile(metadata.emergency.national_number_pattern)
 
 
 def clean_number(raw):
@@ -56,7 +67,9 @@ class Normaliser:
         region = (region or "").upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {region!r}: use an ISO 3166 code such as US, CA or GB")
+        phonenumbers.enable_pattern_cache()  # keep every region's compiled patterns (re's cache holds 512)
         self.region = region
+        self._emergency = _emergency_pattern(region)
         self.nanp = phonenumbers.country_code_for_region(region) == 1
         self.local_npa = tuple(local_npa)
         for npa in self.local_npa:
@@ -88,7 +101,7 @@ class Normaliser:
         if not (digits.isascii() and digits.isdigit()):
             return Normalised(INVALID, reason=f"not a phone number: {raw.strip()!r}")
         if not plus:
-            if phonenumbers.is_emergency_number(digits, self.region):
+            if self._emergency is not None and self._emergency.fullmatch(digits):
                 return Normalised(INTERNAL, reason=f"internal: emergency number {digits}")
             if len(digits) <= self.extension_digits:
                 return Normalised(INTERNAL, reason=f"internal: extension {digits}")
@@ -103,21 +116,22 @@ class Normaliser:
             if not self.local_npa:
                 return Normalised(INVALID, reason=f"7-digit local number {digits} and no local area code set")
             for npa in self.local_npa:
-                result = self._checked(self._national_nanp(npa + digits), digits)
+                result = self._national_nanp(npa + digits, digits)
                 if result.kind == E164:
                     return result
             return result
         if len(digits) == 10:
-            return self._checked(self._national_nanp(digits), digits)
+            return self._national_nanp(digits, digits)
         if len(digits) == 11 and digits[0] == "1":
-            return self._checked(self._national_nanp(digits[1:]), digits)
+            return self._national_nanp(digits[1:], digits)
         return self._checked(self._parse(digits), digits)
 
-    def _national_nanp(self, ten):
+    def _national_nanp(self, ten, shown):
         if ten[0] in _NANP_FIRST:
-            # Exactly what phonenumbers.parse("+1" + ten) builds, without its regular-expression work.
-            return PhoneNumber(country_code=1, national_number=int(ten))
-        return self._parse("+1" + ten)
+            # Exactly what phonenumbers.parse("+1" + ten) builds, without its regular-expression work; its
+            # E.164 form is "1" + ten.
+            return self._checked(PhoneNumber(country_code=1, national_number=int(ten)), shown, "1" + ten)
+        return self._checked(self._parse("+1" + ten), shown)
 
     def _parse(self, text):
         try:
@@ -125,10 +139,10 @@ class Normaliser:
         except phonenumbers.NumberParseException:
             return None
 
-    def _checked(self, number, shown):
+    def _checked(self, number, shown, e164=None):
         """Rule 4's validity check and rule 5's output."""
         if number is not None and (
             phonenumbers.is_valid_number(number) or (self.accept_possible and phonenumbers.is_possible_number(number))
         ):
-            return Normalised(E164, phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:])
+            return Normalised(E164, e164 or phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:])
         return Normalised(INVALID, reason=f"not a valid number for region {self.region}: {shown}")

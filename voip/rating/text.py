@@ -57,6 +57,8 @@ def csv_lines(lines, *, start=1, **fmtparams):
 def whole_seconds(text, name, *, per_second=1):
     """A non-negative whole number of seconds, at most MAX_SECONDS. With `per_second` (e.g. 1000 for
     milliseconds) the text counts fractions of a second, rounded up to whole seconds."""
+    if per_second == 1 and len(text) < 8 and text.isdigit() and text.isascii():
+        return int(text)  # the common case: plain digits, below MAX_SECONDS
     value = text.strip()
     if not (value.isascii() and value.isdigit()):
         raise ValueError(f"{name} must be a whole number, not {text!r}")
