@@ -259,7 +259,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Provisioning modules, as Django's e-mail backends: dotted paths, one class each. The in-memory fake is for
 # development and tests and is never offered in production.
-PROVISIONING_MODULES = env.list("PROVISIONING_MODULES", default=["provisioning.modules.smartermail.SmarterMailModule", "provisioning.modules.modoboa.ModoboaModule"])
+BUILT_IN_MODULES = [
+    "provisioning.modules.smartermail.SmarterMailModule",
+    "provisioning.modules.modoboa.ModoboaModule",
+]
+PROVISIONING_MODULES = env.list("PROVISIONING_MODULES", default=BUILT_IN_MODULES)
 if not PRODUCTION:
     PROVISIONING_MODULES.append("provisioning.modules.fake.FakeModule")
 
