@@ -263,7 +263,8 @@ BUILT_IN_MODULES = [
     "provisioning.modules.smartermail.SmarterMailModule",
     "provisioning.modules.modoboa.ModoboaModule",
 ]
-PROVISIONING_MODULES = env.list("PROVISIONING_MODULES", default=BUILT_IN_MODULES)
+# PROVISIONING_MODULES in the environment adds modules of your own to the built-in ones.
+PROVISIONING_MODULES = BUILT_IN_MODULES + env.list("PROVISIONING_MODULES", default=[])
 if not PRODUCTION:
     PROVISIONING_MODULES.append("provisioning.modules.fake.FakeModule")
 
