@@ -44,7 +44,7 @@ PERIODIC_JOBS = [
 ]
 
 
-APPS_WITH_JOBS = ("billing", "provisioning", "voip")
+APPS_WITH_JOBS = ("billing", "billing.automation", "provisioning", "voip")
 
 
 def all_jobs():

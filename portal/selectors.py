@@ -4,6 +4,7 @@ from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from billing.automation.report import next_run_preview
 from billing.models import Invoice, Service
 from portal.jobs import job_statuses
 from portal.models import Client, ClientUser
@@ -66,4 +67,5 @@ def staff_dashboard():
         "services_by_status": [(label, by_status.get(value, 0)) for value, label in Service.Status.choices],
         "overdue_invoices": overdue,
         "jobs": job_statuses(),
+        "automation_preview": next_run_preview(),
     }

@@ -1,11 +1,61 @@
-from django.contrib import admin
-from django.shortcuts import redirect
+"""The automation engine's staff pages: the global settings (seed 004) and the overwrite rules (seed 001).
 
+Every save and delete is written to ActivityLog with the fields that changed (seed 001: "All configuration ...
+actions are logged"). Overrides are never adjusted when the global settings change (seed 001); instead the rule
+list marks each override that no longer takes effect, and saving the settings warns about them."""
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.utils.html import format_html, format_html_join
+
+from billing.automation.forms import OverwriteRuleForm
+from billing.automation.rules import override_effect, rule_target_label
 from billing.models import AutomationSettings, OverwriteRule
+from portal.activity import Actor, log_activity
+
+
+class ConfigurationAuditMixin:
+    """Log each save (with old → new for the fields that changed) and each delete to ActivityLog."""
+
+    audit_action = ""
+
+    def save_model(self, request, obj, form, change):
+        before = type(obj).objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        changes = {
+            name: {"from": _plain(getattr(before, name, None)), "to": _plain(getattr(obj, name, None))}
+            for name in form.changed_data
+        }
+        if change and not changes:
+            return
+        summary = ", ".join(f"{name}: {c['from']} → {c['to']}" for name, c in changes.items())
+        log_activity(
+            actor=Actor.from_request(request), action=f"{self.audit_action}.{'change' if change else 'create'}",
+            target=obj, message=f"{obj} {'changed' if change else 'created'}: {summary}", data={"changes": changes},
+        )
+
+    def delete_model(self, request, obj):
+        self._log_delete(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._log_delete(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def _log_delete(self, request, obj):
+        log_activity(actor=Actor.from_request(request), action=f"{self.audit_action}.delete", target=obj,
+                     message=f"{obj} deleted")
+
+
+def _plain(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
 
 
 @admin.register(AutomationSettings)
-class AutomationSettingsAdmin(admin.ModelAdmin):
+class AutomationSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+    audit_action = "automation_settings"
     fieldsets = [
         ("Suspension", {"fields": ["suspension_enabled", "suspend_days", "send_suspension_email"]}),
         ("Unsuspension", {"fields": ["unsuspend_on_payment", "send_unsuspension_email"]}),
@@ -25,9 +75,57 @@ class AutomationSettingsAdmin(admin.ModelAdmin):
         settings = AutomationSettings.load()
         return redirect("admin:billing_automationsettings_change", settings.pk)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        ineffective = [
+            (rule, notes) for rule in OverwriteRule.objects.select_related("product", "product_group")
+            if (notes := override_effect(rule, obj))
+        ]
+        if ineffective:
+            self.message_user(
+                request,
+                format_html(
+                    "Overrides are not adjusted when the global settings change (seed 001). These do not take "
+                    "effect in full now: {}",
+                    format_html_join("", "<br>{}: {}", ((rule_target_label(r), " ".join(n)) for r, n in ineffective)),
+                ),
+                messages.WARNING,
+            )
+
 
 @admin.register(OverwriteRule)
-class OverwriteRuleAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "overwrite_suspension", "suspend_days", "overwrite_termination", "terminate_days"]
+class OverwriteRuleAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+    audit_action = "overwrite_rule"
+    form = OverwriteRuleForm
     list_filter = ["overwrite_suspension", "overwrite_termination"]
     list_select_related = ["product", "product_group"]
+
+    def get_list_display(self, request):
+        settings = AutomationSettings.load()  # once per page, not per row
+
+        def takes_effect(rule):
+            notes = override_effect(rule, settings)
+            if not notes:
+                return format_html('<span class="state-ok">{}</span>', "Yes")
+            return format_html('<strong class="errornote-inline">{}</strong><br>{}', "No", " ".join(notes))
+
+        takes_effect.short_description = "Takes effect"
+        return ["__str__", "kind", "suspension", "termination", takes_effect]
+
+    @admin.display(description="Applies to")
+    def kind(self, rule):
+        return "Product" if rule.product_id else "Product group"
+
+    @admin.display(description="Overwrite suspension")
+    def suspension(self, rule):
+        return f"{rule.suspend_days} days" if rule.overwrite_suspension else "off"
+
+    @admin.display(description="Overwrite termination")
+    def termination(self, rule):
+        return f"{rule.terminate_days} days" if rule.overwrite_termination else "off"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        notes = override_effect(obj, AutomationSettings.load())
+        if notes:
+            self.message_user(request, " ".join(notes), messages.WARNING)
