@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from billing.models import Product, Service
@@ -54,25 +55,28 @@ def update_server_usage(*, server_id, run_date=None):
         Server.objects.filter(pk=server.pk).update(usage_error=error.message[:2000])
         raise error
     now = timezone.now()
-    services, samples, missing = [], [], []
+    samples, missing = [], []
     live = Service.objects.filter(server=server, status__in=lifecycle.LIVE, product__type=Product.Type.MAIL)
-    for service in live.only("id", "domain").order_by("id").iterator(chunk_size=BATCH):
-        reading = usage.get(service.domain.lower())
+    for service_id, domain in live.order_by("id").values_list("id", "domain").iterator(chunk_size=BATCH):
+        reading = usage.get(domain.lower())
         if reading is None:
-            missing.append(service.domain)
+            missing.append(domain)
             continue
-        service.disk_usage_mb, service.disk_limit_mb, service.usage_updated_at = (
-            reading.disk_mb, reading.disk_limit_mb, now
-        )
-        services.append(service)
-        samples.append(UsageSample(service_id=service.pk, date=run_date, disk_mb=reading.disk_mb,
+        samples.append(UsageSample(service_id=service_id, date=run_date, disk_mb=reading.disk_mb,
                                    disk_limit_mb=reading.disk_limit_mb, taken_at=now))
     with transaction.atomic():
-        Service.objects.bulk_update(services, ["disk_usage_mb", "disk_limit_mb", "usage_updated_at"], batch_size=BATCH)
         _upsert_samples(samples)
+        # The services take this run's readings in one set-based UPDATE (a correlated subquery on the rows
+        # just written), not row by row: see docs/provisioning.md for why not bulk_update's CASE per row.
+        reading = UsageSample.objects.filter(service=OuterRef("pk"), date=run_date)
+        Service.objects.filter(server=server, usage_samples__date=run_date, usage_samples__taken_at=now).update(
+            disk_usage_mb=Subquery(reading.values("disk_mb")[:1]),
+            disk_limit_mb=Subquery(reading.values("disk_limit_mb")[:1]),
+            usage_updated_at=now,
+        )
         note = f"{len(missing)} live service(s) not found on the server" if missing else ""
         Server.objects.filter(pk=server.pk).update(usage_updated_at=now, usage_error=note)
-    return UsageSummary(server.name, len(services), tuple(missing))
+    return UsageSummary(server.name, len(samples), tuple(missing))
 
 
 def _upsert_samples(samples):
