@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.forms import CreditAdjustmentForm, PaymentForm, apply_errors, option_fields, option_values
-from billing.models import BillingCycle, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Product, TaxRate
+from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
 from billing.pricing import product_options
 from billing.services.generation import generate_invoices
 from billing.services.invoices import invoice_cancel
 from billing.services.ledger import credit_adjust
-from billing.services.orders import order_create, orderable_products
+from billing.selectors import orderable_products
+from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit, payment_record
 from portal.activity import Actor
 from portal.models import Client

@@ -2,9 +2,8 @@
 from django.db.models import Prefetch, Sum
 from django.http import Http404
 
-from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Payment, ProductPrice, Service
+from billing.models import CreditLedgerEntry, Product, ProductPrice
 from billing.money import ZERO
-from billing.services.orders import orderable_products
 from portal import selectors as portal_selectors
 
 
@@ -13,7 +12,7 @@ def client_invoice(client, invoice_id):
     return portal_selectors.client_invoice(client, invoice_id)
 
 
-def client_service(client, service_id, *, for_update=False):
+def client_service(client, service_id):
     return portal_selectors.client_service(client, service_id)
 
 
@@ -26,6 +25,14 @@ def ledger_balance(client):
     return CreditLedgerEntry.objects.filter(client=client).aggregate(s=Sum("amount", default=ZERO))["s"]
 
 
+def orderable_products(*, staff=False):
+    """Products that take orders: not retired; for clients also not hidden (nor in a hidden group)."""
+    products = Product.objects.filter(retired=False).select_related("group")
+    if not staff:
+        products = products.filter(hidden=False, group__hidden=False)
+    return products
+
+
 def catalogue(currency):
     """Orderable products with their prices in the currency, grouped, in two queries."""
     prices = Prefetch("prices", queryset=ProductPrice.objects.filter(currency=currency).order_by("cycle"))
@@ -36,25 +43,5 @@ def catalogue(currency):
 def orderable_product(product_id):
     try:
         return orderable_products().get(pk=int(product_id))
-    except (TypeError, ValueError, orderable_products().model.DoesNotExist):
+    except (TypeError, ValueError, Product.DoesNotExist):
         raise Http404("No such product.") from None
-
-
-def service_invoice_lines(service, limit=20):
-    return (
-        InvoiceItem.objects.filter(service=service).exclude(invoice__status=Invoice.Status.DRAFT)
-        .select_related("invoice").order_by("-invoice__date", "-id")[:limit]
-    )
-
-
-def invoice_for_admin(invoice_id):
-    return (
-        Invoice.objects.select_related("client")
-        .prefetch_related(Prefetch("items", queryset=InvoiceItem.objects.select_related("service")),
-                          Prefetch("payments", queryset=Payment.objects.order_by("received_at")))
-        .get(pk=invoice_id)
-    )
-
-
-def invoice_has_service_status(invoice, statuses):
-    return Service.objects.filter(invoice_items__invoice=invoice, status__in=statuses).exists()

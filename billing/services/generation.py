@@ -141,10 +141,19 @@ def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result):
         for client_id, lines in lines_by_client.items()
     ]
     issue_invoices(drafts=drafts, on_date=date, actor=actor)
-    Service.objects.bulk_update(moved, ["next_invoice_date"], batch_size=500)
+    _move_pointers(moved)
     result.invoices += len(drafts)
     result.items += sum(len(d.lines) for d in drafts)
     return skipped
+
+
+def _move_pointers(services):
+    """Save the new pointers with one UPDATE per distinct date (a handful per run), not one CASE per row."""
+    by_date = defaultdict(list)
+    for service in services:
+        by_date[service.next_invoice_date].append(service.pk)
+    for pointer, ids in by_date.items():
+        Service.objects.filter(pk__in=ids).update(next_invoice_date=pointer)
 
 
 class _TrancheRules:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from billing.models import CreditLedgerEntry
-from billing.money import ZERO, quantize
+from billing.money import quantize
 from portal.activity import log_activity
 from portal.models import Client
 

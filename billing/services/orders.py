@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceItem, Product, Service, ServiceConfigOption
+from billing.models import Invoice, InvoiceItem, Service, ServiceConfigOption
 from billing.money import is_recurring, period_end, period_key, add_cycle
 from billing.pricing import PricingError, price_product
+from billing.selectors import orderable_products
 from billing.services.invoices import Line, invoice_create
 from billing.services.ledger import lock_client
 from portal.activity import log_activity
@@ -38,13 +39,6 @@ def normalize_domain(value):
     if len(domain) > 253 or len(labels) < 2 or not all(LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise ValidationError({"domain": f"'{value}' is not a valid domain name (for example: example.com)."})
     return domain
-
-
-def orderable_products(*, staff=False):
-    products = Product.objects.filter(retired=False).select_related("group")
-    if not staff:
-        products = products.filter(hidden=False, group__hidden=False)
-    return products
 
 
 @transaction.atomic

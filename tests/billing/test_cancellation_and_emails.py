@@ -1,5 +1,5 @@
 """Cancellation requests; e-mail templates (WHMCS merge fields, Smarty texts) and sending once per event."""
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
