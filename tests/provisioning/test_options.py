@@ -93,3 +93,32 @@ def test_a_module_reports_bad_stored_options_as_a_permanent_error_naming_them():
     with pytest.raises(ModuleError, match=r"Option 7 \(max_users\): must be at least 0\. Correct them") as info:
         module.product_options(ref)
     assert info.value.permanent
+
+
+def test_docs_list_every_smartermail_option_with_its_number_name_type_and_default():
+    from django.conf import settings
+
+    from provisioning.modules.smartermail.options import PRODUCT_OPTIONS, SERVER_SETTINGS
+
+    docs = (settings.BASE_DIR / "docs" / "module-options.md").read_text()
+    numbers = [option.number for option in PRODUCT_OPTIONS]
+    assert numbers == list(range(1, 24))
+    for number, name, kind, default, label, _ in PRODUCT_OPTIONS.describe() + SERVER_SETTINGS.describe():
+        if isinstance(default, bool):
+            shown = "yes" if default else "no"
+        elif isinstance(default, list):
+            shown = ", ".join(default) or "(blank)"
+        else:
+            shown = default if default != "" else "(blank)"
+        prefix = f"| {number} | `{name}` |" if number else f"| `{name}` |"
+        assert f"{prefix} {kind} | {shown} | **{label}.**" in docs, name
+
+
+def test_the_names_billing_and_the_lifecycle_read_are_these_numbers():
+    from provisioning import lifecycle
+    from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
+
+    expected = {1: "disk_tranche_size_gb", 2: "disk_tranche_price", 3: "disk_tranche_max", 4: "disk_billing_description",
+                16: "disk_included_gb", 5: "storage_path", 6: "outbound_ip", 7: "max_users",
+                8: lifecycle.DELETE_DATA_OPTION}
+    assert {number: PRODUCT_OPTIONS[number].name for number in expected} == expected

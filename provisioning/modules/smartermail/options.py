@@ -9,9 +9,10 @@ PROTOCOLS = ("imap", "pop", "smtp", "webmail", "activesync", "ews", "mapi", "cal
 
 PRODUCT_OPTIONS = OptionSchema(
     # Disk billing (read by the billing engine's disk-tranche invoicing).
-    IntOption("disk_tranche_size_gb", "Disk tranche size (GB)", number=1, default=1, min_value=1, max_value=10_000,
-              help="Usage above the included disk (option 16) is billed in tranches of this many GB; a started "
-                   "tranche counts."),
+    DecimalOption("disk_tranche_size_gb", "Disk tranche size (GB)", number=1, default="1.00",
+                  min_value=Decimal("0.01"),
+                  help="Usage above the included disk (option 16) is billed in tranches of this many GB; a started "
+                       "tranche counts."),
     DecimalOption("disk_tranche_price", "Price per disk tranche", number=2, default="", required=False,
                   min_value=Decimal("0"),
                   help="Price of one tranche per billing period, in the service's currency. Blank = no disk billing."),
@@ -53,8 +54,8 @@ PRODUCT_OPTIONS = OptionSchema(
     IntOption("domain_aliases_max", "Most domain aliases", number=15, default=5, min_value=0,
               help="Cap on domain aliases per domain when allowed. 0 = unlimited."),
     # Disk billing threshold.
-    IntOption("disk_included_gb", "Disk included (GB)", number=16, default=10, min_value=0,
-              help="Disk included in the price; usage above it is billed in tranches (options 1–4)."),
+    DecimalOption("disk_included_gb", "Disk included (GB)", number=16, default="0.00", min_value=Decimal("0"),
+                  help="Disk included in the price; usage above it is billed in tranches (options 1–4)."),
     # The client area: webmail and the DNS guide.
     TextOption("webmail_url", "Webmail URL", number=17, default="", check="url",
                help="Where clients sign in to webmail. Blank = the server's address."),
@@ -77,7 +78,8 @@ PRODUCT_OPTIONS = OptionSchema(
 SERVER_SETTINGS = OptionSchema(
     TextOption("api_path", "API path", default="/api/v1/", required=True, max_length=100,
                help="Path of the REST API under the server's address."),
-    IntOption("connect_timeout", "Connect timeout (s)", default=5, min_value=1, max_value=60),
+    IntOption("connect_timeout", "Connect timeout (s)", default=5, min_value=1, max_value=60,
+              help="How long to wait for the TCP connection."),
     IntOption("read_timeout", "Read timeout (s)", default=30, min_value=1, max_value=600,
               help="How long to wait for an answer before the call counts as failed (and is retried later)."),
 )
