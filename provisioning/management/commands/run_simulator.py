@@ -10,6 +10,7 @@ from provisioning.simulators import SIMULATORS
 class Command(BaseCommand):
     help = ("Run a vendor API simulator on loopback (tests, benchmarks and the demo use them). Its state lives in "
             "memory; GET /_simulator/state shows it.")
+    requires_system_checks = []  # it needs no database: it may start before migrate, or beside a test database
 
     def add_arguments(self, parser):
         parser.add_argument("name", choices=sorted(SIMULATORS), help="Which vendor's API.")
