@@ -118,18 +118,15 @@ class ProvisioningModule(ABC):
     def product_options(self, service: ServiceRef) -> dict:
         """The service's product options as Python values with defaults, validated against the schema; a bad
         stored value is a permanent error that names the option (someone must fix the product)."""
-        try:
-            return self.product_options_schema.resolve(service.product_options)
-        except OptionsError as exc:
-            raise ModuleError(
-                f"The product's module options are invalid: {exc} Correct them on the product page.", permanent=True
-            ) from None
+        return _resolve(self.product_options_schema, service.product_options, "product's module options", "product")
 
     def server_settings(self, server: ServerRef) -> dict:
         """The server's module settings as Python values with defaults (see `product_options`)."""
-        try:
-            return self.server_settings_schema.resolve(server.settings)
-        except OptionsError as exc:
-            raise ModuleError(
-                f"The server's module settings are invalid: {exc} Correct them on the server page.", permanent=True
-            ) from None
+        return _resolve(self.server_settings_schema, server.settings, "server's module settings", "server")
+
+
+def _resolve(schema, stored, what, page):
+    try:
+        return schema.resolve(stored)
+    except OptionsError as exc:
+        raise ModuleError(f"The {what} are invalid: {exc} Correct them on the {page} page.", permanent=True) from None

@@ -76,11 +76,13 @@ class Failure:
     seconds: float = 10.0
 
 
-def route(method, pattern):
-    """Mark a handler for `method` and a path pattern whose `{name}` parts become keyword arguments."""
+def route(method, pattern, **meta):
+    """Mark a handler for `method` and a path pattern whose `{name}` parts become keyword arguments. `meta`
+    is for the simulator's `call_route` (e.g. which token the route needs)."""
 
     def mark(handler):
         handler.route = (method, pattern)
+        handler.meta = meta
         return handler
 
     return mark
@@ -190,11 +192,15 @@ class Simulator:
         for method, regex, handler in self._routes:
             match = regex.match(request.path)
             if match and method == request.method:
-                return handler(request, **match.groupdict())
+                return self.call_route(handler, request, match.groupdict())
         allowed = [method for method, regex, _ in self._routes if regex.match(request.path)]
         return self.not_found(request, allowed)
 
     # --- what each vendor simulator provides -------------------------------------------------------------
+
+    def call_route(self, handler, request, params):
+        """Run a matched route; a simulator overrides this for what all its routes share (authentication)."""
+        return handler(request, **params)
 
     def failure_response(self, status):
         return Response(status, {"error": f"Injected failure {status}"})

@@ -204,14 +204,26 @@ class SmarterMailSimulator(Simulator):
             for token in self.refresh_tokens.values():
                 token.expires_at = self.now() - 1
 
-    def _guard(self, request, *, levels):
-        """(caller, None) when the token is valid and allowed here; (None, error response) otherwise."""
+    def call_route(self, handler, request, params):
+        """Privilege levels (spec §3, §8): a route marked `access="sa"` needs a system admin's token and one
+        marked "da" a domain admin's (401 without a valid token, 403 for the wrong level). A "da" route, or an
+        "sa" route with `{name}` in its path, gets the `domain` it acts on (400 when unknown, or `missing`)."""
+        access = handler.meta.get("access")
+        if access is None:
+            return handler(request, **params)
         caller = self._caller(request)
         if caller is None:
-            return None, self.error(401, "Unauthorized")
-        if caller.level not in levels:
-            return None, self.error(403, "Forbidden")
-        return caller, None
+            return self.error(401, "Unauthorized")
+        if caller.level != access:
+            return self.error(403, "Forbidden")
+        name = params.pop("name", None) if access == "sa" else caller.domain
+        if name is None:
+            return handler(request, **params)
+        with self.lock:
+            domain = self.domains.get(name.lower())
+            if domain is None:
+                return self.error(handler.meta.get("missing", 400), "Domain not found")
+            return handler(request, domain=domain, **params)
 
     # --- auth --------------------------------------------------------------------------------------------
 
@@ -223,25 +235,24 @@ class SmarterMailSimulator(Simulator):
             if username == self.admin_username:
                 if password != self.admin_password:
                     return self.error(401, "Invalid username or password")
-                level, domain, email, is_da = "sa", "", username, False
+                level, domain_name, email = "sa", "", username
             else:
-                local, _, domain_name = username.partition("@")
-                domain = self.domains.get(domain_name.lower())
-                user = domain.users.get(local.lower()) if domain else None
+                local, _, domain_name = username.lower().partition("@")
+                domain = self.domains.get(domain_name)
+                user = domain.users.get(local) if domain else None
                 if user is None or user.password != password:
                     return self.error(401, "Invalid username or password")
                 if not domain.is_enabled or not user.is_enabled:
                     return self.error(401, "Account or domain disabled")
-                is_da = user.is_domain_admin
-                level, domain, email = ("da" if is_da else "user"), domain.name, f"{user.username}@{domain.name}"
+                level, email = ("da" if user.is_domain_admin else "user"), f"{user.username}@{domain.name}"
             self.logins += 1
-        access, refresh, expiration = self._issue(email, level, domain)
+        access, refresh, expiration = self._issue(email, level, domain_name)
         extra = {}
         if body.get("retrieveAutoLoginToken"):
-            extra = self._autologin(request, email, level, domain)
+            extra = self._autologin(request, email, level, domain_name)
         return self.ok(
             emailAddress=email, changePasswordNeeded=False, displayWelcomeWizard=False, isAdmin=level == "sa",
-            isDomainAdmin=is_da, isLicensed=True, autoLoginToken=extra.get("autoLoginToken", ""),
+            isDomainAdmin=level == "da", isLicensed=True, autoLoginToken=extra.get("autoLoginToken", ""),
             autoLoginUrl=extra.get("autoLoginUrl", ""), localeId="en", isImpersonating=False,
             canViewPasswords=level == "sa", accessToken=access.value, refreshToken=refresh.value,
             accessTokenExpiration=expiration, username=email,
@@ -259,11 +270,8 @@ class SmarterMailSimulator(Simulator):
         return self.ok(isImpersonating=False, canViewPasswords=old.level == "sa", accessToken=access.value,
                        refreshToken=refresh.value, accessTokenExpiration=expiration, username=old.username)
 
-    @route("POST", API + "auth/retrieve-login-token")
+    @route("POST", API + "auth/retrieve-login-token", access="sa")
     def retrieve_login_token(self, request):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
         body = request.json or {}
         username, domain_name = str(body.get("username", "")), str(body.get("domain", "")).lower()
         if "@" in username:
@@ -301,11 +309,8 @@ class SmarterMailSimulator(Simulator):
 
     # --- system admin: domains ---------------------------------------------------------------------------
 
-    @route("POST", API + "settings/sysadmin/domain-put")
+    @route("POST", API + "settings/sysadmin/domain-put", access="sa")
     def domain_put(self, request):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
         body = request.json or {}
         data = body.get("domainData") or {}
         name = str(data.get("name", "")).strip().lower()
@@ -337,123 +342,64 @@ class SmarterMailSimulator(Simulator):
             self.files[domain.path] = name
         return self.ok()
 
-    @route("GET", API + "settings/sysadmin/domains")
+    @route("GET", API + "settings/sysadmin/domains", access="sa")
     def domains_list(self, request):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
         with self.lock:
             rows = [domain.listing() for domain in self.domains.values()]
         return self.ok(data=rows)
 
-    @route("GET", API + "settings/sysadmin/domain/{name}")
-    def domain_get(self, request, name):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
-        with self.lock:
-            domain = self.domains.get(name.lower())
-            if domain is None:
-                return self.error(404, "Domain not found")
-            return self.ok(domainData=domain.listing())
+    @route("GET", API + "settings/sysadmin/domain/{name}", access="sa", missing=404)
+    def domain_get(self, request, domain):
+        return self.ok(domainData=domain.listing())
 
-    @route("GET", API + "settings/sysadmin/domain-settings/{name}")
-    def domain_settings_get(self, request, name):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
-        with self.lock:
-            domain = self.domains.get(name.lower())
-            if domain is None:
-                return self.error(400, "Domain not found")
-            return self.ok(domainSettings=domain.settings())
+    @route("GET", API + "settings/sysadmin/domain-settings/{name}", access="sa")
+    def domain_settings_get(self, request, domain):
+        return self.ok(domainSettings=domain.settings())
 
-    @route("POST", API + "settings/sysadmin/domain-settings/{name}")
-    def domain_settings_post(self, request, name):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
+    @route("POST", API + "settings/sysadmin/domain-settings/{name}", access="sa")
+    def domain_settings_post(self, request, domain):
         changes = (request.json or {}).get("domainSettings")
         if not isinstance(changes, dict):
             return self.error(400, "domainSettings is required")
-        with self.lock:
-            domain = self.domains.get(name.lower())
-            if domain is None:
-                return self.error(400, "Domain not found")
-            for key, value in changes.items():  # the server merges: unknown fields are ignored
-                if key in SETTINGS_FIELDS:
-                    attribute, kind = SETTINGS_FIELDS[key]
-                    setattr(domain, attribute, kind(value))
+        for key, value in changes.items():  # the server merges: unknown fields are ignored
+            if key in SETTINGS_FIELDS:
+                attribute, kind = SETTINGS_FIELDS[key]
+                setattr(domain, attribute, kind(value))
         return self.ok()
 
-    @route("POST", API + "settings/sysadmin/domain-delete/{name}/{delete_files}")
-    def domain_delete(self, request, name, delete_files):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
-        with self.lock:
-            domain = self.domains.pop(name.lower(), None)
-            if domain is None:
-                return self.error(400, "Domain not found")
-            if delete_files.lower() == "true":
-                self.files.pop(domain.path, None)
+    @route("POST", API + "settings/sysadmin/domain-delete/{name}/{delete_files}", access="sa")
+    def domain_delete(self, request, domain, delete_files):
+        del self.domains[domain.name]
+        if delete_files.lower() == "true":
+            self.files.pop(domain.path, None)
         return self.ok()
 
-    @route("POST", API + "settings/sysadmin/manage-domain/{name}")
-    def manage_domain(self, request, name):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
-        with self.lock:
-            domain = self.domains.get(name.lower())
-            if domain is None:
-                return self.error(400, "Domain not found")
-            email = f"{domain.main_admin}@{domain.name}"
+    @route("POST", API + "settings/sysadmin/manage-domain/{name}", access="sa")
+    def manage_domain(self, request, domain):
+        email = f"{domain.main_admin}@{domain.name}"
         access, refresh, expiration = self._issue(email, "da", domain.name)
         return self.ok(impersonateAccessToken=access.value, impersonateRefreshToken=refresh.value,
                        impersonateAccessTokenExpiration=expiration, username=domain.main_admin, email=email)
 
-    @route("GET", API + "licensing/about")
+    @route("GET", API + "licensing/about", access="sa")
     def licensing_about(self, request):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
         return self.ok(version="100.0.9000 (simulator)", productName="SmarterMail", isLicensed=True)
 
-    @route("GET", API + "licensing/info")
+    @route("GET", API + "licensing/info", access="sa")
     def licensing_info(self, request):
-        _, denied = self._guard(request, levels=("sa",))
-        if denied:
-            return denied
         return self.ok(edition=0, isLicensed=True)
 
-    # --- domain admin --------------------------------------------------------------------------------------
+    # --- domain admin (the caller's own domain) ---------------------------------------------------------
 
-    def _domain_of(self, caller):
-        domain = self.domains.get(caller.domain)
-        if domain is None:
-            return None, self.error(400, "Domain not found")
-        return domain, None
-
-    @route("GET", API + "settings/domain/data")
-    def domain_data(self, request):
-        caller, denied = self._guard(request, levels=("da",))
-        if denied:
-            return denied
-        with self.lock:
-            domain, missing = self._domain_of(caller)
-            if missing:
-                return missing
-            listing = domain.listing()
+    @route("GET", API + "settings/domain/data", access="da")
+    def domain_data(self, request, domain):
+        listing = domain.listing()
         keys = ("name", "hostname", "isEnabled", "userCount", "aliasCount", "size", "sizeMb", "maxSize",
                 "userLimit", "aliasLimit")
         return self.ok(domainData={key: listing[key] for key in keys})
 
-    @route("POST", API + "settings/domain/user-put")
-    def user_put(self, request):
-        caller, denied = self._guard(request, levels=("da",))
-        if denied:
-            return denied
+    @route("POST", API + "settings/domain/user-put", access="da")
+    def user_put(self, request, domain):
         data = (request.json or {}).get("userData") or {}
         username = str(data.get("userName", "")).strip().lower()
         password = str(data.get("password", ""))
@@ -461,88 +407,55 @@ class SmarterMailSimulator(Simulator):
             return self.error(400, "USER_ADD_ERROR_INVALID_NAME")
         if len(password) < self.password_min_length:
             return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
-        with self.lock:
-            domain, missing = self._domain_of(caller)
-            if missing:
-                return missing
-            if username in domain.users:
-                return self.error(400, "USER_ADD_ERROR_NAME_IN_USE")
-            flags = data.get("securityFlags") or {}
-            domain.users[username] = SimUser(
-                username, password, full_name=str(data.get("fullName", "")),
-                is_domain_admin=bool(flags.get("isDomainAdmin")), max_mailbox_size=int(data.get("maxMailboxSize") or 0),
-            )
+        if username in domain.users:
+            return self.error(400, "USER_ADD_ERROR_NAME_IN_USE")
+        flags = data.get("securityFlags") or {}
+        domain.users[username] = SimUser(
+            username, password, full_name=str(data.get("fullName", "")),
+            is_domain_admin=bool(flags.get("isDomainAdmin")), max_mailbox_size=int(data.get("maxMailboxSize") or 0),
+        )
         return self.ok()
 
-    @route("POST", API + "settings/domain/post-user")
-    def post_user(self, request):
-        caller, denied = self._guard(request, levels=("da",))
-        if denied:
-            return denied
+    @route("POST", API + "settings/domain/post-user", access="da")
+    def post_user(self, request, domain):
         body = request.json or {}
         data = body.get("userData") or {}
-        with self.lock:
-            domain, missing = self._domain_of(caller)
-            if missing:
-                return missing
-            user = domain.users.get(str(body.get("email", "")).partition("@")[0].lower())
-            if user is None:
-                return self.error(400, "USER_NOT_FOUND")
-            if "password" in data:
-                if len(str(data["password"])) < self.password_min_length:
-                    return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
-                user.password = str(data["password"])
-            if "fullName" in data:
-                user.full_name = str(data["fullName"])
-            if "maxMailboxSize" in data:
-                user.max_mailbox_size = int(data["maxMailboxSize"] or 0)
+        user = domain.users.get(str(body.get("email", "")).partition("@")[0].lower())
+        if user is None:
+            return self.error(400, "USER_NOT_FOUND")
+        if "password" in data:
+            if len(str(data["password"])) < self.password_min_length:
+                return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
+            user.password = str(data["password"])
+        if "fullName" in data:
+            user.full_name = str(data["fullName"])
+        if "maxMailboxSize" in data:
+            user.max_mailbox_size = int(data["maxMailboxSize"] or 0)
         return self.ok()
 
-    @route("POST", API + "settings/domain/get-user")
-    def get_user(self, request):
-        caller, denied = self._guard(request, levels=("da",))
-        if denied:
-            return denied
-        with self.lock:
-            domain, missing = self._domain_of(caller)
-            if missing:
-                return missing
-            user = domain.users.get(str((request.json or {}).get("email", "")).partition("@")[0].lower())
-            if user is None:
-                return self.error(400, "USER_NOT_FOUND")
-            return self.ok(userData={
-                "userName": user.username, "fullName": user.full_name, "maxMailboxSize": user.max_mailbox_size,
-                "isEnabled": user.is_enabled, "securityFlags": {"isDomainAdmin": user.is_domain_admin, "authType": 0},
-            })
+    @route("POST", API + "settings/domain/get-user", access="da")
+    def get_user(self, request, domain):
+        user = domain.users.get(str((request.json or {}).get("email", "")).partition("@")[0].lower())
+        if user is None:
+            return self.error(400, "USER_NOT_FOUND")
+        return self.ok(userData={
+            "userName": user.username, "fullName": user.full_name, "maxMailboxSize": user.max_mailbox_size,
+            "isEnabled": user.is_enabled, "securityFlags": {"isDomainAdmin": user.is_domain_admin, "authType": 0},
+        })
 
-    @route("POST", API + "settings/domain/account-list-search")
-    def account_list_search(self, request):
-        caller, denied = self._guard(request, levels=("da",))
-        if denied:
-            return denied
-        with self.lock:
-            domain, missing = self._domain_of(caller)
-            if missing:
-                return missing
-            results = [
-                {"userName": u.username, "displayName": u.full_name, "accountType": 1 if u.is_domain_admin else 0,
-                 "isEnabled": u.is_enabled, "totalMailboxSize": u.bytes_used}
-                for u in sorted(domain.users.values(), key=lambda u: u.username)
-            ]
+    @route("POST", API + "settings/domain/account-list-search", access="da")
+    def account_list_search(self, request, domain):
+        results = [
+            {"userName": u.username, "displayName": u.full_name, "accountType": 1 if u.is_domain_admin else 0,
+             "isEnabled": u.is_enabled, "totalMailboxSize": u.bytes_used}
+            for u in sorted(domain.users.values(), key=lambda u: u.username)
+        ]
         return self.ok(results=results)
 
-    @route("POST", API + "settings/domain/account-list-delete")
-    def account_list_delete(self, request):
-        caller, denied = self._guard(request, levels=("da",))
-        if denied:
-            return denied
-        names = (request.json or {}).get("input") or []
-        with self.lock:
-            domain, missing = self._domain_of(caller)
-            if missing:
-                return missing
-            for name in names:
-                domain.users.pop(str(name).lower(), None)
+    @route("POST", API + "settings/domain/account-list-delete", access="da")
+    def account_list_delete(self, request, domain):
+        for name in (request.json or {}).get("input") or []:
+            domain.users.pop(str(name).lower(), None)
         return self.ok()
 
     # --- inspection (non-vendor) ------------------------------------------------------------------------

@@ -18,12 +18,6 @@ S = Service.Status
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def messages_of(response):
     return [str(m) for m in response.context["messages"]]
 
@@ -63,11 +57,17 @@ def test_server_settings_are_validated_against_the_modules_schema(admin_client):
     assert server.password == "pw"
 
 
-def test_the_retry_queue_retries_through_the_lifecycle_and_dismisses(admin_client, sm_service, smartermail, staff_user):
+def failed_create(sm_service, smartermail, *, failures=1):
+    """A Pending service whose Create failed with a 500 (`failures` times in a row): queued for retry."""
     service = sm_service()
-    smartermail.fail("status", path="domain-put", status=500)
+    smartermail.fail("status", path="domain-put", status=500, times=failures)
     with pytest.raises(ModuleError):
         lifecycle.service_create(service=service, actor=Actor.system("order"))
+    return service
+
+
+def test_the_retry_queue_retries_through_the_lifecycle_and_dismisses(admin_client, sm_service, smartermail, admin_user):
+    service = failed_create(sm_service, smartermail)
     queue = reverse("admin:provisioning_retryqueueentry_changelist")
     page = admin_client.get(queue).content.decode()
     assert service.domain in page and "temporary" in page
@@ -78,7 +78,7 @@ def test_the_retry_queue_retries_through_the_lifecycle_and_dismisses(admin_clien
     service.refresh_from_db()
     assert service.status == S.ACTIVE and smartermail.domain(service.domain) is not None
     assert not ModuleCall.objects.filter(awaiting_retry=True).exists()
-    assert ActivityLog.objects.get(action="service.create").actor_user == staff_user
+    assert ActivityLog.objects.get(action="service.create").actor_user == admin_user
 
 
 def test_a_retried_suspend_keeps_its_reason(admin_client, sm_service, smartermail):
@@ -96,10 +96,7 @@ def test_a_retried_suspend_keeps_its_reason(admin_client, sm_service, smartermai
 
 
 def test_retrying_an_action_already_done_another_way_just_clears_it(admin_client, sm_service, smartermail):
-    service = sm_service()
-    smartermail.fail("status", path="domain-put", status=500)
-    with pytest.raises(ModuleError):
-        lifecycle.service_create(service=service, actor=Actor.system("order"))
+    service = failed_create(sm_service, smartermail)
     call = ModuleCall.objects.get(awaiting_retry=True)
     Service.objects.filter(pk=service.pk).update(status=S.ACTIVE)  # e.g. provisioned by hand and marked so
     response = admin_client.post(reverse("admin:provisioning_retryqueueentry_changelist"),
@@ -110,10 +107,7 @@ def test_retrying_an_action_already_done_another_way_just_clears_it(admin_client
 
 
 def test_a_retry_that_fails_again_stays_queued_and_dismiss_removes_it(admin_client, sm_service, smartermail):
-    service = sm_service()
-    smartermail.fail("status", path="domain-put", status=500, times=2)
-    with pytest.raises(ModuleError):
-        lifecycle.service_create(service=service, actor=Actor.system("order"))
+    failed_create(sm_service, smartermail, failures=2)
     queue = reverse("admin:provisioning_retryqueueentry_changelist")
     call = ModuleCall.objects.get(awaiting_retry=True)
     response = admin_client.post(queue, {"action": "retry", "_selected_action": [call.pk]}, follow=True)

@@ -20,12 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def active(sm_service):
     def make(**options):
         service = sm_service(**options)
@@ -67,7 +61,7 @@ def test_create_button_provisions_on_the_simulator(admin_client, sm_service, sma
     assert Service.objects.get(pk=service.pk).status == S.ACTIVE
 
 
-def test_suspend_needs_a_reason_which_is_kept_and_audited(admin_client, active, smartermail, staff_user):
+def test_suspend_needs_a_reason_which_is_kept_and_audited(admin_client, active, smartermail, admin_user):
     service = active()
     response = admin_client.post(action_url(service, "suspend"), {"reason_text": ""}, follow=True)
     assert messages_of(response) == ["Give a reason to suspend the service."]
@@ -80,7 +74,7 @@ def test_suspend_needs_a_reason_which_is_kept_and_audited(admin_client, active, 
                                                                                       "Abuse report #42")
     assert not smartermail.domain(service.domain).is_enabled
     entry = ActivityLog.objects.get(action="service.suspend")
-    assert entry.actor_user == staff_user and entry.data["reason_text"] == "Abuse report #42"
+    assert entry.actor_user == admin_user and entry.data["reason_text"] == "Abuse report #42"
 
     admin_client.post(action_url(service, "unsuspend"))
     assert smartermail.domain(service.domain).is_enabled
@@ -147,7 +141,7 @@ def test_change_password_sets_it_on_the_provider_and_shows_refusals_in_the_form(
     assert "Better-Pass-77" not in str(list(ActivityLog.objects.values_list("message", "data")))
 
 
-def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_client, active, smartermail, staff_user):
+def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_client, active, smartermail, admin_user):
     service = active()
     url = reverse("admin:billing_service_sso", args=[service.pk])
     assert admin_client.get(url).status_code == 405
@@ -156,7 +150,7 @@ def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_clie
     assert response["Location"].startswith(f"{smartermail.url}/interface/autologin?autologin=")
     assert "no-store" in response["Cache-Control"]
     entry = ActivityLog.objects.get(action="service.sso")
-    assert entry.actor_user == staff_user and "as the domain administrator" in entry.message
+    assert entry.actor_user == admin_user and "as the domain administrator" in entry.message
     assert "autologin" not in entry.message and "autologin" not in str(ModuleCall.objects.get(action="sso").request)
 
 
