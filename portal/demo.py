@@ -22,6 +22,7 @@ from billing.models import (
     ProductPrice,
     Service,
 )
+from billing.money import add_cycle, period_end, period_key
 from billing.numbering import allocate_invoice_number
 from portal.activity import Actor
 from portal.models import Client
@@ -116,7 +117,6 @@ def _load_demo_data():
                 recurring_amount=price,
                 registration_date=due - timedelta(days=365 if status != S.PENDING else 0),
                 next_due_date=due,
-                next_invoice_date=due - timedelta(days=14),
                 suspend_reason=reason,
                 suspended_at=timezone.now() - timedelta(days=2) if status == S.SUSPENDED else None,
                 terminated_at=timezone.now() - timedelta(days=15) if status == S.TERMINATED else None,
@@ -200,18 +200,26 @@ def _mailbox_options(product):
 
 
 def _invoices_for(service, due, today):
-    """Last period paid; the current one paid, unpaid or overdue, as the service's state implies."""
+    """The history the invoice generator would have left: the period before the next due date invoiced and
+    paid; the period from the next due date invoiced (unpaid, so overdue once past due) when it is inside the
+    invoicing window. Moves the service's next invoice date ("billed up to") past what is invoiced."""
     S = Service.Status
+    cycle = service.billing_cycle
     if service.status == S.PENDING:
-        _invoice(service, today, today + timedelta(days=7), paid=False)
-        return
-    _invoice(service, due - timedelta(days=44), due - timedelta(days=30), paid=True)
-    if service.status == S.TERMINATED:
-        return
-    _invoice(service, due - timedelta(days=14), due, paid=due > today + timedelta(days=10))
+        _invoice(service, start=today, issued=today, due=today, paid=False)  # the order's first invoice
+        billed_up_to = add_cycle(today, cycle)
+    else:
+        previous = add_cycle(due, cycle, -1)
+        _invoice(service, start=previous, issued=previous - timedelta(days=14), due=previous, paid=True)
+        billed_up_to = due
+        window = AutomationSettings.load().invoice_days_before_due
+        if service.status != S.TERMINATED and due <= today + timedelta(days=window):
+            _invoice(service, start=due, issued=due - timedelta(days=window), due=due, paid=False)
+            billed_up_to = add_cycle(due, cycle)
+    Service.objects.filter(pk=service.pk).update(next_invoice_date=billed_up_to)
 
 
-def _invoice(service, issued, due, *, paid):
+def _invoice(service, *, start, issued, due, paid):
     # Paid two days after issue, never in the future.
     paid_at = min(timezone.now(), timezone.now() - timedelta(days=(timezone.localdate() - issued).days - 2))
     invoice = Invoice.objects.create(
@@ -226,15 +234,16 @@ def _invoice(service, issued, due, *, paid):
         amount_paid=service.recurring_amount if paid else Decimal("0.00"),
         paid_at=paid_at if paid else None,
     )
+    end = period_end(start, service.billing_cycle)
     InvoiceItem.objects.create(
         invoice=invoice,
         service=service,
         kind=InvoiceItem.Kind.SERVICE,
-        description=f"{service.product.name} – {service.domain} ({due} – {due + timedelta(days=29)})",
+        description=f"{service.product.name} – {service.domain} ({start} – {end})",
         amount=service.recurring_amount,
-        period_start=due,
-        period_end=due + timedelta(days=29),
-        period_key=f"service:{service.pk}:{due.isoformat()}",
+        period_start=start,
+        period_end=end,
+        period_key=period_key(service.pk, start),
     )
     if paid:
         Payment.objects.create(

@@ -86,6 +86,9 @@ USE_I18N = True
 LANGUAGE_CODE = "en-us"
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="INV-{year}-{seq:06d}")
+# The smallest and largest "add funds" deposit a client may make from the client area.
+BILLING_ADD_FUNDS_MIN = env.str("BILLING_ADD_FUNDS_MIN", default="5.00")
+BILLING_ADD_FUNDS_MAX = env.str("BILLING_ADD_FUNDS_MAX", default="10000.00")
 PORTAL_NAME = env.str("PORTAL_NAME", default="Hosting Portal")
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -262,6 +265,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 BUILT_IN_MODULES = [
     "provisioning.modules.smartermail.SmarterMailModule",
     "provisioning.modules.modoboa.ModoboaModule",
+    "provisioning.modules.polarismail.PolarisMailModule",
 ]
 # PROVISIONING_MODULES in the environment adds modules of your own to the built-in ones.
 PROVISIONING_MODULES = BUILT_IN_MODULES + env.list("PROVISIONING_MODULES", default=[])

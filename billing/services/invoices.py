@@ -246,10 +246,7 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
 def add_funds_limits():
     from django.conf import settings
 
-    return (
-        Decimal(str(getattr(settings, "BILLING_ADD_FUNDS_MIN", "5.00"))),
-        Decimal(str(getattr(settings, "BILLING_ADD_FUNDS_MAX", "10000.00"))),
-    )
+    return Decimal(settings.BILLING_ADD_FUNDS_MIN), Decimal(settings.BILLING_ADD_FUNDS_MAX)
 
 
 def add_funds_invoice_create(*, client, amount, actor):

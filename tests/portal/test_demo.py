@@ -35,3 +35,16 @@ def test_demo_client_can_sign_in(client):
     response = client.post("/login/", {"username": demo.CLIENTS[0].email, "password": demo.CLIENT_PASSWORD})
     assert response.status_code == 302
     assert b"acme.example" in client.get("/").content
+
+
+def test_demo_history_is_what_the_invoice_generator_would_have_left():
+    from django.utils import timezone
+
+    from billing.services.generation import generate_invoices
+
+    demo.load_demo()
+    invoices = Invoice.objects.count()
+    generate_invoices(date=timezone.localdate())
+    assert Invoice.objects.count() == invoices  # every period inside the window is invoiced already
+    overdue = Service.objects.get(domain="globex.example")
+    assert overdue.next_invoice_date > overdue.next_due_date
