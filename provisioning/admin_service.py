@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from billing.models import Service
+from billing.models import Product, Service
 from portal.activity import Actor
 from provisioning import lifecycle, services
 from provisioning.charts import usage_chart_svg
@@ -104,10 +104,10 @@ class ServiceLifecycleAdminMixin:
             "can_create": can_change and service.status == S.PENDING,
             "can_suspend": can_change and service.status == S.ACTIVE,
             "can_unsuspend": can_change and service.status == S.SUSPENDED,
-            "can_terminate": live and request.user.has_perm(TERMINATE_PERMISSION),
+            "can_terminate": can_change and live and request.user.has_perm(TERMINATE_PERMISSION),
             "can_change_password": can_change and live,
             "can_sso": live and bool(module and module.supports_sso) and request.user.has_perm(SSO_PERMISSION),
-            "chart": usage_chart_svg(usage_history(service)) if service.product.type == "mail" else "",
+            "chart": usage_chart_svg(usage_history(service)) if service.product.type == Product.Type.MAIL else "",
             "recent_calls": list(ModuleCall.objects.filter(service=service).select_related("server")[:5]),
             "awaiting_retry": ModuleCall.objects.filter(service=service, awaiting_retry=True).count(),
             "retry_queue_url": reverse("admin:provisioning_retryqueueentry_changelist") + f"?service__id__exact={service.pk}",
@@ -126,9 +126,7 @@ class ServiceLifecycleAdminMixin:
         }
         if action not in handlers:
             raise Http404(f"No lifecycle action {action!r}.")
-        if action in ("terminate", "change-password"):
-            return handlers[action](request, service, back)
-        if request.method != "POST":
+        if request.method != "POST" and action not in ("terminate", "change-password"):  # those two confirm first
             return HttpResponseNotAllowed(["POST"])
         return handlers[action](request, service, back)
 

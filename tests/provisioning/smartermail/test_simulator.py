@@ -3,7 +3,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import requests
 from django.conf import settings
 
