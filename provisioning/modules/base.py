@@ -1,7 +1,9 @@
 """The contract between the portal and a provisioning module, kept small on purpose (like Django's e-mail
 backends). Modules take and return small dataclasses, never model instances, and raise ModuleError."""
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from provisioning.options import OptionSchema, OptionsError
@@ -43,6 +45,26 @@ class ServiceRef:
     module_data: dict = field(default_factory=dict)
     suspend_mode: str = ""
     server: ServerRef | None = None
+
+
+@dataclass(frozen=True)
+class CdrSourceRef:
+    """A place call records come from (voip.CdrSource), for `fetch_cdrs`. `kind`: "fusionpbx", "vodia",
+    "lesnet" or "file". `server`: the PBX/carrier server, when the source belongs to one; `url` and the
+    credentials are the source's own (they override the server's when set). `column_mapping`: LesNet's CSV
+    column names by field. `time_zone`: IANA name of timestamps written without an offset. `options`: anything
+    else the kind needs."""
+
+    id: int
+    kind: str
+    server: ServerRef | None = None
+    url: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    column_mapping: dict = field(default_factory=dict)
+    time_zone: str = "UTC"
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +136,14 @@ class ProvisioningModule(ABC):
         """A short-lived login URL from the provider for `target` (see SsoTarget); the browser is sent there
         at once and it is never stored. Needs `supports_sso`."""
         raise ModuleError(f"The {self.label} module has no single sign-on.", permanent=True)
+
+    def fetch_cdrs(self, source: CdrSourceRef, since: datetime | None) -> Iterable:
+        """The source's call records from `since` (aware UTC; None: all the provider keeps), as CdrRecord or
+        CdrError items (voip.cdr_formats) in any order; a bad record is a CdrError with its line/position and
+        reason, never an exception. Records must carry a stable `external_id` (re-fetching is harmless: the
+        import skips known ids) and, where the provider names one, the tenant/account in `account` (the import
+        matches CDRs to services by it and by the numbers; see docs/voip.md). Needs `supports_cdrs`."""
+        raise ModuleError(f"The {self.label} module cannot fetch call records.", permanent=True)
 
     def product_options(self, service: ServiceRef) -> dict:
         """The service's product options as Python values with defaults, validated against the schema; a bad

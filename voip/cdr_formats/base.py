@@ -31,6 +31,10 @@ class CdrRecord:
     disposition: str  # as the PBX wrote it (ANSWERED, NORMAL_CLEARING, answered…)
     ignore_reason: str  # non-empty when the format's rules say the call is not billed (not answered, b-leg…)
     fields: list  # the line's fields as read, for output that repeats the input
+    # The tenant/account the call belongs to as the provider names it (FusionPBX domain, Vodia tenant, LesNet
+    # peer id, Asterisk/FreeSWITCH accountcode), "" when the format has none: the import matches CDRs to
+    # services by it together with the numbers.
+    account: str = ""
 
 
 @dataclass(slots=True)
