@@ -16,6 +16,7 @@ MAX_PRICE = Decimal("999999.99999999")
 MAX_SECONDS = 10_000_000  # about 115 days: larger durations are data errors
 PRICE_UNIT = 10**PRICE_PLACES  # prices are also kept as integers in units of 1e-8
 MAX_PREFIX_DIGITS = 15  # E.164 numbers have at most 15 digits
+CACHE_LIMIT = 1 << 20  # numbers remembered per index; the cache is emptied when it grows past this
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ class PrefixIndex:
         return None
 
     def _remember(self, number, value):
-        if len(self._cache) >= (1 << 20):
+        if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
         self._cache[number] = value
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat
 
+from .deck import CACHE_LIMIT
+
 E164 = "e164"
 INTERNAL = "internal"
 INVALID = "invalid"
 
 #: Default longest extension: 7 digits is a NANP local number, so extensions are at most 6 digits.
 DEFAULT_EXTENSION_DIGITS = 6
-#: Distinct raw numbers remembered per normaliser; the cache is emptied when it grows past this.
-CACHE_LIMIT = 1 << 20
 
 _PUNCTUATION = str.maketrans("", "", " \t-.()")
 _SCHEMES = ("sip:", "sips:", "tel:")
