@@ -69,11 +69,13 @@ def test_portal_malformed_lines_are_reported_with_line_numbers_and_reasons():
 
 
 def test_portal_header_columns_are_found_by_name_and_extra_columns_kept():
-    text = "billsec,answer_time,callee,caller,direction,id,note\n30,2024-01-15T10:30:00Z,2125551234,1001,OUTBOUND,x,hi\n"
+    text = "billsec,answer_time,callee,caller,direction,id,note,account\n" \
+           "30,2024-01-15T10:30:00Z,2125551234,1001,OUTBOUND,x,hi,tenant-7\n"
     parser = PortalParser(io.StringIO(text))
     (record,) = list(parser)
-    assert parser.columns == ("billsec", "answer_time", "callee", "caller", "direction", "id", "note")
-    assert (record.external_id, record.direction, record.billsec, record.fields[-1]) == ("x", "outbound", 30, "hi")
+    assert parser.columns == ("billsec", "answer_time", "callee", "caller", "direction", "id", "note", "account")
+    assert (record.external_id, record.direction, record.billsec, record.fields[-2]) == ("x", "outbound", 30, "hi")
+    assert record.account == "tenant-7"
 
 
 def test_portal_answer_time_is_utc_and_offsets_are_converted():
@@ -112,6 +114,7 @@ def test_asterisk_master_csv():
     # 16 columns: no uniqueid, so the id is a hash of the line; from-trunk is an inbound context.
     assert good[3].external_id.startswith("sha256:") and good[3].direction == "inbound"
     assert good[4].external_id == "1705316400.7-3"  # 21 columns: uniqueid and sequence
+    assert (good[4].account, good[1].account) == ("acct9", "")  # accountcode
     assert good[8].number == "1002"  # an extension: the rater ignores it
 
 
@@ -141,7 +144,7 @@ def test_freeswitch_example_template():
     first = good[1]
     assert (first.external_id, first.caller, first.number, first.billsec, first.disposition) == (
         "a1b2c3d4-0001-4000-8000-000000000001", "1001", "2125551234", 68, "NORMAL_CLEARING")
-    assert first.fields[12] == "acct1"  # the space before the last field is allowed
+    assert first.fields[12] == first.account == "acct1"  # the space before the last field is allowed
     assert first.answer_time == at(10, 30)
     assert good[2].ignore_reason == "not answered (ORIGINATOR_CANCEL)"
     assert (good[3].direction, good[3].number) == ("inbound", "+12125550100")  # context public
@@ -199,7 +202,14 @@ def test_fusionpbx_export_resaved_as_ordinary_csv_still_reads():
     text = 'xml_cdr_uuid,direction,caller_destination,destination_number,billsec,start_epoch,tta\n' \
            'u1,outbound,,"212-555-1234",30,1705314595,5\n'
     (record,) = list(FusionPbxParser(io.StringIO(text)))
-    assert (record.number, record.answer_time) == ("212-555-1234", at(10, 30))
+    assert (record.number, record.answer_time, record.account) == ("212-555-1234", at(10, 30), "")
+
+
+def test_fusionpbx_account_is_the_domain_name():
+    text = '"xml_cdr_uuid","direction","caller_destination","destination_number","billsec","start_epoch",' \
+           '"domain_name"\n"u1","outbound","","2125551234","30","1705314595","tenant.example.net"\n'
+    (record,) = list(FusionPbxParser(io.StringIO(text)))
+    assert record.account == "tenant.example.net"
 
 
 def test_fusionpbx_without_needed_columns_cannot_be_read():

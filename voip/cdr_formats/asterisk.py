@@ -2,7 +2,8 @@
 17, 18 or 21 of them depending on `loguniqueid`, `loguserfield` and `newcdrcolumns`. A 17-column line is
 taken to carry `uniqueid` (Asterisk writes it before `userfield`). Times are the server's local time unless
 `usegmtime=yes`: the parser's `time_zone`. There is no direction column: calls whose `dcontext` is an
-inbound context are inbound, the rest outbound; `dst` is the rated number in both directions."""
+inbound context are inbound, the rest outbound; `dst` is the rated number in both directions. The account
+is `accountcode`."""
 import hashlib
 
 from voip.rating.text import aware_utc, whole_seconds
@@ -29,7 +30,7 @@ class AsteriskParser(CdrParser):
         dst = fields[2]
         return CdrRecord(
             line, _external_id(fields), self.direction_of_context(fields[3]), fields[1], dst, dst, answer_time,
-            billsec, disposition, self.not_answered(disposition), fields,
+            billsec, disposition, self.not_answered(disposition), fields, fields[0].strip(),
         )
 
 

@@ -2,7 +2,7 @@
 header, 13 fields, all quoted, with a space before the last one. Stamps are the switch's local time (the
 parser's `time_zone`). A call is answered when `answer_stamp` is set (and billed when `billsec > 0`). There
 is no direction column: calls in an inbound context (`public`) are inbound; `destination_number` is the rated
-number in both directions."""
+number in both directions. The account is `accountcode`."""
 from voip.rating.text import aware_utc, whole_seconds
 
 from .base import CdrParser, CdrRecord
@@ -31,5 +31,5 @@ class FreeSwitchParser(CdrParser):
         destination = fields[2]
         return CdrRecord(
             line, uuid, self.direction_of_context(fields[3]), fields[1], destination, destination, answer_time,
-            billsec, hangup_cause, ignore, fields,
+            billsec, hangup_cause, ignore, fields, fields[12].strip(),
         )

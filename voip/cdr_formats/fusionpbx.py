@@ -10,6 +10,7 @@ spreadsheet) is read as ordinary CSV.
 - Answer time from the epochs, never the stamps (fusionpbx#5955): `start_epoch + tta` (the export's
   `tta` = answer_epoch − start_epoch); only without those, `answer_stamp` (its offset, else the parser's zone).
 - Only a-legs are billed: a `b` leg (present with `log-b-leg`) is the other half of a billed call.
+- The account is `domain_name` (the tenant), else `accountcode`, when the export has them.
 """
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,7 +23,7 @@ from .base import LOCAL, CdrParser, CdrRecord
 REQUIRED = ("xml_cdr_uuid", "direction", "caller_destination", "destination_number")
 OPTIONAL = (
     "caller_id_number", "billsec", "billmsec", "duration", "start_epoch", "tta", "answer_stamp", "status",
-    "hangup_cause", "leg",
+    "hangup_cause", "leg", "domain_name", "accountcode",
 )
 SECONDS_COLUMNS = ("billsec", "billmsec", "duration")
 TIME_COLUMNS = ("start_epoch", "answer_stamp")
@@ -79,6 +80,7 @@ class FusionPbxParser(CdrParser):
         return CdrRecord(
             line, external_id, direction, value("caller_id_number"), value("destination_number"), number,
             self._answer_time(value), _billsec(value), value("status") or value("hangup_cause"), ignore, fields,
+            value("domain_name") or value("accountcode"),
         )
 
     def _answer_time(self, value):

@@ -1,15 +1,15 @@
 """The portal's own CDR CSV (issue 7 item 5): a header with the columns
-`id,direction,caller,callee,answer_time,billsec` and optionally `disposition`, found by name (other columns
-are carried along). `direction` is outbound or inbound; `answer_time` is ISO 8601 in UTC (an explicit offset
-is converted); `billsec` is whole seconds. The rated number is `callee` in both directions: the dialled
-number of an outbound call, the called DID of an inbound one."""
+`id,direction,caller,callee,answer_time,billsec` and optionally `disposition` and `account` (the tenant),
+found by name (other columns are carried along). `direction` is outbound or inbound; `answer_time` is
+ISO 8601 in UTC (an explicit offset is converted); `billsec` is whole seconds. The rated number is `callee`
+in both directions: the dialled number of an outbound call, the called DID of an inbound one."""
 from voip.rating.deck import DIRECTIONS
 from voip.rating.text import aware_utc, header_index, whole_seconds
 
 from .base import CdrParser, CdrRecord
 
 REQUIRED = ("id", "direction", "caller", "callee", "answer_time", "billsec")
-OPTIONAL = ("disposition",)
+OPTIONAL = ("disposition", "account")
 
 
 class PortalParser(CdrParser):
@@ -24,7 +24,7 @@ class PortalParser(CdrParser):
     def record(self, line, fields):
         if len(fields) != self._width:
             raise ValueError(f"expected {self._width} fields, found {len(fields)}")
-        i_id, i_direction, i_caller, i_callee, i_answer, i_billsec, i_disposition = self._positions
+        i_id, i_direction, i_caller, i_callee, i_answer, i_billsec, i_disposition, i_account = self._positions
         external_id = fields[i_id].strip()
         if not external_id:
             raise ValueError("id is empty")
@@ -41,4 +41,5 @@ class PortalParser(CdrParser):
         return CdrRecord(
             line, external_id, direction, fields[i_caller], callee, callee, answer_time, billsec, disposition,
             self.not_answered(disposition) if disposition else "", fields,
+            "" if i_account is None else fields[i_account].strip(),
         )
