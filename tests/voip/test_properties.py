@@ -7,7 +7,7 @@ from voip.rating import AFTER_MINIMUM, INCREMENT_MODES, WHOLE_DURATION, PrefixIn
 from voip.rating.engine import IGNORED, cost_units
 
 from .helpers import make_rate, make_rater, rate_call
-from .strategies import BASE, call_seconds, decks, rates, seconds
+from .strategies import BASE, call_seconds, rates, seconds
 
 modes = st.sampled_from(INCREMENT_MODES)
 

@@ -13,7 +13,7 @@ from .engine import (
 from .numbers import Normalised, Normaliser
 
 __all__ = [
-    "AFTER_MINIMUM", "DIRECTIONS", "IGNORED", "INBOUND", "INCREMENT_MODES", "INVALID", "OUTBOUND", "RATED", "STATUSES", "UNRATED",
-    "WHOLE_DURATION", "Deck", "Normalised", "Normaliser", "PrefixIndex", "Rate", "Rater", "RatingResult",
-    "billable_seconds", "cost_units", "precise_cost", "quantize_cost",
+    "AFTER_MINIMUM", "DIRECTIONS", "IGNORED", "INBOUND", "INCREMENT_MODES", "INVALID", "OUTBOUND", "RATED",
+    "STATUSES", "UNRATED", "WHOLE_DURATION", "Deck", "Normalised", "Normaliser", "PrefixIndex", "Rate", "Rater",
+    "RatingResult", "billable_seconds", "cost_units", "precise_cost", "quantize_cost",
 ]
