@@ -53,7 +53,10 @@ class CdrSourceRef:
     "lesnet" or "file". `server`: the PBX/carrier server, when the source belongs to one; `url` and the
     credentials are the source's own (they override the server's when set). `column_mapping`: LesNet's CSV
     column names by field. `time_zone`: IANA name of timestamps written without an offset. `options`: anything
-    else the kind needs."""
+    else the kind needs, as staff set it on the source, plus `services`: the VoIP services on `server` as
+    `[{"id": service id, "domain": …, "module_data": {…}}]`, for modules that fetch per tenant or peer (a
+    LesNet peer's file URL and DIDs, a FusionPBX tenant's domain) — the portal matches the records to services
+    itself afterwards."""
 
     id: int
     kind: str
