@@ -107,6 +107,11 @@ INSTALLED_APPS = [
     "billing",
     "provisioning",
     "voip",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.impersonation.ImpersonationMiddleware",  # request.impersonator: staff "log in as client"
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -295,4 +301,41 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# The APIs (api/, docs/api.md): staff API keys, per-key rate limits (calls per minute), the REST framework.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=20)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.rest.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.rest.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.rest.auth.ApiKeyThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.rest.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend", "rest_framework.filters.OrderingFilter"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.rest.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portal REST API",
+    "DESCRIPTION": "Clients, products, services (with lifecycle actions), invoices, payments, credit and the "
+                   "activity log. Authenticate with `Authorization: Bearer <identifier>.<secret>` (an API key "
+                   "made in the staff area).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BillingCycleEnum": "billing.models.BillingCycle",
+        "CancellationTypeEnum": "billing.models.Service.CancellationType",
+        "ProductTypeEnum": "billing.models.Product.Type",
+        "InvoiceItemKindEnum": "billing.models.InvoiceItem.Kind",
+        "InvoiceKindEnum": "billing.models.Invoice.Kind",
+    },
 }

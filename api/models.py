@@ -1,0 +1,95 @@
+"""API credentials. The secret is shown once when the key is made and only its SHA-256 is stored."""
+import hashlib
+import hmac
+import ipaddress
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from api.scopes import ALL, owner_may
+
+
+def hash_secret(secret):
+    """SHA-256 of the secret. The secret is 256 random bits, so a slow password hash would add nothing but
+    latency to every call (docs/api.md, "Secrets")."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_networks(text):
+    """The allow-list as ip_network objects; one CIDR or address per line or comma. Raises ValueError."""
+    parts = [p.strip() for p in (text or "").replace(",", "\n").splitlines() if p.strip()]
+    return [ipaddress.ip_network(p, strict=False) for p in parts]
+
+
+class ApiKey(models.Model):
+    """A staff API credential: `identifier` + secret (WHMCS API credentials), or `identifier.secret` as a
+    bearer token for the REST API."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="Shown in the activity log as api:<name>.")
+    identifier = models.CharField(max_length=64, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys",
+        limit_choices_to={"is_staff": True},
+        help_text="A staff member; the key never does more than the owner's permissions allow.",
+    )
+    permissions = models.JSONField(
+        default=list, blank=True,
+        help_text='Scopes such as "clients.read", "*" for everything the owner may do, or WHMCS API roles '
+                  'per action as "whmcs:addclient".',
+    )
+    allowed_ips = models.TextField(
+        "allowed IP addresses", blank=True, help_text="CIDRs or addresses, one per line. Blank allows any address."
+    )
+    enabled = models.BooleanField(default=True)
+    rate_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Calls per minute; blank uses the API_RATE_LIMIT setting."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        try:
+            parse_networks(self.allowed_ips)
+        except ValueError as exc:
+            raise ValidationError({"allowed_ips": f"Not an IP address or CIDR: {exc}"}) from None
+        if self.owner_id and not self.owner.is_staff:
+            raise ValidationError({"owner": "API keys belong to staff members."})
+
+    def set_new_secret(self):
+        """Give the key a new identifier and secret; returns the secret (shown once, never stored)."""
+        if not self.identifier:
+            self.identifier = secrets.token_hex(16)
+        secret = secrets.token_urlsafe(32)
+        self.secret_hash = hash_secret(secret)
+        return secret
+
+    def check_secret(self, secret):
+        return hmac.compare_digest(self.secret_hash, hash_secret(secret or ""))
+
+    def ip_allowed(self, ip):
+        networks = parse_networks(self.allowed_ips)
+        if not networks:
+            return True
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in networks)
+
+    def allows(self, scope, action=None):
+        granted = set(self.permissions or [])
+        if not (ALL in granted or scope in granted or (action and f"whmcs:{action.lower()}" in granted)):
+            return False
+        return owner_may(self.owner, scope)

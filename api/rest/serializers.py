@@ -1,0 +1,167 @@
+"""REST representations. Writes are validated here for shape only; the services enforce the rules."""
+from rest_framework import serializers
+
+from billing.models import BillingCycle, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Product, ProductPrice, Service
+from portal.models import ActivityLog, Client
+from portal.services import PROFILE_FIELDS
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Client
+        fields = ["id", *PROFILE_FIELDS, "currency", "status", "tax_exempt", "credit_balance", "low_balance_threshold",
+                  "created_at", "last_login_at"]
+        read_only_fields = ["status", "tax_exempt", "credit_balance", "low_balance_threshold", "created_at", "last_login_at"]
+
+
+class ClientCreateSerializer(ClientSerializer):
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=128,
+                                     style={"input_type": "password"})
+
+    class Meta(ClientSerializer.Meta):
+        fields = [*ClientSerializer.Meta.fields, "password"]
+
+
+class ClientUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Client
+        fields = list(PROFILE_FIELDS)
+        extra_kwargs = {name: {"required": False} for name in PROFILE_FIELDS}
+
+
+class ProductPriceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductPrice
+        fields = ["currency", "cycle", "price", "setup_fee"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    prices = ProductPriceSerializer(many=True, read_only=True)
+    group = serializers.CharField(source="group.name", read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "group", "type", "description", "module", "hidden", "retired", "prices"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    product_name = serializers.CharField(source="product.name", read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ["id", "client", "product", "product_name", "domain", "status", "billing_cycle", "currency",
+                  "first_payment_amount", "recurring_amount", "registration_date", "next_due_date", "next_invoice_date",
+                  "suspend_reason", "suspend_reason_text", "suspended_at", "terminated_at", "server", "username",
+                  "disk_usage_mb", "disk_limit_mb", "cancellation_type", "cancellation_requested_at"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.Serializer):
+    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    domain = serializers.CharField(max_length=253)
+    billing_cycle = serializers.ChoiceField(choices=BillingCycle.choices)
+    options = serializers.DictField(child=serializers.CharField(max_length=60), required=False, default=dict)
+
+
+class OrderResultSerializer(serializers.Serializer):
+    service = ServiceSerializer()
+    invoice = serializers.IntegerField(source="invoice.pk")
+
+
+class SuspendSerializer(serializers.Serializer):
+    reason_text = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class PasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(min_length=8, max_length=128, style={"input_type": "password"})
+
+
+class CancelSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Service.CancellationType.choices)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ChangeSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
+    options = serializers.DictField(child=serializers.CharField(max_length=60), required=False)
+    confirm = serializers.BooleanField(default=False, help_text="false: only quote the prorated amount (calconly).")
+    expected_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+
+
+class ChangeQuoteSerializer(serializers.Serializer):
+    product = serializers.IntegerField(source="product.pk")
+    old_recurring = serializers.DecimalField(max_digits=12, decimal_places=2)
+    new_recurring = serializers.DecimalField(max_digits=12, decimal_places=2)
+    days_left = serializers.IntegerField()
+    days_in_period = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    invoice = serializers.IntegerField(allow_null=True, required=False)
+
+
+class InvoiceItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceItem
+        fields = ["id", "kind", "description", "amount", "taxable", "service", "period_start", "period_end"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    items = InvoiceItemSerializer(many=True, read_only=True)
+    balance = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "number", "client", "kind", "status", "currency", "date", "due_date", "paid_at", "subtotal",
+                  "tax_rate", "tax", "total", "credit_applied", "amount_paid", "balance", "notes", "items"]
+        read_only_fields = fields
+
+
+class LineSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=500)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=-10**9, max_value=10**9)
+    taxable = serializers.BooleanField(default=True)
+
+
+class InvoiceCreateSerializer(serializers.Serializer):
+    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
+    lines = LineSerializer(many=True, allow_empty=False, max_length=200)
+    due_date = serializers.DateField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ApplyCreditSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
+                                      help_text="Blank: as much as the credit and the balance allow.")
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["id", "invoice", "client", "amount", "fees", "currency", "gateway", "transaction_id", "received_at", "note"]
+        read_only_fields = ["client", "currency"]
+        extra_kwargs = {"invoice": {"required": True, "allow_null": False}, "received_at": {"required": False}}
+        validators = []  # the (gateway, transaction id) rule is the service's: a repeat returns the first payment
+
+
+class CreditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditLedgerEntry
+        fields = ["id", "created_at", "kind", "amount", "description", "invoice", "payment", "service"]
+
+
+class CreditSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    entries = CreditEntrySerializer(many=True)
+
+
+class CreditAdjustSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=-10**9, max_value=10**9)
+    reason = serializers.CharField(max_length=255)
+
+
+class ActivityLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivityLog
+        fields = ["id", "created_at", "actor_type", "actor_label", "action", "client", "target_repr", "target_id",
+                  "message", "data", "ip_address"]

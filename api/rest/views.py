@@ -1,0 +1,235 @@
+"""REST viewsets. Reads use querysets with their relations joined or prefetched (a fixed number of queries per
+page); writes call the portal's services with the key as the actor (Actor.api)."""
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.rest import serializers as s
+from billing.models import CreditLedgerEntry, Invoice, Payment, Product, ProductPrice, Service
+from billing.services.cancellation import cancellation_request
+from billing.services.changes import change_apply, change_quote
+from billing.services.invoices import Line, invoice_cancel, invoice_create
+from billing.services.ledger import credit_adjust
+from billing.services.orders import order_create
+from billing.services.payments import invoice_pay_from_credit, payment_record
+from portal.models import ActivityLog, Client
+from portal.services import client_create, client_update_profile
+from provisioning import lifecycle
+
+
+def actor(request):
+    return request.auth.actor
+
+
+def body(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    resource = "clients"
+    action_scopes = {"credit": None}
+    queryset = Client.objects.order_by("pk")
+    serializer_class = s.ClientSerializer
+    filterset_fields = ["status", "email", "country", "currency"]
+    ordering_fields = ["id", "last_name", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        return {"create": s.ClientCreateSerializer, "partial_update": s.ClientUpdateSerializer}.get(
+            self.action, s.ClientSerializer
+        )
+
+    @extend_schema(request=s.ClientCreateSerializer, responses={201: s.ClientSerializer})
+    def create(self, request):
+        data = dict(body(s.ClientCreateSerializer, request))
+        email = data["email"]
+        if get_user_model().objects.filter(username__iexact=email).exists():
+            raise ValidationError({"email": "A user with this e-mail address already exists."})
+        password = data.pop("password", None) or None
+        client = client_create(actor=actor(request), password=password, **data)
+        return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ClientUpdateSerializer, responses=s.ClientSerializer)
+    def partial_update(self, request, pk=None):
+        client = self.get_object()
+        serializer = s.ClientUpdateSerializer(client, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        client = client_update_profile(client=client, actor=actor(request), changes=dict(serializer.validated_data))
+        return Response(s.ClientSerializer(client).data)
+
+    def get_permissions(self):
+        if self.action == "credit":
+            self.action_scopes = {"credit": "credit.read" if self.request.method == "GET" else "credit.write"}
+        return super().get_permissions()
+
+    @extend_schema(methods=["GET"], request=None, responses=s.CreditSerializer)
+    @extend_schema(methods=["POST"], request=s.CreditAdjustSerializer, responses={201: s.CreditSerializer})
+    @action(detail=True, methods=["get", "post"], filterset_fields=[], pagination_class=None)
+    def credit(self, request, pk=None):
+        """The client's credit balance and its latest 100 ledger entries; POST adjusts the credit (with a reason)."""
+        client = self.get_object()
+        code = status.HTTP_200_OK
+        if request.method == "POST":
+            data = body(s.CreditAdjustSerializer, request)
+            credit_adjust(client=client, amount=data["amount"], reason=data["reason"], actor=actor(request))
+            client.refresh_from_db()
+            code = status.HTTP_201_CREATED
+        entries = CreditLedgerEntry.objects.filter(client=client).order_by("-created_at", "-pk")[:100]
+        data = {"client": client.pk, "balance": client.credit_balance, "entries": entries}
+        return Response(s.CreditSerializer(data).data, status=code)
+
+
+class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+    resource = "products"
+    queryset = Product.objects.select_related("group").prefetch_related(
+        Prefetch("prices", queryset=ProductPrice.objects.order_by("currency", "cycle"))
+    ).order_by("pk")
+    serializer_class = s.ProductSerializer
+    filterset_fields = ["type", "module", "hidden", "retired", "group"]
+
+
+class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    resource = "services"
+    action_scopes = {"create": "orders.write", "terminate": "services.terminate", "cancel": "orders.write"}
+    queryset = Service.objects.select_related("product").order_by("pk")
+    serializer_class = s.ServiceSerializer
+    filterset_fields = ["client", "product", "status", "domain", "billing_cycle"]
+    ordering_fields = ["id", "next_due_date", "domain"]
+
+    def _done(self, service):
+        service.refresh_from_db()
+        return Response(s.ServiceSerializer(service).data)
+
+    @extend_schema(request=s.OrderSerializer, responses={201: s.OrderResultSerializer},
+                   summary="Order a product: a Pending service and its first invoice")
+    def create(self, request):
+        data = body(s.OrderSerializer, request)
+        result = order_create(client=data["client"], product=data["product"], domain=data["domain"],
+                              cycle=data["billing_cycle"], option_values=data["options"], actor=actor(request), staff=True)
+        return Response(s.OrderResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ServiceSerializer, summary="Provision (Pending → Active): ModuleCreate")
+    @action(detail=True, methods=["post"])
+    def provision(self, request, pk=None):
+        return self._done(lifecycle.service_create(service=self.get_object(), actor=actor(request)))
+
+    @extend_schema(request=s.SuspendSerializer, responses=s.ServiceSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        data = body(s.SuspendSerializer, request)
+        return self._done(lifecycle.service_suspend(service=self.get_object(), actor=actor(request),
+                                                    reason=Service.SuspendReason.MANUAL, reason_text=data["reason_text"]))
+
+    @extend_schema(request=None, responses=s.ServiceSerializer)
+    @action(detail=True, methods=["post"])
+    def unsuspend(self, request, pk=None):
+        return self._done(lifecycle.service_unsuspend(service=self.get_object(), actor=actor(request)))
+
+    @extend_schema(request=None, responses=s.ServiceSerializer)
+    @action(detail=True, methods=["post"])
+    def terminate(self, request, pk=None):
+        return self._done(lifecycle.service_terminate(service=self.get_object(), actor=actor(request)))
+
+    @extend_schema(request=s.PasswordSerializer, responses=s.ServiceSerializer)
+    @action(detail=True, methods=["post"], url_path="change-password")
+    def change_password(self, request, pk=None):
+        data = body(s.PasswordSerializer, request)
+        return self._done(lifecycle.service_change_password(service=self.get_object(), actor=actor(request),
+                                                            new_password=data["password"]))
+
+    @extend_schema(request=s.CancelSerializer, responses=s.ServiceSerializer, summary="Request cancellation")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = body(s.CancelSerializer, request)
+        service = self.get_object()
+        if service.status not in (Service.Status.PENDING, Service.Status.ACTIVE, Service.Status.SUSPENDED):
+            raise lifecycle.InvalidTransition(f"Cannot cancel {service.domain}: the service is {service.get_status_display()}.")
+        return self._done(cancellation_request(service=service, cancellation_type=data["type"], reason=data["reason"],
+                                               actor=actor(request)))
+
+    @extend_schema(request=s.ChangeSerializer, responses=s.ChangeQuoteSerializer,
+                   summary="Upgrade/downgrade with proration (confirm=false only quotes)")
+    @action(detail=True, methods=["post"])
+    def change(self, request, pk=None):
+        data = body(s.ChangeSerializer, request)
+        service = self.get_object()
+        if service.status != Service.Status.ACTIVE:
+            raise lifecycle.InvalidTransition(f"Only an active service can be changed ({service.domain} is {service.get_status_display()}).")
+        kwargs = {"service": service, "product": data.get("product"), "option_values": data.get("options")}
+        if not data["confirm"]:
+            quote, invoice = change_quote(**kwargs), None
+        else:
+            result = change_apply(actor=actor(request), expected_amount=data.get("expected_amount"), **kwargs)
+            quote, invoice = result.quote, result.invoice
+        payload = s.ChangeQuoteSerializer(quote).data
+        payload["invoice"] = invoice.pk if invoice else None
+        return Response(payload)
+
+
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    resource = "invoices"
+    action_scopes = {"apply_credit": "credit.write"}
+    queryset = Invoice.objects.prefetch_related("items").order_by("-pk")
+    serializer_class = s.InvoiceSerializer
+    filterset_fields = ["client", "status", "kind", "currency", "due_date"]
+    ordering_fields = ["id", "date", "due_date", "total"]
+
+    @extend_schema(request=s.InvoiceCreateSerializer, responses={201: s.InvoiceSerializer})
+    def create(self, request):
+        data = body(s.InvoiceCreateSerializer, request)
+        lines = [Line("item", line["description"], line["amount"], taxable=line["taxable"]) for line in data["lines"]]
+        invoice = invoice_create(client=data["client"], lines=lines, actor=actor(request), due_date=data.get("due_date"),
+                                 notes=data["notes"])
+        return Response(s.InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data, status=status.HTTP_201_CREATED)
+
+    def _state(self, invoice, allowed, verb):
+        if invoice.status not in allowed:
+            raise lifecycle.InvalidTransition(f"Cannot {verb} invoice {invoice}: it is {invoice.get_status_display()}.")
+
+    @extend_schema(request=None, responses=s.InvoiceSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        invoice = self.get_object()
+        self._state(invoice, (Invoice.Status.UNPAID, Invoice.Status.DRAFT), "cancel")
+        invoice_cancel(invoice=invoice, actor=actor(request), reason="cancelled via the API")
+        return Response(s.InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
+
+    @extend_schema(request=s.ApplyCreditSerializer, responses=s.InvoiceSerializer)
+    @action(detail=True, methods=["post"], url_path="apply-credit")
+    def apply_credit(self, request, pk=None):
+        data = body(s.ApplyCreditSerializer, request)
+        invoice = self.get_object()
+        self._state(invoice, (Invoice.Status.UNPAID,), "apply credit to")
+        invoice_pay_from_credit(invoice=invoice, actor=actor(request), amount=data.get("amount"))
+        return Response(s.InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
+
+
+class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    resource = "payments"
+    queryset = Payment.objects.order_by("-pk")
+    serializer_class = s.PaymentSerializer
+    filterset_fields = ["client", "invoice", "gateway", "transaction_id"]
+
+    def create(self, request):
+        data = body(s.PaymentSerializer, request)
+        result = payment_record(
+            invoice=data["invoice"], amount=data["amount"], transaction_id=data["transaction_id"],
+            gateway=data.get("gateway", "manual"), actor=actor(request), fees=data.get("fees") or 0,
+            received_at=data.get("received_at"), note=data.get("note", ""),
+        )
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(s.PaymentSerializer(result.payment).data, status=code)
+
+
+class ActivityLogViewSet(viewsets.ReadOnlyModelViewSet):
+    resource = "activity"
+    queryset = ActivityLog.objects.order_by("-created_at", "-pk")
+    serializer_class = s.ActivityLogSerializer
+    filterset_fields = ["client", "action", "actor_type", "actor_label"]

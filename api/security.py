@@ -1,0 +1,101 @@
+"""Shared by both APIs: finding the credential, the IP allow-list, the rate limit and who acted."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.utils import timezone
+
+from api.models import ApiKey
+from api.scopes import owner_may
+from portal.activity import Actor
+
+TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
+
+
+class AuthError(Exception):
+    """The caller is not let in: bad credentials, a disabled key or an address not on the allow-list."""
+
+
+@dataclass
+class Caller:
+    """Who is calling: an API key, or a staff member through WHMCS's legacy username + password."""
+
+    name: str
+    ip: str
+    key: ApiKey | None = None
+    user: object = None
+
+    @property
+    def actor(self):
+        return Actor.api(self.name, ip_address=self.ip)
+
+    @property
+    def rate_id(self):
+        return f"key:{self.key.pk}" if self.key else f"user:{self.user.pk}"
+
+    @property
+    def rate_limit(self):
+        if self.key is not None and self.key.rate_limit:
+            return self.key.rate_limit
+        return settings.API_RATE_LIMIT
+
+    def allows(self, scope, action=None):
+        if self.key is not None:
+            return self.key.allows(scope, action)
+        return owner_may(self.user, scope)
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
+
+
+def key_caller(identifier, secret, ip):
+    """The Caller for an identifier and secret, or AuthError. The IP check comes after the secret check so
+    that the allow-list cannot be probed without the secret."""
+    key = ApiKey.objects.select_related("owner").filter(identifier=identifier or "").first()
+    if key is None or not secret or not key.check_secret(secret) or not key.enabled or not key.owner.is_active:
+        raise AuthError("Authentication Failed")
+    if not key.ip_allowed(ip):
+        raise AuthError(f"Invalid IP {ip}")
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
+        key.last_used_at = now
+    return Caller(name=key.name, ip=ip, key=key, user=key.owner)
+
+
+def staff_caller(username, password, ip):
+    """WHMCS's legacy form: a staff username and password (plain; see docs/whmcs-api.md)."""
+    user = get_user_model().objects.filter(username=username or "").first()
+    if user is None or not password or not user.is_active or not user.is_staff or not user.check_password(password):
+        raise AuthError("Authentication Failed")
+    return Caller(name=user.get_username(), ip=ip, user=user)
+
+
+def rate_limited(caller, *, now=None):
+    """Count one call in the caller's current minute; True when it is over its limit. Cache-based, so with
+    Redis as the cache every web process shares the count."""
+    window = int((now or timezone.now()).timestamp() // 60)
+    key = f"api-rate:{caller.rate_id}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    return count > caller.rate_limit
+
+
+def failed_auth_limited(ip):
+    """Failed authentications per address and minute: past the limit the address gets only the rate error."""
+    window = int(timezone.now().timestamp() // 60)
+    return (cache.get(f"api-authfail:{ip}:{window}") or 0) >= settings.API_AUTH_FAILURE_LIMIT
+
+
+def count_failed_auth(ip):
+    window = int(timezone.now().timestamp() // 60)
+    key = f"api-authfail:{ip}:{window}"
+    cache.add(key, 0, timeout=120)
+    cache.incr(key)

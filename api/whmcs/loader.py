@@ -1,0 +1,16 @@
+"""Import every category module once, so that each registers its actions."""
+from importlib import import_module
+
+MODULES = ("clients", "orders", "services", "billing", "system", "sso", "unsupported")
+_loaded = False
+
+
+def load_actions():
+    global _loaded
+    if not _loaded:
+        for name in MODULES:
+            import_module(f"api.whmcs.{name}")
+        _loaded = True
+    from api.whmcs.registry import ACTIONS
+
+    return ACTIONS

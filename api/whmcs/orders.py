@@ -1,0 +1,187 @@
+"""WHMCS "Orders" actions. The portal has no separate order record: an order is the Pending service that
+billing.services.orders.order_create makes (with its first invoice), so orderid = the service id."""
+from collections import defaultdict
+
+from django.db.models import Count, Prefetch
+
+from api.whmcs.clients import find_client
+from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
+from api.whmcs.shapes import CYCLES, WHMCS_PRICE_FIELDS, cycle_from_whmcs, money, when
+from billing.models import ConfigurableOption, InvoiceItem, Product, ProductPrice, Service
+from billing.services.cancellation import cancellation_request
+from billing.services.orders import order_create
+from provisioning import lifecycle
+
+O = "Orders"
+S = Service.Status
+ORDER_STATUS = {S.PENDING: "Pending", S.ACTIVE: "Active", S.SUSPENDED: "Active", S.TERMINATED: "Active",
+                S.CANCELLED: "Cancelled"}
+ORDER_STATUS_COLOURS = {"Pending": "#cc0000", "Active": "#779500", "Fraud": "#000000", "Cancelled": "#888888"}
+
+
+def find_order(call):
+    return get_or_error(Service.objects.select_related("product"), call.str("orderid"), "Order ID Not Found")
+
+
+def option_values(product, raw):
+    """configoptions[<option id or code>]=<quantity, choice id or choice code> → {code: value}."""
+    options = {str(o.pk): o for o in ConfigurableOption.objects.filter(product=product).prefetch_related("choices")}
+    options.update({o.code: o for o in list(options.values())})
+    values = {}
+    for key, value in raw.items():
+        option = options.get(str(key))
+        if option is None:
+            raise WhmcsError(f"Invalid configurable option: {key}")
+        if option.kind == ConfigurableOption.Kind.SELECT:
+            choice = next((c for c in option.choices.all() if str(c.pk) == str(value) or c.code == value), None)
+            value = choice.code if choice else value
+        values[option.code] = value
+    return values
+
+
+@action("AddOrder", category=O, scope="orders.write", required=(("clientid", "Client ID Not Found"),),
+        note="One product per call (pid/domain/billingcycle, plain or as [0]); configoptions[<id or code>]=value. "
+             "Promotions, addons and domain registration are not supported; paymentmethod is accepted and ignored.")
+def add_order(call):
+    client = find_client(call)
+    pids = call.indexed("pid")
+    if not pids:
+        raise WhmcsError("You did not specify any products")
+    if len(pids) > 1:
+        raise WhmcsError("Only one product per order is supported: send one AddOrder per product")
+    product = get_or_error(Product.objects.all(), pids[0], "Product ID Not Found")
+    cycles = call.indexed("billingcycle")
+    cycle = cycle_from_whmcs(cycles[0]) if cycles else None
+    if cycles and cycle is None:
+        raise WhmcsError(f"Invalid Billing Cycle: {cycles[0]}")
+    if cycle is None:
+        cycle = ProductPrice.objects.filter(product=product, currency=client.currency).values_list("cycle", flat=True).first()
+    domains = call.indexed("domain")
+    if not domains:
+        raise WhmcsError("A domain is required for this product")
+    result = order_create(
+        client=client, product=product, domain=domains[0], cycle=cycle or "monthly",
+        option_values=option_values(product, call.mapping("configoptions")), actor=call.actor, staff=True,
+    )
+    return {"orderid": result.service.pk, "serviceids": str(result.service.pk), "addonids": "", "domainids": "",
+            "invoiceid": result.invoice.pk}
+
+
+@action("AcceptOrder", category=O, scope="orders.write", required=(("orderid", "Order ID Not Found"),),
+        note="Accepting always runs the module's Create (autosetup is implied); serverid, serviceusername, "
+             "servicepassword and sendemail are ignored: the server comes from the product's server group.")
+def accept_order(call):
+    service = find_order(call)
+    if service.status != S.PENDING:
+        raise WhmcsError("Order is not Pending")
+    lifecycle.service_create(service=service, actor=call.actor)
+    return {}
+
+
+@action("CancelOrder", category=O, scope="orders.write", required=(("orderid", "Order ID Not Found"),),
+        note="An immediate cancellation request (billing.services.cancellation): unpaid invoice lines are cancelled.")
+def cancel_order(call):
+    service = find_order(call)
+    if service.status == S.CANCELLED:
+        raise WhmcsError("Order is already Cancelled")
+    cancellation_request(service=service, cancellation_type=Service.CancellationType.IMMEDIATE,
+                         reason=call.str("cancelreason") or "Cancelled via the API", actor=call.actor)
+    return {}
+
+
+def order_invoices(service_ids):
+    """Each service's first invoice (its order invoice), in one query."""
+    first = {}
+    rows = InvoiceItem.objects.filter(service_id__in=service_ids).order_by("invoice_id").values_list("service_id", "invoice_id")
+    for service_id, invoice_id in rows:
+        first.setdefault(service_id, invoice_id)
+    return first
+
+
+@action("GetOrders", category=O, scope="services.read", note="One line item (the service) per order; status Fraud never occurs.")
+def get_orders(call):
+    services = Service.objects.select_related("product", "client").order_by("-pk")
+    if call.has("id"):
+        services = services.filter(pk=call.int("id"))
+    if call.has("userid"):
+        services = services.filter(client_id=call.int("userid"))
+    if call.has("status"):
+        wanted = [value for value, title in ORDER_STATUS.items() if title.lower() == call.str("status").lower()]
+        services = services.filter(status__in=wanted)
+    rows, page = paginate(call, services)
+    invoices = order_invoices([s.pk for s in rows])
+    orders = [
+        {
+            "id": s.pk, "ordernum": str(s.pk), "userid": s.client_id, "contactid": 0, "date": when(s.created_at),
+            "amount": money(s.first_payment_amount), "paymentmethod": "manual", "paymentmethodname": "Manual",
+            "invoiceid": invoices.get(s.pk, 0), "status": ORDER_STATUS[s.status], "ipaddress": "", "notes": "",
+            "promocode": "", "name": s.client.full_name, "currencyprefix": "", "currencysuffix": f" {s.currency}",
+            "lineitems": {"lineitem": [{
+                "type": "product", "relid": s.pk, "producttype": s.product.get_type_display(), "product": s.product.name,
+                "domain": s.domain, "billingcycle": CYCLES.get(s.billing_cycle), "amount": money(s.first_payment_amount),
+                "status": s.get_status_display(),
+            }]},
+        }
+        for s in rows
+    ]
+    return {**page, "orders": {"order": orders}}
+
+
+@action("GetOrderStatuses", category=O, scope="services.read")
+def get_order_statuses(call):
+    counts = defaultdict(int)
+    for status, n in Service.objects.values_list("status").annotate(n=Count("id")).order_by():
+        counts[ORDER_STATUS[status]] += n
+    statuses = [{"title": title, "color": colour, "count": counts[title]} for title, colour in ORDER_STATUS_COLOURS.items()]
+    return {"totalresults": len(statuses), "statuses": {"status": statuses}}
+
+
+def product_fields(product, currency_codes):
+    prices = defaultdict(dict)
+    for p in product.prices.all():
+        price_key, setup_key = WHMCS_PRICE_FIELDS[p.cycle]
+        prices[p.currency].update({price_key: money(p.price), setup_key: money(p.setup_fee)})
+    pricing = {}
+    for code in currency_codes:
+        if code in prices:
+            row = {"prefix": "", "suffix": f" {code}"}
+            for price_key, setup_key in WHMCS_PRICE_FIELDS.values():
+                row.setdefault(setup_key, "-1.00")
+                row.setdefault(price_key, "-1.00")
+            row.update(prices[code])
+            pricing[code] = row
+    onetime = any(p.cycle == "onetime" for p in product.prices.all())
+    return {
+        "pid": product.pk, "gid": product.group_id, "type": "other" if product.type != "mail" else "hostingaccount",
+        "name": product.name, "description": product.description, "module": product.module,
+        "paytype": "onetime" if onetime else "recurring", "hidden": product.hidden, "retired": product.retired,
+        "pricing": pricing, "customfields": {"customfield": []},
+        "configoptions": {"configoption": [
+            {"id": o.pk, "name": o.name, "type": 4 if o.kind == "quantity" else 1,
+             "options": {"option": [{"id": c.pk, "name": c.label} for c in o.choices.all()]}}
+            for o in product.config_options.all()
+        ]},
+    }
+
+
+@action("GetProducts", category=O, scope="products.read")
+def get_products(call):
+    products = Product.objects.prefetch_related(
+        "prices", Prefetch("config_options", queryset=ConfigurableOption.objects.prefetch_related("choices"))
+    ).order_by("group__sort_order", "sort_order", "name")
+    if call.has("pid"):
+        ids = [int(p) for p in call.str("pid").split(",") if p.strip().isdigit()]
+        products = products.filter(pk__in=ids)
+    if call.has("gid"):
+        products = products.filter(group_id=call.int("gid"))
+    if call.has("module"):
+        products = products.filter(module=call.str("module"))
+    rows = list(products)
+    codes = sorted({p.currency for product in rows for p in product.prices.all()})
+    return {"totalresults": len(rows), "products": {"product": [product_fields(p, codes) for p in rows]}}
+
+
+unsupported(O, "the portal has no fraud checks or fraud order status", "FraudOrder", "OrderFraudCheck")
+unsupported(O, "an order cannot go back to Pending once accepted or cancelled", "PendingOrder")
+unsupported(O, "orders are services with invoices and an audit trail: they are cancelled, never deleted", "DeleteOrder")
+unsupported(O, "the portal has no promotions", "GetPromotions")

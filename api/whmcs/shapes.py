@@ -1,0 +1,224 @@
+"""The portal's records in WHMCS's field names and formats (amounts as "10.00", dates as YYYY-MM-DD,
+statuses as WHMCS spells them)."""
+from django.conf import settings
+from django.utils import timezone
+
+from billing.models import BillingCycle, Invoice, ProductPrice, Service
+from portal.models import Client
+
+CYCLES = {
+    BillingCycle.MONTHLY: "Monthly",
+    BillingCycle.QUARTERLY: "Quarterly",
+    BillingCycle.SEMIANNUALLY: "Semi-Annually",
+    BillingCycle.ANNUALLY: "Annually",
+    BillingCycle.ONETIME: "One Time",
+}
+CYCLE_FROM_WHMCS = {label.lower().replace("-", "").replace(" ", ""): value for value, label in CYCLES.items()}
+WHMCS_PRICE_FIELDS = {  # pricing keys WHMCS uses per cycle: (price, setup fee)
+    BillingCycle.MONTHLY: ("monthly", "msetupfee"),
+    BillingCycle.QUARTERLY: ("quarterly", "qsetupfee"),
+    BillingCycle.SEMIANNUALLY: ("semiannually", "ssetupfee"),
+    BillingCycle.ANNUALLY: ("annually", "asetupfee"),
+    BillingCycle.ONETIME: ("monthly", "msetupfee"),  # WHMCS prices a one-time product in the monthly column
+}
+SUSPEND_REASONS = {"": "", **{value: label for value, label in Service.SuspendReason.choices}}
+
+
+def money(value):
+    return f"{value or 0:.2f}"
+
+
+def day(value):
+    return value.isoformat() if value else "0000-00-00"
+
+
+def when(value):
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "0000-00-00 00:00:00"
+
+
+def label(choices_value, choices):
+    return dict(choices).get(choices_value, str(choices_value).title())
+
+
+def cycle_from_whmcs(text):
+    value = CYCLE_FROM_WHMCS.get((text or "").lower().replace("-", "").replace(" ", "").replace("_", ""))
+    if value is None and text in CYCLES:
+        value = text
+    return value
+
+
+def currencies():
+    """The portal's currencies with WHMCS-style numeric ids: the default currency is 1, then A–Z."""
+    codes = set(ProductPrice.objects.values_list("currency", flat=True).distinct())
+    codes |= set(Client.objects.values_list("currency", flat=True).distinct())
+    default = settings.DEFAULT_CURRENCY
+    ordered = [default] + sorted(codes - {default})
+    return {code: index for index, code in enumerate(ordered, start=1)}
+
+
+def currency_code(value):
+    """A currency given by WHMCS id or by code; None when unknown."""
+    table = currencies()
+    if str(value).isdigit():
+        return next((code for code, pk in table.items() if pk == int(value)), None)
+    code = str(value).upper()
+    return code if len(code) == 3 and code.isalpha() else None
+
+
+def client_fields(client, *, currency_ids=None):
+    currency_ids = currency_ids or {}
+    return {
+        "id": client.pk,
+        "userid": client.pk,
+        "client_id": client.pk,
+        "firstname": client.first_name,
+        "lastname": client.last_name,
+        "fullname": client.full_name,
+        "companyname": client.company_name,
+        "email": client.email,
+        "address1": client.address1,
+        "address2": client.address2,
+        "city": client.city,
+        "state": client.state,
+        "fullstate": client.state,
+        "postcode": client.postcode,
+        "countrycode": client.country,
+        "country": client.country,
+        "phonenumber": client.phone,
+        "status": client.get_status_display(),
+        "credit": money(client.credit_balance),
+        "taxexempt": client.tax_exempt,
+        "currency": currency_ids.get(client.currency, 0),
+        "currency_code": client.currency,
+        "notes": client.notes,
+        "datecreated": day(timezone.localdate(client.created_at)),
+        "lastlogin": when(client.last_login_at) if client.last_login_at else "No Login Logged",
+        "groupid": 0,
+    }
+
+
+def client_row(client):
+    """A client as GetClients lists it."""
+    return {
+        "id": client.pk,
+        "firstname": client.first_name,
+        "lastname": client.last_name,
+        "companyname": client.company_name,
+        "email": client.email,
+        "datecreated": day(timezone.localdate(client.created_at)),
+        "groupid": 0,
+        "status": client.get_status_display(),
+    }
+
+
+def service_fields(service, *, options=()):
+    server = service.server
+    return {
+        "id": service.pk,
+        "clientid": service.client_id,
+        "orderid": service.pk,
+        "ordernumber": str(service.pk),
+        "pid": service.product_id,
+        "regdate": day(service.registration_date),
+        "name": service.product.name,
+        "translated_name": service.product.name,
+        "groupname": service.product.group.name,
+        "translated_groupname": service.product.group.name,
+        "domain": service.domain,
+        "dedicatedip": "",
+        "serverid": service.server_id or 0,
+        "servername": server.name if server else "",
+        "serverip": "",
+        "serverhostname": server.hostname if server else "",
+        "suspensionreason": service.suspend_reason_text or SUSPEND_REASONS.get(service.suspend_reason, ""),
+        "firstpaymentamount": money(service.first_payment_amount),
+        "recurringamount": money(service.recurring_amount),
+        "paymentmethod": "manual",
+        "paymentmethodname": "Manual",
+        "billingcycle": CYCLES.get(service.billing_cycle, service.billing_cycle),
+        "nextduedate": day(service.next_due_date),
+        "nextinvoicedate": day(service.next_invoice_date),
+        "status": service.get_status_display(),
+        "username": service.username,
+        "password": "",  # never returned: service passwords stay encrypted at rest
+        "subscriptionid": "",
+        "promoid": 0,
+        "overideautosuspend": 0,
+        "overidesuspenduntil": "0000-00-00",
+        "ns1": "",
+        "ns2": "",
+        "assignedips": "",
+        "notes": service.notes,
+        "diskusage": int(service.disk_usage_mb or 0),
+        "disklimit": int(service.disk_limit_mb or 0),
+        "bwusage": 0,
+        "bwlimit": 0,
+        "lastupdate": when(service.usage_updated_at),
+        "customfields": {"customfield": []},
+        "configoptions": {
+            "configoption": [
+                {
+                    "id": row.option_id,
+                    "option": row.option.name,
+                    "type": "quantity" if row.option.kind == "quantity" else "dropdown",
+                    "value": row.quantity if row.option.kind == "quantity" else row.choice.label,
+                }
+                for row in options
+            ]
+        },
+    }
+
+
+def invoice_row(invoice):
+    client = invoice.client
+    return {
+        "id": invoice.pk,
+        "userid": invoice.client_id,
+        "firstname": client.first_name,
+        "lastname": client.last_name,
+        "companyname": client.company_name,
+        "invoicenum": invoice.number or "",
+        "date": day(invoice.date),
+        "duedate": day(invoice.due_date),
+        "datepaid": when(invoice.paid_at),
+        "last_capture_attempt": "0000-00-00 00:00:00",
+        "subtotal": money(invoice.subtotal),
+        "credit": money(invoice.credit_applied),
+        "tax": money(invoice.tax),
+        "tax2": "0.00",
+        "total": money(invoice.total),
+        "balance": money(invoice.balance),
+        "taxrate": f"{invoice.tax_rate:.2f}",
+        "taxrate2": "0.00",
+        "status": invoice.get_status_display(),
+        "paymentmethod": "manual",
+        "notes": invoice.notes,
+        "currencycode": invoice.currency,
+        "currencyprefix": "",
+        "currencysuffix": f" {invoice.currency}",
+    }
+
+
+ITEM_TYPES = {"service": "Hosting", "setup": "Setup", "upgrade": "Upgrade", "add_funds": "AddFunds", "item": "Item", "disk": "Hosting"}
+
+
+def transaction_fields(payment):
+    return {
+        "id": payment.pk,
+        "userid": payment.client_id,
+        "currency": 0,
+        "gateway": payment.gateway,
+        "date": when(payment.received_at),
+        "description": payment.note or f"Invoice Payment (#{payment.invoice_id})",
+        "amountin": money(payment.amount),
+        "fees": money(payment.fees),
+        "amountout": "0.00",
+        "rate": "1.00000",
+        "transid": payment.transaction_id,
+        "invoiceid": payment.invoice_id or 0,
+        "refundid": 0,
+    }
+
+
+INVOICE_STATUS_FROM_WHMCS = {label.lower(): value for value, label in Invoice.Status.choices}
+SERVICE_STATUS_FROM_WHMCS = {label.lower(): value for value, label in Service.Status.choices}
