@@ -24,6 +24,7 @@ from billing.models import (
     TaxRate,
 )
 from provisioning.admin_service import ServiceLifecycleAdminMixin
+from provisioning.forms import ModuleOptionsFormMixin
 from provisioning.registry import module_choices
 
 
@@ -52,7 +53,9 @@ class ConfigurableOptionInline(admin.TabularInline):
     show_change_link = True
 
 
-class ProductForm(forms.ModelForm):
+class ProductForm(ModuleOptionsFormMixin, forms.ModelForm):
+    """Module options are validated against the chosen module's schema (named, typed, with defaults)."""
+
     module = forms.ChoiceField(choices=module_choices, required=False, label="Provisioning module")
 
     class Meta:
@@ -75,6 +78,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["type", "group", "module", "hidden", "retired"]
     search_fields = ["name", "group__name"]
     list_select_related = ["group", "server_group"]
+    readonly_fields = ["created_at"]
     inlines = [ProductPriceInline, ConfigurableOptionInline]
 
 
