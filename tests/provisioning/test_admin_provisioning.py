@@ -8,7 +8,6 @@ from billing.models import Service
 from portal.activity import Actor
 from portal.models import ActivityLog
 from provisioning import lifecycle
-from provisioning.forms import ModuleOptionsFormMixin
 from provisioning.models import ModuleCall, Server
 from provisioning.modules.base import ModuleError
 from tests.factories import ProductGroupFactory
@@ -131,10 +130,6 @@ def test_a_password_change_is_not_replayed_from_the_queue(admin_client, sm_servi
     assert "new password is not kept" in messages_of(response)[0]
 
 
-class ValidatedProductForm(ModuleOptionsFormMixin, ProductForm):
-    """billing's Product admin form with the module-options check (see docs/provisioning.md)."""
-
-
 def product_data(**changes):
     return {"group": ProductGroupFactory().pk, "name": "Mail Pro", "type": "mail", "module": "smartermail",
             "module_options": "{}", "auto_accept_on_payment": "on", "sort_order": 0,
@@ -142,7 +137,7 @@ def product_data(**changes):
 
 
 def test_product_options_are_validated_with_messages_naming_option_and_number():
-    form = ValidatedProductForm(data=product_data(module_options='{"7": -1, "storage_path": "relative"}'))
+    form = ProductForm(data=product_data(module_options='{"7": -1, "storage_path": "relative"}'))
     assert not form.is_valid()
     assert form.errors["module_options"] == [
         "Option 7 (max_users): must be at least 0.",
@@ -151,7 +146,7 @@ def test_product_options_are_validated_with_messages_naming_option_and_number():
 
 
 def test_valid_product_options_are_stored_complete_under_their_names():
-    form = ValidatedProductForm(data=product_data(module_options='{"configoption8": "yes", "max_users": "25"}'))
+    form = ProductForm(data=product_data(module_options='{"configoption8": "yes", "max_users": "25"}'))
     assert form.is_valid(), form.errors
     product = form.save()
     assert product.module_options[lifecycle.DELETE_DATA_OPTION] is True
@@ -159,5 +154,5 @@ def test_valid_product_options_are_stored_complete_under_their_names():
 
 
 def test_a_product_without_module_keeps_its_options_unchecked():
-    form = ValidatedProductForm(data=product_data(module="", module_options='{"anything": 1}'))
+    form = ProductForm(data=product_data(module="", module_options='{"anything": 1}'))
     assert form.is_valid(), form.errors
