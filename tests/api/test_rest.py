@@ -166,3 +166,21 @@ def test_schema_validates_and_docs_page_is_served(client):
     assert schema.status_code == 200 and "/api/v1/services/{id}/suspend/" in schema.json()["paths"]
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+@pytest.mark.parametrize("path", [
+    "clients/99999999999999999999999999/", "services/?client=99999999999999999999999", "invoices/?limit=abc",
+    "payments/?invoice=-1", "activity/?client=1e400", "products/?ordering=nonexistent",
+])
+def test_odd_input_is_never_a_server_error(rest, path):
+    assert rest.client.get(f"/api/v1/{path}", **rest.auth).status_code < 500
+
+
+def test_odd_whmcs_input_is_never_a_server_error(whmcs):
+    for action, params in (("GetClientsDetails", {"clientid": "99999999999999999999999"}),
+                           ("GetClients", {"limitstart": "-5", "limitnum": "abc"}),
+                           ("AddCredit", {"clientid": "1", "description": "x", "amount": "NaN"}),
+                           ("GetInvoice", {"invoiceid": "1e9"}),
+                           ("ModuleSuspend", {"serviceid": "99999999999999999999999"})):
+        response = whmcs.raw(action, **params)
+        assert response.status_code < 500 and response.json()["result"] == "error"
