@@ -1,0 +1,34 @@
+"""Fixtures of the VoIP billing tests: a rate package from tests/fixtures/cdrs/rates.csv, a VoIP product on the
+in-memory module, and a client whose service owns extension 1001 and DID 2125550100."""
+import pytest
+
+from tests.factories import ClientFactory
+from tests.voip.builders import file_source, make_package, voip_product, voip_service
+
+
+@pytest.fixture
+def package(db):
+    return make_package()
+
+
+@pytest.fixture
+def product(package):
+    return voip_product(package)
+
+
+@pytest.fixture
+def voip_client(db):
+    return ClientFactory()
+
+
+@pytest.fixture
+def service(voip_client, product):
+    return voip_service(
+        voip_client, product, domain="tenant-a.example",
+        module_data={"tenant": "tenant-a.example", "extensions": ["1001"], "dids": ["2125550100"]},
+    )
+
+
+@pytest.fixture
+def source(db):
+    return file_source()

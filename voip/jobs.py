@@ -1,0 +1,44 @@
+"""VoIP's periodic jobs (collected by portal.jobs.all_jobs into Celery beat and the staff dashboard). Crontabs
+are read in the business time zone (CELERY_TIMEZONE), as seed 002 asks of the autosuspend cron."""
+from datetime import timedelta
+
+from celery.schedules import crontab
+
+from portal.jobs import PeriodicJob
+
+PERIODIC_JOBS = [
+    PeriodicJob(
+        name="voip_cdr_import_hourly",
+        label="CDR import (hourly sources)",
+        task="voip.tasks.import_hourly_sources",
+        schedule=crontab(minute=10),
+        late_after=timedelta(hours=3),
+        description="Fetches, rates and charges the call records of the FusionPBX and Vodia sources (one task per "
+                    "source), and settles imports whose worker was lost.",
+    ),
+    PeriodicJob(
+        name="voip_cdr_import_daily",
+        label="CDR import (daily sources)",
+        task="voip.tasks.import_daily_sources",
+        schedule=crontab(hour=4, minute=30),
+        late_after=timedelta(hours=26),
+        description="Fetches, rates and charges the LesNet call records (LesNet updates its file once a day).",
+    ),
+    PeriodicJob(
+        name="voip_autosuspend",
+        label="VoIP autosuspend",
+        task="voip.tasks.autosuspend",
+        schedule=crontab(minute="*/5"),
+        late_after=timedelta(minutes=20),
+        description="Suspends the VoIP services of clients without credit (or owing more than it) and "
+                    "unsuspends them after a top-up; honours the clients' VoIP overrides.",
+    ),
+    PeriodicJob(
+        name="voip_low_balance_alerts",
+        label="Low-balance alerts",
+        task="voip.tasks.low_balance_alerts",
+        schedule=crontab(hour=9, minute=0),
+        late_after=timedelta(hours=26),
+        description="Sends the 'Low Balance Alert' once per crossing of a client's threshold.",
+    ),
+]

@@ -1,0 +1,304 @@
+"""VoIP billing data (shared/voip-rating.md): rate packages and their prefix rates, the VoIP settings of a
+product (which package rates its calls, how its numbers are read), the places call records come from, each
+import batch, and the call records themselves. The rating rules live in voip/rating (pure code); writes go
+through voip/services, reads through voip/selectors."""
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from portal.encryption import EncryptedTextField
+from voip.rating.deck import INBOUND, OUTBOUND
+from voip.rating.engine import AFTER_MINIMUM, IGNORED, INVALID, RATED, UNRATED, WHOLE_DURATION
+
+# Prices: at most 8 decimal places below a million (voip/rating/deck.py keeps the cost formula exact with them).
+PRICE = {"max_digits": 14, "decimal_places": 8, "validators": [MinValueValidator(0)]}
+SECONDS = {"default": 0, "validators": [MinValueValidator(0)]}
+
+
+class RatePackage(models.Model):
+    """A named set of prefix rates (a "rate deck"), chosen per VoIP product."""
+
+    class IncrementMode(models.TextChoices):
+        AFTER_MINIMUM = AFTER_MINIMUM, "Minimum block, then increments (ASTPP, Kazoo, CGRateS)"
+        WHOLE_DURATION = WHOLE_DURATION, "Whole duration in increments (A2Billing, MagnusBilling)"
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    increment_mode = models.CharField(max_length=16, choices=IncrementMode.choices, default=AFTER_MINIMUM)
+    # Moved on every change of the package's rates: the in-memory decks (voip.services.decks) rebuild on it.
+    rates_version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Rate(models.Model):
+    """One prefix rate (voip-rating.md §1 "Rate"): per-minute prices, minimum and increment seconds, validity."""
+
+    class Direction(models.TextChoices):
+        BOTH = "both", "Both"
+        OUTBOUND = OUTBOUND, "Outbound"
+        INBOUND = INBOUND, "Inbound"
+
+    package = models.ForeignKey(RatePackage, on_delete=models.CASCADE, related_name="rates")
+    prefix = models.CharField(max_length=15, help_text="E.164 digits without '+', e.g. 1212 or 44.")
+    destination = models.CharField(max_length=120)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.BOTH)
+    connect_fee = models.DecimalField(**PRICE, default=0)
+    rate_per_minute = models.DecimalField(**PRICE)
+    minimum_seconds = models.PositiveIntegerField(**SECONDS)
+    increment_seconds = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    free_seconds = models.PositiveIntegerField(**SECONDS)
+    nocharge_below = models.PositiveIntegerField(
+        "no charge below (seconds)", **SECONDS, help_text="Calls shorter than this are free, connect fee included."
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    weight = models.IntegerField(default=0, help_text="Higher wins a tie between rates of the same prefix.")
+
+    class Meta:
+        ordering = ["package", "prefix", "-weight", "id"]
+        indexes = [models.Index(fields=["package", "prefix"])]
+
+    def __str__(self):
+        return f"{self.prefix} {self.destination}"
+
+    def clean(self):
+        if not (self.prefix or "").isdigit():
+            raise ValidationError({"prefix": "Digits only (E.164 without '+')."})
+        if self.valid_from and self.valid_to and self.valid_from >= self.valid_to:
+            raise ValidationError({"valid_to": "Must be after 'valid from'."})
+
+
+class VoipProduct(models.Model):
+    """The VoIP settings of a product: its rate package and how its calls' numbers are read (seed 002: the
+    country code and the local-prefix option)."""
+
+    product = models.OneToOneField("billing.Product", on_delete=models.CASCADE, related_name="voip")
+    rate_package = models.ForeignKey(
+        RatePackage, null=True, blank=True, on_delete=models.PROTECT, related_name="products",
+        help_text="Blank: calls are stored as 'unrated' (never silently free).",
+    )
+    region = models.CharField(
+        max_length=2, default="US", help_text="ISO region for numbers without a country code (US, CA, GB…)."
+    )
+    local_npa = models.CharField(
+        "local area codes", max_length=100, blank=True,
+        help_text="NANP area codes prepended to 7-digit numbers, comma-separated, tried in order (PBXs that "
+                  "dial local numbers without the country code).",
+    )
+    accept_possible_numbers = models.BooleanField(
+        default=False, help_text="Rate numbers that are possible but not valid for their region."
+    )
+
+    class Meta:
+        verbose_name = "VoIP product setting"
+
+    def __str__(self):
+        return f"VoIP settings of {self.product}"
+
+    @property
+    def local_npa_list(self):
+        return tuple(part.strip() for part in self.local_npa.split(",") if part.strip())
+
+    def clean(self):
+        from voip.rating.numbers import Normaliser
+
+        try:
+            Normaliser(self.region, local_npa=self.local_npa_list, accept_possible=self.accept_possible_numbers)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class CdrSource(models.Model):
+    """A place call records come from: a PBX or carrier polled on a schedule (FusionPBX and Vodia hourly,
+    LesNet daily), Vodia pushing to the portal, or files staff upload."""
+
+    class Kind(models.TextChoices):
+        FUSIONPBX = "fusionpbx", "FusionPBX"
+        VODIA = "vodia", "Vodia"
+        LESNET = "lesnet", "LesNet"
+        FILE = "file", "Uploaded files"
+
+    class Schedule(models.TextChoices):
+        HOURLY = "hourly", "Hourly"
+        DAILY = "daily", "Daily"
+        MANUAL = "manual", "Not scheduled (pushes and uploads only)"
+
+    DEFAULT_SCHEDULE = {Kind.LESNET: Schedule.DAILY, Kind.FILE: Schedule.MANUAL}
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    server = models.ForeignKey(
+        "provisioning.Server", null=True, blank=True, on_delete=models.PROTECT, related_name="cdr_sources",
+        help_text="The PBX or carrier server; its module fetches the records. CDRs match this server's services.",
+    )
+    file_format = models.CharField(
+        max_length=12, blank=True, help_text="Format of uploaded files: portal, asterisk, freeswitch or fusionpbx."
+    )
+    url = models.URLField(max_length=500, blank=True, help_text="Where to fetch from, when not the server's URL "
+                          "(LesNet: the per-peer CDR text file).")
+    username = models.CharField(max_length=120, blank=True)
+    password = EncryptedTextField(blank=True)
+    token = EncryptedTextField("API token", blank=True)
+    push_username = models.CharField(max_length=60, blank=True, help_text="Vodia push: the user of the CDR URL.")
+    push_password = EncryptedTextField(blank=True, help_text="Vodia push: the password of the CDR URL.")
+    column_mapping = models.JSONField(
+        default=dict, blank=True, help_text="LesNet: the file's column for each field, e.g. {\"external_id\": "
+        "\"Call ID\", \"callee\": \"Destination\"}.",
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="Zone of timestamps written without an offset (Asterisk and "
+        "FreeSWITCH local time)."
+    )
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Kind-specific settings, e.g. {\"inbound_contexts\": [\"public\"], "
+        "\"billable_dispositions\": [\"ANSWERED\"], \"overlap_minutes\": 120}.",
+    )
+    schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.HOURLY)
+    enabled = models.BooleanField(default=True)
+    last_imported_up_to = models.DateTimeField(
+        null=True, blank=True, help_text="The next scheduled import fetches from here (less an overlap)."
+    )
+    # A scheduled import claims the source by setting this (conditional UPDATE), so two never run at once.
+    import_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["push_username"], condition=~models.Q(push_username=""), name="cdr_source_push_user_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CdrImport(models.Model):
+    """One import batch: a scheduled fetch, a Vodia push, an uploaded file or a re-rating. Its counts and its
+    line-numbered errors are the report staff read; `bytes_done`/`bytes_total` show an upload's progress."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled fetch"
+        PUSH = "push", "Pushed by the PBX"
+        UPLOAD = "upload", "Uploaded file"
+        RERATE = "rerate", "Re-rating"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(CdrSource, null=True, blank=True, on_delete=models.PROTECT, related_name="imports")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_path = models.CharField(max_length=500, blank=True, editable=False)
+    file_format = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last progress of a running import.")
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    lines_read = models.PositiveIntegerField(default=0, help_text="CDR lines and records read.")
+    inserted = models.PositiveIntegerField(default=0, help_text="New CDRs stored.")
+    duplicates = models.PositiveIntegerField(default=0, help_text="Already imported: stored before, not charged.")
+    rated = models.PositiveIntegerField(default=0)
+    unrated = models.PositiveIntegerField(default=0)
+    ignored = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0, help_text="Malformed lines and numbers that cannot be read.")
+    unmatched = models.PositiveIntegerField(default=0, help_text="Calls no service's tenant, DID or extension matches.")
+    charged = models.DecimalField(max_digits=14, decimal_places=4, default=0, help_text="Total debited (re-rating: "
+                                  "the difference credited back, negative when charged more).")
+    errors = models.JSONField(default=list, blank=True, help_text="[{line, reason}] of bad lines (the first 1000).")
+    error_count = models.PositiveIntegerField(default=0)
+    unmatched_sample = models.JSONField(default=list, blank=True, help_text="Some unmatched calls, to fix the "
+                                        "services' identifiers: [{line, account, caller, callee}].")
+    message = models.TextField(blank=True, help_text="Why the import failed, or the re-rating's scope.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["source", "-created_at"])]
+        verbose_name = "CDR import"
+
+    def __str__(self):
+        where = self.file_name or (self.source.name if self.source_id else "")
+        return f"{self.get_kind_display()} #{self.pk} {where}".strip()
+
+    @property
+    def progress_percent(self):
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.bytes_total:
+            return 0
+        return min(99, int(self.bytes_done * 100 / self.bytes_total))
+
+
+class Cdr(models.Model):
+    """One call record, unique per (source, external id): importing it again changes nothing."""
+
+    class Status(models.TextChoices):
+        RATED = RATED, "Rated"
+        UNRATED = UNRATED, "Unrated (no rate matches)"
+        IGNORED = IGNORED, "Ignored (not billed)"
+        INVALID = INVALID, "Invalid number"
+        UNMATCHED = "unmatched", "No matching service"
+
+    class Direction(models.TextChoices):
+        OUTBOUND = OUTBOUND, "Outbound"
+        INBOUND = INBOUND, "Inbound"
+        LOCAL = "local", "Local"
+
+    source = models.ForeignKey(CdrSource, on_delete=models.PROTECT, related_name="cdrs")
+    external_id = models.CharField(max_length=100)
+    cdr_import = models.ForeignKey(CdrImport, on_delete=models.PROTECT, related_name="cdrs")
+    service = models.ForeignKey(
+        "billing.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="cdrs"
+    )
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    account = models.CharField(max_length=100, blank=True, help_text="Tenant, peer or account code as the PBX sent it.")
+    caller = models.CharField(max_length=64, blank=True)
+    callee = models.CharField(max_length=64, blank=True)
+    number = models.CharField(max_length=64, blank=True, help_text="The number rated, as the PBX wrote it.")
+    e164 = models.CharField("E.164", max_length=16, blank=True)
+    answer_time = models.DateTimeField(null=True, blank=True)
+    billsec = models.PositiveIntegerField(default=0)
+    disposition = models.CharField(max_length=40, blank=True)
+    billed_seconds = models.PositiveIntegerField(default=0)
+    prefix = models.CharField(max_length=15, blank=True)
+    destination = models.CharField(max_length=120, blank=True)
+    cost = models.DecimalField(max_digits=14, decimal_places=4, default=0, help_text="Debited: 4 places, half up.")
+    precise_cost = models.DecimalField(max_digits=20, decimal_places=8, default=0, help_text="Before rounding.")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    line = models.PositiveIntegerField(default=0, help_text="Line in the imported file.")
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-answer_time", "-id"]
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="cdr_unique_per_source")]
+        indexes = [
+            models.Index(fields=["service", "answer_time"]),  # the client area and re-rating
+            models.Index(fields=["cdr_import", "service"]),  # a batch's debit per service
+            models.Index(fields=["status", "answer_time"]),
+        ]
+        verbose_name = "CDR"
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.number or self.callee} ({self.external_id})"

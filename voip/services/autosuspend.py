@@ -1,0 +1,239 @@
+"""VoIP autosuspend (seed 002 "Suspend", voip-rating.md step 8): the five-minute sweep.
+
+Who is suspended — the rules as implemented (docs/voip.md "Autosuspend" explains them to staff):
+
+- A client's VoIP services (products of type VoIP) are suspended when its credit is at or below zero, or
+  when its unpaid invoices (add-funds invoices excluded: they are not debts) add up to more than its credit.
+  They are unsuspended when the credit is above zero and nothing is outstanding. Between the two (credit
+  positive, something unpaid that the credit covers) nothing changes.
+- "Manual VoIP Suspend" on the client suspends all its VoIP services, whatever the credit.
+- "VoIP Suspended" is the override: None (default) lets the credit decide; Yes keeps the services
+  suspended; No keeps them running (with "Manual VoIP Suspend" off: seed 002's way to exempt an account).
+- "Has VoIP Service" must be Yes for autosuspend to act on services of the custom API modules (Vodia, LesNet,
+  any module but FusionPBX); seed 002 says these fields have no effect on the FusionPBX module, whose
+  services are always swept. A service already suspended for VoIP credit is unsuspended when its client is
+  healthy again whatever that field says, so turning autosuspend off never strands a client.
+- Only services the sweep suspended (reason "No VoIP credit") are unsuspended by it; services suspended for
+  an overdue invoice or by staff are left alone.
+
+How: two set-based queries select the services whose state must change (every other client costs nothing but
+its row in the scan); each change is re-checked and carried out through provisioning.lifecycle on a thread
+pool, so provider calls run concurrently. Suspension passes the product's `auto_suspend_mode`; the lifecycle
+stores the mode on the service and unsuspension hands that stored mode back, so changing the product's mode
+while clients are suspended no longer strands them (seed 002's warning). "VoIP Zero Balance" goes out once
+per suspension event of a client (its event key is the client and the time its services were suspended).
+"""
+import logging
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, connections
+from django.db.models import DecimalField, ExpressionWrapper, F, Min, Q, Sum
+from django.utils import timezone
+
+from billing.emails import VOIP_ZERO_BALANCE, EmailRequest, queue_emails
+from billing.models import Invoice, Product, Service
+from portal.activity import Actor
+from portal.models import Client
+from provisioning import lifecycle
+from provisioning.modules.base import ModuleError
+from voip.services.alerts import rearm_low_balance_alerts
+
+logger = logging.getLogger(__name__)
+
+#: Modules whose services autosuspend sweeps whatever "Has VoIP Service" says (seed 002: the client fields
+#: gate only the custom API modules).
+UNGATED_MODULES = ("fusionpbx",)
+MODE_OPTION = "auto_suspend_mode"
+DEFAULT_THREADS = 16
+ACTOR_NAME = "voip_autosuspend"
+V = Client.VoipSuspended
+
+SUSPEND, UNSUSPEND = "suspend", "unsuspend"
+# Why a service is suspended, kept as its suspension text.
+BY_MANUAL_FLAG = "Manual VoIP Suspend is set on the client"
+BY_OVERRIDE = "VoIP Suspended is set to Yes on the client"
+BY_CREDIT = "No VoIP credit: the balance is zero or less, or unpaid invoices exceed it"
+
+
+def _balance():
+    return ExpressionWrapper(
+        F("total") - F("amount_paid") - F("credit_applied"), output_field=DecimalField(max_digits=12, decimal_places=2)
+    )
+
+
+def _unpaid():
+    return Invoice.objects.filter(status=Invoice.Status.UNPAID).exclude(kind=Invoice.Kind.ADD_FUNDS)
+
+
+def clients_owing():
+    """Ids of clients with anything outstanding on unpaid invoices (a subquery)."""
+    return _unpaid().values("client_id").annotate(due=Sum(_balance())).filter(due__gt=0).values("client_id")
+
+
+def clients_owing_more_than_credit():
+    """Ids of clients whose unpaid invoices add up to more than their credit (a subquery)."""
+    return (
+        _unpaid().values("client_id", "client__credit_balance").annotate(due=Sum(_balance()))
+        .filter(due__gt=F("client__credit_balance")).values("client_id")
+    )
+
+
+VOIP = Q(product__type=Product.Type.VOIP)
+GATE = Q(product__module__in=UNGATED_MODULES) | Q(client__has_voip_service=True)
+FORCED = Q(client__manual_voip_suspend=True) | Q(client__voip_suspended=V.YES)
+AUTOMATIC = Q(client__manual_voip_suspend=False, client__voip_suspended=V.NONE)
+
+
+def to_suspend():
+    """Active VoIP services that must be suspended."""
+    no_credit = Q(client__credit_balance__lte=0) | Q(client_id__in=clients_owing_more_than_credit())
+    return Service.objects.filter(VOIP, GATE, status=Service.Status.ACTIVE).filter(FORCED | (AUTOMATIC & no_credit))
+
+
+def to_unsuspend():
+    """VoIP services suspended by the sweep whose client no longer needs it."""
+    healthy = Q(client__credit_balance__gt=0) & ~Q(client_id__in=clients_owing())
+    return Service.objects.filter(
+        VOIP, status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.VOIP_CREDIT,
+        client__manual_voip_suspend=False,
+    ).filter(Q(client__voip_suspended=V.NO) | (Q(client__voip_suspended=V.NONE) & healthy))
+
+
+@dataclass
+class SweepResult:
+    suspended: list = field(default_factory=list)  # service ids
+    unsuspended: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # (service id, action, error)
+    emails: int = 0
+    rearmed: int = 0
+
+    def __str__(self):
+        text = f"{len(self.suspended)} suspended, {len(self.unsuspended)} unsuspended"
+        if self.failed:
+            text += f", {len(self.failed)} failed"
+        return text + f", {self.emails} zero-balance e-mail(s)"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    service_id: int
+    client_id: int
+    mode: str = ""
+    reason_text: str = ""
+
+    @property
+    def by_credit(self):
+        return self.reason_text == BY_CREDIT
+
+
+def plan():
+    """The changes the sweep would make now: two queries."""
+    changes = []
+    rows = to_suspend().values_list(
+        "id", "client_id", "client__manual_voip_suspend", "client__voip_suspended", "product__module_options"
+    )
+    for service_id, client_id, manual, override, options in rows.order_by("client_id", "id"):
+        reason = BY_MANUAL_FLAG if manual else BY_OVERRIDE if override == V.YES else BY_CREDIT
+        mode = str((options or {}).get(MODE_OPTION) or "") if isinstance(options, dict) else ""
+        changes.append(Change(SUSPEND, service_id, client_id, mode, reason))
+    for service_id, client_id in to_unsuspend().values_list("id", "client_id").order_by("client_id", "id"):
+        changes.append(Change(UNSUSPEND, service_id, client_id))
+    return changes
+
+
+def call_threads(threads=None):
+    """Provider calls at once; SQLite takes one writer at a time, so one there."""
+    if connection.vendor == "sqlite":
+        return 1
+    return threads or getattr(settings, "VOIP_AUTOSUSPEND_THREADS", DEFAULT_THREADS)
+
+
+def run_sweep(*, threads=None):
+    """One sweep: re-arm low-balance alerts, then suspend and unsuspend as the rules say. Safe to run twice
+    or concurrently (each change is re-checked under the service's row lock by the lifecycle)."""
+    result = SweepResult(rearmed=rearm_low_balance_alerts())
+    changes = plan()
+    if not changes:
+        return result
+    actor = Actor.system(ACTOR_NAME)
+    outcomes = _run_all(changes, actor, call_threads(threads))
+    for change, (done, error) in zip(changes, outcomes):
+        if error:
+            result.failed.append((change.service_id, change.action, error))
+        elif done:
+            (result.suspended if change.action == SUSPEND else result.unsuspended).append(change.service_id)
+    result.emails = _zero_balance_emails(changes, set(result.suspended))
+    return result
+
+
+def _run_all(changes, actor, threads):
+    threads = min(threads, len(changes))
+    if threads <= 1:
+        return [apply_change(change, actor) for change in changes]
+    results = [None] * len(changes)
+    work = queue.SimpleQueue()
+    for index, change in enumerate(changes):
+        work.put((index, change))
+
+    def drain():
+        try:
+            while True:
+                try:
+                    index, change = work.get_nowait()
+                except queue.Empty:
+                    return
+                results[index] = apply_change(change, actor)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="voip-autosuspend") as pool:
+        for future in [pool.submit(drain) for _ in range(threads)]:
+            future.result()
+    return results
+
+
+def apply_change(change, actor):
+    """Carry out one change if it still holds. Returns (done, error text). Never raises for one service."""
+    selection = to_suspend() if change.action == SUSPEND else to_unsuspend()
+    try:
+        if not selection.filter(pk=change.service_id).exists():  # the client topped up (or fell) meanwhile
+            return False, ""
+        service = Service.objects.get(pk=change.service_id)
+        if change.action == SUSPEND:
+            lifecycle.service_suspend(
+                service=service, actor=actor, reason=Service.SuspendReason.VOIP_CREDIT,
+                reason_text=change.reason_text, mode=change.mode,
+            )
+        else:
+            lifecycle.service_unsuspend(service=service, actor=actor)
+        return True, ""
+    except lifecycle.InvalidTransition:
+        return False, ""  # another sweep or a staff member got there first
+    except ModuleError as exc:  # recorded by the lifecycle (ModuleCall, activity, retry queue)
+        return False, exc.message
+    except Exception as exc:  # one service's surprise must not stop the sweep
+        logger.exception("VoIP autosuspend could not %s service %s", change.action, change.service_id)
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def _zero_balance_emails(changes, suspended):
+    """'VoIP Zero Balance' for each client whose services this sweep suspended for credit; the event key is the
+    client and the time its current suspension began, so one suspension event sends one e-mail."""
+    clients = {change.client_id for change in changes if change.service_id in suspended and change.by_credit}
+    if not clients:
+        return 0
+    started = (
+        Service.objects.filter(
+            client_id__in=clients, status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.VOIP_CREDIT
+        ).values("client_id").annotate(first=Min("suspended_at")).order_by("client_id")
+    )
+    requests = [
+        EmailRequest(VOIP_ZERO_BALANCE, row["client_id"], f"voip.zero_balance:{row['client_id']}:"
+                     f"{timezone.localtime(row['first']).strftime('%Y%m%dT%H%M%S.%f')}")
+        for row in started
+    ]
+    return len(queue_emails(requests))

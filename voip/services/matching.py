@@ -1,0 +1,134 @@
+"""Which service a call record belongs to.
+
+A VoIP service names its identifiers in Service.module_data (the providers' modules write them; the keys are in
+docs/voip-providers.md): the tenant (FusionPBX domain, Vodia tenant) or LesNet peer id, its DIDs and its
+extensions. `ServiceMatcher` reads them once per import into dicts and then matches each record with a few
+lookups, never a query per call:
+
+1. the record's account (tenant, peer or account code) with the extension that made or took the call;
+2. a DID of the service: the called number of an inbound call, the caller id of an outbound one;
+3. the account alone, when one service owns it;
+4. the extension alone, when one service on the source has it.
+
+A live service wins over a terminated one that had the same identifier. A record nothing matches is stored as
+"unmatched" and reported on the import, never dropped.
+"""
+from billing.models import Product, Service
+from voip.rating.deck import INBOUND
+from voip.rating.numbers import clean_number
+
+# module_data keys, as docs/voip-providers.md names them (the older spellings are read too).
+ACCOUNT_KEYS = ("tenant", "domain", "domain_name", "peer_id")
+DID_KEYS = ("dids",)
+EXTENSION_KEYS = ("extensions",)
+LIVE_FIRST = {Service.Status.ACTIVE: 2, Service.Status.SUSPENDED: 2}
+AMBIGUOUS = -1
+MATCHABLE_STATUSES = (
+    Service.Status.ACTIVE, Service.Status.SUSPENDED, Service.Status.TERMINATED, Service.Status.CANCELLED,
+)
+
+
+def did_key(number):
+    """A DID as digits for comparison: punctuation, scheme and '+' dropped, and NANP's leading 1 (a DID is
+    written 12046664021 on one side and 2046664021 or +1 204 666 4021 on the other)."""
+    digits = "".join(ch for ch in clean_number(number or "") if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "1":
+        return digits[1:]
+    return digits
+
+
+def _text(value):
+    return str(value).strip().lower() if value is not None else ""
+
+
+def _values(data, keys):
+    """The strings under any of `keys`: a list, a comma/pipe-separated string, or dicts with a number/extension."""
+    found = []
+    for key in keys:
+        value = data.get(key)
+        if value in (None, ""):
+            continue
+        items = value if isinstance(value, (list, tuple)) else str(value).replace("|", ",").split(",")
+        for item in items:
+            if isinstance(item, dict):
+                item = item.get("extension") or item.get("number") or item.get("did") or ""
+            text = str(item).strip()
+            if text:
+                found.append(text)
+    return found
+
+
+def service_identifiers(module_data):
+    """(accounts, dids, extensions) of one service's module data, normalised for matching."""
+    data = module_data if isinstance(module_data, dict) else {}
+    accounts = [_text(value) for key in ACCOUNT_KEYS if (value := data.get(key)) not in (None, "")]
+    dids = [key for key in (did_key(value) for value in _values(data, DID_KEYS)) if key]
+    extensions = [_text(value) for value in _values(data, EXTENSION_KEYS)]
+    return accounts, dids, extensions
+
+
+class ServiceMatcher:
+    """Dicts from identifiers to service ids, built once; `match(record)` is a handful of dict lookups."""
+
+    def __init__(self, rows):
+        """`rows`: (service id, status, product id, module_data) of the candidate services."""
+        self.by_account_extension = {}
+        self.by_did = {}
+        self.by_account = {}
+        self.by_extension = {}
+        self.product_of = {}
+        # Terminated services first, so that a live service's identifiers overwrite theirs.
+        for service_id, _status, product_id, module_data in sorted(rows, key=lambda row: LIVE_FIRST.get(row[1], 1)):
+            self.product_of[service_id] = product_id
+            accounts, dids, extensions = service_identifiers(module_data)
+            for did in dids:
+                self.by_did[did] = service_id
+            for account in accounts:
+                self._claim(self.by_account, account, service_id)
+                for extension in extensions:
+                    self.by_account_extension[(account, extension)] = service_id
+            for extension in extensions:
+                self._claim(self.by_extension, extension, service_id)
+
+    @staticmethod
+    def _claim(mapping, key, service_id):
+        """One service per key; a key two services claim matches neither (it cannot decide)."""
+        current = mapping.get(key)
+        mapping[key] = service_id if current in (None, service_id) else AMBIGUOUS
+
+    def match(self, record):
+        """The service id of a CdrRecord, or None."""
+        inbound = record.direction == INBOUND
+        local_party = (record.callee if inbound else record.caller) or ""
+        account = (record.account or "").strip().lower()
+        extension = local_party.strip().lower()
+        if account and extension:
+            found = self.by_account_extension.get((account, extension))
+            if found is not None:
+                return found
+        dids = (record.number, record.callee) if inbound else (record.caller,)
+        for number in dids:
+            found = self.by_did.get(did_key(number))
+            if found is not None:
+                return found
+        if account:
+            found = self.by_account.get(account)
+            if found is not None and found != AMBIGUOUS:
+                return found
+        found = self.by_extension.get(extension) if extension else None
+        if found is not None and found != AMBIGUOUS:
+            return found
+        return None
+
+
+def candidate_services(source):
+    """(id, status, product id, module_data) of the VoIP services a source's records may belong to: those on
+    its server, or every VoIP service for a source without one (uploaded files)."""
+    services = Service.objects.filter(product__type=Product.Type.VOIP, status__in=MATCHABLE_STATUSES)
+    if source.server_id is not None:
+        services = services.filter(server_id=source.server_id)
+    return services.values_list("id", "status", "product_id", "module_data").iterator(chunk_size=2000)
+
+
+def matcher_for(source):
+    return ServiceMatcher(candidate_services(source))

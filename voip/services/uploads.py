@@ -1,0 +1,114 @@
+"""CDR files staff upload in the admin (Asterisk Master.csv, FreeSWITCH cdr_csv, FusionPBX export, the portal's
+own CSV). The file is stored under VAR_DIR/voip-uploads and a task imports it after the request, updating the
+import's progress every chunk; the admin page polls it. The file is removed once imported."""
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrError, CdrFileError
+from voip.models import CdrImport
+from voip.rating.text import OPEN_INPUT
+from voip.services.imports import fail_import, run_import, source_time_zone
+
+UPLOAD_FORMATS = {
+    "asterisk": "Asterisk Master.csv (cdr_csv)",
+    "freeswitch": "FreeSWITCH cdr_csv (template 'example')",
+    "fusionpbx": "FusionPBX CDR export (CSV)",
+    "portal": "Portal CSV (id,direction,caller,callee,answer_time,billsec)",
+}
+# Columns that name the tenant or account of a call, in order of preference (the matcher reads them).
+ACCOUNT_COLUMNS = ("domain_name", "accountcode")
+
+
+def upload_dir():
+    path = Path(settings.VAR_DIR) / "voip-uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def upload_cdr_file(*, source, uploaded_file, file_format, actor_user=None):
+    """Store the upload and queue its import (after the transaction commits). Returns the queued CdrImport."""
+    if file_format not in UPLOAD_FORMATS:
+        raise ValueError(f"Unknown CDR file format {file_format!r}.")
+    path = upload_dir() / f"{uuid.uuid4().hex}.cdr"
+    with open(path, "wb") as out:
+        for chunk in uploaded_file.chunks():
+            out.write(chunk)
+    cdr_import = CdrImport.objects.create(
+        source=source, kind=CdrImport.Kind.UPLOAD, status=CdrImport.Status.QUEUED, file_name=uploaded_file.name[:255],
+        file_path=str(path), file_format=file_format, bytes_total=path.stat().st_size, created_by=actor_user,
+    )
+    transaction.on_commit(lambda: _queue(cdr_import.pk))
+    return cdr_import
+
+
+def _queue(import_id):
+    from voip.tasks import import_upload
+
+    import_upload.delay(import_id)
+
+
+class _CountedLines:
+    """The file's lines, counting the bytes read (the import's progress)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.done = 0
+
+    def __iter__(self):
+        for line in self.handle:
+            self.done += len(line.encode("utf-8", "surrogateescape"))
+            yield line
+
+
+def with_accounts(parser):
+    """The parser's items with `account` taken from the file's tenant/account column, when it has one."""
+    columns = [name.strip().lower() for name in parser.columns]
+    position = next((columns.index(name) for name in ACCOUNT_COLUMNS if name in columns), None)
+    for item in parser:
+        if position is not None and type(item) is not CdrError and not item.account and len(item.fields) > position:
+            item.account = item.fields[position].strip()
+        yield item
+
+
+def parser_for(source, file_format, lines):
+    """A cdr_formats parser for `lines` with the source's settings (time zone, inbound contexts,
+    billable dispositions). Raises CdrFileError or ValueError (a bad time zone)."""
+    options = source.options or {}
+    return FORMATS[file_format](
+        lines, time_zone=source_time_zone(source),
+        inbound_contexts=options.get("inbound_contexts") or DEFAULT_INBOUND_CONTEXTS,
+        billable_dispositions=options.get("billable_dispositions") or None,
+    )
+
+
+def process_upload(*, import_id):
+    """Import a queued upload (claimed with a conditional UPDATE, so it runs once). Returns the CdrImport, or
+    None when another worker has it."""
+    now = timezone.now()
+    claimed = CdrImport.objects.filter(pk=import_id, status=CdrImport.Status.QUEUED).update(
+        status=CdrImport.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return None
+    cdr_import = CdrImport.objects.select_related("source").get(pk=import_id)
+    path = Path(cdr_import.file_path)
+    try:
+        handle = open(path, **OPEN_INPUT)
+    except OSError as exc:
+        return fail_import(cdr_import, f"The uploaded file cannot be read: {exc.strerror or exc}")
+    with handle:
+        lines = _CountedLines(handle)
+        try:
+            parser = parser_for(cdr_import.source, cdr_import.file_format, lines)
+        except (CdrFileError, ValueError) as exc:
+            return fail_import(
+                cdr_import, f"The file cannot be read as {cdr_import.file_format}: {exc}. Nothing was imported."
+            )
+        # An unexpected error from here on leaves the import running; settle_stale_imports charges what it stored.
+        cdr_import = run_import(cdr_import, with_accounts(parser), progress=lambda: lines.done)
+    path.unlink(missing_ok=True)
+    return cdr_import

@@ -1,0 +1,60 @@
+"""Celery tasks: thin wrappers owning schedules, fan-out and retries; the work is in voip.services."""
+from celery import group, shared_task
+
+from portal.jobs import track_job
+from voip.models import CdrSource
+from voip.services import alerts, fetching, imports, uploads
+from voip.services import autosuspend as sweep
+
+
+def _fan_out(job, schedule):
+    with track_job(job) as summary:
+        settled = imports.settle_stale_imports()
+        source_ids = imports.sources_due(schedule)
+        group(import_source.s(source_id) for source_id in source_ids).apply_async()
+        settled_text = f", {settled} stale import(s) settled" if settled else ""
+        summary["summary"] = f"{len(source_ids)} source(s) queued{settled_text}"
+    return summary["summary"]
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def import_hourly_sources():
+    """Hourly (voip.jobs): one `import_source` task per hourly source, run in parallel by the workers."""
+    return _fan_out("voip_cdr_import_hourly", CdrSource.Schedule.HOURLY)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def import_daily_sources():
+    """Daily: the same for daily sources (LesNet)."""
+    return _fan_out("voip_cdr_import_daily", CdrSource.Schedule.DAILY)
+
+
+@shared_task(time_limit=3600, soft_time_limit=3540, acks_late=True)
+def import_source(source_id):
+    """One source's fetch and import; a second task for the same source while one runs does nothing."""
+    cdr_import = fetching.import_source(source_id=source_id)
+    return "already running" if cdr_import is None else f"import {cdr_import.pk}: {cdr_import.status}"
+
+
+@shared_task(time_limit=6 * 3600, soft_time_limit=6 * 3600 - 60)
+def import_upload(import_id):
+    """An uploaded CDR file, imported in chunks with its progress on the CdrImport."""
+    cdr_import = uploads.process_upload(import_id=import_id)
+    return "already taken" if cdr_import is None else f"import {cdr_import.pk}: {cdr_import.status}"
+
+
+@shared_task(time_limit=280, soft_time_limit=270)
+def autosuspend():
+    """Every five minutes: the suspension sweep."""
+    with track_job("voip_autosuspend") as summary:
+        summary["summary"] = str(sweep.run_sweep())
+    return summary["summary"]
+
+
+@shared_task(time_limit=1800, soft_time_limit=1780)
+def low_balance_alerts():
+    """Daily: the low-balance alert latch."""
+    with track_job("voip_low_balance_alerts") as summary:
+        alerted, rearmed = alerts.send_low_balance_alerts()
+        summary["summary"] = f"{alerted} alert(s) queued, {rearmed} re-armed"
+    return summary["summary"]
