@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from api.whmcs.clients import find_client
-from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
+from api.whmcs.registry import WhmcsError, action, filter_by, get_or_error, paginate, unsupported
 from api.whmcs.shapes import (
     INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, invoice_row, money, transaction_fields, when,
 )
@@ -146,13 +146,8 @@ def add_transaction(call):
 
 @action("GetTransactions", category=B, scope="payments.read")
 def get_transactions(call):
-    payments = Payment.objects.order_by("received_at", "pk")
-    if call.has("invoiceid"):
-        payments = payments.filter(invoice_id=call.int("invoiceid"))
-    if call.has("clientid"):
-        payments = payments.filter(client_id=call.int("clientid"))
-    if call.has("transid"):
-        payments = payments.filter(transaction_id=call.str("transid"))
+    payments = filter_by(call, Payment.objects.order_by("received_at", "pk"), invoiceid=("invoice_id", "int"),
+                         clientid=("client_id", "int"), transid=("transaction_id", "str"))
     rows, page = paginate(call, payments, default=1000)
     return {**page, "transactions": {"transaction": [transaction_fields(p) for p in rows]}}
 

@@ -3,7 +3,7 @@
 Handlers take a `Call` (parameters + caller) and return the response fields; they raise `WhmcsError` for a
 WHMCS-style error. Django ValidationError, lifecycle.InvalidTransition and ModuleError raised by the portal's
 services become errors with their message (views.py)."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_date
@@ -55,11 +55,14 @@ class Call:
     data: object  # QueryDict
     caller: object
     action: Action = None
-    _seen: set = field(default_factory=set)
+    request: object = None
 
     @property
     def actor(self):
         return self.caller.actor
+
+    def absolute(self, path):
+        return self.request.build_absolute_uri(path) if self.request is not None else path
 
     def has(self, name):
         return str(self.data.get(name, "")).strip() != ""
@@ -141,6 +144,14 @@ def paginate(call, queryset, *, default=25):
     total = queryset.count()
     rows = list(queryset[start : start + limit])
     return rows, {"totalresults": total, "startnumber": start, "numreturned": len(rows)}
+
+
+def filter_by(call, queryset, **lookups):
+    """Filter by each parameter given: lookups map a parameter to (ORM lookup, "int" | "str" | "date")."""
+    for param, (lookup, kind) in lookups.items():
+        if call.has(param):
+            queryset = queryset.filter(**{lookup: getattr(call, kind)(param)})
+    return queryset
 
 
 def get_or_error(queryset, pk, message):

@@ -16,31 +16,25 @@ def find_service(call):
     return get_or_error(Service.objects.select_related("product"), call.str("serviceid"), "Service ID Not Found")
 
 
-@action("ModuleCreate", category=V, scope="services.write", required=NEED_SERVICE)
-def module_create(call):
-    lifecycle.service_create(service=find_service(call), actor=call.actor)
-    return {}
+def _lifecycle_action(name, scope, transition, note=""):
+    def handler(call):
+        transition(find_service(call), call)
+        return {}
+
+    handler.__name__ = name.lower()
+    return action(name, category=V, scope=scope, required=NEED_SERVICE, note=note)(handler)
 
 
-@action("ModuleSuspend", category=V, scope="services.write", required=NEED_SERVICE,
-        note="Suspended as 'manual' with suspendreason as the text.")
-def module_suspend(call):
-    lifecycle.service_suspend(service=find_service(call), actor=call.actor, reason=Service.SuspendReason.MANUAL,
-                              reason_text=call.str("suspendreason")[:255])
-    return {}
-
-
-@action("ModuleUnsuspend", category=V, scope="services.write", required=NEED_SERVICE)
-def module_unsuspend(call):
-    lifecycle.service_unsuspend(service=find_service(call), actor=call.actor)
-    return {}
-
-
-@action("ModuleTerminate", category=V, scope="services.terminate", required=NEED_SERVICE,
-        note="Data deletion follows the product's delete-data option.")
-def module_terminate(call):
-    lifecycle.service_terminate(service=find_service(call), actor=call.actor)
-    return {}
+_lifecycle_action("ModuleCreate", "services.write",
+                  lambda svc, call: lifecycle.service_create(service=svc, actor=call.actor))
+_lifecycle_action("ModuleSuspend", "services.write", lambda svc, call: lifecycle.service_suspend(
+    service=svc, actor=call.actor, reason=Service.SuspendReason.MANUAL, reason_text=call.str("suspendreason")[:255]),
+    note="Suspended as 'manual' with suspendreason as the text.")
+_lifecycle_action("ModuleUnsuspend", "services.write",
+                  lambda svc, call: lifecycle.service_unsuspend(service=svc, actor=call.actor))
+_lifecycle_action("ModuleTerminate", "services.terminate",
+                  lambda svc, call: lifecycle.service_terminate(service=svc, actor=call.actor),
+                  note="Data deletion follows the product's delete-data option.")
 
 
 @action("ModuleChangePw", category=V, scope="services.write", required=NEED_SERVICE,

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 
 from api.whmcs.clients import find_client
-from api.whmcs.registry import WhmcsError, action, paginate, unsupported
+from api.whmcs.registry import WhmcsError, action, filter_by, paginate, unsupported
 from api.whmcs.shapes import currencies, when
 from billing import emails
 from billing.models import EmailTemplate, Invoice, Payment, Service
@@ -85,17 +85,11 @@ def send_email(call):
 
 @action("GetActivityLog", category=Y, scope="activity.read")
 def get_activity_log(call):
-    entries = ActivityLog.objects.order_by("-created_at", "-pk")
-    if call.has("userid"):
-        entries = entries.filter(client_id=call.int("userid"))
-    if call.has("date"):
-        entries = entries.filter(created_at__date=call.date("date"))
-    if call.has("user"):
-        entries = entries.filter(actor_label=call.str("user"))
-    if call.has("description"):
-        entries = entries.filter(message__icontains=call.str("description"))
-    if call.has("ipaddress"):
-        entries = entries.filter(ip_address=call.str("ipaddress"))
+    entries = filter_by(
+        call, ActivityLog.objects.order_by("-created_at", "-pk"), userid=("client_id", "int"),
+        date=("created_at__date", "date"), user=("actor_label", "str"), description=("message__icontains", "str"),
+        ipaddress=("ip_address", "str"),
+    )
     rows, page = paginate(call, entries)
     items = [
         {"id": e.pk, "userid": e.client_id or 0, "clientid": e.client_id or 0, "date": when(e.created_at),

@@ -220,6 +220,18 @@ def test_read_actions_answer_in_whmcs_shapes(whmcs, owner):
     assert whmcs("GetEmailTemplates")["result"] == "success"
     assert whmcs("WhmcsDetails")["whmcs"]["version"]
     assert whmcs("GetClientsDetails", email=owner.email)["client"]["id"] == owner.pk
-    assert whmcs("CreateSsoToken", client_id=owner.pk)["result"] == "error"
+    assert whmcs("CreateSsoToken")["message"] == "A client_id or service_id is required"
     assert whmcs("UpdateClient", clientid=owner.pk, city="Toronto")["clientid"] == owner.pk
     assert Client.objects.get(pk=owner.pk).city == "Toronto"
+
+
+def test_create_sso_token_for_login_as_client(client, whmcs, owner):
+    token = whmcs("CreateSsoToken", client_id=owner.pk)
+    assert token["result"] == "success" and token["redirect_url"].startswith("http://testserver/admin/")
+    client.force_login(whmcs.key.owner)
+    response = client.get(token["redirect_url"])
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert ActivityLog.objects.filter(action="client.impersonation_start", client=owner).exists()
+    assert client.get(token["redirect_url"]).status_code == 302  # single use: the second try goes back to the admin
+    clerk = Whmcs(client, make_key(name="clerk", owner=StaffFactory()))
+    assert clerk("CreateSsoToken", client_id=owner.pk)["result"] == "error"
