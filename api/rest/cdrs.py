@@ -15,3 +15,4 @@ class CdrViewSet(viewsets.ReadOnlyModelViewSet):
     resource = "cdrs"
     queryset = Cdr.objects.order_by("-pk")
     serializer_class = CdrSerializer
+    filterset_fields = ["service", "source", "cdr_import", "status", "direction"]

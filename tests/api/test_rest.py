@@ -157,6 +157,17 @@ def test_whmcs_list_actions_do_not_grow_with_rows(whmcs):
     assert len(many) == len(few)
 
 
+def test_cdrs_are_listed_when_the_voip_app_has_them(rest):
+    from django.apps import apps
+
+    if not any(m.__name__ == "Cdr" for m in apps.get_app_config("voip").get_models()):
+        pytest.skip("voip.models.Cdr does not exist yet")
+    response = rest.get("cdrs/", status="rated")
+    assert response.status_code == 200 and response.json()["count"] == 0
+    reader = Rest(rest.client, make_key(name="cdr-less", permissions=["clients.read"]))
+    assert reader.get("cdrs/").status_code == 403
+
+
 def test_schema_validates_and_docs_page_is_served(client):
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.validation import validate_schema
