@@ -36,7 +36,7 @@ from billing import emails
 from billing.automation import client_status, selection
 from billing.automation.invoices import handle_terminated_service_invoices
 from billing.automation.rules import SUSPEND, TERMINATE, Rules, current_settings
-from billing.models import AutomationSettings, Service
+from billing.models import AutomationSettings, Product, Service
 from billing.services.ledger import lock_client
 from portal.activity import Actor, log_activity
 from portal.models import Client
@@ -68,6 +68,7 @@ class PlanRow:
     service_id: int | None = None
     domain: str = ""
     product: str = ""
+    product_id: int | None = None
     days_overdue: int | None = None
     rule_days: int | None = None
     rule_note: str = ""
@@ -131,7 +132,8 @@ def _service_rows(rules, action, date, services, limit):
         rows.append(
             PlanRow(
                 action=action, service_id=row["pk"], client_id=row["client_id"], client=client_name(row),
-                domain=row["domain"], product=row["product__name"], days_overdue=(date - row["next_due_date"]).days,
+                domain=row["domain"], product=row["product__name"], product_id=row["product_id"],
+                days_overdue=(date - row["next_due_date"]).days,
                 rule=rule.label, rule_days=rule.days, rule_note=rule.note,
                 send_email=rules.send_suspension_email(rule) if action == SUSPEND else True,
             )
@@ -266,8 +268,11 @@ def execute(items, *, date, actor, mode, threads=None):
     """Claim and act on each work item; returns [(outcome, error)] in the same order. Calls run on a thread pool
     (each thread has its own database connection, closed when it is done)."""
     threads = min(call_threads(threads), len(items))
+    # The products once, shared read-only by the threads: the audit names the service ("Product – domain")
+    # without a query each, and the claim never joins (a locking read would lock the product row too).
+    products = Product.objects.in_bulk({item["product_id"] for item in items})
     if threads <= 1:
-        return [process_item(item, date=date, actor=actor, mode=mode) for item in items]
+        return [process_item(item, date=date, actor=actor, mode=mode, products=products) for item in items]
     results = [None] * len(items)
     work = queue.SimpleQueue()
     for index, item in enumerate(items):
@@ -280,7 +285,7 @@ def execute(items, *, date, actor, mode, threads=None):
                     index, item = work.get_nowait()
                 except queue.Empty:
                     return
-                results[index] = process_item(item, date=date, actor=actor, mode=mode)
+                results[index] = process_item(item, date=date, actor=actor, mode=mode, products=products)
         finally:
             connections.close_all()
 
@@ -290,7 +295,7 @@ def execute(items, *, date, actor, mode, threads=None):
     return results
 
 
-def process_item(item, *, date, actor, mode):
+def process_item(item, *, date, actor, mode, products=None):
     """Claim one service and suspend or terminate it. Returns (outcome, error). Never raises for one service:
     an unexpected error is logged and the next pass tries again."""
     from provisioning import lifecycle
@@ -305,6 +310,8 @@ def process_item(item, *, date, actor, mode):
             service = claim.select_for_update(skip_locked=True).first()
             if service is None:
                 return SKIPPED, ""  # another pass holds it, or it is no longer due (paid, changed)
+            if products and service.product_id in products:
+                service.product = products[service.product_id]
             try:
                 if action == SUSPEND:
                     lifecycle.service_suspend(service=service, actor=actor, reason=Service.SuspendReason.OVERDUE)

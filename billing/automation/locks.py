@@ -14,7 +14,7 @@ both start today's daily pass. No new table is needed.
 import uuid
 from datetime import time, timedelta
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db.models import Q
 from django.utils import timezone
@@ -29,7 +29,7 @@ LEASE = timedelta(hours=2)
 
 def shared_cache():
     """Whether the default cache is shared between processes and machines (Redis)."""
-    return isinstance(cache, RedisCache) or isinstance(getattr(cache, "_wrapped", None), RedisCache)
+    return isinstance(caches["default"], RedisCache)
 
 
 def acquire_pass_lock(lease=LEASE):

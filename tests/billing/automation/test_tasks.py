@@ -112,6 +112,13 @@ def test_the_pass_lock_is_a_lease(clock):
     assert locks.pass_running()
 
 
+def test_a_redis_cache_is_shared_and_a_local_one_is_not(settings):
+    assert not locks.shared_cache()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # never connected to here
+    assert locks.shared_cache()
+
+
 def test_the_cache_lock_when_the_cache_is_shared(monkeypatch):
     monkeypatch.setattr(locks, "shared_cache", lambda: True)
     token = locks.acquire_pass_lock()
