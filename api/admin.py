@@ -27,7 +27,7 @@ class ApiKeyForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         extra = [f"whmcs:{p.strip().lower()}" for p in (data.get("extra_permissions") or "").split(",") if p.strip()]
-        self.instance.permissions = [*data.get("permissions", []), *extra]
+        data["permissions"] = [*data.get("permissions", []), *extra]
         return data
 
 
