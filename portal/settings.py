@@ -270,6 +270,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 BUILT_IN_MODULES = [
     "provisioning.modules.smartermail.SmarterMailModule",
     "provisioning.modules.modoboa.ModoboaModule",
+    "provisioning.modules.fusionpbx.FusionPbxModule",
+    "provisioning.modules.vodia.VodiaModule",
+    "provisioning.modules.lesnet.LesNetModule",
 ]
 # PROVISIONING_MODULES in the environment adds modules of your own to the built-in ones.
 PROVISIONING_MODULES = BUILT_IN_MODULES + env.list("PROVISIONING_MODULES", default=[])

@@ -2,4 +2,7 @@
 
 SIMULATORS = {
     "smartermail": "provisioning.simulators.smartermail.SmarterMailSimulator",
+    "fusionpbx": "provisioning.simulators.fusionpbx.FusionPbxSimulator",
+    "vodia": "provisioning.simulators.vodia.VodiaSimulator",
+    "lesnet": "provisioning.simulators.lesnet.LesNetSimulator",
 }

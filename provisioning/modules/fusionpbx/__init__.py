@@ -1,0 +1,3 @@
+from provisioning.modules.fusionpbx.module import FusionPbxModule
+
+__all__ = ["FusionPbxModule"]

@@ -1,0 +1,3 @@
+from provisioning.modules.lesnet.module import LesNetModule
+
+__all__ = ["LesNetModule"]

@@ -1,0 +1,3 @@
+from provisioning.modules.vodia.module import VodiaModule
+
+__all__ = ["VodiaModule"]

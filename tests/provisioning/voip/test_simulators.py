@@ -1,0 +1,163 @@
+"""The FusionPBX, Vodia and LesNet simulators themselves: the vendor docs' paths, auth, status codes and error
+bodies; deterministic call-record data; the inspection API; `manage.py run_simulator fusionpbx|vodia|lesnet`."""
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
+from django.conf import settings
+
+from provisioning.simulators import SIMULATORS
+from provisioning.simulators.fusionpbx import DEFAULT_KEY, DEFAULT_SECRET, ENDPOINT, FusionPbxSimulator
+from provisioning.simulators.lesnet import LesNetSimulator
+from tests.provisioning.voip.conftest import TENANT, VODIA_TENANT
+
+KEY = (DEFAULT_KEY, DEFAULT_SECRET)
+
+
+def rest(sim, body, auth=KEY):
+    return requests.post(sim.url + ENDPOINT, json=body, auth=auth, timeout=5)
+
+
+def test_fusionpbx_answers_like_the_rest_add_on(fusionpbx):
+    assert rest(fusionpbx, {"action": "domain-details"}, auth=None).json() == {"error": "unauthorized"}
+    assert rest(fusionpbx, {"action": "domain-details"}, auth=(DEFAULT_KEY, "nope")).status_code == 401
+    missing = rest(fusionpbx, {})
+    assert missing.status_code == 400 and missing.json() == {
+        "error": {"error": "missing required parameter(s)", "missing_parameters": ["action"]}}
+    assert rest(fusionpbx, {"action": "explode"}).json() == {"error": "unknown action"}
+    assert rest(fusionpbx, {"action": "domain-details"}).json() == {
+        "error": "missing required parameter domain_uuid or domain_name"}
+    assert rest(fusionpbx, {"action": "domain-details", "domain_name": "x.example"}).status_code == 404
+    domain = rest(fusionpbx, {"action": "domain-details", "domain_name": TENANT}).json()
+    assert domain["domain_enabled"] == "true" and set(domain) >= {"domain_uuid", "domain_parent_uuid", "insert_date"}
+    created = rest(fusionpbx, {"action": "extension-create", "domain_uuid": domain["domain_uuid"], "extension": "150"})
+    row = created.json()
+    assert row["accountcode"] == TENANT and row["enabled"] == "true" and row["limit_max"] == "5" and row["password"]
+    again = rest(fusionpbx, {"action": "extension-create", "domain_uuid": domain["domain_uuid"], "extension": "150"})
+    assert (again.status_code, again.json()) == (500, {"error": "extension already exists"})
+
+
+def test_fusionpbx_cdr_list_is_the_last_100_without_billsec(fusionpbx):
+    fusionpbx.seed_cdrs(TENANT, 130)
+    uuid = fusionpbx.domain(TENANT).domain_uuid
+    rows = rest(fusionpbx, {"action": "cdr-list", "domain_uuid": uuid}).json()
+    assert len(rows) == 100 and "billsec" not in rows[0] and set(rows[0]) == {
+        "xml_cdr_uuid", "extension_uuid", "direction", "start_stamp", "end_stamp", "hangup_cause", "duration",
+        "missed_call", "record_name", "bridge_uuid", "caller_id_name", "caller_id_number", "caller_destination",
+        "source_number", "destination_number", "leg"}
+    assert rows == sorted(rows, key=lambda r: r["end_stamp"], reverse=True)
+
+
+def test_fusionpbx_portal_app_and_its_absence(fusionpbx):
+    uuid = fusionpbx.domain(TENANT).domain_uuid
+    app = {"app": "portal_billing"}
+    [gateway] = rest(fusionpbx, {**app, "action": "gateway-list", "domain_uuid": uuid}).json()
+    rest(fusionpbx, {**app, "action": "gateway-disable", "gateway_uuid": gateway["gateway_uuid"]})
+    assert not fusionpbx.gateway_enabled(TENANT) and not fusionpbx.domain(TENANT).gateways[gateway["gateway_uuid"]].running
+    assert rest(fusionpbx, {**app, "action": "gateway-enable", "gateway_uuid": "nope"}).json() == {
+        "error": "gateway not found"}
+    assert rest(fusionpbx, {**app, "action": "xml-cdr-list", "limit": 5000}).status_code == 400
+    assert rest(fusionpbx, {"app": "other", "action": "portal-info"}).json() == {"error": "unknown action"}
+    fusionpbx.set_knobs({"portal_app_installed": False})
+    assert rest(fusionpbx, {**app, "action": "portal-info"}).json() == {"error": "unknown action"}
+
+
+def test_fusionpbx_call_records_are_deterministic_and_varied():
+    first, second = FusionPbxSimulator(), FusionPbxSimulator()
+    for sim in (first, second):
+        sim.add_domain(TENANT, extensions=["101", "102"], dids=["15484815577"])
+    rows = first.seed_cdrs(TENANT, 200, seed=9)
+    assert rows == second.seed_cdrs(TENANT, 200, seed=9)
+    assert rows != first.seed_cdrs(TENANT, 200, seed=10)
+    assert {r["direction"] for r in rows} == {"inbound", "outbound", "local"}
+    assert any(r["leg"] == "b" for r in rows) and any(r["billsec"] == 0 for r in rows)
+    assert all(r["end_epoch"] - r["answer_epoch"] == r["billsec"] for r in rows if r["billsec"])
+
+
+def test_vodia_auth_paths_and_user_settings(vodia):
+    url = vodia.url
+    assert requests.get(f"{url}/rest/system/session", timeout=5).status_code == 401
+    answer = requests.get(f"{url}/rest/system/session", auth=("admin", "bad"), timeout=5)
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Basic")
+    vodia.add_user("noapi", "pw", api_access=False)
+    assert requests.get(f"{url}/rest/system/session", auth=("noapi", "pw"), timeout=5).status_code == 403
+    vodia.add_user(f"admin@{VODIA_TENANT}", "tpw", tenant=VODIA_TENANT)
+    tenant_admin = (f"admin@{VODIA_TENANT}", "tpw")
+    assert requests.get(f"{url}/rest/domain/{VODIA_TENANT}/users", auth=tenant_admin, timeout=5).status_code == 200
+    assert requests.get(f"{url}/rest/domain/other.example/users", auth=tenant_admin, timeout=5).status_code == 403
+    admin = ("admin", "sim-admin-pass")
+    assert requests.get(f"{url}/rest/system/domains", auth=admin, timeout=5).json() == [VODIA_TENANT]
+    settings_url = f"{url}/rest/domain/{VODIA_TENANT}/user_settings/8300"
+    assert requests.put(settings_url, json={"disabled": True}, auth=admin, timeout=5).status_code == 400
+    assert requests.put(settings_url, json={"disabled": "true"}, auth=admin, timeout=5).status_code == 200
+    assert vodia.extension_disabled(VODIA_TENANT, "8300")
+    assert requests.get(settings_url, auth=admin, timeout=5).json()["disabled"] == "true"
+    assert requests.get(f"{url}/rest/domain/{VODIA_TENANT}/user_settings/9999", auth=admin, timeout=5).status_code == 404
+    assert requests.delete(f"{url}/rest/domain/{VODIA_TENANT}/addacc/9999", auth=admin, timeout=5).status_code == 404
+    assert requests.get(f"{url}/rest/domain/nobody.example/config", auth=admin, timeout=5).status_code == 404
+    config = requests.get(f"{url}/rest/domain/{VODIA_TENANT}/config", auth=admin, timeout=5).json()
+    requests.post(f"{url}/rest/domain/{VODIA_TENANT}/config", json={**config, "max_calls": 0}, auth=admin, timeout=5)
+    assert vodia.tenant(VODIA_TENANT).config["max_calls"] == 0
+
+
+def test_lesnet_serves_text_files_per_day_with_knobs(lesnet):
+    response = requests.get(lesnet.url_for("11330"), timeout=5)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
+    lines = response.text.splitlines()
+    assert len(lines) == 12 and all(len(line.split(",")) == 4 for line in lines)
+    assert requests.get(lesnet.url_for("11330"), timeout=5).text == response.text  # same day, same file
+    assert requests.get(lesnet.url_for("99999"), timeout=5).status_code == 404
+    lesnet.set_knobs({"delimiter": ";", "header": True, "malformed": 1})
+    text = requests.get(lesnet.url_for("11330"), timeout=5).text
+    assert text.startswith("Date;Source;Destination;Seconds\n") and "this is not a call record" in text
+    lesnet.set_knobs({"basic_auth": ["u", "p"]})
+    assert requests.get(lesnet.url_for("11330"), timeout=5).status_code == 401
+    assert requests.get(lesnet.url_for("11330"), auth=("u", "p"), timeout=5).status_code == 200
+    other = LesNetSimulator()
+    other.add_peer("11330", "D4E3CD2BFC791", ["12046664021"])
+    assert other.rows(other.peers["11330_0000.txt"]) == lesnet.rows(lesnet.peers["11330_0000.txt"])
+
+
+@pytest.mark.parametrize("name, seed, key", [
+    ("fusionpbx", {"domains": [{"name": "seeded.example", "extensions": ["1"], "cdrs": 3}]}, "domains"),
+    ("vodia", {"tenants": [{"name": "seeded.example", "extensions": ["1"], "disabled": ["1"]}]}, "tenants"),
+    ("lesnet", {"peers": [{"account": "1", "peer_id": "P", "dids": ["12046664021"]}]}, "files"),
+])
+def test_inspection_api_seeds_shows_and_resets_state(name, seed, key):
+    from django.utils.module_loading import import_string
+
+    sim = import_string(SIMULATORS[name])().start()
+    try:
+        base = sim.url + "/_simulator/"
+        requests.post(base + "seed", json=seed, timeout=5).raise_for_status()
+        state = requests.get(base + "state", timeout=5).json()
+        assert state[key]
+        requests.post(base + "knobs", json={"fail": {"kind": "status", "status": 503}}, timeout=5).raise_for_status()
+        assert requests.get(sim.url + "/rest/system/session", timeout=5).status_code == 503
+        requests.post(base + "reset", json={}, timeout=5).raise_for_status()
+        assert not requests.get(base + "state", timeout=5).json()[key]
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("name", ["fusionpbx", "vodia", "lesnet"])
+def test_run_simulator_serves_each_voip_simulator(name, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    process = subprocess.Popen([sys.executable, "manage.py", "run_simulator", name, "--port", str(port)],
+                               cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**env, "PORTAL_VAR_DIR": str(tmp_path)})
+    try:
+        line = process.stdout.readline()
+        while line and "listening" not in line:
+            line = process.stdout.readline()
+        assert f"{name} simulator listening on http://127.0.0.1:{port}" in line
+        assert requests.get(f"http://127.0.0.1:{port}/_simulator/state", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
