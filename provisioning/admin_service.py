@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from billing.models import Product, Service
 from portal.activity import Actor
 from provisioning import lifecycle, services
+from provisioning.admin_voip import VoipServiceAdminMixin
 from provisioning.charts import usage_chart_svg
 from provisioning.forms import ChangePasswordForm, SuspendForm, TerminateForm
 from provisioning.models import ModuleCall
@@ -61,7 +62,7 @@ def module_error_message(service, error):
     return f"{service.domain}: {error.message} {advice}"
 
 
-class ServiceLifecycleAdminMixin:
+class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
     actions = ["accept_create", "suspend_manually", "unsuspend"]
     change_form_template = "admin/billing/service/change_form.html"
 
