@@ -9,5 +9,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/", include("api.urls")),
     path("includes/api.php", api_php, name="whmcs_api"),
+    path("voip/", include("voip.urls")),
     path("", include("portal.urls_clientarea")),
 ]

@@ -79,24 +79,18 @@ class Rate(models.Model):
 
 
 class VoipProduct(models.Model):
-    """The VoIP settings of a product: its rate package and how its calls' numbers are read (seed 002: the
-    country code and the local-prefix option)."""
+    """The VoIP billing settings of a product: the rate package its calls are rated with. How its numbers are
+    read (seed 002: the country code and the local-prefix option) is the module's product options
+    `default_region` and `local_npa` (docs/voip-providers.md), which the DIDs are validated with too."""
 
     product = models.OneToOneField("billing.Product", on_delete=models.CASCADE, related_name="voip")
     rate_package = models.ForeignKey(
         RatePackage, null=True, blank=True, on_delete=models.PROTECT, related_name="products",
         help_text="Blank: calls are stored as 'unrated' (never silently free).",
     )
-    region = models.CharField(
-        max_length=2, default="US", help_text="ISO region for numbers without a country code (US, CA, GB…)."
-    )
-    local_npa = models.CharField(
-        "local area codes", max_length=100, blank=True,
-        help_text="NANP area codes prepended to 7-digit numbers, comma-separated, tried in order (PBXs that "
-                  "dial local numbers without the country code).",
-    )
     accept_possible_numbers = models.BooleanField(
-        default=False, help_text="Rate numbers that are possible but not valid for their region."
+        default=False, help_text="Rate numbers that are possible but not valid for their region (phonenumbers' "
+        "is_possible_number): for new number ranges its metadata does not know yet."
     )
 
     class Meta:
@@ -104,18 +98,6 @@ class VoipProduct(models.Model):
 
     def __str__(self):
         return f"VoIP settings of {self.product}"
-
-    @property
-    def local_npa_list(self):
-        return tuple(part.strip() for part in self.local_npa.split(",") if part.strip())
-
-    def clean(self):
-        from voip.rating.numbers import Normaliser
-
-        try:
-            Normaliser(self.region, local_npa=self.local_npa_list, accept_possible=self.accept_possible_numbers)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
 
 
 class CdrSource(models.Model):

@@ -27,9 +27,10 @@ def make_package(name="Standard", *, rates="rates.csv", lines=None, **fields):
     return package
 
 
-def voip_product(package=None, *, module="fake", region="US", local_npa="", options=None, **fields):
+def voip_product(package=None, *, module="fake", options=None, **fields):
+    """A VoIP product with its rate package; number settings go in `options` (default_region, local_npa)."""
     product = ProductFactory(type=Product.Type.VOIP, module=module, module_options=options or {}, **fields)
-    VoipProduct.objects.create(product=product, rate_package=package, region=region, local_npa=local_npa)
+    VoipProduct.objects.create(product=product, rate_package=package)
     return product
 
 
@@ -43,3 +44,22 @@ def file_source(name="Uploads", **fields):
 
 def money(text):
     return Decimal(text)
+
+
+def stored_calls(service, source, calls):
+    """Cdr rows for `service` as an import would leave them: `calls` is a list of dicts of Cdr fields (answer_time
+    and cost at least); the rest get plausible defaults. Returns the rows."""
+    from voip.models import Cdr, CdrImport
+
+    batch = CdrImport.objects.create(source=source, kind=CdrImport.Kind.UPLOAD, status=CdrImport.Status.DONE)
+    rows = []
+    for index, fields in enumerate(calls, 1):
+        values = {
+            "external_id": f"call-{batch.pk}-{index}", "direction": "outbound", "caller": "1001",
+            "callee": "2125551234", "number": "2125551234", "e164": "12125551234", "billsec": 60,
+            "billed_seconds": 60, "destination": "USA New York", "prefix": "1212", "status": "rated", "line": index,
+            **fields,
+        }
+        values["cost"] = Decimal(str(values["cost"]))
+        rows.append(Cdr(source=source, cdr_import=batch, service=service, **values))
+    return Cdr.objects.bulk_create(rows)

@@ -44,7 +44,7 @@ from voip.services.alerts import rearm_low_balance_alerts
 logger = logging.getLogger(__name__)
 
 #: Modules whose services autosuspend sweeps whatever "Has VoIP Service" says (seed 002: the client fields
-#: gate only the custom API modules).
+#: gate only the custom API modules); settings.VOIP_AUTOSUSPEND_UNGATED_MODULES replaces the list.
 UNGATED_MODULES = ("fusionpbx",)
 MODE_OPTION = "auto_suspend_mode"
 DEFAULT_THREADS = 16
@@ -82,15 +82,21 @@ def clients_owing_more_than_credit():
 
 
 VOIP = Q(product__type=Product.Type.VOIP)
-GATE = Q(product__module__in=UNGATED_MODULES) | Q(client__has_voip_service=True)
 FORCED = Q(client__manual_voip_suspend=True) | Q(client__voip_suspended=V.YES)
 AUTOMATIC = Q(client__manual_voip_suspend=False, client__voip_suspended=V.NONE)
+
+
+def gate():
+    """Services autosuspend may suspend: the ungated modules', and the others' when the client has "Has VoIP
+    Service" set."""
+    ungated = tuple(getattr(settings, "VOIP_AUTOSUSPEND_UNGATED_MODULES", UNGATED_MODULES))
+    return Q(product__module__in=ungated) | Q(client__has_voip_service=True)
 
 
 def to_suspend():
     """Active VoIP services that must be suspended."""
     no_credit = Q(client__credit_balance__lte=0) | Q(client_id__in=clients_owing_more_than_credit())
-    return Service.objects.filter(VOIP, GATE, status=Service.Status.ACTIVE).filter(FORCED | (AUTOMATIC & no_credit))
+    return Service.objects.filter(VOIP, gate(), status=Service.Status.ACTIVE).filter(FORCED | (AUTOMATIC & no_credit))
 
 
 def to_unsuspend():

@@ -44,42 +44,59 @@ def deck_rates(rows):
 
 
 @lru_cache(maxsize=32)
-def _deck(package_id, version):
+def _deck(package_id, version, created_at):
+    """`created_at` keeps a package that reuses a deleted package's id from getting its deck."""
     return Deck(deck_rates(Rate.objects.filter(package_id=package_id).order_by("id").values(*RATE_FIELDS).iterator()))
 
 
 def deck_for(package):
     """The package's deck as of its current rates (built at most once per version and process)."""
-    return _deck(package.pk, package.rates_version)
+    return _deck(package.pk, package.rates_version, package.created_at)
 
 
 @lru_cache(maxsize=128)
-def _rater(package_id, version, increment_mode, region, local_npa, accept_possible):
+def _rater(package_key, increment_mode, region, local_npa, accept_possible):
     normaliser = Normaliser(region, local_npa=local_npa, accept_possible=accept_possible)
-    deck = _deck(package_id, version) if package_id is not None else Deck(())
+    deck = _deck(*package_key) if package_key is not None else Deck(())
     return Rater(deck, normaliser, increment_mode=increment_mode)
 
 
-def rater_for(settings):
-    """The Rater for a VoipProduct: its package's deck with its number rules. Without a package (or without
-    settings: region US) the deck is empty, so numbers are still classified (extensions and emergency numbers
-    ignored, bad numbers invalid) and every other call is unrated. Raises ValueError for number settings the
-    rating core refuses (an unknown region)."""
-    if settings is None:
-        return _rater(None, 0, AFTER_MINIMUM, "US", (), False)
-    package = settings.rate_package
+def number_settings(module_options):
+    """(region, local area codes) of a product: its module options `default_region` and `local_npa`
+    (docs/voip-providers.md §3); US and none when the module has no such options."""
+    options = module_options if isinstance(module_options, dict) else {}
+    region = str(options.get("default_region") or "US").strip().upper()
+    npa = options.get("local_npa") or ()
+    if isinstance(npa, str):
+        npa = npa.replace(";", ",").split(",")
+    return region, tuple(str(code).strip() for code in npa if str(code).strip())
+
+
+def rater_for(product, settings):
+    """The Rater for a product and its VoipProduct settings: the package's deck with the product's number
+    rules. Without a package (or settings) the deck is empty, so numbers are still classified (extensions and
+    emergency numbers ignored, bad numbers invalid) and every other call is unrated. Raises ValueError for
+    number settings the rating core refuses (an unknown region)."""
+    package = settings.rate_package if settings is not None else None
+    region, local_npa = number_settings(product.module_options)
     return _rater(
-        package.pk if package else None, package.rates_version if package else 0,
-        package.increment_mode if package else AFTER_MINIMUM, settings.region.upper(), settings.local_npa_list,
-        settings.accept_possible_numbers,
+        (package.pk, package.rates_version, package.created_at) if package else None,
+        package.increment_mode if package else AFTER_MINIMUM, region, local_npa,
+        bool(settings and settings.accept_possible_numbers),
     )
 
 
-def voip_settings_by_product(product_ids):
-    """{product id: VoipProduct with its package}, in one query."""
-    return {
+def products_with_settings(product_ids):
+    """{product id: (Product, its VoipProduct or None)} with the packages, in two queries."""
+    from billing.models import Product
+
+    settings = {
         row.product_id: row
         for row in VoipProduct.objects.filter(product_id__in=set(product_ids)).select_related("rate_package")
+    }
+    return {
+        product.pk: (product, settings.get(product.pk))
+        for product in Product.objects.filter(pk__in=set(product_ids)).only("id", "module", "module_options")
     }
 
 

@@ -31,7 +31,7 @@ from billing.services.ledger import ledger_post, lock_client
 from voip.cdr_formats import CdrError
 from voip.models import Cdr, CdrImport, CdrSource
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
-from voip.services.decks import rater_for, voip_settings_by_product
+from voip.services.decks import products_with_settings, rater_for
 from voip.services.matching import matcher_for
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ServiceRating:
 
     def __init__(self, product_of):
         self.product_of = product_of
-        self.settings = voip_settings_by_product(product_of.values())
+        self.products = products_with_settings(product_of.values())
         self._raters = {}
         self._packaged = {}
 
@@ -77,9 +77,9 @@ class ServiceRating:
         try:
             rater = self._raters[product_id]
         except KeyError:
-            settings = self.settings.get(product_id)
+            product, settings = self.products[product_id]
             try:
-                rater = rater_for(settings)
+                rater = rater_for(product, settings)
             except ValueError as exc:
                 rater = f"the product's VoIP number settings are invalid: {exc}"
             self._raters[product_id] = rater

@@ -13,12 +13,15 @@ lookups, never a query per call:
 A live service wins over a terminated one that had the same identifier. A record nothing matches is stored as
 "unmatched" and reported on the import, never dropped.
 """
+import phonenumbers
+
 from billing.models import Product, Service
 from voip.rating.deck import INBOUND
 from voip.rating.numbers import clean_number
 
-# module_data keys, as docs/voip-providers.md names them (the older spellings are read too).
-ACCOUNT_KEYS = ("tenant", "domain", "domain_name", "peer_id")
+# module_data keys, as docs/voip-providers.md §1 names them (provisioning.voip_services.KEYS). DIDs are stored
+# there as E.164 digits without "+".
+ACCOUNT_KEYS = ("tenant", "peer_id")
 DID_KEYS = ("dids",)
 EXTENSION_KEYS = ("extensions",)
 LIVE_FIRST = {Service.Status.ACTIVE: 2, Service.Status.SUSPENDED: 2}
@@ -29,12 +32,21 @@ MATCHABLE_STATUSES = (
 
 
 def did_key(number):
-    """A DID as digits for comparison: punctuation, scheme and '+' dropped, and NANP's leading 1 (a DID is
+    """A number as digits for comparison: punctuation, scheme and '+' dropped, and NANP's leading 1 (a DID is
     written 12046664021 on one side and 2046664021 or +1 204 666 4021 on the other)."""
     digits = "".join(ch for ch in clean_number(number or "") if ch.isdigit())
     if len(digits) == 11 and digits[0] == "1":
         return digits[1:]
     return digits
+
+
+def national_key(did_digits):
+    """The national significant number of a DID stored as E.164 digits (442083661177 → 2083661177), so that a
+    call record writing it in national form (02083661177) still finds it; "" when it does not parse."""
+    try:
+        return str(phonenumbers.parse("+" + did_digits).national_number)
+    except phonenumbers.NumberParseException:
+        return ""
 
 
 def _text(value):
@@ -59,10 +71,11 @@ def _values(data, keys):
 
 
 def service_identifiers(module_data):
-    """(accounts, dids, extensions) of one service's module data, normalised for matching."""
+    """(accounts, DIDs as digits, extensions) of one service's module data, in lower case."""
     data = module_data if isinstance(module_data, dict) else {}
     accounts = [_text(value) for key in ACCOUNT_KEYS if (value := data.get(key)) not in (None, "")]
-    dids = [key for key in (did_key(value) for value in _values(data, DID_KEYS)) if key]
+    dids = [digits for digits in ("".join(ch for ch in value if ch.isdigit()) for value in _values(data, DID_KEYS))
+            if digits]
     extensions = [_text(value) for value in _values(data, EXTENSION_KEYS)]
     return accounts, dids, extensions
 
@@ -74,6 +87,7 @@ class ServiceMatcher:
         """`rows`: (service id, status, product id, module_data) of the candidate services."""
         self.by_account_extension = {}
         self.by_did = {}
+        self.by_national = {}  # national numbers of the DIDs: a full DID match wins over these
         self.by_account = {}
         self.by_extension = {}
         self.product_of = {}
@@ -82,7 +96,11 @@ class ServiceMatcher:
             self.product_of[service_id] = product_id
             accounts, dids, extensions = service_identifiers(module_data)
             for did in dids:
-                self.by_did[did] = service_id
+                key = did_key(did)
+                self.by_did[key] = service_id
+                national = national_key(did)
+                if national and national != key:
+                    self.by_national.setdefault(national, service_id)
             for account in accounts:
                 self._claim(self.by_account, account, service_id)
                 for extension in extensions:
@@ -108,7 +126,8 @@ class ServiceMatcher:
                 return found
         dids = (record.number, record.callee) if inbound else (record.caller,)
         for number in dids:
-            found = self.by_did.get(did_key(number))
+            key = did_key(number)
+            found = self.by_did.get(key) or self.by_national.get(key.lstrip("0"))
             if found is not None:
                 return found
         if account:

@@ -15,6 +15,7 @@ position in the body as its line number. A record seen before is skipped by the 
 external id), so a repeated push charges nothing.
 """
 import json
+import math
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -107,7 +108,7 @@ def _record(line, external_id, direction, caller, callee, number, connect, end, 
     seconds = (ended - answer_time).total_seconds()
     if seconds < 0:
         raise ValueError("the end time is before the connect time")
-    billsec = int(-(-Decimal(str(seconds)) // 1))  # ceil(end − connect)
+    billsec = math.ceil(round(seconds, 3))  # ceil(end − connect), to the millisecond (no float dust)
     return CdrRecord(line, external_id, direction, caller, callee, number, answer_time, billsec, "connected", "",
                      [], account)
 

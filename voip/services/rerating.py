@@ -5,7 +5,6 @@ Re-rating locks the period's calls, rates each stored call again from its stored
 results and posts the difference in one transaction, as an adjustment entry keyed on the re-rating's batch.
 Running it again finds nothing to change and posts nothing: it is idempotent by construction.
 """
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -17,20 +16,13 @@ from portal.activity import log_activity
 from voip.cdr_formats import CdrRecord
 from voip.models import Cdr, CdrImport
 from voip.rating.engine import RATED
+from voip.selectors import period_bounds
 from voip.services.imports import ImportReport, ServiceRating, finish_import, start_import, stored_precise_cost
 from voip.services.matching import matcher_for
 
 RERATED_FIELDS = ("e164", "billed_seconds", "prefix", "destination", "cost", "precise_cost", "status", "reason", "rated_at")
 # Calls whose rating depends on the deck; ignored calls (unanswered, internal) stay as they are.
 RERATABLE = (Cdr.Status.RATED, Cdr.Status.UNRATED, Cdr.Status.INVALID)
-
-
-def period_bounds(start, end):
-    """[start 00:00, the day after end 00:00) in the business time zone, as aware datetimes."""
-    zone = timezone.get_current_timezone()
-    first = datetime.combine(start, time.min, tzinfo=zone)
-    after = datetime.combine(end, time.min, tzinfo=zone) + timedelta(days=1)
-    return first, after
 
 
 def _record(cdr):

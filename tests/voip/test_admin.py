@@ -1,0 +1,125 @@
+"""The VoIP staff pages: every changelist in a number of queries that does not grow with its rows, the deck import
+with line-numbered errors, the CDR upload followed to its report, re-rating, and write-only credentials."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.voip.builders import CDR_FIXTURES, stored_calls, voip_product, voip_service
+from tests.factories import ClientFactory
+from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ["ratepackage", "rate", "voipproduct", "cdrsource", "cdrimport", "cdr"]
+
+
+def add_rows(package, source, n):
+    start = CdrSource.objects.count()
+    for index in range(start, start + n):
+        client = ClientFactory()
+        product = voip_product(package)
+        service = voip_service(client, product)
+        stored_calls(service, source, [{"answer_time": "2026-01-0%dT10:00:00Z" % (index % 9 + 1), "cost": "0.1"}])
+        CdrSource.objects.create(name=f"Source {index}", kind=CdrSource.Kind.FILE)
+        RatePackage.objects.create(name=f"Package {index}")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_changelists_take_the_same_queries_with_more_rows(client, staff_user, package, source, model):
+    url = reverse(f"admin:voip_{model}_changelist")
+    client.force_login(staff_user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        return len(context)
+
+    add_rows(package, source, 1)
+    few = queries()
+    add_rows(package, source, 8)
+    assert queries() == few
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_change_pages_open(client, staff_user, package, source, model):
+    add_rows(package, source, 1)
+    client.force_login(staff_user)
+    obj = {"ratepackage": RatePackage, "rate": Rate, "voipproduct": VoipProduct, "cdrsource": CdrSource,
+           "cdrimport": CdrImport, "cdr": Cdr}[model].objects.first()
+    assert client.get(reverse(f"admin:voip_{model}_change", args=[obj.pk])).status_code == 200
+
+
+def test_deck_import_lists_bad_rows_and_imports_nothing(client, staff_user, package):
+    client.force_login(staff_user)
+    url = reverse("admin:voip_ratepackage_import", args=[package.pk])
+    bad = SimpleUploadedFile("deck.csv", (CDR_FIXTURES / "rates_bad_rows.csv").read_bytes())
+    response = client.post(url, {"file": bad, "replace": "on"})
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="deck-errors"' in html
+    assert "<td>3</td><td>prefix must be 1 to 15 digits" in html
+    assert "4 row(s) have errors: nothing was imported." in html
+    assert Rate.objects.filter(package=package).count() == 5
+    good = SimpleUploadedFile("deck.csv", (CDR_FIXTURES / "rates_dated.csv").read_bytes())
+    response = client.post(url, {"file": good, "replace": "on"})
+    assert response.status_code == 302 and Rate.objects.filter(package=package).count() == 5
+    assert Rate.objects.filter(package=package, destination="Toll-free inbound").exists()
+
+
+def test_a_cdr_upload_is_imported_and_its_report_shown(client, staff_user, service, source,
+                                                       django_capture_on_commit_callbacks):
+    client.force_login(staff_user)
+    upload = SimpleUploadedFile("Master.csv", (CDR_FIXTURES / "asterisk_master.csv").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:voip_cdrimport_upload"),
+                               {"source": source.pk, "file_format": "asterisk", "file": upload})
+    cdr_import = CdrImport.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{cdr_import.pk}/change/")
+    assert cdr_import.status == "done" and cdr_import.inserted == 5
+    page = client.get(response["Location"]).content.decode()
+    assert "<td>5</td><td>billsec must be a whole number, not &#x27;x&#x27;</td>" in page
+    assert "acct9" in page  # the unmatched sample
+    progress = client.get(reverse("admin:voip_cdrimport_progress", args=[cdr_import.pk])).json()
+    assert progress == {"status": "done", "percent": 100, "lines": cdr_import.lines_read,
+                        "bytes_done": cdr_import.bytes_total, "bytes_total": cdr_import.bytes_total, "done": True}
+
+
+def test_a_running_import_page_polls_its_progress(client, staff_user, source):
+    running = CdrImport.objects.create(source=source, kind="upload", status="running", bytes_total=1000,
+                                       bytes_done=250, lines_read=40)
+    client.force_login(staff_user)
+    html = client.get(reverse("admin:voip_cdrimport_change", args=[running.pk])).content.decode()
+    assert 'data-testid="import-progress"' in html and "25% · 40 lines" in html
+
+
+def test_rerate_page(client, staff_user, service, source):
+    stored_calls(service, source, [{"answer_time": "2026-01-05T10:00:00Z", "cost": "9.0000"}])
+    client.force_login(staff_user)
+    response = client.post(reverse("admin:voip_cdrimport_rerate"),
+                           {"service": service.pk, "start": "2026-01-01", "end": "2026-01-31"})
+    rerate = CdrImport.objects.get(kind="rerate")
+    assert response.status_code == 302 and rerate.lines_read == 1
+    assert Cdr.objects.get().cost == Decimal("0.7000")  # 1212 New York, 60 s: 0.10 + 0.60
+    bad = client.post(reverse("admin:voip_cdrimport_rerate"), {"service": service.pk, "start": date(2026, 2, 1),
+                                                                 "end": date(2026, 1, 1)})
+    assert "The end date must be on or after the start date." in bad.content.decode()
+
+
+def test_source_credentials_are_write_only(client, staff_user):
+    source = CdrSource.objects.create(name="Vodia", kind="vodia", push_username="pbx", push_password="top-secret",
+                                      password="api-secret")
+    client.force_login(staff_user)
+    url = reverse("admin:voip_cdrsource_change", args=[source.pk])
+    html = client.get(url).content.decode()
+    assert "top-secret" not in html and "api-secret" not in html
+    assert reverse("voip:vodia_push", args=[source.pk]) in html
+    data = {"name": "Vodia", "kind": "vodia", "push_username": "pbx", "push_password": "", "password": "",
+            "token": "", "time_zone": "UTC", "schedule": "hourly", "enabled": "on", "column_mapping": "{}",
+            "options": "{}", "file_format": "", "url": "", "username": ""}
+    assert client.post(url, data).status_code == 302
+    source.refresh_from_db()
+    assert (source.push_password, source.password) == ("top-secret", "api-secret")

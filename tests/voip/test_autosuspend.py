@@ -1,0 +1,229 @@
+"""Autosuspend scenarios (seed 002, voip-rating.md step 8): credit and unpaid invoices, the client's manual
+fields, the "Has VoIP Service" gate, the remembered suspension mode, notices once per event."""
+from decimal import Decimal
+
+import pytest
+
+from billing.emails import VOIP_ZERO_BALANCE
+from billing.models import CreditLedgerEntry, EmailLog, Invoice, Service
+from billing.services.ledger import ledger_post
+from portal.models import Client
+from provisioning import lifecycle
+from provisioning.models import ModuleCall
+from tests.factories import ClientFactory, InvoiceFactory, ProductFactory, ServiceFactory
+from tests.voip.builders import SYSTEM, voip_product, voip_service
+from tests.voip.modules import PbxModule
+from voip.services import autosuspend
+from voip.services.autosuspend import run_sweep
+
+pytestmark = pytest.mark.django_db
+
+V = Client.VoipSuspended
+
+
+@pytest.fixture(autouse=True)
+def pbx(settings):
+    settings.PROVISIONING_MODULES = [*settings.PROVISIONING_MODULES, "tests.voip.modules.PbxModule"]
+    settings.VOIP_AUTOSUSPEND_UNGATED_MODULES = ["voip_pbx"]  # stands for FusionPBX: not gated by the client fields
+    PbxModule.reset()
+    yield PbxModule
+    PbxModule.reset()
+
+
+@pytest.fixture
+def pbx_product():
+    return voip_product(module="voip_pbx", options={"auto_suspend_mode": "gateway"})
+
+
+def funded(credit="5.00", **fields):
+    client = ClientFactory(**fields)
+    if Decimal(credit):
+        top_up(client, credit)
+    return client
+
+
+def top_up(client, amount):
+    ledger_post(client=client, kind=CreditLedgerEntry.Kind.TOPUP, amount=Decimal(amount), description="Top-up")
+
+
+def charge(client, amount):
+    ledger_post(client=client, kind=CreditLedgerEntry.Kind.CDR_CHARGES, amount=-Decimal(amount), description="Calls")
+
+
+def provisioned(client, product, domain):
+    service = voip_service(client, product, domain=domain, status=Service.Status.PENDING)
+    return lifecycle.service_create(service=service, actor=SYSTEM)
+
+
+def state(service):
+    service.refresh_from_db()
+    return service.status, service.suspend_reason, service.suspend_mode
+
+
+def zero_balance_mails(client):
+    return EmailLog.objects.filter(client=client, template_name=VOIP_ZERO_BALANCE).count()
+
+
+def test_no_credit_suspends_with_the_products_mode_and_sends_one_notice(pbx_product):
+    client = funded("0")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    result = run_sweep()
+    assert result.suspended == [service.pk]
+    assert state(service) == ("suspended", "voip_credit", "gateway")
+    assert PbxModule.pbx["pbx-a.example"] == {"gateway": False, "extensions": True}
+    assert zero_balance_mails(client) == 1
+    assert str(run_sweep()) == "0 suspended, 0 unsuspended, 0 zero-balance e-mail(s)"  # nothing changes twice
+    assert zero_balance_mails(client) == 1
+
+
+def test_a_top_up_unsuspends_and_the_next_fall_is_a_new_event(pbx_product):
+    client = funded("0")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    run_sweep()
+    top_up(client, "10.00")
+    assert run_sweep().unsuspended == [service.pk]
+    assert state(service) == ("active", "", "")
+    charge(client, "10.00")
+    run_sweep()
+    assert state(service)[0] == "suspended"
+    assert zero_balance_mails(client) == 2
+
+
+def test_mode_changed_while_suspended_unsuspends_what_was_suspended(pbx_product):
+    """Seed 002's warning: suspended in gateway mode, the product switched to extension mode, then a top-up.
+    The stored mode is handed back, so the gateway comes back up; nothing is left disabled."""
+    client = funded("0")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    run_sweep()
+    pbx_product.module_options = {"auto_suspend_mode": "extension"}
+    pbx_product.save()
+    top_up(client, "20.00")
+    run_sweep()
+    assert PbxModule.modes == [("suspend", "pbx-a.example", "gateway"), ("unsuspend", "pbx-a.example", "gateway")]
+    assert PbxModule.pbx["pbx-a.example"] == {"gateway": True, "extensions": True}
+    # The next suspension uses the product's new mode, and is undone the same way.
+    charge(client, "20.00")
+    run_sweep()
+    assert state(service) == ("suspended", "voip_credit", "extension")
+    top_up(client, "5.00")
+    run_sweep()
+    assert PbxModule.modes[2:] == [("suspend", "pbx-a.example", "extension"), ("unsuspend", "pbx-a.example", "extension")]
+    assert PbxModule.pbx["pbx-a.example"] == {"gateway": True, "extensions": True}
+
+
+def test_unpaid_invoices_larger_than_the_credit_suspend(pbx_product):
+    client = funded("5.00")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    InvoiceFactory(client=client, total=Decimal("3.00"), subtotal=Decimal("3.00"))
+    assert run_sweep().suspended == []  # owing 3 with 5 of credit: covered
+    InvoiceFactory(client=client, total=Decimal("4.00"), subtotal=Decimal("4.00"))
+    assert run_sweep().suspended == [service.pk]  # owing 7 > 5
+
+
+def test_unsuspension_waits_until_nothing_is_outstanding(pbx_product):
+    client = funded("0")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    run_sweep()
+    invoice = InvoiceFactory(client=client, total=Decimal("3.00"), subtotal=Decimal("3.00"))
+    top_up(client, "10.00")
+    assert run_sweep().unsuspended == []  # positive credit, but an invoice is unpaid
+    assert state(service)[0] == "suspended"
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PAID, amount_paid=Decimal("3.00"))
+    assert run_sweep().unsuspended == [service.pk]
+
+
+def test_an_unpaid_add_funds_invoice_is_not_a_debt(pbx_product):
+    client = funded("5.00")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    InvoiceFactory(client=client, kind=Invoice.Kind.ADD_FUNDS, total=Decimal("50.00"), subtotal=Decimal("50.00"))
+    assert run_sweep().suspended == []
+    assert state(service)[0] == "active"
+
+
+def test_override_no_exempts_the_client(pbx_product):
+    client = funded("0", voip_suspended=V.NO)
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    assert run_sweep().suspended == []
+    # Set to No while suspended: the services come back even without credit.
+    Client.objects.filter(pk=client.pk).update(voip_suspended=V.NONE)
+    run_sweep()
+    assert state(service)[0] == "suspended"
+    Client.objects.filter(pk=client.pk).update(voip_suspended=V.NO)
+    assert run_sweep().unsuspended == [service.pk]
+
+
+def test_override_yes_keeps_the_services_suspended_whatever_the_credit(pbx_product):
+    client = funded("50.00", voip_suspended=V.YES)
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    assert run_sweep().suspended == [service.pk]
+    service.refresh_from_db()
+    assert service.suspend_reason_text == autosuspend.BY_OVERRIDE
+    assert zero_balance_mails(client) == 0  # not a credit problem: no "VoIP Zero Balance"
+    top_up(client, "10.00")
+    assert run_sweep().unsuspended == []
+    Client.objects.filter(pk=client.pk).update(voip_suspended=V.NONE)
+    assert run_sweep().unsuspended == [service.pk]
+
+
+def test_manual_voip_suspend_suspends_all_voip_services_and_clearing_it_restores_them(pbx_product):
+    client = funded("50.00", manual_voip_suspend=True, voip_suspended=V.NO)  # manual wins over "No"
+    first = provisioned(client, pbx_product, "pbx-a.example")
+    second = provisioned(client, pbx_product, "pbx-b.example")
+    mail = ServiceFactory(client=client, product=ProductFactory(module="fake"), domain="mail.example")
+    assert sorted(run_sweep().suspended) == sorted([first.pk, second.pk])
+    assert state(mail)[0] == "active"  # not a VoIP service
+    assert state(first)[0] == "suspended" and first.suspend_reason_text == autosuspend.BY_MANUAL_FLAG
+    Client.objects.filter(pk=client.pk).update(manual_voip_suspend=False)
+    assert sorted(run_sweep().unsuspended) == sorted([first.pk, second.pk])
+
+
+def test_has_voip_service_gates_the_custom_modules(pbx_product):
+    custom = voip_product(module="fake")
+    off = funded("0", has_voip_service=False)
+    on = funded("0", has_voip_service=True)
+    off_custom = provisioned(off, custom, "off.example")
+    on_custom = provisioned(on, custom, "on.example")
+    off_pbx = provisioned(off, pbx_product, "pbx-off.example")  # the ungated module ignores the field
+    assert sorted(run_sweep().suspended) == sorted([on_custom.pk, off_pbx.pk])
+    assert state(off_custom)[0] == "active"
+    # Turning it off never strands a client: a healthy client's services still come back.
+    Client.objects.filter(pk=on.pk).update(has_voip_service=False)
+    top_up(on, "5.00")
+    assert run_sweep().unsuspended == [on_custom.pk]
+
+
+def test_services_suspended_for_other_reasons_are_left_alone(pbx_product):
+    client = funded("10.00")
+    overdue = provisioned(client, pbx_product, "pbx-a.example")
+    lifecycle.service_suspend(service=overdue, actor=SYSTEM, reason=Service.SuspendReason.OVERDUE)
+    assert run_sweep().unsuspended == []
+    assert state(overdue)[1] == "overdue"
+
+
+def test_a_provider_failure_leaves_the_service_for_the_next_sweep(pbx_product):
+    client = funded("0")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    PbxModule.fail_next("suspend", "Gateway API down")
+    result = run_sweep()
+    assert result.failed == [(service.pk, "suspend", "Gateway API down")] and result.suspended == []
+    assert state(service)[0] == "active"
+    assert ModuleCall.objects.filter(action="suspend", success=False, awaiting_retry=True).exists()
+    assert zero_balance_mails(client) == 0
+    assert run_sweep().suspended == [service.pk]
+    assert zero_balance_mails(client) == 1
+
+
+def test_a_change_that_no_longer_holds_is_skipped(pbx_product):
+    client = funded("0")
+    service = provisioned(client, pbx_product, "pbx-a.example")
+    changes = autosuspend.plan()
+    top_up(client, "5.00")  # between the selection and the call
+    assert autosuspend.apply_change(changes[0], SYSTEM) == (False, "")
+    assert state(service)[0] == "active" and PbxModule.modes == []
+
+
+def test_the_selection_is_two_queries_whatever_the_number_of_clients(pbx_product, django_assert_num_queries):
+    for _ in range(30):
+        voip_service(funded("5.00"), pbx_product, status=Service.Status.ACTIVE)
+    with django_assert_num_queries(2):
+        assert autosuspend.plan() == []

@@ -1,0 +1,107 @@
+"""Reads of the VoIP app. Client-area reads start from the signed-in client (`client_voip_service`), so another
+client's service id answers 404."""
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.http import Http404
+from django.utils import timezone
+
+from billing.models import Product, Service
+from voip.models import Cdr
+
+DEFAULT_DAYS = 30
+MAX_CHART_DAYS = 366
+
+
+def period_bounds(start, end):
+    """[start 00:00, the day after end 00:00) in the business time zone, as aware datetimes (index-friendly
+    bounds for answer_time, instead of a date() of every row)."""
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def client_voip_services(client):
+    return Service.objects.filter(client=client, product__type=Product.Type.VOIP).select_related("product")
+
+
+def client_voip_service(client, service_id):
+    try:
+        return client_voip_services(client).get(pk=service_id)
+    except Service.DoesNotExist:
+        raise Http404("No such VoIP service.") from None
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    start: date
+    end: date
+    direction: str = ""  # "", outbound or inbound
+    number: str = ""  # part of the caller, callee or E.164 number
+
+    @classmethod
+    def default(cls, today=None):
+        today = today or timezone.localdate()
+        return cls(start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
+
+
+def service_calls(service, call_filter):
+    """The service's calls answered in the filter's period, newest first."""
+    first, after = period_bounds(call_filter.start, call_filter.end)
+    calls = Cdr.objects.filter(service=service, answer_time__gte=first, answer_time__lt=after)
+    if call_filter.direction:
+        calls = calls.filter(direction=call_filter.direction)
+    if call_filter.number:
+        text = call_filter.number
+        digits = "".join(ch for ch in text if ch.isdigit())
+        match = Q(caller__icontains=text) | Q(callee__icontains=text)
+        if digits:
+            match |= Q(e164__contains=digits) | Q(caller__contains=digits) | Q(callee__contains=digits)
+        calls = calls.filter(match)
+    return calls.order_by("-answer_time", "-id")
+
+
+@dataclass(frozen=True)
+class CallTotals:
+    calls: int
+    billed_seconds: int
+    cost: Decimal
+
+    @property
+    def minutes(self):
+        return Decimal(self.billed_seconds) / 60
+
+
+def call_totals(calls):
+    row = calls.aggregate(
+        calls=Count("id"), billed=Sum("billed_seconds"), cost=Sum("cost", filter=Q(status=Cdr.Status.RATED))
+    )
+    return CallTotals(row["calls"], row["billed"] or 0, row["cost"] or Decimal("0"))
+
+
+def daily_spend(calls, call_filter):
+    """[(date, cost)] for every day of the filter's period (0 on days without charges), oldest first; the
+    period is cut to its last MAX_CHART_DAYS days."""
+    start = max(call_filter.start, call_filter.end - timedelta(days=MAX_CHART_DAYS - 1))
+    rows = (
+        calls.filter(status=Cdr.Status.RATED)
+        .annotate(day=TruncDate("answer_time", tzinfo=timezone.get_current_timezone()))
+        .values("day").annotate(total=Sum("cost")).order_by()
+    )
+    spent = {row["day"]: row["total"] for row in rows}
+    days = (call_filter.end - start).days + 1
+    return [(start + timedelta(days=n), spent.get(start + timedelta(days=n), Decimal(0))) for n in range(days)]
+
+
+def recent_calls(service, limit=5):
+    return list(Cdr.objects.filter(service=service, answer_time__isnull=False).order_by("-answer_time", "-id")[:limit])
+
+
+def month_to_date(service, today=None):
+    today = today or timezone.localdate()
+    return call_totals(service_calls(service, CallFilter(start=today.replace(day=1), end=today)))

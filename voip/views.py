@@ -1,0 +1,130 @@
+"""VoIP pages: the client area's call records (list, CSV export, daily spend chart) and the endpoint Vodia
+pushes its CDRs to. Views only read through voip.selectors and write through voip.services."""
+import base64
+import binascii
+import csv
+import hmac
+from itertools import chain
+
+from django.core.paginator import Paginator
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from portal.views import client_required
+from voip import selectors
+from voip.charts import spend_chart_svg
+from voip.forms import CallFilterForm
+from voip.models import CdrSource
+from voip.services.push import PushError, receive_push
+
+PAGE_SIZE = 50
+CSV_COLUMNS = (
+    "answer_time", "direction", "caller", "callee", "number_e164", "destination", "billsec", "billed_seconds",
+    "cost", "status",
+)
+
+
+def _filtered(request, voip_service_id):
+    service = selectors.client_voip_service(request.client, voip_service_id)
+    form = CallFilterForm(request.GET or None)
+    call_filter = form.call_filter() if form.is_bound else selectors.CallFilter.default()
+    if not form.is_bound:
+        form = CallFilterForm(initial={"start": call_filter.start, "end": call_filter.end})
+    return service, form, call_filter, selectors.service_calls(service, call_filter)
+
+
+@client_required
+def calls(request, voip_service_id):
+    """A VoIP service's call records with filters, totals, pages and the daily spend chart."""
+    service, form, call_filter, service_calls = _filtered(request, voip_service_id)
+    page = Paginator(service_calls, PAGE_SIZE).get_page(request.GET.get("page"))
+    currency = request.client.currency
+    context = {
+        "service": service,
+        "form": form,
+        "call_filter": call_filter,
+        "page": page,
+        "totals": selectors.call_totals(service_calls),
+        "chart": spend_chart_svg(selectors.daily_spend(service_calls, call_filter), currency=currency),
+        "chart_note": CallFilterForm.chart_note(call_filter),
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "voip/calls.html", context)
+
+
+class _Echo:
+    """csv.writer target that hands each formatted row back (for streaming)."""
+
+    def write(self, value):
+        return value
+
+
+@client_required
+def calls_csv(request, voip_service_id):
+    """The filtered call records as CSV, streamed row by row (any period, no memory growth)."""
+    service, _form, call_filter, service_calls = _filtered(request, voip_service_id)
+    zone = timezone.get_current_timezone()
+    rows = service_calls.values_list(
+        "answer_time", "direction", "caller", "callee", "e164", "destination", "billsec", "billed_seconds", "cost",
+        "status",
+    ).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+
+    def lines():
+        for answered, *middle, cost, status in rows:
+            yield writer.writerow([answered.astimezone(zone).isoformat(), *middle, f"{cost:.4f}", status])
+
+    response = StreamingHttpResponse(chain([writer.writerow(CSV_COLUMNS)], lines()), content_type="text/csv")
+    name = f"calls-{service.domain}-{call_filter.start}-{call_filter.end}.csv".replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _basic_credentials(request):
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def push_authorised(source, request):
+    """HTTP Basic with the source's push user and password (Vodia's `webcdr://user:pass@host/path`)."""
+    credentials = _basic_credentials(request)
+    if credentials is None or not source.push_username or not source.push_password:
+        return False
+    user, password = credentials
+    same_user = hmac.compare_digest(user.encode(), source.push_username.encode())
+    same_password = hmac.compare_digest(password.encode(), source.push_password.encode())
+    return same_user and same_password
+
+
+def _unauthorised():
+    response = JsonResponse({"error": "authentication required"}, status=401)
+    response["WWW-Authenticate"] = 'Basic realm="CDR push", charset="UTF-8"'
+    return response
+
+
+@csrf_exempt
+@require_POST
+def vodia_push(request, source_id):
+    """Vodia's CDR URL: one call (webcdr) or leg (json), or a list of them, per POST. An unknown source and
+    wrong credentials get the same 401. A repeated record is skipped, so a repeated push charges nothing."""
+    source = CdrSource.objects.filter(pk=source_id, kind=CdrSource.Kind.VODIA, enabled=True).first()
+    if source is None or not push_authorised(source, request):
+        return _unauthorised()
+    try:
+        cdr_import = receive_push(source=source, body=request.body, account=request.GET.get("domain", "")[:100])
+    except PushError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({
+        "import": cdr_import.pk, "received": cdr_import.lines_read, "inserted": cdr_import.inserted,
+        "duplicates": cdr_import.duplicates, "errors": cdr_import.errors,
+    })
