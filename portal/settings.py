@@ -273,6 +273,7 @@ BUILT_IN_MODULES = [
     "provisioning.modules.fusionpbx.FusionPbxModule",
     "provisioning.modules.vodia.VodiaModule",
     "provisioning.modules.lesnet.LesNetModule",
+    "provisioning.modules.polarismail.PolarisMailModule",
 ]
 # PROVISIONING_MODULES in the environment adds modules of your own to the built-in ones.
 PROVISIONING_MODULES = BUILT_IN_MODULES + env.list("PROVISIONING_MODULES", default=[])

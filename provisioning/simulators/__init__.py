@@ -5,4 +5,5 @@ SIMULATORS = {
     "fusionpbx": "provisioning.simulators.fusionpbx.FusionPbxSimulator",
     "vodia": "provisioning.simulators.vodia.VodiaSimulator",
     "lesnet": "provisioning.simulators.lesnet.LesNetSimulator",
+    "polarismail": "provisioning.simulators.polarismail.PolarisMailSimulator",
 }

@@ -1,0 +1,3 @@
+from provisioning.modules.polarismail.module import PolarisMailModule
+
+__all__ = ["PolarisMailModule"]
