@@ -43,6 +43,13 @@ DEFAULT_MAPPING = {
     "col_call_id": None,
     "col_cost": None,
 }
+# Field names also accepted for the col_* keys ({"callee": "Destination"} = {"col_destination": "Destination"}).
+ALIASES = {
+    "datetime": "col_datetime", "answer_time": "col_datetime", "start": "col_datetime", "date": "col_date",
+    "time": "col_time", "source": "col_source", "caller": "col_source", "destination": "col_destination",
+    "callee": "col_destination", "duration": "col_duration", "billsec": "col_duration", "direction": "col_direction",
+    "call_id": "col_call_id", "external_id": "col_call_id", "cost": "col_cost",
+}
 MAX_COLUMN = 200
 MAX_HEADER_ROWS = 10
 SNIFF_LINES = 20
@@ -67,8 +74,15 @@ def clean_column_mapping(mapping):
         mapping = {}
     if not isinstance(mapping, dict):
         raise ColumnMappingError({"__all__": "the column mapping must be a JSON object"})
-    errors = {key: "unknown key; the keys are listed in docs/voip-providers.md §5.3"
-              for key in mapping if key not in DEFAULT_MAPPING}
+    errors, renamed = {}, {}
+    for key, value in mapping.items():
+        name = ALIASES.get(key, key)
+        if name in renamed:
+            errors[name] = f"is given twice ({key} is another name for {name})"
+        renamed[name] = value
+    mapping = renamed
+    errors.update({key: "unknown key; the keys are listed in docs/voip-providers.md §5.3"
+                   for key in mapping if key not in DEFAULT_MAPPING})
     cleaned = {**DEFAULT_MAPPING, **{key: value for key, value in mapping.items() if key in DEFAULT_MAPPING}}
     if ("col_date" in mapping) != ("col_time" in mapping) or (cleaned["col_date"] is None) != (cleaned["col_time"] is None):
         errors["col_date"] = "col_date and col_time go together: set both, or neither (then col_datetime is used)"

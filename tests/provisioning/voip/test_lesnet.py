@@ -255,6 +255,13 @@ def test_each_bad_mapping_key_gets_a_message(mapping, key, message):
     assert message in info.value.errors[key]
 
 
+def test_field_names_are_accepted_for_the_column_keys():
+    cleaned = clean_column_mapping({"external_id": "Call ID", "callee": "Destination", "header_rows": 1})
+    assert (cleaned["col_call_id"], cleaned["col_destination"]) == ("Call ID", "Destination")
+    with pytest.raises(ColumnMappingError, match="is given twice"):
+        clean_column_mapping({"callee": 2, "col_destination": 2})
+
+
 def test_mapping_defaults_names_and_delimiter_detection():
     cleaned = clean_column_mapping({"delimiter": "tab", "header_rows": "1", "col_duration": "3"})
     assert (cleaned["delimiter"], cleaned["header_rows"], cleaned["col_duration"]) == ("\t", 1, 3)
