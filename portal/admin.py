@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, Q
 
 from billing.models import Invoice, Service
+from portal.impersonation import LoginAsClientAdminMixin
 from portal.models import ActivityLog, Client, ClientUser, JobRun
 
 
@@ -40,7 +41,7 @@ class ClientInvoiceInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     list_display = ["id", "display_name", "email", "country", "status", "credit_balance", "live_services", "created_at"]
     list_display_links = ["id", "display_name"]
     list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended"]

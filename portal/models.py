@@ -71,6 +71,8 @@ class Client(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["company_name"])]
+        # Staff "Log in as client" (seed 003, portal/impersonation.py).
+        permissions = [("login_as_client", "Can log in as the client (sees the client area as they do)")]
 
     def __str__(self):
         return self.display_name
