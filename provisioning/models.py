@@ -121,3 +121,7 @@ class RetryQueueEntry(ModuleCall):
         proxy = True
         verbose_name = "retry queue entry"
         verbose_name_plural = "retry queue"
+
+
+# The mail client area's records live with its code (provisioning/mail/); imported here so Django finds them.
+from provisioning.mail.models import MailboxRecord  # noqa: E402, F401
