@@ -52,12 +52,11 @@ NANP_AREA_CODE = re.compile(r"^[2-9][0-9]{2}$")
 _URL = TextOption("cdr_url", "CDR file URL", check="url", max_length=500)
 
 
-class IdentifierError(ValueError):
+class IdentifierError(OptionsError):
     """Invalid identifiers: `errors` maps a key of KEYS (or "line" for a legacy line) to its message."""
 
-    def __init__(self, errors):
-        self.errors = errors
-        super().__init__(" ".join(f"{LABELS.get(k, k)}: {m}" for k, m in errors.items()))
+    def __str__(self):
+        return " ".join(f"{LABELS.get(key, key)}: {message}" for key, message in self.errors.items())
 
 
 @dataclass(frozen=True)

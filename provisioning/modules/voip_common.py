@@ -15,6 +15,14 @@ TIMEOUT_SETTINGS = (
 )
 
 
+class ProviderError(ModuleError):
+    """An error answer of a provider; `status` is its HTTP status."""
+
+    def __init__(self, message, *, status, permanent=True):
+        super().__init__(message, permanent=permanent)
+        self.status = status
+
+
 def basic_auth(username, password):
     """The Authorization header of HTTP Basic (the header is never logged; ProviderHTTP logs bodies only)."""
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")

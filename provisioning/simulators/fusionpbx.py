@@ -11,7 +11,6 @@ Call records are generated deterministically (`seed_cdrs`) or added row by row (
 
 Run it alone with `python manage.py run_simulator fusionpbx --port 9997`.
 """
-import base64
 import random
 import secrets
 import uuid
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from provisioning.simulators.base import Response, Simulator, route
+from provisioning.simulators.http_basic import basic_credentials, same_secret
 
 ENDPOINT = "/app/rest_api/rest.php"
 NAMESPACE = uuid.UUID("6f1c2b1e-9a7d-4c55-8f0e-0c1d2e3f4a5b")
@@ -111,14 +111,8 @@ class FusionPbxSimulator(Simulator):
             return handler(self, body)
 
     def _authenticated(self, request):
-        value = request.headers.get("authorization", "")
-        if not value.lower().startswith("basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(value[6:].strip()).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return user in self.keys and secrets.compare_digest(self.keys[user], password)
+        user, password = basic_credentials(request) or ("", "")
+        return user in self.keys and same_secret(password, self.keys[user])
 
     # --- add-on actions ----------------------------------------------------------------------------------
 
@@ -135,9 +129,8 @@ class FusionPbxSimulator(Simulator):
         return Response(200, domain.row())
 
     def extension_create(self, body):
-        missing = [name for name in ("domain_uuid", "extension") if not body.get(name)]
-        if missing:
-            return _missing(missing)
+        if error := _required(body, "domain_uuid", "extension"):
+            return error
         domain = self._by_uuid(body["domain_uuid"])
         if domain is None:
             return Response(500, {"error": "domain not found"})
@@ -156,9 +149,8 @@ class FusionPbxSimulator(Simulator):
                                "emergency_caller_id_number": ""} for e in domain.extensions.values()])
 
     def extension_details(self, body):
-        missing = [name for name in ("domain_uuid", "extension_uuid") if not body.get(name)]
-        if missing:
-            return _missing(missing)
+        if error := _required(body, "domain_uuid", "extension_uuid"):
+            return error
         domain = self._by_uuid(body["domain_uuid"])
         ext = self._extension_by_uuid(domain, body["extension_uuid"]) if domain else None
         if ext is None:
@@ -185,8 +177,8 @@ class FusionPbxSimulator(Simulator):
         return Response(200, [_gateway_row(domain, g) for g in domain.gateways.values()])
 
     def gateway_switch(self, body, enable):
-        if not body.get("gateway_uuid"):
-            return _missing(["gateway_uuid"])
+        if error := _required(body, "gateway_uuid"):
+            return error
         for domain in self.domains.values():
             gateway = domain.gateways.get(body["gateway_uuid"])
             if gateway is not None:
@@ -195,9 +187,8 @@ class FusionPbxSimulator(Simulator):
         return Response(404, {"error": "gateway not found"})
 
     def extension_switch(self, body, enable):
-        missing = [name for name in ("domain_uuid", "extension_uuid") if not body.get(name)]
-        if missing:
-            return _missing(missing)
+        if error := _required(body, "domain_uuid", "extension_uuid"):
+            return error
         domain = self._by_uuid(body["domain_uuid"])
         if domain is None:
             return Response(404, {"error": "domain not found"})
@@ -241,8 +232,8 @@ class FusionPbxSimulator(Simulator):
         return next((e for e in domain.extensions.values() if e.extension_uuid == extension_uuid), None)
 
     def _domain_param(self, body):
-        if not body.get("domain_uuid"):
-            return None, _missing(["domain_uuid"])
+        if error := _required(body, "domain_uuid"):
+            return None, error
         domain = self._by_uuid(body["domain_uuid"])
         if domain is None:
             return None, Response(404, {"error": "domain not found"})
@@ -402,6 +393,12 @@ APP_ACTIONS = {
 
 def _missing(names):
     return Response(400, {"error": {"error": "missing required parameter(s)", "missing_parameters": names}})
+
+
+def _required(body, *names):
+    """The add-on's 400 naming the missing parameters, or None when all are there."""
+    missing = [name for name in names if not body.get(name)]
+    return _missing(missing) if missing else None
 
 
 def _key(row):

@@ -9,13 +9,12 @@ Each file holds the previous day's calls, comma-separated without a header, e.g.
 
 Run it alone with `python manage.py run_simulator lesnet --port 9995`.
 """
-import base64
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from provisioning.simulators.base import Response, Simulator, route
+from provisioning.simulators.http_basic import basic_credentials, same_secret
 
 HEADER = ("Date", "Source", "Destination", "Seconds")
 MALFORMED = ("this is not a call record", "2026-13-45 99:99:99,12045550123,12046664021,10", "2026-01-15 10:00:00,1")
@@ -70,14 +69,8 @@ class LesNetSimulator(Simulator):
             return TextResponse(200, self.file_text(peer))
 
     def _authorised(self, request):
-        value = request.headers.get("authorization", "")
-        if not value.lower().startswith("basic "):
-            return False
-        try:
-            given = base64.b64decode(value[6:].strip()).decode()
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return secrets.compare_digest(given, f"{self.basic_auth[0]}:{self.basic_auth[1]}")
+        user, password = basic_credentials(request) or ("", "")
+        return same_secret(f"{user}:{password}", f"{self.basic_auth[0]}:{self.basic_auth[1]}")
 
     # --- the file ----------------------------------------------------------------------------------------
 

@@ -9,14 +9,13 @@ one as the PBX would.
 
 Run it alone with `python manage.py run_simulator vodia --port 9996`.
 """
-import base64
 import random
-import secrets
 from dataclasses import dataclass, field
 
 import requests
 
 from provisioning.simulators.base import Response, Simulator, route
+from provisioning.simulators.http_basic import basic_credentials, same_secret
 
 DEFAULT_ADMIN = "admin"
 DEFAULT_PASSWORD = "sim-admin-pass"  # a simulator's: never a real PBX's
@@ -78,15 +77,9 @@ class VodiaSimulator(Simulator):
             return handler(request, tenant=tenant, **params)
 
     def _user(self, request):
-        value = request.headers.get("authorization", "")
-        if not value.lower().startswith("basic "):
-            return None
-        try:
-            name, _, password = base64.b64decode(value[6:].strip()).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return None
+        name, password = basic_credentials(request) or ("", "")
         user = self.users.get(name)
-        if user is None or not secrets.compare_digest(user["password"], password):
+        if user is None or not same_secret(password, user["password"]):
             return None
         return user
 

@@ -7,7 +7,7 @@ Answers are a JSON row, a list of rows, or `{"error": …}` with a status; the a
 permanent, any other 5xx is temporary.
 """
 from provisioning.modules.base import ModuleError
-from provisioning.modules.voip_common import basic_auth, decoded_json, provider_http
+from provisioning.modules.voip_common import ProviderError, basic_auth, decoded_json, provider_http
 
 # Calls that only read, or set a state to a fixed value: safe to repeat after a transport failure.
 REPEATABLE = frozenset({
@@ -18,12 +18,11 @@ REPEATABLE = frozenset({
 REFUSALS = frozenset({"domain not found", "extension already exists"})
 
 
-class FusionPbxError(ModuleError):
+class FusionPbxError(ProviderError):
     """An error answer: `status` and the add-on's `error` text."""
 
     def __init__(self, message, *, status, error="", permanent=True):
-        super().__init__(message, permanent=permanent)
-        self.status = status
+        super().__init__(message, status=status, permanent=permanent)
         self.error = error
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from provisioning.options import OptionsError
 from provisioning.voip_services import number_normaliser
 from voip.cdr_formats import CdrError, CdrRecord
 from voip.rating.deck import INBOUND, OUTBOUND
@@ -56,12 +57,11 @@ SNIFF_LINES = 20
 _DURATION = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2})$")
 
 
-class ColumnMappingError(ValueError):
+class ColumnMappingError(OptionsError):
     """An invalid mapping; `errors` maps each key to its message."""
 
-    def __init__(self, errors):
-        self.errors = errors
-        super().__init__(" ".join(f"{key}: {message}" for key, message in errors.items()))
+    def __str__(self):
+        return " ".join(f"{key}: {message}" for key, message in self.errors.items())
 
 
 class CdrFileError(ValueError):

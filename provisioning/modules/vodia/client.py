@@ -2,14 +2,11 @@
 status codes as ModuleErrors staff can act on (401 wrong credentials, 403 no "API access", 404 not found)."""
 from urllib.parse import quote
 
-from provisioning.modules.base import ModuleError
-from provisioning.modules.voip_common import basic_auth, decoded_json, provider_http
+from provisioning.modules.voip_common import ProviderError, basic_auth, decoded_json, provider_http
 
 
-class VodiaError(ModuleError):
-    def __init__(self, message, *, status, permanent=True):
-        super().__init__(message, permanent=permanent)
-        self.status = status
+class VodiaError(ProviderError):
+    pass
 
 
 class NotFound(VodiaError):

@@ -68,6 +68,19 @@ def voip_product(module, **options):
     return ProductFactory(module=module, type=Product.Type.VOIP, module_options=schema.clean(options))
 
 
+def created(make):
+    """A factory of services created on their simulator through the lifecycle (so Active)."""
+    from provisioning import lifecycle
+
+    def create(**kwargs):
+        service = make(**kwargs)
+        lifecycle.service_create(service=service, actor=ACTOR)
+        service.refresh_from_db()
+        return service
+
+    return create
+
+
 def voip_service(module, server, module_data, *, status=Service.Status.PENDING, product=None, **options):
     return ServiceFactory(product=product or voip_product(module, **options), server=server, status=status,
                           module_data=module_data, username="", password="")

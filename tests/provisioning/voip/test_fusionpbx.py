@@ -11,7 +11,7 @@ from provisioning.models import ModuleCall
 from provisioning.modules.base import CdrSourceRef, ModuleError
 from provisioning.modules.fusionpbx.options import PRODUCT_OPTIONS
 from provisioning.registry import get_module
-from tests.provisioning.voip.conftest import ACTOR, TENANT
+from tests.provisioning.voip.conftest import ACTOR, TENANT, created
 from voip.cdr_formats import CdrError, CdrRecord
 
 S = Service.Status
@@ -20,13 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def active(fpbx_service):
-    def make(**kwargs):
-        service = fpbx_service(**kwargs)
-        lifecycle.service_create(service=service, actor=ACTOR)
-        service.refresh_from_db()
-        return service
-
-    return make
+    return created(fpbx_service)
 
 
 def set_mode(service, mode):

@@ -12,7 +12,7 @@ from provisioning.modules.base import ModuleError
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
 from provisioning.registry import get_module
 from provisioning.simulators.vodia import json_leg, push_cdrs, webcdr
-from tests.provisioning.voip.conftest import ACTOR, VODIA_TENANT
+from tests.provisioning.voip.conftest import ACTOR, VODIA_TENANT, created
 from voip.cdr_formats import CdrError, CdrRecord
 
 S = Service.Status
@@ -20,13 +20,7 @@ S = Service.Status
 
 @pytest.fixture
 def active(vodia_service):
-    def make(**kwargs):
-        service = vodia_service(**kwargs)
-        lifecycle.service_create(service=service, actor=ACTOR)
-        service.refresh_from_db()
-        return service
-
-    return make
+    return created(vodia_service)
 
 
 # --- lifecycle ------------------------------------------------------------------------------------------------
