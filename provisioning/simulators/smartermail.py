@@ -9,6 +9,7 @@ deleteFiles is true, so tests can tell "files kept" from "files deleted".
 
 Run it alone with `python manage.py run_simulator smartermail --port 9998`.
 """
+import base64
 import re
 import secrets
 import threading
@@ -34,6 +35,8 @@ class SimUser:
     max_mailbox_size: int = 0  # bytes, 0 = unlimited
     bytes_used: int = 0
     is_enabled: bool = True
+    forward_list: list = field(default_factory=list)  # the mailbox's forwarding addresses
+    delete_on_forward: bool = False  # forward without keeping a copy
 
 
 @dataclass
@@ -51,6 +54,9 @@ class SimDomain:
     size: int = 0  # bytes used
     main_admin: str = ""
     users: dict = field(default_factory=dict)  # local part -> SimUser
+    aliases: dict = field(default_factory=dict)  # alias name -> list of target addresses
+    domain_aliases: list = field(default_factory=list)  # other domain names delivering here
+    dkim: dict = field(default_factory=lambda: dict(DKIM_OFF))  # domainKeysSettings
 
     def listing(self):
         """One row of GET settings/sysadmin/domains."""
@@ -62,7 +68,7 @@ class SimDomain:
             "isEnabled": self.is_enabled,
             "userCount": len(users),
             "userLimit": self.user_limit,
-            "aliasCount": 0,
+            "aliasCount": len(self.aliases),
             "aliasLimit": self.alias_limit,
             "domainAliasCount": self.domain_alias_count,
             "listCount": 0,
@@ -103,9 +109,11 @@ class SimDomain:
                 "messagesPerHour": 0, "messagesAction": 0, "bandwidthPerHour": 0, "bandwidthAction": 0,
                 "bouncesPerHour": 0, "bouncesAction": 0,
             },
-            "domainKeysSettings": {"selector": "", "publicKey": "", "keySize": 0, "pending": False, "isActive": False},
+            "domainKeysSettings": dict(self.dkim),
         }
 
+
+DKIM_OFF = {"selector": "", "publicKey": "", "keySize": 0, "pending": False, "isActive": False}
 
 # domainSettings fields a POST may change, and the attribute each one sets.
 SETTINGS_FIELDS = {
@@ -445,11 +453,18 @@ class SmarterMailSimulator(Simulator):
 
     @route("POST", API + "settings/domain/account-list-search", access="da")
     def account_list_search(self, request, domain):
-        results = [
-            {"userName": u.username, "displayName": u.full_name, "accountType": 1 if u.is_domain_admin else 0,
-             "isEnabled": u.is_enabled, "totalMailboxSize": u.bytes_used}
-            for u in sorted(domain.users.values(), key=lambda u: u.username)
-        ]
+        """Users by default (searchFlags ["users"]); aliases with ["aliases"] (accountType 4)."""
+        flags = (request.json or {}).get("searchFlags") or ["users"]
+        results = []
+        if "users" in flags:
+            results += [
+                {"userName": u.username, "displayName": u.full_name, "accountType": 1 if u.is_domain_admin else 0,
+                 "isEnabled": u.is_enabled, "totalMailboxSize": u.bytes_used, "maxMailboxSize": u.max_mailbox_size}
+                for u in sorted(domain.users.values(), key=lambda u: u.username)
+            ]
+        if "aliases" in flags:
+            results += [{"userName": name, "displayName": "", "accountType": 4, "isEnabled": True}
+                        for name in sorted(domain.aliases)]
         return self.ok(results=results)
 
     @route("POST", API + "settings/domain/account-list-delete", access="da")
@@ -458,7 +473,125 @@ class SmarterMailSimulator(Simulator):
             domain.users.pop(str(name).lower(), None)
         return self.ok()
 
+    # --- domain admin: aliases, forwarding, domain aliases, DKIM -------------------------------------------
+
+    @route("POST", API + "settings/domain/alias-put", access="da")
+    def alias_put(self, request, domain):
+        alias = (request.json or {}).get("alias") or {}
+        name = str(alias.get("name", "")).strip().lower()
+        if not USER_NAME.match(name):
+            return self.error(400, "ALIAS_ADD_ERROR_INVALID_NAME")
+        if name in domain.aliases or name in domain.users:
+            return self.error(400, "ALIAS_ADD_ERROR_NAME_IN_USE")
+        targets = _addresses(alias.get("aliasTargetList"))
+        if targets is None:
+            return self.error(400, "ALIAS_ERROR_INVALID_TARGET")
+        domain.aliases[name] = targets
+        return self.ok()
+
+    @route("POST", API + "settings/domain/alias", access="da")
+    def alias_post(self, request, domain):
+        body = request.json or {}
+        old = str(body.get("oldName", "")).strip().lower()
+        alias = body.get("alias") or {}
+        if old not in domain.aliases:
+            return self.error(400, "ALIAS_NOT_FOUND")
+        targets = _addresses(alias.get("aliasTargetList"))
+        if targets is None:
+            return self.error(400, "ALIAS_ERROR_INVALID_TARGET")
+        new = str(alias.get("name") or old).strip().lower()
+        del domain.aliases[old]
+        domain.aliases[new] = targets
+        return self.ok()
+
+    @route("GET", API + "settings/domain/alias/{alias}", access="da")
+    def alias_get(self, request, domain, alias):
+        if alias.lower() not in domain.aliases:
+            return self.error(400, "ALIAS_NOT_FOUND")
+        return self.ok(alias={"name": alias.lower(), "displayName": "", "allowSending": False, "hideFromGAL": False,
+                              "internalOnly": False, "aliasTargetList": list(domain.aliases[alias.lower()])})
+
+    @route("POST", API + "settings/domain/alias-delete/{alias}", access="da")
+    def alias_delete(self, request, domain, alias):
+        if domain.aliases.pop(alias.lower(), None) is None:
+            return self.error(400, "ALIAS_NOT_FOUND")
+        return self.ok()
+
+    @route("POST", API + "settings/domain/get-mailbox-forward-list", access="da")
+    def get_forward_list(self, request, domain):
+        user = domain.users.get(str((request.json or {}).get("email", "")).partition("@")[0].lower())
+        if user is None:
+            return self.error(400, "USER_NOT_FOUND")
+        return self.ok(mailboxForwardList={"forwardList": list(user.forward_list), "keepRecipients": True,
+                                           "deleteOnForward": user.delete_on_forward, "spamForwardOption": "None"})
+
+    @route("POST", API + "settings/domain/post-mailbox-forward-list", access="da")
+    def post_forward_list(self, request, domain):
+        body = request.json or {}
+        user = domain.users.get(str(body.get("email", "")).partition("@")[0].lower())
+        if user is None:
+            return self.error(400, "USER_NOT_FOUND")
+        data = body.get("mailboxForwardList") or {}
+        targets = _addresses(data.get("forwardList"), empty_ok=True)
+        if targets is None:
+            return self.error(400, "FORWARD_ERROR_INVALID_ADDRESS")
+        user.forward_list, user.delete_on_forward = targets, bool(data.get("deleteOnForward"))
+        return self.ok()
+
+    @route("GET", API + "settings/domain/domain-aliases", access="da")
+    def domain_aliases_get(self, request, domain):
+        return self.ok(domainAliasData=[{"name": name} for name in domain.domain_aliases])
+
+    @route("POST", API + "settings/domain/domain-alias-put/{alias}/{check_mx}", access="da")
+    def domain_alias_put(self, request, domain, alias, check_mx):
+        alias = alias.lower()
+        if not DOMAIN_NAME.match(alias):
+            return self.error(400, "DOMAIN_ALIAS_ERROR_INVALID_NAME")
+        if alias in domain.domain_aliases or alias in self.domains:
+            return self.error(400, "DOMAIN_ALIAS_ERROR_NAME_IN_USE")
+        domain.domain_aliases.append(alias)
+        return self.ok()
+
+    @route("POST", API + "settings/domain/domain-alias-delete/{alias}", access="da")
+    def domain_alias_delete(self, request, domain, alias):
+        if alias.lower() not in domain.domain_aliases:
+            return self.error(400, "DOMAIN_ALIAS_NOT_FOUND")
+        domain.domain_aliases.remove(alias.lower())
+        return self.ok()
+
+    @route("GET", API + "settings/domain/domain", access="da")
+    def domain_settings_da(self, request, domain):
+        return self.ok(domainSettings=domain.settings())
+
+    @route("POST", API + "settings/domain/dkim-create-rollover/{key_size}", access="da")
+    def dkim_create_rollover(self, request, domain, key_size):
+        if key_size not in ("1024", "2048"):
+            return self.error(400, "DKIM_ERROR_INVALID_KEY_SIZE")
+        _new_dkim_key(domain, int(key_size))
+        return self.ok()
+
+    @route("POST", API + "settings/domain/dkim-enable/{force}", access="da")
+    def dkim_enable(self, request, domain, force):
+        """A pending key until the DNS record is seen (verify_dkim), or at once when forced."""
+        if not domain.dkim["publicKey"]:
+            _new_dkim_key(domain, 2048)
+        active = force.lower() == "true"
+        domain.dkim.update(isActive=active, pending=not active)
+        return self.ok()
+
+    @route("POST", API + "settings/domain/dkim-disable", access="da")
+    def dkim_disable(self, request, domain):
+        domain.dkim.update(isActive=False, pending=False)
+        return self.ok()
+
     # --- inspection (non-vendor) ------------------------------------------------------------------------
+
+    def verify_dkim(self, name):
+        """The domain's DKIM record is published: a pending key starts signing."""
+        with self.lock:
+            dkim = self.domains[name.lower()].dkim
+            if dkim["pending"]:
+                dkim.update(pending=False, isActive=True)
 
     def domain(self, name):
         """The simulated domain, or None (tests read state directly when in-process)."""
@@ -522,6 +655,20 @@ class SmarterMailSimulator(Simulator):
             self.expire_access_tokens()
         if data.get("expire_refresh_tokens"):
             self.expire_refresh_tokens()
+
+
+def _addresses(values, *, empty_ok=False):
+    """A list of e-mail addresses, lower-case; None when one is not an address (or the list is empty)."""
+    addresses = [str(value).strip().lower() for value in values or []]
+    if (not addresses and not empty_ok) or not all(re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", a) for a in addresses):
+        return None
+    return addresses
+
+
+def _new_dkim_key(domain, key_size):
+    public_key = base64.b64encode(secrets.token_bytes(key_size // 8 + 38)).decode()
+    domain.dkim.update(selector=f"sm{secrets.token_hex(3)}", publicKey=public_key, keySize=key_size, pending=True,
+                       isActive=False)
 
 
 def _page(title, body):

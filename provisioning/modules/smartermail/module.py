@@ -3,7 +3,8 @@
 Create makes the domain with its storage path (option 5), outbound IP (6) and user limit (7), together with
 its domain administrator, the service's primary login. Suspend/unsuspend switch the domain off and on; nothing
 is deleted. Terminate deletes the domain, and its files only when option 8 says so. Usage is one call per
-server. SSO asks the server for a one-minute auto-login URL.
+server. SSO asks the server for a one-minute auto-login URL. Mailboxes, aliases, forwarding, domain aliases
+and DKIM for the mail client area: SmarterMailMailboxes (mailboxes.py).
 
 "Already in that state" counts as success: suspending a disabled domain, terminating a domain that is gone,
 and creating a domain that an earlier attempt of this same service created (proved by logging in as its
@@ -21,6 +22,7 @@ from provisioning.modules.base import (
     Usage,
 )
 from provisioning.modules.smartermail.client import SmarterMailClient, SmarterMailError
+from provisioning.modules.smartermail.mailboxes import SmarterMailMailboxes
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS, SERVER_SETTINGS
 
 MB = Decimal(1024 * 1024)
@@ -29,7 +31,7 @@ NAME_IN_USE = "DOMAIN_ADD_ERROR_NAME_IN_USE"
 DEFAULT_ADMIN = "admin"
 
 
-class SmarterMailModule(ProvisioningModule):
+class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
     key = "smartermail"
     label = "SmarterMail"
     supports_sso = True
