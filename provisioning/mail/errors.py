@@ -2,10 +2,9 @@
 recognise; other ModuleErrors are read by their words (Modoboa's and SmarterMail's say "already exists",
 "password", "quota"…). Staff keep the provider's exact words on the ModuleCall, whose number the customer is
 given when the cause is ours to look into."""
-import re
 from dataclasses import dataclass
 
-from provisioning.modules.mailboxes import Reason
+from provisioning.modules.mailboxes import Reason, reason_from_words
 
 # Reason -> (the form field it belongs next to, what the customer reads). {what} is the thing being changed.
 TEXTS = {
@@ -43,13 +42,6 @@ TEXTS = {
     ),
     Reason.UNSUPPORTED: (None, "Your mail service does not offer this."),
 }
-GUESSES = (
-    (re.compile(r"already exists|in use|NAME_IN_USE", re.I), Reason.TAKEN),
-    (re.compile(r"password", re.I), Reason.PASSWORD),
-    (re.compile(r"quota", re.I), Reason.QUOTA),
-    (re.compile(r"not found|does not exist|no such|there is no", re.I), Reason.NOT_FOUND),
-    (re.compile(r"INVALID_NAME|invalid (user ?)?name", re.I), Reason.INVALID_NAME),
-)
 TEMPORARY = ("The mail server did not answer in time, so nothing was changed. Please try again in a few minutes.")
 
 
@@ -63,7 +55,7 @@ def customer_error(error, *, what="it", call=None):
     """What to tell the customer about a ModuleError (and next to which form field)."""
     if not error.permanent:
         return CustomerError(None, TEMPORARY)
-    reason = getattr(error, "reason", "") or next((r for pattern, r in GUESSES if pattern.search(error.message)), "")
+    reason = getattr(error, "reason", "") or reason_from_words(error.message)
     if reason == Reason.INVALID and getattr(error, "vendor_message", ""):
         return CustomerError(None, f"The mail server did not accept this: {error.vendor_message}.")
     if reason in TEXTS:

@@ -153,6 +153,16 @@ def done(request, message, url_name, *args):
     return redirect(f"clientarea:{url_name}", *args)
 
 
+def form_page(request, ctx, form, change, *, success, then, what, template="form_page.html", **context):
+    """A page with one form whose valid POST makes one change: on success back to the `then` page (a section's
+    URL name) with the `success` message; otherwise the form again, with the refusal next to its field."""
+    if request.method == "POST" and form.is_valid():
+        _, ok = attempt(request, lambda: change(form.cleaned_data), form=form, what=what)
+        if ok:
+            return done(request, success, then, ctx.service.pk)
+    return show(request, ctx, template, then.removeprefix("mail_"), form=form, **context)
+
+
 # --- the dashboard and the DNS guide ----------------------------------------------------------------------------------
 
 @mail_page()
@@ -235,27 +245,22 @@ def account_edit(request, ctx, mailbox):
 def account_password(request, ctx, mailbox):
     record = selectors.mailbox_record(ctx, mailbox)
     form = forms.MailboxPasswordForm(request.POST or None, ctx=ctx)
-    if request.method == "POST" and form.is_valid():
-        _, ok = attempt(request, lambda: services.mailbox_set_password(
-            ctx, actor(request), record=record, password=form.cleaned_data["password"]), form=form, what=record.address)
-        if ok:
-            return done(request, f"The password of {record.address} was changed.", "mail_accounts", ctx.service.pk)
-    return show(request, ctx, "account_form.html", "accounts", form=form, record=record,
-                title=f"Change the password of {record.address}")
+    return form_page(
+        request, ctx, form,
+        lambda data: services.mailbox_set_password(ctx, actor(request), record=record, password=data["password"]),
+        success=f"The password of {record.address} was changed.", then="mail_accounts", what=record.address,
+        template="account_form.html", record=record, title=f"Change the password of {record.address}")
 
 
 @mail_page()
 def account_delete(request, ctx, mailbox):
     record = selectors.mailbox_record(ctx, mailbox)
     form = forms.TypedConfirmForm(request.POST or None, ctx=ctx, expected=record.address)
-    if request.method == "POST" and form.is_valid():
-        _, ok = attempt(request, lambda: services.mailbox_delete(ctx, actor(request), record=record), form=form,
-                        what=record.address)
-        if ok:
-            return done(request, f"Mailbox {record.address} was deleted.", "mail_accounts", ctx.service.pk)
-    return show(request, ctx, "confirm.html", "accounts", form=form, title=f"Delete {record.address}",
-                back=reverse("clientarea:mail_accounts", args=[ctx.service.pk]),
-                warning=f"This deletes the mailbox {record.address} and all its mail at once. It cannot be undone.")
+    return form_page(
+        request, ctx, form, lambda data: services.mailbox_delete(ctx, actor(request), record=record),
+        success=f"Mailbox {record.address} was deleted.", then="mail_accounts", what=record.address,
+        title=f"Delete {record.address}", back=reverse("clientarea:mail_accounts", args=[ctx.service.pk]),
+        warning=f"This deletes the mailbox {record.address} and all its mail at once. It cannot be undone.")
 
 
 @mail_page()
@@ -357,13 +362,11 @@ def alias_edit(request, ctx, alias):
         messages.error(request, error)
         return redirect("clientarea:mail_aliases", ctx.service.pk)
     form = forms.AliasForm(request.POST or None, ctx=ctx, creating=False, initial={"targets": "\n".join(found.targets)})
-    if request.method == "POST" and form.is_valid():
-        _, ok = attempt(request, lambda: services.alias_update(ctx, actor(request), alias=found,
-                                                               targets=form.cleaned_data["targets"]),
-                        form=form, what=found.address)
-        if ok:
-            return done(request, f"Alias {found.address} saved.", "mail_aliases", ctx.service.pk)
-    return show(request, ctx, "simple_form.html", "aliases", form=form, title=f"Alias {found.address}")
+    return form_page(
+        request, ctx, form,
+        lambda data: services.alias_update(ctx, actor(request), alias=found, targets=data["targets"]),
+        success=f"Alias {found.address} saved.", then="mail_aliases", what=found.address,
+        title=f"Alias {found.address}", back=reverse("clientarea:mail_aliases", args=[ctx.service.pk]))
 
 
 @mail_page(feature="aliases")
@@ -377,7 +380,7 @@ def alias_delete(request, ctx, alias):
                         what=found.address)
         if ok:
             return done(request, f"Alias {found.address} deleted.", "mail_aliases", ctx.service.pk)
-    return show(request, ctx, "confirm.html", "aliases", title=f"Delete the alias {found.address}",
+    return show(request, ctx, "form_page.html", "aliases", title=f"Delete the alias {found.address}",
                 back=reverse("clientarea:mail_aliases", args=[ctx.service.pk]),
                 warning=f"Mail to {found.address} will no longer reach {', '.join(found.targets)}.")
 
@@ -407,7 +410,8 @@ def forward_edit(request, ctx, mailbox):
             text = f"{record.address} forwards to {', '.join(result.targets)}." if result.targets else \
                 f"Forwarding of {record.address} is off."
             return done(request, text, "mail_forwarding", ctx.service.pk)
-    return show(request, ctx, "simple_form.html", "forwarding", form=form, title=f"Forwarding of {record.address}")
+    return show(request, ctx, "form_page.html", "forwarding", form=form, title=f"Forwarding of {record.address}",
+                back=reverse("clientarea:mail_forwarding", args=[ctx.service.pk]))
 
 
 # --- distribution lists -----------------------------------------------------------------------------------------
@@ -459,7 +463,7 @@ def list_delete(request, ctx, mail_list):
         if ok:
             return done(request, f"Distribution list {address} deleted.", "mail_lists", ctx.service.pk)
     provider_data(request, ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address), what="list")
-    return show(request, ctx, "confirm.html", "lists", title=f"Delete the list {address}",
+    return show(request, ctx, "form_page.html", "lists", title=f"Delete the list {address}",
                 back=reverse("clientarea:mail_list", args=[ctx.service.pk, mail_list.lower()]),
                 warning=f"Mail to {address} will no longer reach its members.")
 

@@ -13,6 +13,7 @@ right field. Addresses are full e-mail addresses in the service's domain, lower-
 Single sign-on of a mailbox goes through the module's `sso_url(service, target=…, user=<address>)` with a
 target from `mailbox_sso_targets` (SsoTarget.WEBMAIL, MAILBOX_CONTROL_PANEL).
 """
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +37,25 @@ class Reason:
     LIMIT = "limit"  # the provider's own count limit (mailboxes, aliases, lists)
     VERIFICATION = "verification"  # the domain's ownership must be verified first
     UNSUPPORTED = "unsupported"  # the provider cannot do this
+
+
+# The words providers use for refusals, by what they mean: for APIs without error codes (PolarisMail), and for
+# errors a module did not classify. The first pattern that matches wins.
+REASON_WORDS = (
+    (re.compile(r"verif", re.I), Reason.VERIFICATION),
+    (re.compile(r"already exists|not available|in use|NAME_IN_USE", re.I), Reason.TAKEN),
+    (re.compile(r"does not exist|not found|no such|there is no|unknown (user|domain|alias|list)", re.I),
+     Reason.NOT_FOUND),
+    (re.compile(r"password", re.I), Reason.PASSWORD),
+    (re.compile(r"quota", re.I), Reason.QUOTA),
+    (re.compile(r"INVALID_NAME|invalid (user ?name|alias name|list name|domain name|name)", re.I), Reason.INVALID_NAME),
+    (re.compile(r"\blimit\b", re.I), Reason.LIMIT),
+)
+
+
+def reason_from_words(message):
+    """The Reason a refusal's words suggest, or ""."""
+    return next((reason for pattern, reason in REASON_WORDS if pattern.search(message)), "")
 
 
 class MailboxError(ModuleError):

@@ -460,18 +460,11 @@ class PolarisMailSimulator(Simulator):
         member = form.get("newmember", "").strip().lower()
         if not EMAIL.match(member):
             raise Failed("Invalid member address")
-        if member in mailing_list.members:
-            raise Failed("Member already exists")
-        mailing_list.members.append(member)
-        return ""
+        return _append(mailing_list.members, member, "Member already exists")
 
     def admin_removeListMember(self, form, request):
         mailing_list = self._list(self._domain(form), form.get("lname", ""))
-        member = form.get("member", "").strip().lower()
-        if member not in mailing_list.members:
-            raise Failed("Member does not exist")
-        mailing_list.members.remove(member)
-        return ""
+        return _discard(mailing_list.members, form.get("member", ""), "Member does not exist")
 
     # --- admin: DKIM, branding, domain aliases, footer ------------------------------------------------------
 
@@ -538,18 +531,12 @@ class PolarisMailSimulator(Simulator):
         alias = form.get("adomain", "").strip().lower()
         if not DOMAIN_NAME.match(alias):
             raise Failed("Invalid domain name")
-        if alias in domain.alias_domains or alias in self.domains or alias in self.foreign:
+        if alias in self.domains or alias in self.foreign:
             raise Failed("Domain is not available")
-        domain.alias_domains.append(alias)
-        return ""
+        return _append(domain.alias_domains, alias, "Domain is not available")
 
     def admin_removeAliasDomain(self, form, request):
-        domain = self._domain(form)
-        alias = form.get("adomain", "").strip().lower()
-        if alias not in domain.alias_domains:
-            raise Failed("Alias domain does not exist")
-        domain.alias_domains.remove(alias)
-        return ""
+        return _discard(self._domain(form).alias_domains, form.get("adomain", ""), "Alias domain does not exist")
 
     def admin_getFooterDomain(self, form, request):
         return self._domain(form).footer
@@ -572,18 +559,10 @@ class PolarisMailSimulator(Simulator):
         target = form.get("newforward", "").strip().lower()
         if not EMAIL.match(target):
             raise Failed("Invalid forward address")
-        if target in user.forwards:
-            raise Failed("Forward already exists")
-        user.forwards.append(target)
-        return ""
+        return _append(user.forwards, target, "Forward already exists")
 
     def user_removeForward(self, form, request):
-        user = self._caller_user(form)
-        target = form.get("forward", "").strip().lower()
-        if target not in user.forwards:
-            raise Failed("Forward does not exist")
-        user.forwards.remove(target)
-        return ""
+        return _discard(self._caller_user(form).forwards, form.get("forward", ""), "Forward does not exist")
 
     def user_getForwards(self, form, request):
         return list(self._caller_user(form).forwards)
@@ -690,6 +669,22 @@ class PolarisMailSimulator(Simulator):
             self.expire_tokens()
         if data.get("verify"):
             self.verify(str(data["verify"]))
+
+
+def _append(items, value, taken):
+    """Add `value` to a list that holds each value once ("" for the envelope); `taken` when it is there."""
+    if value in items:
+        raise Failed(taken)
+    items.append(value)
+    return ""
+
+
+def _discard(items, value, missing):
+    value = value.strip().lower()
+    if value not in items:
+        raise Failed(missing)
+    items.remove(value)
+    return ""
 
 
 def _text(value):

@@ -18,23 +18,14 @@ from urllib.parse import urlencode
 
 from provisioning.http import ProviderHTTP
 from provisioning.modules.base import ModuleError
-from provisioning.modules.mailboxes import MailboxError, Reason
+from provisioning.modules.mailboxes import MailboxError, Reason, reason_from_words
 
 ADMIN_PATH = "/admin/json.php"
 USER_PATH = "/json.php"
 TOKEN_WORDS = re.compile(r"\btoken\b", re.IGNORECASE)
 
-# The vendor's messages (returndata) by what they mean; the first pattern that matches wins.
-REASONS = (
-    (re.compile(r"verif", re.I), Reason.VERIFICATION),
-    (re.compile(r"already exists|not available|already in use", re.I), Reason.TAKEN),
-    (re.compile(r"does not exist|not found|unknown (user|domain|alias|list)", re.I), Reason.NOT_FOUND),
-    (re.compile(r"password", re.I), Reason.PASSWORD),
-    (re.compile(r"quota", re.I), Reason.QUOTA),
-    (re.compile(r"invalid (username|alias name|list name|domain name|name)", re.I), Reason.INVALID_NAME),
-    (re.compile(r"limit", re.I), Reason.LIMIT),
-    (re.compile(r"invalid|must be|too large", re.I), Reason.INVALID),
-)
+# The API has no error codes: its messages (returndata) are read by their words; any other refusal of a value.
+OTHER_REFUSAL = re.compile(r"invalid|must be|too large", re.IGNORECASE)
 
 
 class PolarisMailError(MailboxError):
@@ -59,7 +50,7 @@ def forget_tokens():
 
 
 def reason_of(vendor_message):
-    return next((reason for pattern, reason in REASONS if pattern.search(vendor_message)), "")
+    return reason_from_words(vendor_message) or (Reason.INVALID if OTHER_REFUSAL.search(vendor_message) else "")
 
 
 class PolarisMailClient:
@@ -91,6 +82,16 @@ class PolarisMailClient:
         if _succeeded(body):
             return body.get("returndata")
         raise self._refusal(action, body)
+
+    def remove(self, action, params):
+        """An action that removes something: already gone counts as done. Returns whether it was there."""
+        try:
+            self.call(action, params)
+        except PolarisMailError as exc:
+            if exc.reason != Reason.NOT_FOUND:
+                raise
+            return False
+        return True
 
     def call_raw(self, action, params=None, *, read=False, opaque=False):
         """The decoded answer {"returncode", "returndata", …} as it came, after renewing a stale token once."""

@@ -89,11 +89,7 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
 
     def terminate(self, service, *, delete_data):
         domain = service.domain.lower()
-        try:
-            self._client(service).call("removeDomain", {"domain": domain})
-        except PolarisMailError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        if not self._client(service).remove("removeDomain", {"domain": domain}):
             return ActionResult(message=f"{domain} was already removed from PolarisMail.")
         return ActionResult(message=f"Removed {domain} from PolarisMail with all its mailboxes and mail "
                                     "(PolarisMail keeps no files of a removed domain).")
@@ -203,11 +199,7 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
 
     def delete_mailbox(self, service, address, *, delete_data=True):
         local, _, domain = address_in_domain(address, service.domain).partition("@")
-        try:
-            self._client(service).call("removeUser", {"username": local, "domain": domain})
-        except PolarisMailError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._client(service).remove("removeUser", {"username": local, "domain": domain})
 
     # --- aliases -------------------------------------------------------------------------------------------
 
@@ -249,11 +241,7 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
 
     def delete_alias(self, service, address):
         local, _, domain = address_in_domain(address, service.domain).partition("@")
-        try:
-            self._client(service).call("removeAlias", {"alias": local, "domain": domain})
-        except PolarisMailError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._client(service).remove("removeAlias", {"alias": local, "domain": domain})
 
     # --- forwards ------------------------------------------------------------------------------------------
 
@@ -319,11 +307,7 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
 
     def delete_distribution_list(self, service, address):
         local, _, domain = address_in_domain(address, service.domain).partition("@")
-        try:
-            self._client(service).call("removeList", {"lname": local, "domain": domain})
-        except PolarisMailError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._client(service).remove("removeList", {"lname": local, "domain": domain})
 
     def add_list_member(self, service, address, member):
         local, _, domain = address_in_domain(address, service.domain).partition("@")
@@ -332,12 +316,8 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
 
     def remove_list_member(self, service, address, member):
         local, _, domain = address_in_domain(address, service.domain).partition("@")
-        try:
-            self._client(service).call("removeListMember", {"lname": local, "domain": domain,
-                                                            "member": member.strip().lower()})
-        except PolarisMailError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._client(service).remove("removeListMember", {"lname": local, "domain": domain,
+                                                          "member": member.strip().lower()})
 
     # --- DKIM ----------------------------------------------------------------------------------------------
 
@@ -399,12 +379,8 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
         )
 
     def remove_domain_alias(self, service, name):
-        try:
-            self._client(service).call("removeAliasDomain", {"domain": service.domain.lower(),
-                                                             "adomain": name.strip().lower()})
-        except PolarisMailError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._client(service).remove("removeAliasDomain", {"domain": service.domain.lower(),
+                                                           "adomain": name.strip().lower()})
 
     # --- helpers -------------------------------------------------------------------------------------------
 

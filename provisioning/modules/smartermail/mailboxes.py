@@ -108,11 +108,7 @@ class SmarterMailMailboxes(MailboxManagement):
 
     def delete_alias(self, service, address):
         local = address_in_domain(address, service.domain).partition("@")[0]
-        try:
-            self._domain_call(service, "POST", f"settings/domain/alias-delete/{local}", {})
-        except MailboxError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._domain_remove(service, f"settings/domain/alias-delete/{local}")
 
     # --- forwarding ----------------------------------------------------------------------------------------
 
@@ -144,11 +140,7 @@ class SmarterMailMailboxes(MailboxManagement):
         self._domain_call(service, "POST", f"settings/domain/domain-alias-put/{name.strip().lower()}/false", {})
 
     def remove_domain_alias(self, service, name):
-        try:
-            self._domain_call(service, "POST", f"settings/domain/domain-alias-delete/{name.strip().lower()}", {})
-        except MailboxError as exc:
-            if exc.reason != Reason.NOT_FOUND:
-                raise
+        self._domain_remove(service, f"settings/domain/domain-alias-delete/{name.strip().lower()}")
 
     # --- DKIM ----------------------------------------------------------------------------------------------
 
@@ -189,6 +181,14 @@ class SmarterMailMailboxes(MailboxManagement):
             if not reason:
                 raise
             raise MailboxError(exc.message, reason=reason, permanent=exc.permanent) from exc
+
+    def _domain_remove(self, service, path):
+        """A POST that removes something: already gone counts as done."""
+        try:
+            self._domain_call(service, "POST", path, {})
+        except MailboxError as exc:
+            if exc.reason != Reason.NOT_FOUND:
+                raise
 
     def _search(self, service, kind):
         body = {"search": None, "searchFlags": [kind], "skip": 0, "take": 99999, "sortField": "userName"}
