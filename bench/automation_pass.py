@@ -218,6 +218,7 @@ def run_pass(today, expected):
         run = JobRun.objects.filter(name=tasks.JOB_DAILY, last_finished_at__gte=started_wall).first()
         if run is not None and run.status == JobRun.Status.SUCCESS and not locks.pass_running():
             elapsed = time.perf_counter() - started
+            run.refresh_from_db()  # the last batch wrote its totals just before it released the lock
             break
         if run is not None and run.status == JobRun.Status.FAILED:
             raise SystemExit(f"The pass failed: {run.last_error}")

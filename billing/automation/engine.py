@@ -20,17 +20,21 @@ Each service is claimed once: its row is locked with SELECT … FOR UPDATE SKIP 
 skipped, not waited for) and re-checked (still in the status, still overdue: a payment since the selection wins),
 then the lifecycle function locks it again, re-checks the status and calls the module. A module error leaves the
 service as it was (lifecycle records the failed call for the retry queue) and the next pass tries again. Every
-decision is written to ActivityLog ("automation.suspend" / "automation.terminate") with the rule that applied.
+decision is written to ActivityLog ("automation.suspend" / "automation.terminate") with the rule that applied, in
+the transaction of the change. The clients' notices are queued for a whole batch once it is done
+(`queue_notices`), under event keys that name each change, so each is queued once, also after a crash.
 """
 import logging
 import queue
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date as date_type
+from datetime import date as date_type, datetime, time
 
 from django.conf import settings as django_settings
 from django.db import connection, connections, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from billing import emails
 from billing.automation import client_status, selection
@@ -272,7 +276,9 @@ def execute(items, *, date, actor, mode, threads=None):
     # without a query each, and the claim never joins (a locking read would lock the product row too).
     products = Product.objects.in_bulk({item["product_id"] for item in items})
     if threads <= 1:
-        return [process_item(item, date=date, actor=actor, mode=mode, products=products) for item in items]
+        results = [process_item(item, date=date, actor=actor, mode=mode, products=products) for item in items]
+        queue_notices(items, date=date)
+        return results
     results = [None] * len(items)
     work = queue.SimpleQueue()
     for index, item in enumerate(items):
@@ -292,6 +298,7 @@ def execute(items, *, date, actor, mode, threads=None):
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="automation") as pool:
         for future in [pool.submit(drain) for _ in range(threads)]:
             future.result()
+    queue_notices(items, date=date)
     return results
 
 
@@ -325,7 +332,6 @@ def process_item(item, *, date, actor, mode, products=None):
             if action == TERMINATE:
                 handle_terminated_service_invoices(service=service, actor=actor)
             _log_decision(item, service, date=date, mode=mode, actor=actor, outcome=DONE)
-            _queue_notice(item, service)
             return DONE, ""
     except Exception as exc:  # a database error or a bug: this service waits for the next pass
         logger.exception("Automation %s of service %s failed", action, item["service_id"])
@@ -353,13 +359,26 @@ def _log_decision(item, service, *, date, mode, actor, outcome, error=""):
     )
 
 
-def _queue_notice(item, service):
-    """The client's notice, in the transaction of the change: queued exactly when the change commits. Its event
-    key names this suspension (its time), so a later suspension of the same service gets its own notice."""
-    if not item["send_email"]:
-        return
-    if item["action"] == SUSPEND:
-        template, key = emails.SERVICE_SUSPENDED, f"service.suspended:{service.pk}:{service.suspended_at.isoformat()}"
-    else:
-        template, key = emails.SERVICE_TERMINATED, f"service.terminated:{service.pk}"
-    emails.queue_emails([emails.EmailRequest(template, service.client_id, key, service_id=service.pk)])
+def queue_notices(items, *, date):
+    """The clients' notices for work items once they are done, in a fixed number of queries (not one e-mail
+    task per service). Each notice's event key names the change (the suspension's time), so it is queued once
+    whoever asks: this batch, a redelivered batch after a worker died (its claims skip the services already done,
+    this still finds them), or another pass that handled some of the same services."""
+    wanted = {(item["action"], item["service_id"]) for item in items if item["send_email"]}
+    if not wanted:
+        return []
+    since = timezone.make_aware(datetime.combine(min(date, timezone.localdate()), time.min))
+    done = Service.objects.filter(pk__in=sorted({pk for _, pk in wanted})).filter(
+        Q(status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.OVERDUE, suspended_at__gte=since)
+        | Q(status=Service.Status.TERMINATED, terminated_at__gte=since)
+    )
+    requests = []
+    for pk, client_id, status, suspended_at in done.values_list("pk", "client_id", "status", "suspended_at"):
+        if status == Service.Status.SUSPENDED and (SUSPEND, pk) in wanted:
+            key, template = f"service.suspended:{pk}:{suspended_at.isoformat()}", emails.SERVICE_SUSPENDED
+        elif status == Service.Status.TERMINATED and (TERMINATE, pk) in wanted:
+            key, template = f"service.terminated:{pk}", emails.SERVICE_TERMINATED
+        else:
+            continue
+        requests.append(emails.EmailRequest(template, client_id, key, service_id=pk))
+    return emails.queue_emails(requests)

@@ -216,3 +216,17 @@ def test_a_dry_run_before_any_settings_were_saved_writes_nothing():
     before = table_counts()
     assert run_automation(date=RUN, dry_run=True).totals["suspend"] == 1  # the defaults: 5 days
     assert table_counts() == before
+
+
+def test_a_batch_redelivered_after_a_crash_still_queues_the_notices_once(automation):
+    """The worker died after suspending but before queueing the e-mails: the redelivered batch's claims skip
+    the service, and the notice is still queued, once."""
+    service = overdue_service(days=5)
+    plan = plan_automation(date=RUN, dry_run=False)
+    items = [r.work_item() for r in plan.rows]
+    engine.process_item(items[0], date=RUN, actor=Actor.system("t"), mode="daily")  # done; no notice yet
+    assert not EmailLog.objects.exists()
+    for _ in range(2):  # the redelivery, and another pass asking again
+        assert engine.execute(items, date=RUN, actor=Actor.system("t"), mode="daily") == [("skipped", "")]
+    assert EmailLog.objects.filter(template_name=emails.SERVICE_SUSPENDED, service=service).count() == 1
+    assert fake_calls("suspend") == [service.domain]
