@@ -278,7 +278,6 @@ class Cdr(models.Model):
         indexes = [
             models.Index(fields=["service", "answer_time"]),  # the client area and re-rating
             models.Index(fields=["cdr_import", "service"]),  # a batch's debit per service
-            models.Index(fields=["status", "answer_time"]),
         ]
         verbose_name = "CDR"
 

@@ -1,5 +1,5 @@
 """Fixtures of the VoIP billing tests: a rate package from tests/fixtures/cdrs/rates.csv, a VoIP product on the
-in-memory module, and a client whose service owns extension 1001 and DID 2125550100."""
+in-memory module, and a client whose service owns extension 1001 and DID +1 212 555 0100 (stored as E.164 digits, as the providers' modules store DIDs)."""
 import pytest
 
 from tests.factories import ClientFactory
@@ -25,7 +25,7 @@ def voip_client(db):
 def service(voip_client, product):
     return voip_service(
         voip_client, product, domain="tenant-a.example",
-        module_data={"tenant": "tenant-a.example", "extensions": ["1001"], "dids": ["2125550100"]},
+        module_data={"tenant": "tenant-a.example", "extensions": ["1001"], "dids": ["12125550100"]},
     )
 
 

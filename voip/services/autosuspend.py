@@ -68,22 +68,22 @@ def _unpaid():
     return Invoice.objects.filter(status=Invoice.Status.UNPAID).exclude(kind=Invoice.Kind.ADD_FUNDS)
 
 
-def clients_owing():
-    """Ids of clients with anything outstanding on unpaid invoices (a subquery)."""
-    return _unpaid().values("client_id").annotate(due=Sum(_balance())).filter(due__gt=0).values("client_id")
+def dues(client_ids=None):
+    """{client id: what it owes on unpaid invoices (add-funds invoices excluded)} for the clients that owe
+    anything: one aggregate over the unpaid invoices (all of them, or those of `client_ids`)."""
+    unpaid = _unpaid() if client_ids is None else _unpaid().filter(client_id__in=client_ids)
+    rows = unpaid.values("client_id").annotate(due=Sum(_balance())).filter(due__gt=0).order_by()
+    return {row["client_id"]: row["due"] for row in rows}
 
 
 def clients_owing_more_than_credit():
-    """Ids of clients whose unpaid invoices add up to more than their credit (a subquery)."""
-    return (
+    """Ids of the clients whose unpaid invoices add up to more than their credit: one aggregate over the unpaid
+    invoices. Read as a list first, so the service scan below compares with constants (a subquery there let
+    MariaDB choose a plan re-running it per row on fresh statistics: minutes instead of milliseconds)."""
+    return list(
         _unpaid().values("client_id", "client__credit_balance").annotate(due=Sum(_balance()))
-        .filter(due__gt=F("client__credit_balance")).values("client_id")
+        .filter(due__gt=F("client__credit_balance")).order_by().values_list("client_id", flat=True)
     )
-
-
-VOIP = Q(product__type=Product.Type.VOIP)
-FORCED = Q(client__manual_voip_suspend=True) | Q(client__voip_suspended=V.YES)
-AUTOMATIC = Q(client__manual_voip_suspend=False, client__voip_suspended=V.NONE)
 
 
 def gate():
@@ -93,19 +93,40 @@ def gate():
     return Q(product__module__in=ungated) | Q(client__has_voip_service=True)
 
 
-def to_suspend():
-    """Active VoIP services that must be suspended."""
-    no_credit = Q(client__credit_balance__lte=0) | Q(client_id__in=clients_owing_more_than_credit())
+VOIP = Q(product__type=Product.Type.VOIP)
+FORCED = Q(client__manual_voip_suspend=True) | Q(client__voip_suspended=V.YES)
+AUTOMATIC = Q(client__manual_voip_suspend=False, client__voip_suspended=V.NONE)
+CLIENT_STATE = ("client__manual_voip_suspend", "client__voip_suspended", "client__credit_balance")
+
+
+def to_suspend(owing_more_than_credit):
+    """Active VoIP services that must be suspended, given the clients owing more than their credit."""
+    no_credit = Q(client__credit_balance__lte=0) | Q(client_id__in=owing_more_than_credit)
     return Service.objects.filter(VOIP, gate(), status=Service.Status.ACTIVE).filter(FORCED | (AUTOMATIC & no_credit))
 
 
-def to_unsuspend():
-    """VoIP services suspended by the sweep whose client no longer needs it."""
-    healthy = Q(client__credit_balance__gt=0) & ~Q(client_id__in=clients_owing())
-    return Service.objects.filter(
-        VOIP, status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.VOIP_CREDIT,
-        client__manual_voip_suspend=False,
-    ).filter(Q(client__voip_suspended=V.NO) | (Q(client__voip_suspended=V.NONE) & healthy))
+def suspended_for_credit():
+    """VoIP services the sweep suspended (reason VoIP credit): the candidates for unsuspension, few at a time."""
+    return Service.objects.filter(VOIP, status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.VOIP_CREDIT)
+
+
+def suspension_reason(manual, override, credit, due):
+    """Why a client's VoIP services must be suspended, or "" — the rule of the module docstring."""
+    if manual:
+        return BY_MANUAL_FLAG
+    if override == V.YES:
+        return BY_OVERRIDE
+    if override == V.NONE and (credit <= 0 or due > credit):
+        return BY_CREDIT
+    return ""
+
+
+def may_unsuspend(manual, override, credit, due):
+    """Whether services suspended for VoIP credit come back: nothing forces them off, and the client is healthy
+    (credit above zero, nothing outstanding) or exempt ("VoIP Suspended: No")."""
+    if manual or override == V.YES:
+        return False
+    return override == V.NO or (credit > 0 and not due)
 
 
 @dataclass
@@ -137,18 +158,40 @@ class Change:
 
 
 def plan():
-    """The changes the sweep would make now: two queries."""
+    """The changes the sweep would make now, in four queries whatever the number of clients: the clients owing
+    more than their credit, the active services to suspend (one scan), the services suspended for credit, and
+    what their clients owe."""
     changes = []
-    rows = to_suspend().values_list(
+    rows = to_suspend(clients_owing_more_than_credit()).values_list(
         "id", "client_id", "client__manual_voip_suspend", "client__voip_suspended", "product__module_options"
     )
     for service_id, client_id, manual, override, options in rows.order_by("client_id", "id"):
-        reason = BY_MANUAL_FLAG if manual else BY_OVERRIDE if override == V.YES else BY_CREDIT
+        reason = suspension_reason(manual, override, 0, 0)  # the scan decided; this says which rule
         mode = str((options or {}).get(MODE_OPTION) or "") if isinstance(options, dict) else ""
         changes.append(Change(SUSPEND, service_id, client_id, mode, reason))
-    for service_id, client_id in to_unsuspend().values_list("id", "client_id").order_by("client_id", "id"):
-        changes.append(Change(UNSUSPEND, service_id, client_id))
+    candidates = list(suspended_for_credit().values_list("id", "client_id", *CLIENT_STATE).order_by("client_id", "id"))
+    owed = dues({row[1] for row in candidates}) if candidates else {}
+    for service_id, client_id, manual, override, credit in candidates:
+        if may_unsuspend(manual, override, credit, owed.get(client_id, 0)):
+            changes.append(Change(UNSUSPEND, service_id, client_id))
     return changes
+
+
+def still_holds(change):
+    """The change re-checked against the client as it is now (it may have topped up since the plan)."""
+    service = (
+        Service.objects.filter(pk=change.service_id)
+        .values("status", "suspend_reason", "product__module", "client__has_voip_service", *CLIENT_STATE).first()
+    )
+    if service is None:
+        return False
+    state = [service[name] for name in CLIENT_STATE]
+    due = dues([change.client_id]).get(change.client_id, 0)
+    if change.action == SUSPEND:
+        ungated = service["product__module"] in getattr(settings, "VOIP_AUTOSUSPEND_UNGATED_MODULES", UNGATED_MODULES)
+        allowed = ungated or service["client__has_voip_service"]
+        return service["status"] == Service.Status.ACTIVE and allowed and bool(suspension_reason(*state, due))
+    return service["suspend_reason"] == Service.SuspendReason.VOIP_CREDIT and may_unsuspend(*state, due)
 
 
 def call_threads(threads=None):
@@ -204,9 +247,8 @@ def _run_all(changes, actor, threads):
 
 def apply_change(change, actor):
     """Carry out one change if it still holds. Returns (done, error text). Never raises for one service."""
-    selection = to_suspend() if change.action == SUSPEND else to_unsuspend()
     try:
-        if not selection.filter(pk=change.service_id).exists():  # the client topped up (or fell) meanwhile
+        if not still_holds(change):  # the client topped up (or fell) meanwhile
             return False, ""
         service = Service.objects.get(pk=change.service_id)
         if change.action == SUSPEND:

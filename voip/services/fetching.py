@@ -21,6 +21,14 @@ DEFAULT_OVERLAP_MINUTES = 120
 CLAIM_LEASE = timedelta(hours=1)
 
 
+def _fusionpbx_extension(record):
+    """The FusionPBX module's records carry the call's extension third in `fields` (docs/voip-providers.md §5.1)."""
+    return record.fields[2] if len(record.fields) > 2 else ""
+
+
+EXTENSION_OF = {CdrSource.Kind.FUSIONPBX: _fusionpbx_extension}
+
+
 def source_ref(source):
     """The dataclass a module sees (provisioning.modules.base.CdrSourceRef), never the model."""
     services = []
@@ -86,6 +94,6 @@ def _import(source, now, actor_user):
         message = f"{type(exc).__name__}: {exc}"
         CdrSource.objects.filter(pk=source.pk).update(last_error=message[:2000])
         return fail_import(cdr_import, f"Fetching failed: {message}")
-    cdr_import = run_import(cdr_import, items)
+    cdr_import = run_import(cdr_import, items, extension_of=EXTENSION_OF.get(source.kind))
     CdrSource.objects.filter(pk=source.pk).update(last_imported_up_to=now, last_error="")
     return cdr_import

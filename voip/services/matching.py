@@ -87,6 +87,7 @@ class ServiceMatcher:
         """`rows`: (service id, status, product id, module_data) of the candidate services."""
         self.by_account_extension = {}
         self.by_did = {}
+        self.dids = set()  # every DID as stored (E.164 digits), for parsers that tell inbound from outbound by them
         self.by_national = {}  # national numbers of the DIDs: a full DID match wins over these
         self.by_account = {}
         self.by_extension = {}
@@ -95,6 +96,7 @@ class ServiceMatcher:
         for service_id, _status, product_id, module_data in sorted(rows, key=lambda row: LIVE_FIRST.get(row[1], 1)):
             self.product_of[service_id] = product_id
             accounts, dids, extensions = service_identifiers(module_data)
+            self.dids.update(dids)
             for did in dids:
                 key = did_key(did)
                 self.by_did[key] = service_id
@@ -114,16 +116,19 @@ class ServiceMatcher:
         current = mapping.get(key)
         mapping[key] = service_id if current in (None, service_id) else AMBIGUOUS
 
-    def match(self, record):
-        """The service id of a CdrRecord, or None."""
+    def match(self, record, extension=""):
+        """The service id of a CdrRecord, or None. `extension`: the extension of the call when the format has a
+        column for it (FusionPBX); otherwise the local party (caller of an outbound call, callee of an inbound
+        one) is tried as the extension."""
         inbound = record.direction == INBOUND
-        local_party = (record.callee if inbound else record.caller) or ""
+        local_party = ((record.callee if inbound else record.caller) or "").strip().lower()
         account = (record.account or "").strip().lower()
-        extension = local_party.strip().lower()
-        if account and extension:
-            found = self.by_account_extension.get((account, extension))
-            if found is not None:
-                return found
+        extensions = [value for value in (extension.strip().lower(), local_party) if value]
+        if account:
+            for value in extensions:
+                found = self.by_account_extension.get((account, value))
+                if found is not None:
+                    return found
         dids = (record.number, record.callee) if inbound else (record.caller,)
         for number in dids:
             key = did_key(number)
@@ -134,9 +139,10 @@ class ServiceMatcher:
             found = self.by_account.get(account)
             if found is not None and found != AMBIGUOUS:
                 return found
-        found = self.by_extension.get(extension) if extension else None
-        if found is not None and found != AMBIGUOUS:
-            return found
+        for value in extensions:
+            found = self.by_extension.get(value)
+            if found is not None and found != AMBIGUOUS:
+                return found
         return None
 
 

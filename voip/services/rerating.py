@@ -17,7 +17,9 @@ from voip.cdr_formats import CdrRecord
 from voip.models import Cdr, CdrImport
 from voip.rating.engine import RATED
 from voip.selectors import period_bounds
-from voip.services.imports import ImportReport, ServiceRating, finish_import, start_import, stored_precise_cost
+from voip.services.imports import (
+    PROVIDER_UNMATCHED, ImportReport, ServiceRating, finish_import, start_import, stored_precise_cost,
+)
 from voip.services.matching import matcher_for
 
 RERATED_FIELDS = ("e164", "billed_seconds", "prefix", "destination", "cost", "precise_cost", "status", "reason", "rated_at")
@@ -103,7 +105,11 @@ def rematch_unmatched(*, source, actor):
     )
     now = timezone.now()
     with transaction.atomic():
-        calls = list(Cdr.objects.select_for_update().filter(source=source, status=Cdr.Status.UNMATCHED).order_by("id"))
+        calls = list(
+            Cdr.objects.select_for_update().filter(source=source, status=Cdr.Status.UNMATCHED)
+            .exclude(reason__startswith=PROVIDER_UNMATCHED)  # the module could not tell their direction
+            .order_by("id")
+        )
         changed = []
         for cdr in calls:
             record = _record(cdr)

@@ -74,6 +74,15 @@ def with_accounts(parser):
         yield item
 
 
+def extension_reader(parser):
+    """A function giving a record's extension from the file's `extension` column (FusionPBX's export), or None."""
+    columns = [name.strip().lower() for name in parser.columns]
+    if "extension" not in columns:
+        return None
+    position = columns.index("extension")
+    return lambda record: record.fields[position] if len(record.fields) > position else ""
+
+
 def parser_for(source, file_format, lines):
     """A cdr_formats parser for `lines` with the source's settings (time zone, inbound contexts,
     billable dispositions). Raises CdrFileError or ValueError (a bad time zone)."""
@@ -109,6 +118,8 @@ def process_upload(*, import_id):
                 cdr_import, f"The file cannot be read as {cdr_import.file_format}: {exc}. Nothing was imported."
             )
         # An unexpected error from here on leaves the import running; settle_stale_imports charges what it stored.
-        cdr_import = run_import(cdr_import, with_accounts(parser), progress=lambda: lines.done)
+        cdr_import = run_import(
+            cdr_import, with_accounts(parser), progress=lambda: lines.done, extension_of=extension_reader(parser)
+        )
     path.unlink(missing_ok=True)
     return cdr_import

@@ -1,0 +1,169 @@
+"""CDR import benchmark (issue 7): import + rate + debit into MariaDB through the real pipeline
+(`voip.services.uploads.process_upload`: read the file, parse, match each call to its service, rate it with
+the product's deck, bulk-insert with the unique (source, external id), one ledger entry per service).
+
+Data (deterministic): a 36,000-prefix deck from bench/rate_cdrs.py's generator loaded into a rate package,
+1,000 clients with one VoIP service each (tenant and DID in module_data), and a portal-format file of
+200,000 CDRs: 85 % outbound from a service's DID to numbers of bench/rate_cdrs.py's pool (7-, 10-, 11-digit,
++1 and international forms), 15 % inbound to a service's DID, 12 % unanswered. Each run imports the file into
+a new source (every call is new); the median of 3 is reported, then the same file again into the first source
+(every call a duplicate: nothing stored, nothing charged).
+
+    .venv/bin/python bench/voip_import.py [--cdrs 200000] [--services 1000] [--prefixes 36000] [--runs 3]
+        [--database-url mysql://root@127.0.0.1:3306/voipbench]     # default; "sqlite" for a temporary SQLite file
+"""
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cdrs", type=int, default=200_000)
+    parser.add_argument("--services", type=int, default=1_000)
+    parser.add_argument("--prefixes", type=int, default=36_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/voipbench")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-voip-import-")
+os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+os.environ["LOG_LEVEL"] = "WARNING"
+if ARGS.database_url.startswith("mysql"):
+    os.environ["DATABASE_URL"] = ARGS.database_url
+else:
+    os.environ.pop("DATABASE_URL", None)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+
+from bench.rate_cdrs import generate_deck, number_pool  # noqa: E402
+from billing.models import CreditLedgerEntry, Product, ProductGroup, Service  # noqa: E402
+from portal.activity import Actor  # noqa: E402
+from portal.models import Client  # noqa: E402
+from voip.models import Cdr, CdrSource, RatePackage, VoipProduct  # noqa: E402
+from voip.rating.text import OPEN_INPUT  # noqa: E402
+from voip.services.decks import import_deck  # noqa: E402
+from voip.services.uploads import process_upload, upload_cdr_file  # noqa: E402
+
+SEED = 7
+OUT = Path(os.environ["PORTAL_VAR_DIR"])
+
+
+def create_mysql_database(url):
+    import MySQLdb
+
+    parts = urlsplit(url)
+    db = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
+                         passwd=parts.password or "")
+    name = parts.path.lstrip("/")
+    db.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    db.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    db.close()
+
+
+def build(rng):
+    deck_path = OUT / "deck.csv"
+    area_codes, countries = generate_deck(deck_path, ARGS.prefixes, rng)
+    package = RatePackage.objects.create(name="Bench deck")
+    with open(deck_path, **OPEN_INPUT) as lines:
+        result = import_deck(package=package, lines=lines, replace=True, skip_bad_rows=False,
+                             actor=Actor.system("bench"))
+    assert result.ok, result.refused
+    group = ProductGroup.objects.create(name="VoIP")
+    product = Product.objects.create(group=group, name="VoIP Metered", type=Product.Type.VOIP, module="",
+                                     module_options={"default_region": "US", "local_npa": ["212"]})
+    VoipProduct.objects.create(product=product, rate_package=package)
+    clients = Client.objects.bulk_create(
+        [Client(first_name="B", last_name=f"Ench{n}", email=f"c{n}@bench.example", country="US")
+         for n in range(ARGS.services)], batch_size=1000,
+    )
+    dids = [f"1646{n // 10000 + 200:03d}{n % 10000:04d}" for n in range(ARGS.services)]
+    Service.objects.bulk_create(
+        [Service(client=client, product=product, domain=f"t{n}.bench.example", status=Service.Status.ACTIVE,
+                 module_data={"tenant": f"t{n}.bench.example", "dids": [did]})
+         for n, (client, did) in enumerate(zip(clients, dids))], batch_size=1000,
+    )
+    return dids, number_pool(20_000, area_codes, countries, rng)
+
+
+def generate_cdrs(path, dids, pool, rng):
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("id,direction,caller,callee,answer_time,billsec,disposition\n")
+        for i in range(ARGS.cdrs):
+            moment = (start + timedelta(seconds=i * 3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            did = rng.choice(dids)
+            if rng.random() < 0.15:
+                direction, caller, callee = "inbound", rng.choice(pool), did
+            else:
+                direction, caller, callee = "outbound", did, rng.choice(pool)
+            if rng.random() < 0.12:
+                out.write(f"c{i},{direction},{caller},{callee},,0,NO ANSWER\n")
+            else:
+                billsec = min(int(rng.expovariate(1 / 180)) + 1, 14_400)
+                out.write(f'c{i},{direction},{caller},"{callee}",{moment},{billsec},ANSWERED\n')
+
+
+def import_file(source, path):
+    upload = SimpleUploadedFile("bench.csv", path.read_bytes())
+    cdr_import = upload_cdr_file(source=source, uploaded_file=upload, file_format="portal")
+    started = time.perf_counter()
+    result = process_upload(import_id=cdr_import.pk)
+    return time.perf_counter() - started, result
+
+
+def main():
+    if ARGS.database_url.startswith("mysql"):
+        create_mysql_database(ARGS.database_url)
+    call_command("migrate", verbosity=0)
+    rng = random.Random(SEED)
+    started = time.perf_counter()
+    dids, pool = build(rng)
+    path = OUT / "cdrs.csv"
+    generate_cdrs(path, dids, pool, rng)
+    print(f"Built {ARGS.services:,} VoIP services, a {ARGS.prefixes:,}-prefix deck and {ARGS.cdrs:,} CDRs "
+          f"({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s ({connection.vendor}).")
+    timings, sources = [], []
+    for run in range(ARGS.runs):
+        source = CdrSource.objects.create(name=f"Bench {run}", kind=CdrSource.Kind.FILE)
+        sources.append(source)
+        elapsed, result = import_file(source, path)
+        timings.append(elapsed)
+        print(f"run {run + 1}: {elapsed:.2f} s, {ARGS.cdrs / elapsed:,.0f} CDRs/s — inserted {result.inserted:,}, "
+              f"rated {result.rated:,}, unrated {result.unrated:,}, ignored {result.ignored:,}, invalid "
+              f"{result.invalid:,}, unmatched {result.unmatched:,}, charged {result.charged}")
+    entries = CreditLedgerEntry.objects.filter(kind=CreditLedgerEntry.Kind.CDR_CHARGES)
+    charged = -(entries.aggregate(total=Sum("amount"))["total"])
+    stored = Cdr.objects.filter(status="rated").aggregate(total=Sum("cost"))["total"]
+    assert charged == stored, (charged, stored)
+    median = statistics.median(timings)
+    print(f"Median of {ARGS.runs}: {median:.2f} s for {ARGS.cdrs:,} CDRs = {ARGS.cdrs / median:,.0f} CDRs/s "
+          f"(import + rate + debit, {connection.vendor}); {entries.count():,} ledger entries, charged total "
+          f"{charged} = sum of the stored costs.")
+    elapsed, result = import_file(sources[0], path)
+    assert result.inserted == 0 and result.charged == 0, (result.inserted, result.charged)
+    print(f"The same file again into the first source: {elapsed:.2f} s ({ARGS.cdrs / elapsed:,.0f} CDRs/s), "
+          f"{result.duplicates:,} duplicates, nothing stored, nothing charged.")
+
+
+if __name__ == "__main__":
+    main()
