@@ -298,6 +298,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers: clients reuse connections
+    # Send each answer at once: with Nagle's algorithm a keep-alive answer waits ~40 ms for the client's
+    # delayed ACK, which would swamp the latency knob and slow every test.
+    disable_nagle_algorithm = True
 
     def _serve(self):
         length = int(self.headers.get("Content-Length") or 0)

@@ -1,5 +1,6 @@
 import inspect
 import signal
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
@@ -32,15 +33,15 @@ class Command(BaseCommand):
             simulator = simulator_class(latency_ms=latency_ms, **extra)
         except TypeError as exc:
             raise CommandError(str(exc)) from exc
+        stopped = threading.Event()  # set before "listening": a SIGTERM right after it must stop cleanly
+        signal.signal(signal.SIGTERM, lambda *a: stopped.set())
         simulator.start(host, port)
         self.stdout.write(f"{name} simulator listening on http://{host}:{simulator.port} (Ctrl-C to stop)",
                           ending="\n")
         self.stdout.flush()
-        stopped = []
-        signal.signal(signal.SIGTERM, lambda *a: stopped.append(True))
         try:
-            while not stopped:
-                signal.pause()
+            while not stopped.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
         simulator.stop()

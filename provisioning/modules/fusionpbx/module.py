@@ -218,13 +218,11 @@ class FusionPbxModule(VoipModule):
                 permanent=True) from None
 
     def _tenant(self, service):
-        """(client, domain_uuid) of the service's tenant: the uuid Create stored, else looked up."""
-        ids = self.identifiers(service)
+        """(client, domain_uuid) of the service's tenant, looked up by name each time: staff may have corrected
+        the tenant since Create stored its uuid."""
+        tenant = self.require(service, self.identifiers(service).tenant, "FusionPBX tenant domain")
         client = self._client(self.require_server(service))
-        uuid = service.module_data.get("fusionpbx_domain_uuid")
-        if not uuid:
-            uuid = self._domain(client, self.require(service, ids.tenant, "FusionPBX tenant domain"))["domain_uuid"]
-        return client, uuid
+        return client, self._domain(client, tenant)["domain_uuid"]
 
     @staticmethod
     def _extensions(client, domain_uuid):

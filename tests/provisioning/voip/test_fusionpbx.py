@@ -126,6 +126,15 @@ def test_suspended_by_gateway_then_product_moved_to_extension_unsuspends_the_gat
     assert service.status == S.ACTIVE
 
 
+def test_a_tenant_corrected_after_create_is_the_one_suspended(active, fusionpbx):
+    fusionpbx.add_domain("right.example", extensions=["101", "102"])
+    service = active()
+    Service.objects.filter(pk=service.pk).update(module_data={**service.module_data, "tenant": "right.example"})
+    service.refresh_from_db()
+    lifecycle.service_suspend(service=service, actor=ACTOR, reason=Service.SuspendReason.MANUAL, mode="gateway")
+    assert not fusionpbx.gateway_enabled("right.example") and fusionpbx.gateway_enabled(TENANT)
+
+
 def test_unsuspend_reenables_only_what_the_suspension_switched_off(active, fusionpbx):
     service = active(extensions=["101", "102"], auto_suspend_mode="extension")
     fusionpbx.set_extension(TENANT, "102", enabled=False)  # disabled by the reseller before, for its own reasons
