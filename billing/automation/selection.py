@@ -54,12 +54,27 @@ def due_condition(rules, action, date, *, overrides_only=False):
     return Q(status=STATUS_FOR[action], next_due_date__lte=max(c for _, c in cutoffs)) & any_due
 
 
+def waiting_for_staff(action):
+    """EXISTS: the provider refused this action with a permanent error that nobody has dealt with yet."""
+    from provisioning.models import ModuleCall
+
+    return Exists(
+        ModuleCall.objects.filter(service_id=OuterRef("pk"), action=action, awaiting_retry=True, permanent_error=True)
+    )
+
+
 def due_services(rules, action, date, *, overrides_only=False, exclude_ids=None):
-    """The services `action` is due for: a queryset (empty when the action is off)."""
+    """The services `action` is due for: a queryset (empty when the action is off).
+
+    The every-run pass (`overrides_only`) leaves out services whose last attempt failed permanently (the
+    provider needs a person): retrying them every five minutes would only repeat the error; the daily pass still
+    retries them once a day."""
     condition = due_condition(rules, action, date, overrides_only=overrides_only)
     if condition is None:
         return Service.objects.none()
     services = Service.objects.filter(condition).filter(unpaid_invoice_due(date))
+    if overrides_only:
+        services = services.exclude(waiting_for_staff(action))
     if exclude_ids is not None:  # a list or a subquery
         services = services.exclude(pk__in=exclude_ids)
     return services.order_by("next_due_date", "pk")

@@ -230,3 +230,15 @@ def test_a_batch_redelivered_after_a_crash_still_queues_the_notices_once(automat
         assert engine.execute(items, date=RUN, actor=Actor.system("t"), mode="daily") == [("skipped", "")]
     assert EmailLog.objects.filter(template_name=emails.SERVICE_SUSPENDED, service=service).count() == 1
     assert fake_calls("suspend") == [service.domain]
+
+
+def test_the_every_run_pass_does_not_repeat_a_permanent_error_every_five_minutes(automation):
+    automation(override_cron_mode="every_run")
+    product = ProductFactory(module="fake")
+    override(product, suspend=0)
+    temporary, permanent = overdue_service(days=1, product=product), overdue_service(days=1, product=product)
+    FakeModule.domains.pop(permanent.domain)  # "does not exist on the server": permanent, needs a person
+    FakeModule.fail_next("suspend", "Timeout")  # the first call (the first service): temporary
+    run_automation(date=RUN, mode="every_run")
+    assert {r.service_id for r in plan_automation(date=RUN, mode="every_run").rows} == {temporary.pk}
+    assert {r.service_id for r in plan_automation(date=RUN).service_rows("suspend")} == {temporary.pk, permanent.pk}
