@@ -13,7 +13,7 @@ Only one pass runs at a time (locks.acquire_pass_lock). A pass plans on one work
 - without one (the embedded SQLite mode) it does the work itself, in the same steps.
 """
 from collections import Counter
-from datetime import date as date_type, datetime
+from datetime import date as date_type, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings as django_settings
@@ -29,31 +29,43 @@ JOB_DAILY = "automation_daily"
 JOB_EVERY_RUN = "automation_every_run"
 JOBS = {engine.DAILY: JOB_DAILY, engine.EVERY_RUN: JOB_EVERY_RUN}
 DEFAULT_BATCH_SIZE = 100
+TICK_GRACE = timedelta(minutes=15)
 COUNTER_TTL = int(locks.LEASE.total_seconds())
 
 
 @shared_task(time_limit=3600, soft_time_limit=3540)
 def automation_daily():
-    """Beat, every five minutes: start today's daily pass when its time has come and it has not run yet."""
-    now = timezone.localtime()
-    today = now.date()
+    """Beat, every five minutes: start the daily pass when its time has come and it has not run yet."""
     run_time = locks.daily_run_time(current_settings())
-    if now.time() < run_time:
+    day = due_daily_date(timezone.localtime(), run_time)
+    if day is None:
         return f"Daily pass at {run_time:%H:%M}; not yet."
     previous = locks.last_daily_date()
-    if previous >= today.isoformat():
-        return f"The daily pass for {today} has run."
+    if previous >= day.isoformat():
+        return f"The daily pass for {day} has run."
     token = locks.acquire_pass_lock()
     if token is None:
         return "Another automation pass is running; the next tick tries again."
-    if not locks.claim_daily(today):
+    if not locks.claim_daily(day):
         locks.release_pass_lock(token)
-        return f"The daily pass for {today} has run."
+        return f"The daily pass for {day} has run."
     try:
-        return start_pass(token, date=today, mode=engine.DAILY)
+        return start_pass(token, date=day, mode=engine.DAILY)
     except BaseException:
-        locks.unclaim_daily(today, previous)
+        locks.unclaim_daily(day, previous)
         raise
+
+
+def due_daily_date(now, run_time):
+    """The business date whose daily pass is due at `now` (local time), or None before today's run time. A run
+    time after the day's last tick (23:56–23:59) is served by the first tick after midnight, for its own date."""
+    today = now.date()
+    if now.time() >= run_time:
+        return today
+    yesterday = today - timedelta(days=1)
+    if now - timezone.make_aware(datetime.combine(yesterday, run_time)) <= TICK_GRACE:
+        return yesterday
+    return None
 
 
 @shared_task(time_limit=3600, soft_time_limit=3540)

@@ -70,6 +70,23 @@ def test_the_daily_time_is_read_in_the_business_time_zone(automation, clock, set
     assert locks.last_daily_date() == "2026-03-10"
 
 
+def test_a_run_time_after_the_last_tick_of_the_day_runs_just_after_midnight_for_its_date(automation, clock):
+    automation(daily_run_time=time(23, 58))
+    clock(at(RUN, 23, 55))
+    assert "not yet" in tasks.automation_daily()
+    clock(at(RUN + timedelta(days=1), 0, 0))
+    tasks.automation_daily()
+    assert locks.last_daily_date() == RUN.isoformat()
+    clock(at(RUN + timedelta(days=1), 9, 0))  # long after: the new day's pass waits for 23:58 again
+    assert "not yet" in tasks.automation_daily()
+
+
+def test_a_first_start_in_the_morning_waits_for_the_run_time(automation, clock):
+    automation(daily_run_time=time(9, 0))
+    clock(at(RUN, 8, 0))
+    assert "not yet" in tasks.automation_daily() and locks.last_daily_date() == ""
+
+
 def test_a_tick_that_finds_a_pass_running_leaves_the_day_unclaimed(automation, clock):
     automation(daily_run_time=time(0, 0))
     clock(at(RUN, 9))
