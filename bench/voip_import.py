@@ -13,18 +13,15 @@ a new source (every call is new); the median of 3 is reported, then the same fil
         [--database-url mysql://root@127.0.0.1:3306/voipbench]     # default; "sqlite" for a temporary SQLite file
 """
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.voip_common import setup_django  # noqa: E402
 
 
 def parse_args():
@@ -38,20 +35,9 @@ def parse_args():
 
 
 ARGS = parse_args()
-os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-voip-import-")
-os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-os.environ["LOG_LEVEL"] = "WARNING"
-if ARGS.database_url.startswith("mysql"):
-    os.environ["DATABASE_URL"] = ARGS.database_url
-else:
-    os.environ.pop("DATABASE_URL", None)
-
-import django  # noqa: E402
-
-django.setup()
+OUT = setup_django("bench-voip-import-", ARGS.database_url)
 
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 
@@ -65,19 +51,6 @@ from voip.services.decks import import_deck  # noqa: E402
 from voip.services.uploads import process_upload, upload_cdr_file  # noqa: E402
 
 SEED = 7
-OUT = Path(os.environ["PORTAL_VAR_DIR"])
-
-
-def create_mysql_database(url):
-    import MySQLdb
-
-    parts = urlsplit(url)
-    db = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                         passwd=parts.password or "")
-    name = parts.path.lstrip("/")
-    db.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    db.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    db.close()
 
 
 def build(rng):
@@ -132,9 +105,6 @@ def import_file(source, path):
 
 
 def main():
-    if ARGS.database_url.startswith("mysql"):
-        create_mysql_database(ARGS.database_url)
-    call_command("migrate", verbosity=0)
     rng = random.Random(SEED)
     started = time.perf_counter()
     dids, pool = build(rng)

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.admin_money import RecordOnlyAdmin
 from portal.activity import Actor
 from voip.forms import CdrUploadForm, DeckImportForm, RerateForm
 from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct
@@ -228,7 +229,7 @@ class CdrSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(CdrImport)
-class CdrImportAdmin(admin.ModelAdmin):
+class CdrImportAdmin(RecordOnlyAdmin):
     list_display = ["id", "kind", "source", "file_name", "status", "progress", "created_at", "inserted", "duplicates",
                     "rated", "unrated", "invalid", "unmatched", "charged"]
     list_filter = ["kind", "status", "source"]
@@ -244,15 +245,6 @@ class CdrImportAdmin(admin.ModelAdmin):
                                "unmatched", "charged", "error_count"]}),
         ("Report", {"fields": ["error_table", "unmatched_table"]}),
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
@@ -334,7 +326,7 @@ class CdrImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cdr)
-class CdrAdmin(admin.ModelAdmin):
+class CdrAdmin(RecordOnlyAdmin):
     list_display = ["answer_time", "service", "direction", "caller", "callee", "destination", "billsec",
                     "billed_seconds", "cost", "status", "source"]
     list_filter = ["status", "direction", "source"]
@@ -343,12 +335,3 @@ class CdrAdmin(admin.ModelAdmin):
     raw_id_fields = ["service", "cdr_import"]
     show_full_result_count = False
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

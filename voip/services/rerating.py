@@ -27,6 +27,11 @@ RERATED_FIELDS = ("e164", "billed_seconds", "prefix", "destination", "cost", "pr
 RERATABLE = (Cdr.Status.RATED, Cdr.Status.UNRATED, Cdr.Status.INVALID)
 
 
+def _batch(source, actor, message):
+    return start_import(source=source, kind=CdrImport.Kind.RERATE, actor_user=getattr(actor, "user", None),
+                        message=message)
+
+
 def _record(cdr):
     return CdrRecord(cdr.line, cdr.external_id, cdr.direction, cdr.caller, cdr.callee, cdr.number, cdr.answer_time,
                      cdr.billsec, cdr.disposition, "", [], cdr.account)
@@ -39,10 +44,7 @@ def rerate_service(*, service, start, end, actor):
     service = Service.objects.get(pk=service.pk)
     rating = ServiceRating({service.pk: service.product_id})
     first, after = period_bounds(start, end)
-    cdr_import = start_import(
-        source=None, kind=CdrImport.Kind.RERATE, actor_user=getattr(actor, "user", None),
-        message=f"{service.domain}: calls from {start} to {end}",
-    )
+    cdr_import = _batch(None, actor, f"{service.domain}: calls from {start} to {end}")
     now = timezone.now()
     with transaction.atomic():
         calls = list(
@@ -99,10 +101,7 @@ def rematch_unmatched(*, source, actor):
     nothing stay unmatched."""
     matcher = matcher_for(source)
     rating = ServiceRating(matcher.product_of)
-    cdr_import = start_import(
-        source=source, kind=CdrImport.Kind.RERATE, actor_user=getattr(actor, "user", None),
-        message=f"Unmatched calls of {source.name} matched again",
-    )
+    cdr_import = _batch(source, actor, f"Unmatched calls of {source.name} matched again")
     now = timezone.now()
     with transaction.atomic():
         calls = list(
