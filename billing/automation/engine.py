@@ -251,9 +251,11 @@ def run_cancellations(plan, *, date, actor):
 
 def finish_daily(plan, *, date, actor):
     """The daily pass's last step, once every service action is done: the client status update (it sees the
-    terminations just made)."""
+    terminations just made). Records the changes in `plan` when there is one; returns them."""
     mode = current_settings().client_status_update
     changes = client_status.update_client_statuses(date=date, mode=mode, actor=actor)
+    if plan is None:
+        return changes
     plan.rows = [row for row in plan.rows if row.action not in (CLIENT_INACTIVE, CLIENT_ACTIVE)]
     plan.rows += [_client_row(change, mode, outcome=DONE) for change in changes]
     plan.totals[CLIENT_INACTIVE] = sum(1 for c in changes if c.to == Client.Status.INACTIVE)

@@ -95,24 +95,24 @@ def start_pass(token, *, date, mode):
     batches = []
     try:
         with track_job(job) as summary:
-            plan = engine.plan_automation(date=date, mode=mode, dry_run=False)
-            if mode == engine.DAILY:
-                engine.run_cancellations(plan, date=date, actor=actor)
-            items = [row.work_item() for row in plan.service_rows(engine.SUSPEND, engine.TERMINATE)]
-            if fan_out() and items:
+            if not fan_out():
+                summary["summary"] = engine.run_automation(date=date, mode=mode, actor=actor).summary
+            else:
+                plan = engine.plan_automation(date=date, mode=mode, dry_run=False)
+                if mode == engine.DAILY:
+                    engine.run_cancellations(plan, date=date, actor=actor)
+                items = [row.work_item() for row in plan.service_rows(engine.SUSPEND, engine.TERMINATE)]
                 size = getattr(django_settings, "AUTOMATION_BATCH_SIZE", DEFAULT_BATCH_SIZE)
                 batches = [items[i : i + size] for i in range(0, len(items), size)]
-                _start_counters(token, date=date, mode=mode, batches=len(batches))
-                summary["summary"] = (
-                    f"{plan.summary}: {len(items)} action(s) sent to the workers in {len(batches)} batch(es)"
-                )
-            else:
-                results = engine.execute(items, date=date, actor=actor, mode=mode)
-                for row, (outcome, error) in zip(plan.service_rows(engine.SUSPEND, engine.TERMINATE), results):
-                    row.outcome, row.error = outcome, error
-                if mode == engine.DAILY:
-                    engine.finish_daily(plan, date=date, actor=actor)
-                summary["summary"] = plan.summary
+                if batches:
+                    _start_counters(token, date=date, mode=mode, batches=len(batches))
+                    summary["summary"] = (
+                        f"{plan.summary}: {len(items)} action(s) sent to the workers in {len(batches)} batch(es)"
+                    )
+                else:
+                    if mode == engine.DAILY:
+                        engine.finish_daily(plan, date=date, actor=actor)
+                    summary["summary"] = plan.summary
     except BaseException:
         locks.release_pass_lock(token)
         raise
@@ -159,9 +159,7 @@ def finish_pass(token):
         day = date_type.fromisoformat(meta["date"])
         changes = []
         if meta["mode"] == engine.DAILY:
-            changes = engine.client_status.update_client_statuses(
-                date=day, mode=current_settings().client_status_update, actor=engine.automation_actor()
-            )
+            changes = engine.finish_daily(None, date=day, actor=engine.automation_actor())
         counts = cache.get_many([_key(token, o) for o in (engine.DONE, engine.FAILED, engine.SKIPPED)])
         done, failed, skipped = (counts.get(_key(token, o), 0) for o in (engine.DONE, engine.FAILED, engine.SKIPPED))
         now = timezone.now()
