@@ -30,7 +30,6 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,19 +81,9 @@ from portal.models import ActivityLog, Client, JobRun  # noqa: E402
 from provisioning.models import ModuleCall, Server  # noqa: E402
 from provisioning.simulators.smartermail import SmarterMailSimulator  # noqa: E402
 
+from bench.voip_common import _recreate_mysql_database as recreate_mysql_database  # noqa: E402
+
 BATCH = 5000
-
-
-def create_mysql_database(url):
-    import MySQLdb
-
-    parts = urlsplit(url)
-    db = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                         passwd=parts.password or "")
-    name = parts.path.lstrip("/")
-    db.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    db.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    db.close()
 
 
 def build(simulator, today):
@@ -240,7 +229,7 @@ def main():
     log_dir = tempfile.mkdtemp(prefix="bench-automation-logs-")
     try:
         if not ARGS.reuse:
-            create_mysql_database(ARGS.database_url)
+            recreate_mysql_database(ARGS.database_url)
             call_command("migrate", verbosity=0)
             started = time.perf_counter()
             build(simulator, today)
