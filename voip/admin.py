@@ -167,9 +167,8 @@ class CdrSourceForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in self.SECRETS:
-            self.fields[name].help_text = ((self.fields[name].help_text + " ") if self.fields[name].help_text else "") + (
-                "Stored encrypted; leave blank to keep the current value." if self.instance.pk else "Stored encrypted."
-            )
+            note = "Stored encrypted" + ("; leave blank to keep the current value." if self.instance.pk else ".")
+            self.fields[name].help_text = f"{self.fields[name].help_text} {note}".strip()
         self.fields["schedule"].help_text = "FusionPBX and Vodia: hourly; LesNet: daily (its file changes once a day)."
 
     def clean(self):
@@ -306,7 +305,9 @@ class CdrImportAdmin(RecordOnlyAdmin):
                           initial={"service": request.GET.get("service")})
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            result = rerate_service(service=data["service"], start=data["start"], end=data["end"], actor=_actor(request))
+            result = rerate_service(
+                service=data["service"], start=data["start"], end=data["end"], actor=_actor(request)
+            )
             messages.success(request, f"{result.lines_read} call(s) re-rated with the current deck; charges changed by "
                                       f"{result.charged:+}.")
             return redirect("admin:voip_cdrimport_change", result.pk)

@@ -49,8 +49,10 @@ def spend_chart_svg(days, *, currency=""):
         format_html('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#999"/>', LEFT, TOP, LEFT, TOP + plot_h),
         format_html('<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#555">{}</text>', LEFT - 6, TOP + 10,
                     f"{top.normalize():f}{unit}"),
-        format_html('<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#555">0</text>', LEFT - 6, TOP + plot_h),
-        format_html('<text x="{}" y="{}" font-size="11" fill="#555">{}</text>', LEFT, HEIGHT - 10, days[0][0].isoformat()),
+        format_html('<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#555">0</text>', LEFT - 6,
+                    TOP + plot_h),
+        format_html('<text x="{}" y="{}" font-size="11" fill="#555">{}</text>', LEFT, HEIGHT - 10,
+                    days[0][0].isoformat()),
         format_html('<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#555">{}</text>', WIDTH - RIGHT,
                     HEIGHT - 10, days[-1][0].isoformat()),
     ]

@@ -192,7 +192,9 @@ class CdrImport(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last progress of a running import.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last progress of a running import."
+    )
     bytes_total = models.PositiveBigIntegerField(default=0)
     bytes_done = models.PositiveBigIntegerField(default=0)
     lines_read = models.PositiveIntegerField(default=0, help_text="CDR lines and records read.")

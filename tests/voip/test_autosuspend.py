@@ -107,7 +107,9 @@ def test_mode_changed_while_suspended_unsuspends_what_was_suspended(pbx_product)
     assert state(service) == ("suspended", "voip_credit", "extension")
     top_up(client, "5.00")
     run_sweep()
-    assert PbxModule.modes[2:] == [("suspend", "pbx-a.example", "extension"), ("unsuspend", "pbx-a.example", "extension")]
+    assert PbxModule.modes[2:] == [
+        ("suspend", "pbx-a.example", "extension"), ("unsuspend", "pbx-a.example", "extension"),
+    ]
     assert PbxModule.pbx["pbx-a.example"] == {"gateway": True, "extensions": True}
 
 
@@ -225,8 +227,10 @@ def test_a_change_that_no_longer_holds_is_skipped(pbx_product):
 def test_the_selection_takes_the_same_queries_whatever_the_number_of_clients(pbx_product, django_assert_num_queries):
     for _ in range(30):
         voip_service(funded("5.00"), pbx_product, status=Service.Status.ACTIVE)
-    suspended = [voip_service(funded("5.00"), pbx_product, status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
-                 for _ in range(5)]
+    suspended = [
+        voip_service(funded("5.00"), pbx_product, status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
+        for _ in range(5)
+    ]
     InvoiceFactory(client=suspended[0].client, total=Decimal("1.00"), subtotal=Decimal("1.00"))
     with django_assert_num_queries(4):  # owing clients, the scan, the suspended services, what their clients owe
         changes = autosuspend.plan()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import ClientFactory, ServiceFactory
-from tests.voip.builders import stored_calls, voip_service
+from tests.voip.builders import stored_calls
 from voip.charts import axis_top, spend_chart_svg
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def at(days_ago, hour=12):
     today = timezone.localdate()
-    return datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), tzinfo=timezone.get_current_timezone()) \
-        + timedelta(hours=hour)
+    midnight = datetime.combine(today - timedelta(days=days_ago), datetime.min.time(),
+                                tzinfo=timezone.get_current_timezone())
+    return midnight + timedelta(hours=hour)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from billing.models import CreditLedgerEntry
 from portal.jobs import all_jobs
 from provisioning.models import ModuleCall
 from tests.factories import ServerFactory
-from tests.voip.builders import voip_service
 from tests.voip.modules import PbxModule
 from voip import tasks
 from voip.cdr_formats import CdrError, CdrRecord

@@ -107,7 +107,9 @@ def to_suspend(owing_more_than_credit):
 
 def suspended_for_credit():
     """VoIP services the sweep suspended (reason VoIP credit): the candidates for unsuspension, few at a time."""
-    return Service.objects.filter(VOIP, status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.VOIP_CREDIT)
+    return Service.objects.filter(
+        VOIP, status=Service.Status.SUSPENDED, suspend_reason=Service.SuspendReason.VOIP_CREDIT
+    )
 
 
 def suspension_reason(manual, override, credit, due):

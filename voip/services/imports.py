@@ -258,7 +258,9 @@ def post_charges(cdr_import):
 
 
 def fail_import(cdr_import, message):
-    CdrImport.objects.filter(pk=cdr_import.pk).update(status=S.FAILED, finished_at=timezone.now(), message=message[:2000])
+    CdrImport.objects.filter(pk=cdr_import.pk).update(
+        status=S.FAILED, finished_at=timezone.now(), message=message[:2000]
+    )
     cdr_import.refresh_from_db()
     return cdr_import
 

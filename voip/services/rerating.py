@@ -22,7 +22,9 @@ from voip.services.imports import (
 )
 from voip.services.matching import matcher_for
 
-RERATED_FIELDS = ("e164", "billed_seconds", "prefix", "destination", "cost", "precise_cost", "status", "reason", "rated_at")
+RERATED_FIELDS = (
+    "e164", "billed_seconds", "prefix", "destination", "cost", "precise_cost", "status", "reason", "rated_at",
+)
 # Calls whose rating depends on the deck; ignored calls (unanswered, internal) stay as they are.
 RERATABLE = (Cdr.Status.RATED, Cdr.Status.UNRATED, Cdr.Status.INVALID)
 
