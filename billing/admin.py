@@ -127,7 +127,10 @@ class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
     date_hierarchy = "next_due_date"
     inlines = [ServiceConfigOptionInline]
     # Status and password change only through the lifecycle functions (actions below), never by editing.
+    # module_data is the modules' record (what a suspension switched off, provider ids): staff edit VoIP
+    # identifiers through their own fields, never the raw JSON, so a stale page cannot overwrite that record.
     readonly_fields = [
+        "module_data",
         "status", "suspend_reason", "suspend_reason_text", "suspend_mode", "suspended_at", "terminated_at",
         "password_set", "disk_usage_mb", "usage_updated_at", "created_at", "updated_at",
     ]
