@@ -136,11 +136,11 @@ def _assign_server(service, module):
 def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
     failure = call = None
     with transaction.atomic():
-        locked = (
-            Service.objects.select_for_update()
-            .select_related("product", "product__server_group", "server")
-            .get(pk=service.pk)
-        )
+        # Lock the service row alone. A FOR UPDATE over a join would lock the product and server rows too
+        # (MariaDB has no FOR UPDATE OF), serialising every action on the same product or server for the
+        # length of its provider call. The related rows are then read without a lock.
+        Service.objects.select_for_update().filter(pk=service.pk).values_list("pk", flat=True).get()
+        locked = Service.objects.select_related("product", "product__server_group", "server").get(pk=service.pk)
         if locked.status not in action.allowed_from:
             raise InvalidTransition(
                 f"Cannot {action.verb} {locked.domain}: the service is {locked.get_status_display()}."
