@@ -13,7 +13,7 @@ enabled again on the simulator) and the logs emptied.
 
     .venv/bin/python bench/automation_pass.py [--services 100000] [--overdue-percent 5] [--latency-ms 50]
         [--workers 2] [--runs 3] [--database-url mysql://root@127.0.0.1:3306/benchauto]
-        [--redis-url redis://127.0.0.1:6379/14] [--threads 16] [--lifecycle-row-lock] [--reuse]
+        [--redis-url redis://127.0.0.1:6379/14] [--threads 16] [--reuse]
 
 The database named in --database-url is dropped and created (unless --reuse keeps the data of an earlier run);
 the Redis database is flushed.
@@ -45,8 +45,6 @@ def parse_args():
     parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/benchauto")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--threads", type=int, default=16, help="Provider calls at once per worker process.")
-    parser.add_argument("--lifecycle-row-lock", action="store_true",
-                        help="Measure the proposed lifecycle change (lock the service row only); see automation_worker.py.")
     parser.add_argument("--reuse", action="store_true", help="Keep the database built by an earlier run.")
     return parser.parse_args()
 
@@ -170,8 +168,7 @@ def measure_selection(today):
 
 
 def start_workers(log_dir):
-    env = {**os.environ, **ENV, "BENCH_CALL_THREADS": str(ARGS.threads),
-           "BENCH_LIFECYCLE_ROW_LOCK": "1" if ARGS.lifecycle_row_lock else "0"}
+    env = {**os.environ, **ENV, "BENCH_CALL_THREADS": str(ARGS.threads)}
     workers = []
     for n in range(ARGS.workers):
         log = open(Path(log_dir) / f"worker{n}.log", "w")
@@ -256,12 +253,10 @@ def main():
                       f"{EmailLog.objects.count():,} e-mails queued")
         finally:
             stop_workers(workers)
-        lock = "service row only (proposed)" if ARGS.lifecycle_row_lock else "as committed"
         print(f"Median of {ARGS.runs}: selection {statistics.median(selections):.2f} s ({services_queries} queries); "
               f"full dry-run plan {statistics.median(plans):.2f} s ({plan_queries} queries); whole pass "
               f"{statistics.median(passes):.1f} s for {expected:,} suspensions of {ARGS.services:,} services, "
-              f"{ARGS.latency_ms:g} ms per call, {ARGS.workers} workers x {ARGS.threads} threads, lifecycle lock "
-              f"{lock}.")
+              f"{ARGS.latency_ms:g} ms per call, {ARGS.workers} workers x {ARGS.threads} threads.")
     finally:
         simulator.stop()
 
