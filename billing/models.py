@@ -1,5 +1,6 @@
 """Products and prices, services, invoices, payments, the credit ledger, automation settings and e-mail
 templates. Money is Decimal everywhere (DecimalField); amounts are quantized where the billing rules say."""
+from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -419,7 +420,7 @@ class AutomationSettings(models.Model):
         max_length=10, choices=OverrideCronMode.choices, default=OverrideCronMode.DAILY
     )
     override_send_suspension_email = models.BooleanField(default=True)
-    daily_run_time = models.TimeField(default="09:00", help_text="In the business time zone.")
+    daily_run_time = models.TimeField(default=time(9, 0), help_text="In the business time zone.")
     invoice_days_before_due = models.PositiveIntegerField(default=14)
     updated_at = models.DateTimeField(auto_now=True)
 

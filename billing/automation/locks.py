@@ -12,7 +12,7 @@ pass started for: a conditional UPDATE moves it to today once, so two beat ticks
 both start today's daily pass. No new table is needed.
 """
 import uuid
-from datetime import time, timedelta
+from datetime import timedelta
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -83,12 +83,6 @@ def unclaim_daily(day, previous):
 def last_daily_date():
     """The ISO business date of the last daily pass started, or ""."""
     return JobRun.objects.filter(name=DAILY_CLAIM_ROW).values_list("last_summary", flat=True).first() or ""
-
-
-def daily_run_time(settings):
-    """AutomationSettings.daily_run_time as a time (a row just created holds the field's default, a string)."""
-    value = settings.daily_run_time
-    return time.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _row(name, *, status):

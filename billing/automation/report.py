@@ -59,7 +59,7 @@ def next_daily_run(now=None):
     day = now.date()
     if locks.last_daily_date() >= day.isoformat():
         day += timedelta(days=1)
-    when = timezone.make_aware(datetime.combine(day, locks.daily_run_time(settings)))
+    when = timezone.make_aware(datetime.combine(day, settings.daily_run_time))
     return when, when + timedelta(minutes=15) < now
 
 

@@ -36,7 +36,7 @@ COUNTER_TTL = int(locks.LEASE.total_seconds())
 @shared_task(time_limit=3600, soft_time_limit=3540)
 def automation_daily():
     """Beat, every five minutes: start the daily pass when its time has come and it has not run yet."""
-    run_time = locks.daily_run_time(current_settings())
+    run_time = current_settings().daily_run_time
     day = due_daily_date(timezone.localtime(), run_time)
     if day is None:
         return f"Daily pass at {run_time:%H:%M}; not yet."

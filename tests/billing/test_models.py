@@ -79,3 +79,10 @@ def test_concurrent_sequence_takers_never_share_a_number():
     with ThreadPoolExecutor(max_workers=4) as pool:
         values = list(pool.map(take, range(40)))
     assert sorted(values) == list(range(1, 41))
+
+
+def test_a_new_automation_settings_row_holds_a_time_for_the_daily_run():
+    from datetime import time
+
+    AutomationSettings.objects.all().delete()
+    assert AutomationSettings.load().daily_run_time == time(9, 0)
