@@ -18,8 +18,9 @@ MODOBOA_PIDFILE="$MODOBOA_HOME/gunicorn.pid"
 MODOBOA_LOG="$MODOBOA_HOME/log/gunicorn.log"
 MODOBOA_STAMP="$MODOBOA_HOME/.setup-stamp"
 MODOBOA_DEFAULT_PORT=8899
-# The instance's manage.py and gunicorn must use its own settings, whatever the caller exported.
-unset DJANGO_SETTINGS_MODULE
+# The instance's manage.py and gunicorn must use its own settings, whatever the caller exported: Modoboa's
+# generated settings read DATABASE_URL and friends, and the portal's CI exports its own (MariaDB) ones.
+unset DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL CELERY_BROKER_URL CACHE_URL EMAIL_URL SECRET_KEY PORTAL_ENV
 
 say() { printf '[modoboa] %s\n' "$*"; }
 die() { printf '[modoboa] ERROR: %s\n' "$*" >&2; exit 1; }
