@@ -11,7 +11,6 @@ steady state every five minutes. Median of 3 steady sweeps; the sweep with chang
 
     .venv/bin/python bench/voip_autosuspend.py [--clients 100000] [--runs 3] [--latency-ms 50]
         [--database-url mysql://root@127.0.0.1:3306/voipsweepbench]    # "sqlite": a temporary SQLite file
-        [--service-lock-only]
 """
 import argparse
 import random
@@ -31,9 +30,6 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/voipsweepbench")
-    parser.add_argument("--service-lock-only", action="store_true",
-                        help="Measure the lifecycle locking only the service row (MariaDB's FOR UPDATE also locks "
-                             "the joined product row, which serialises the suspensions of one product).")
     return parser.parse_args()
 
 
@@ -99,24 +95,6 @@ def make_changes(eligible, rng):
     Invoice.objects.filter(client_id__in=topped, status=Invoice.Status.UNPAID).update(status=Invoice.Status.PAID)
 
 
-def lock_service_rows_only():
-    """The lifecycle reads its service with `select_for_update().select_related(product, server)`; on MariaDB
-    (no FOR UPDATE OF) that locks the product row too. Lock the service row first, then read without a lock."""
-    from django.db.models import QuerySet
-
-    plain_get = QuerySet.get
-
-    def get(queryset, *args, **kwargs):
-        if queryset.model is Service and queryset.query.select_for_update and queryset.query.select_related:
-            list(Service.objects.select_for_update().filter(*args, **kwargs).values_list("pk", flat=True))
-            unlocked = queryset._chain()
-            unlocked.query.select_for_update = False
-            return plain_get(unlocked, *args, **kwargs)
-        return plain_get(queryset, *args, **kwargs)
-
-    QuerySet.get = get
-
-
 def sweep():
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
@@ -125,8 +103,6 @@ def sweep():
 
 
 def main():
-    if ARGS.service_lock_only:
-        lock_service_rows_only()
     rng = random.Random(11)
     started = time.perf_counter()
     eligible = build(rng)

@@ -48,6 +48,7 @@ from portal.models import Client  # noqa: E402
 from voip.models import Cdr, CdrSource, RatePackage, VoipProduct  # noqa: E402
 from voip.rating.text import OPEN_INPUT  # noqa: E402
 from voip.services.decks import import_deck  # noqa: E402
+from voip.money import exact_sum  # noqa: E402
 from voip.services.uploads import process_upload, upload_cdr_file  # noqa: E402
 
 SEED = 7
@@ -123,8 +124,8 @@ def main():
               f"rated {result.rated:,}, unrated {result.unrated:,}, ignored {result.ignored:,}, invalid "
               f"{result.invalid:,}, unmatched {result.unmatched:,}, charged {result.charged}")
     entries = CreditLedgerEntry.objects.filter(kind=CreditLedgerEntry.Kind.CDR_CHARGES)
-    charged = -(entries.aggregate(total=Sum("amount"))["total"])
-    stored = Cdr.objects.filter(status="rated").aggregate(total=Sum("cost"))["total"]
+    charged = -exact_sum(entries.aggregate(total=Sum("amount"))["total"])
+    stored = exact_sum(Cdr.objects.filter(status="rated").aggregate(total=Sum("cost"))["total"])
     assert charged == stored, (charged, stored)
     median = statistics.median(timings)
     print(f"Median of {ARGS.runs}: {median:.2f} s for {ARGS.cdrs:,} CDRs = {ARGS.cdrs / median:,.0f} CDRs/s "

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.models import Product, Service
 from voip.models import Cdr
+from voip.money import exact_sum
 
 DEFAULT_DAYS = 30
 MAX_CHART_DAYS = 366
@@ -81,7 +82,7 @@ def call_totals(calls):
     row = calls.aggregate(
         calls=Count("id"), billed=Sum("billed_seconds"), cost=Sum("cost", filter=Q(status=Cdr.Status.RATED))
     )
-    return CallTotals(row["calls"], row["billed"] or 0, row["cost"] or Decimal("0"))
+    return CallTotals(row["calls"], row["billed"] or 0, exact_sum(row["cost"]))
 
 
 def daily_spend(calls, call_filter):
@@ -93,7 +94,7 @@ def daily_spend(calls, call_filter):
         .annotate(day=TruncDate("answer_time", tzinfo=timezone.get_current_timezone()))
         .values("day").annotate(total=Sum("cost")).order_by()
     )
-    spent = {row["day"]: row["total"] for row in rows}
+    spent = {row["day"]: exact_sum(row["total"]) for row in rows}
     days = (call_filter.end - start).days + 1
     return [(start + timedelta(days=n), spent.get(start + timedelta(days=n), Decimal(0))) for n in range(days)]
 

@@ -30,6 +30,7 @@ from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
 from voip.cdr_formats import CdrError
 from voip.models import Cdr, CdrImport, CdrSource
+from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
 from voip.services.decks import products_with_settings, rater_for
 from voip.services.matching import matcher_for
@@ -247,13 +248,14 @@ def post_charges(cdr_import):
     for start in range(0, len(rows), CHARGE_BATCH):
         with transaction.atomic():
             for row in rows[start : start + CHARGE_BATCH]:
+                amount = exact_sum(row["total"])
                 ledger_post(
                     client=lock_client(row["service__client_id"]), kind=CreditLedgerEntry.Kind.CDR_CHARGES,
-                    amount=-row["total"], service=Service(pk=row["service_id"]),
+                    amount=-amount, service=Service(pk=row["service_id"]),
                     description=f"Call charges: {row['calls']} call(s) from {where} (import #{cdr_import.pk})",
                     idempotency_key=f"cdr:{cdr_import.pk}:{row['service_id']}",
                 )
-                total += row["total"]
+                total += amount
     return total
 
 
