@@ -173,6 +173,9 @@ class CdrSourceForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        kind_default = CdrSource.DEFAULT_SCHEDULE.get(data.get("kind"))
+        if not self.instance.pk and kind_default and "schedule" not in self.changed_data:
+            data["schedule"] = kind_default  # a new LesNet source is daily, an upload source not scheduled
         for name in self.SECRETS:
             if not data.get(name) and self.instance.pk:
                 data[name] = getattr(CdrSource.objects.get(pk=self.instance.pk), name)
@@ -204,13 +207,6 @@ class CdrSourceAdmin(admin.ModelAdmin):
             "Set the tenant's CDR URL to <code>webcdr://{}:PASSWORD@YOUR-PORTAL-HOST{}</code> (HTTPS); add "
             "<code>?domain=TENANT</code> when the records do not carry the tenant.", obj.push_username or "USER", url,
         )
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        kind = initial.get("kind")
-        if kind:
-            initial.setdefault("schedule", CdrSource.DEFAULT_SCHEDULE.get(kind, CdrSource.Schedule.HOURLY))
-        return initial
 
     @admin.action(description="Import now (fetch from the provider)", permissions=["change"])
     def import_now(self, request, queryset):

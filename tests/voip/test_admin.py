@@ -123,3 +123,11 @@ def test_source_credentials_are_write_only(client, staff_user):
     assert client.post(url, data).status_code == 302
     source.refresh_from_db()
     assert (source.push_password, source.password) == ("top-secret", "api-secret")
+
+
+def test_a_new_lesnet_source_is_imported_daily(client, staff_user):
+    client.force_login(staff_user)
+    data = {"name": "LesNet", "kind": "lesnet", "schedule": "hourly", "time_zone": "UTC", "enabled": "on",
+            "column_mapping": "{}", "options": "{}"}
+    assert client.post(reverse("admin:voip_cdrsource_add"), data).status_code == 302
+    assert CdrSource.objects.get(name="LesNet").schedule == "daily"
