@@ -25,6 +25,9 @@ V = Client.VoipSuspended
 def pbx(settings):
     settings.PROVISIONING_MODULES = [*settings.PROVISIONING_MODULES, "tests.voip.modules.PbxModule"]
     settings.VOIP_AUTOSUSPEND_UNGATED_MODULES = ["voip_pbx"]  # stands for FusionPBX: not gated by the client fields
+    # The scenarios check the rules on the test's own connection (worker threads would open others, which
+    # cannot see this test's uncommitted rows on MariaDB); the thread pool has its own transactional test.
+    settings.VOIP_AUTOSUSPEND_THREADS = 1
     PbxModule.reset()
     yield PbxModule
     PbxModule.reset()
@@ -235,3 +238,37 @@ def test_the_selection_takes_the_same_queries_whatever_the_number_of_clients(pbx
     with django_assert_num_queries(4):  # owing clients, the scan, the suspended services, what their clients owe
         changes = autosuspend.plan()
     assert sorted(change.service_id for change in changes) == sorted(service.pk for service in suspended[1:])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_provider_calls_run_concurrently_and_each_service_is_suspended_once(pbx_product, monkeypatch, settings):
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite takes one writer at a time, so the sweep runs one call at a time there (CI: MariaDB)")
+    import threading
+    import time
+
+    settings.VOIP_AUTOSUSPEND_THREADS = 4
+    services = [provisioned(funded("0"), pbx_product, f"pbx-{n}.example") for n in range(8)]
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+    original = PbxModule.suspend
+
+    def slow_suspend(self, service, *, reason, mode=""):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.2)
+        with lock:
+            in_flight[0] -= 1
+        return original(self, service, reason=reason, mode=mode)
+
+    monkeypatch.setattr(PbxModule, "suspend", slow_suspend)
+    result = run_sweep()
+    assert sorted(result.suspended) == sorted(s.pk for s in services)
+    assert sorted(domain for action, domain in PbxModule.calls if action == "suspend") == sorted(
+        s.domain for s in services
+    )
+    assert most[0] > 1  # calls overlapped: not one after another
+    assert run_sweep().suspended == []  # a second sweep finds nothing to do
