@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrError, CdrFileError
+from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrFileError
 from voip.models import CdrImport
 from voip.rating.text import OPEN_INPUT
 from voip.services.imports import fail_import, run_import, source_time_zone
@@ -19,8 +19,6 @@ UPLOAD_FORMATS = {
     "fusionpbx": "FusionPBX CDR export (CSV)",
     "portal": "Portal CSV (id,direction,caller,callee,answer_time,billsec)",
 }
-# Columns that name the tenant or account of a call, in order of preference (the matcher reads them).
-ACCOUNT_COLUMNS = ("domain_name", "accountcode")
 
 
 def upload_dir():
@@ -62,16 +60,6 @@ class _CountedLines:
         for line in self.handle:
             self.done += len(line.encode("utf-8", "surrogateescape"))
             yield line
-
-
-def with_accounts(parser):
-    """The parser's items with `account` taken from the file's tenant/account column, when it has one."""
-    columns = [name.strip().lower() for name in parser.columns]
-    position = next((columns.index(name) for name in ACCOUNT_COLUMNS if name in columns), None)
-    for item in parser:
-        if position is not None and type(item) is not CdrError and not item.account and len(item.fields) > position:
-            item.account = item.fields[position].strip()
-        yield item
 
 
 def extension_reader(parser):
@@ -119,7 +107,7 @@ def process_upload(*, import_id):
             )
         # An unexpected error from here on leaves the import running; settle_stale_imports charges what it stored.
         cdr_import = run_import(
-            cdr_import, with_accounts(parser), progress=lambda: lines.done, extension_of=extension_reader(parser)
+            cdr_import, parser, progress=lambda: lines.done, extension_of=extension_reader(parser)
         )
     path.unlink(missing_ok=True)
     return cdr_import
