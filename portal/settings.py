@@ -191,6 +191,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),  # else kombu writes it into the working directory
         "store_processed": False,
     }
 CELERY_TIMEZONE = BUSINESS_TIME_ZONE  # crontab entries of the beat schedule are read in the business zone
