@@ -34,7 +34,7 @@ def spend_chart_svg(days, *, currency=""):
     unit = f" {currency}" if currency else ""
 
     def bar_markup(index, day, amount):
-        height = plot_h * float(amount / top)
+        height = plot_h * float(amount / top)  # pixels: the ratio is Decimal, only the drawing is float
         x = LEFT + index * slot + (slot - bar) / 2
         return (f"{x:.1f}", f"{TOP + plot_h - height:.1f}", f"{bar:.1f}", f"{height:.1f}", day.isoformat(),
                 f"{amount.quantize(Decimal('0.0001'))}{unit}")

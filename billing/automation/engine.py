@@ -25,14 +25,12 @@ the transaction of the change. The clients' notices are queued for a whole batch
 (`queue_notices`), under event keys that name each change, so each is queued once, also after a crash.
 """
 import logging
-import queue
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date as date_type, datetime, time
 
 from django.conf import settings as django_settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,6 +40,7 @@ from billing.automation.invoices import handle_terminated_service_invoices
 from billing.automation.rules import SUSPEND, TERMINATE, Rules, current_settings
 from billing.models import AutomationSettings, Product, Service
 from billing.services.ledger import lock_client
+from portal.concurrency import run_on_threads
 from portal.activity import Actor, log_activity
 from portal.models import Client
 
@@ -273,33 +272,15 @@ def call_threads(threads=None):
 def execute(items, *, date, actor, mode, threads=None):
     """Claim and act on each work item; returns [(outcome, error)] in the same order. Calls run on a thread pool
     (each thread has its own database connection, closed when it is done)."""
-    threads = min(call_threads(threads), len(items))
     # The products once, shared read-only by the threads: the audit names the service ("Product – domain")
     # without a query each, and the claim never joins (a locking read would lock the product row too).
     products = Product.objects.in_bulk({item["product_id"] for item in items})
-    if threads <= 1:
-        results = [process_item(item, date=date, actor=actor, mode=mode, products=products) for item in items]
-        queue_notices(items, date=date)
-        return results
-    results = [None] * len(items)
-    work = queue.SimpleQueue()
-    for index, item in enumerate(items):
-        work.put((index, item))
-
-    def drain():
-        try:
-            while True:
-                try:
-                    index, item = work.get_nowait()
-                except queue.Empty:
-                    return
-                results[index] = process_item(item, date=date, actor=actor, mode=mode, products=products)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="automation") as pool:
-        for future in [pool.submit(drain) for _ in range(threads)]:
-            future.result()
+    results = run_on_threads(
+        items,
+        lambda item: process_item(item, date=date, actor=actor, mode=mode, products=products),
+        threads=call_threads(threads),
+        name="automation",
+    )
     queue_notices(items, date=date)
     return results
 

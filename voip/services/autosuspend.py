@@ -24,17 +24,16 @@ while clients are suspended no longer strands them (seed 002's warning). "VoIP Z
 per suspension event of a client (its event key is the client and the time its services were suspended).
 """
 import logging
-import queue
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import DecimalField, ExpressionWrapper, F, Min, Q, Sum
 from django.utils import timezone
 
 from billing.emails import VOIP_ZERO_BALANCE, EmailRequest, queue_emails
 from billing.models import Invoice, Product, Service
+from portal.concurrency import run_on_threads
 from portal.activity import Actor
 from portal.models import Client
 from provisioning import lifecycle
@@ -222,29 +221,7 @@ def run_sweep(*, threads=None):
 
 
 def _run_all(changes, actor, threads):
-    threads = min(threads, len(changes))
-    if threads <= 1:
-        return [apply_change(change, actor) for change in changes]
-    results = [None] * len(changes)
-    work = queue.SimpleQueue()
-    for index, change in enumerate(changes):
-        work.put((index, change))
-
-    def drain():
-        try:
-            while True:
-                try:
-                    index, change = work.get_nowait()
-                except queue.Empty:
-                    return
-                results[index] = apply_change(change, actor)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="voip-autosuspend") as pool:
-        for future in [pool.submit(drain) for _ in range(threads)]:
-            future.result()
-    return results
+    return run_on_threads(changes, lambda change: apply_change(change, actor), threads=threads, name="voip-autosuspend")
 
 
 def apply_change(change, actor):
