@@ -8,6 +8,7 @@ It creates .venv with a Python new enough for Django 6 (3.12 or later; it looks 
 older), installs the pinned requirements when they change, and then does the work inside that environment.
 """
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -88,10 +89,27 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def var_dir():
+    return Path(os.environ.get("PORTAL_VAR_DIR", ROOT / "var"))
+
+
+def fusionpbx_env(env):
+    """The FusionPBX simulator keeps FusionPBX's tables in a SQLite file it creates in the temporary directory
+    (and removes when it stops): point that at the demo's var dir, emptied of files an earlier run killed
+    before it could remove them. Its FreeSWITCH event socket listens on a free port of its own choosing."""
+    folder = var_dir() / "fusionpbx-simulator"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("fusionpbx-sim-*"):
+        stale.unlink(missing_ok=True)
+    return {**env, "TMPDIR": str(folder)}
+
+
 def start_simulator(name, env):
     """Start `manage.py run_simulator <name>` on a free loopback port and wait until it answers; returns
     (process, url). The demo's servers point at it (load_demo gets the URL and seeds it)."""
     port = free_port()
+    if name == "fusionpbx":
+        env = fusionpbx_env(env)
     process = subprocess.Popen([str(VENV_PYTHON), "manage.py", "run_simulator", name, "--port", str(port)],
                                cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -107,17 +125,46 @@ def start_simulator(name, env):
     sys.exit(f"[run.py] The {name} simulator did not answer on {url}.")
 
 
+# The vendor simulators the demo's servers point at: name → the variable load_demo reads their URL from.
+SIMULATORS = {"smartermail": "DEMO_SMARTERMAIL_URL", "vodia": "DEMO_VODIA_URL", "lesnet": "DEMO_LESNET_URL",
+              "fusionpbx": "DEMO_FUSIONPBX_URL"}
+
+
+def fusionpbx_where(url):
+    """The FusionPBX simulator's database file and event socket port, from its state page."""
+    try:
+        with urllib.request.urlopen(f"{url}/_simulator/state", timeout=5) as answer:
+            state = json.load(answer)
+        return f"database {state['database_url']}, event socket 127.0.0.1:{state['event_socket']['port']}"
+    except (OSError, ValueError, KeyError):
+        return "database and event socket: see its /_simulator/state"
+
+
+def stop_all(processes):
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def run_demo(port):
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     env = {**os.environ, "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
-    simulator, simulator_url = start_simulator("smartermail", env)
-    env["DEMO_SMARTERMAIL_URL"] = simulator_url
-    say("Applying migrations and loading the demo data")
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")  # links in the demo's e-mails
+    simulators, urls = {}, {}
     try:
+        for name, variable in SIMULATORS.items():
+            simulators[f"{name} simulator"], urls[name] = start_simulator(name, env)
+            env[variable] = urls[name]
+        say("Applying migrations and loading the demo data")
         manage("migrate", "--no-input", "-v", "0", env=env)
         manage("load_demo", env=env)
-    except (subprocess.CalledProcessError, KeyboardInterrupt):
-        simulator.terminate()
+    except (subprocess.CalledProcessError, KeyboardInterrupt, SystemExit):
+        stop_all(simulators.values())
         raise
     celery = [str(VENV_PYTHON), "-m", "celery", "-A", "portal"]
     processes = {
@@ -126,14 +173,19 @@ def run_demo(port):
         "beat": [*celery, "beat", "--loglevel", "INFO"],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
-    children["smartermail simulator"] = simulator
+    children.update(simulators)
     # One heartbeat through the broker now, so the staff dashboard shows the worker alive without waiting
     # for beat's first five-minute mark.
     subprocess.run([*celery, "call", "portal.tasks.heartbeat"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
     say(f"Portal:      http://127.0.0.1:{port}/   (client area)")
     say(f"Staff area:  http://127.0.0.1:{port}/admin/")
     say("Logins:      staff admin / demo-admin-pass;  client alice@acme.example / demo-client-pass")
-    say(f"SmarterMail simulator: {simulator_url}  (the demo's mail server; state at /_simulator/state)")
+    say(f"Simulators:  SmarterMail {urls['smartermail']}, Vodia {urls['vodia']}, LesNet {urls['lesnet']}, "
+        f"FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)")
+    say(f"FusionPBX:   {fusionpbx_where(urls['fusionpbx'])}; Hosted PBX services of bob and carol (the demo's "
+        "autosuspend sweep disabled carol's extensions: Unsuspend on her service page turns them on)")
+    say(f"VoIP:        alice's call records: My services → VoIP Metered → Call records; Vodia pushes CDRs to "
+        f"http://127.0.0.1:{port}/voip/cdr-push/<source id>/?domain=<tenant> as vodia-demo / demo-push-pass")
     say("Celery worker and beat are running (filesystem broker under var/). Press Ctrl-C to stop.")
     try:
         while all(child.poll() is None for child in children.values()):
@@ -143,14 +195,7 @@ def run_demo(port):
         code = 1
     except KeyboardInterrupt:
         code = 0
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children.values():
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stop_all(children.values())
     return code
 
 

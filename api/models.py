@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from api.scopes import ALL, owner_may
+from api.scopes import ALL, EXPLICIT_SCOPES, owner_may
 
 
 def hash_secret(secret):
@@ -22,6 +22,22 @@ def parse_networks(text):
     """The allow-list as ip_network objects; one CIDR or address per line or comma. Raises ValueError."""
     parts = [p.strip() for p in (text or "").replace(",", "\n").splitlines() if p.strip()]
     return [ipaddress.ip_network(p, strict=False) for p in parts]
+
+
+def address_allowed(ip, allow_list):
+    """True when the allow-list text is blank or holds `ip`. An unreadable address, or a stored list that no
+    longer parses, allows nothing."""
+    try:
+        networks = parse_networks(allow_list)
+    except ValueError:
+        return False
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 class ApiKey(models.Model):
@@ -79,17 +95,40 @@ class ApiKey(models.Model):
         return hmac.compare_digest(self.secret_hash, hash_secret(secret or ""))
 
     def ip_allowed(self, ip):
-        networks = parse_networks(self.allowed_ips)
-        if not networks:
-            return True
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in network for network in networks)
+        return address_allowed(ip, self.allowed_ips)
 
     def allows(self, scope, action=None):
         granted = set(self.permissions or [])
+        if scope in EXPLICIT_SCOPES and scope not in granted:
+            return False
         if not (ALL in granted or scope in granted or (action and f"whmcs:{action.lower()}" in granted)):
             return False
         return owner_may(self.owner, scope)
+
+
+class ClientSsoToken(models.Model):
+    """A one-time passwordless login into the client area for one ClientUser (WHMCS's CreateSsoToken with
+    client_id), issued through the API and redeemed at /sso/<token>/ (api.client_sso). Only the token's SHA-256
+    is stored; it lasts 60 seconds and is used at most once. Kept as the audit record of who issued it (key,
+    address) and when and from where it was used."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    client = models.ForeignKey("portal.Client", on_delete=models.CASCADE, related_name="sso_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_sso_tokens")
+    destination = models.CharField(max_length=500, help_text="Client-area path the login lands on.")
+    issued_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="client_sso_tokens")
+    issued_by = models.CharField(max_length=150, help_text="The API credential, as in the activity log.")
+    issued_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "client login token"
+        permissions = [("issue_client_sso", "Can issue one-time passwordless client-area logins (API)")]
+
+    def __str__(self):
+        return f"Login link for {self.user} ({self.client})"

@@ -79,7 +79,7 @@ from portal.models import ActivityLog, Client, JobRun  # noqa: E402
 from provisioning.models import ModuleCall, Server  # noqa: E402
 from provisioning.simulators.smartermail import SmarterMailSimulator  # noqa: E402
 
-from bench.voip_common import _recreate_mysql_database as recreate_mysql_database  # noqa: E402
+from bench.voip_common import recreate_mysql_database  # noqa: E402
 
 BATCH = 5000
 

@@ -1,9 +1,11 @@
 """Offline rating benchmark (issue 7): a 36,000-prefix deck and 1,000,000 CDRs, generated deterministically into
 a temporary directory, rated in-process (voip.rating.offline.rate_file) and through `manage.py rate_cdrs`, on
 one core (the process is pinned to CPU 0), median of 3 runs. Also: deck load time, dict-vs-trie prefix
-lookups, and (with --distinct) the worst case where every dialled number is different.
+lookups, and (with --distinct, or alone with --distinct-only) the worst case where every dialled number is
+different, also median of --runs runs.
 
     .venv/bin/python bench/rate_cdrs.py [--cdrs 1000000] [--prefixes 36000] [--runs 3] [--profile] [--distinct]
+                                        [--distinct-only] [--no-command]
 """
 import argparse
 import cProfile
@@ -235,6 +237,8 @@ def main():
     parser.add_argument("--profile", action="store_true", help="profile one in-process run")
     parser.add_argument("--distinct", action="store_true", help="also the worst case: every number distinct")
     parser.add_argument("--no-command", action="store_true")
+    parser.add_argument("--distinct-only", action="store_true", help="only the worst case (with --profile: "
+                        "profile it)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})  # one core, inherited by the command's process
     rng = random.Random(SEED)
@@ -257,14 +261,12 @@ def main():
         dict_rate, trie_rate = compare_indexes(rater, sample)
         print(f"cold prefix lookups: dict index {dict_rate:,.0f}/s, trie {trie_rate:,.0f}/s")
 
+        if args.distinct_only:
+            worst_case(args, rates_path, cdrs_path, out_path, pool, area_codes)
+            return
+
         if args.profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            rate_in_process(rates_path, cdrs_path, out_path)
-            profiler.disable()
-            stream = io.StringIO()
-            pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(15)
-            print(stream.getvalue())
+            profile(rates_path, cdrs_path, out_path)
 
         runs = [rate_in_process(rates_path, cdrs_path, out_path) for _ in range(args.runs)]
         report("in-process", args.cdrs, runs)
@@ -273,10 +275,28 @@ def main():
             report("command (process start, Django setup and deck load included)", args.cdrs, runs)
 
         if args.distinct:
-            generate_cdrs(cdrs_path, args.cdrs, pool, random.Random(SEED),
-                          distinct_numbers=distinct_stream(area_codes, random.Random(SEED)))
-            report("worst case (every outbound number distinct)", args.cdrs,
-                   [rate_in_process(rates_path, cdrs_path, out_path)])
+            worst_case(args, rates_path, cdrs_path, out_path, pool, area_codes)
+
+
+def profile(rates_path, cdrs_path, out_path):
+    """One in-process run under cProfile; the 15 functions with the most own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    rate_in_process(rates_path, cdrs_path, out_path)
+    profiler.disable()
+    stream = io.StringIO()
+    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(15)
+    print(stream.getvalue())
+
+
+def worst_case(args, rates_path, cdrs_path, out_path, pool, area_codes):
+    """Every outbound number distinct: each is normalised and looked up afresh (the caches never hit)."""
+    generate_cdrs(cdrs_path, args.cdrs, pool, random.Random(SEED),
+                  distinct_numbers=distinct_stream(area_codes, random.Random(SEED)))
+    if args.profile and args.distinct_only:
+        profile(rates_path, cdrs_path, out_path)
+    report("worst case (every outbound number distinct)", args.cdrs,
+           [rate_in_process(rates_path, cdrs_path, out_path) for _ in range(args.runs)])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,19 +59,9 @@ from provisioning.modules.smartermail.client import forget_tokens  # noqa: E402
 from provisioning.simulators.smartermail import MB, SmarterMailSimulator  # noqa: E402
 from provisioning.usage import update_server_usage  # noqa: E402
 
+from bench.voip_common import recreate_mysql_database  # noqa: E402
+
 FIRST_DAY = date(2026, 11, 20)
-
-
-def create_mysql_database(url):
-    import MySQLdb
-
-    parts = urlsplit(url)
-    db = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                         passwd=parts.password or "")
-    name = parts.path.lstrip("/")
-    db.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    db.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    db.close()
 
 
 def build(simulators):
@@ -140,7 +129,7 @@ def run_once(servers, day):
 
 def main():
     if ARGS.database_url.startswith("mysql"):
-        create_mysql_database(ARGS.database_url)
+        recreate_mysql_database(ARGS.database_url)
     call_command("migrate", verbosity=0)
     simulators = [SmarterMailSimulator(latency_ms=ARGS.latency_ms).start() for _ in range(ARGS.servers)]
     try:

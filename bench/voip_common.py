@@ -1,4 +1,4 @@
-"""What the VoIP benchmarks share: Django set up on a database of their own (a MariaDB database dropped and
+"""What the benchmarks share: Django set up on a database of their own (a MariaDB database dropped and
 created, or SQLite in a temporary directory) with a temporary PORTAL_VAR_DIR."""
 import os
 import sys
@@ -19,7 +19,7 @@ def setup_django(prefix, database_url, **environment):
     mysql = database_url.startswith("mysql")
     if mysql:
         os.environ["DATABASE_URL"] = database_url
-        _recreate_mysql_database(database_url)
+        recreate_mysql_database(database_url)
     else:
         os.environ.pop("DATABASE_URL", None)
     import django
@@ -30,7 +30,7 @@ def setup_django(prefix, database_url, **environment):
     return Path(var_dir)
 
 
-def _recreate_mysql_database(url):
+def recreate_mysql_database(url):
     import MySQLdb
 
     parts = urlsplit(url)

@@ -31,6 +31,7 @@ def parse_args():
     parser.add_argument("--prefixes", type=int, default=36_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/voipbench")
+    parser.add_argument("--profile", action="store_true", help="profile one import (cProfile) instead of timing")
     return parser.parse_args()
 
 
@@ -113,6 +114,9 @@ def main():
     generate_cdrs(path, dids, pool, rng)
     print(f"Built {ARGS.services:,} VoIP services, a {ARGS.prefixes:,}-prefix deck and {ARGS.cdrs:,} CDRs "
           f"({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s ({connection.vendor}).")
+    if ARGS.profile:
+        profile_one_import(path)
+        return
     timings, sources = [], []
     for run in range(ARGS.runs):
         source = CdrSource.objects.create(name=f"Bench {run}", kind=CdrSource.Kind.FILE)
@@ -136,6 +140,20 @@ def main():
     print(f"The same file again into the first source: {elapsed:.2f} s ({cpu:.2f} s CPU), "
           f"{ARGS.cdrs / elapsed:,.0f} CDRs/s, "
           f"{result.duplicates:,} duplicates, nothing stored, nothing charged.")
+
+
+def profile_one_import(path):
+    import cProfile
+    import pstats
+
+    source = CdrSource.objects.create(name="Bench profile", kind=CdrSource.Kind.FILE)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    import_file(source, path)
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats("tottime")
+    stats.print_stats(25)
+    stats.print_callers("execute")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from billing import admin_emails, admin_money
 from billing.disk import tranche_rule
 from billing.models import (
+    BillableItem,
     ConfigurableOption,
     ConfigurableOptionChoice,
     ConfigurableOptionPrice,
@@ -160,7 +161,8 @@ class NumberSequenceAdmin(admin.ModelAdmin):
         return False
 
 
-# Money (invoices, payments, credit, tax, staff orders) and e-mail have their own modules.
+# Money (invoices, payments, credit, tax, staff orders, billable items) and e-mail have their own modules.
+admin.site.register(BillableItem, admin_money.BillableItemAdmin)
 admin.site.register(Invoice, admin_money.InvoiceAdmin)
 admin.site.register(Payment, admin_money.PaymentAdmin)
 admin.site.register(CreditLedgerEntry, admin_money.CreditLedgerEntryAdmin)

@@ -27,6 +27,11 @@ class EmailTemplateForm(forms.ModelForm):
                 f"Smarty blocks are not converted: {', '.join(blocks)}. Rewrite them in Django syntax "
                 "({% if … %}…{% endif %}, {% for … %}…{% endfor %})."
             )
+        refused = emails.refused_tags(text)
+        if refused:
+            raise forms.ValidationError(
+                f"These template tags are not available in e-mails: {', '.join('{% ' + tag + ' %}' for tag in refused)}."
+            )
         try:
             emails.render_text(text, emails.sample_context())
         except TemplateSyntaxError as exc:

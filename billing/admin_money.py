@@ -10,7 +10,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.forms import CreditAdjustmentForm, PaymentForm, apply_errors, option_fields, option_values
+from billing.forms import (
+    CreditAdjustmentForm, InvoiceEditForm, PaymentForm, RefundForm, TransactionCorrectionForm, apply_errors, option_fields,
+    option_values,
+)
 from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
 from billing.pricing import product_options
 from billing.services.generation import generate_invoices
@@ -22,9 +25,6 @@ from billing.services.payments import invoice_pay_from_credit, payment_record
 from portal.activity import Actor
 from portal.models import Client
 
-
-def staff_actor(request):
-    return Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
 
 
 def admin_form_page(modeladmin, request, *, title, form, template="billing/admin/form_page.html", **context):
@@ -47,28 +47,30 @@ class RecordOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class InvoiceItemInline(admin.TabularInline):
-    """Read-only: lines are written by the billing services, which keep the totals right."""
+class RecordOnlyInline(admin.TabularInline):
+    """Rows written only by billing services, shown on their invoice: every field read-only, none added or
+    deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class InvoiceItemInline(RecordOnlyInline):
+    """Lines are written by the billing services, which keep the totals right."""
 
     model = InvoiceItem
-    extra = 0
     fields = ["kind", "description", "service", "period_start", "period_end", "amount", "taxable"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(RecordOnlyInline):
     model = Payment
-    extra = 0
-    fields = ["received_at", "amount", "gateway", "transaction_id", "recorded_by", "note"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["received_at", "amount", "amount_out", "gateway", "transaction_id", "recorded_by", "note"]
 
 
 class InvoiceAdmin(admin.ModelAdmin):
@@ -102,12 +104,16 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Actions")
     def money_actions(self, obj):
+        if obj.pk is not None and obj.status == Invoice.Status.PAID:
+            return format_html('<a class="button" href="{}">Refund</a>', reverse("admin:billing_invoice_refund", args=[obj.pk]))
         if obj.pk is None or obj.status != Invoice.Status.UNPAID:
             return "—"
         return format_html(
-            '<a class="button" href="{}">Record a payment</a> <a class="button" href="{}">Apply credit</a>',
+            '<a class="button" href="{}">Record a payment</a> <a class="button" href="{}">Apply credit</a> '
+            '<a class="button" href="{}">Edit lines and dates</a>',
             reverse("admin:billing_invoice_record_payment", args=[obj.pk]),
             reverse("admin:billing_invoice_apply_credit", args=[obj.pk]),
+            reverse("admin:billing_invoice_edit", args=[obj.pk]),
         )
 
     def get_urls(self):
@@ -115,6 +121,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         return [
             path("<int:invoice_id>/record-payment/", wrap(self.record_payment_view), name="billing_invoice_record_payment"),
             path("<int:invoice_id>/apply-credit/", wrap(self.apply_credit_view), name="billing_invoice_apply_credit"),
+            path("<int:invoice_id>/edit/", wrap(self.edit_view), name="billing_invoice_edit"),
+            path("<int:invoice_id>/refund/", wrap(self.refund_view), name="billing_invoice_refund"),
             path("generate/", wrap(self.generate_view), name="billing_invoice_generate"),
             *super().get_urls(),
         ]
@@ -129,7 +137,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         form = PaymentForm(request.POST or None, initial={"amount": invoice.balance})
         if request.method == "POST" and form.is_valid():
             try:
-                result = payment_record(invoice=invoice, actor=staff_actor(request), **form.cleaned_data)
+                result = payment_record(invoice=invoice, actor=Actor.from_request(request), **form.cleaned_data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -141,11 +149,47 @@ class InvoiceAdmin(admin.ModelAdmin):
                 return redirect("admin:billing_invoice_change", invoice.pk)
         return admin_form_page(self, request, title=f"Record a payment for invoice {invoice}", form=form, invoice=invoice)
 
+    def edit_view(self, request, invoice_id):
+        from billing.services.invoice_edit import invoice_update
+
+        invoice = self._invoice(request, invoice_id)
+        form = InvoiceEditForm(request.POST or None, invoice=invoice)
+        if request.method == "POST" and form.is_valid():
+            try:
+                updated = invoice_update(invoice=invoice, actor=Actor.from_request(request), **form.edits())
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                self.message_user(request, f"Invoice {updated} saved: total {updated.total} {updated.currency}.",
+                                  messages.SUCCESS)
+                return redirect("admin:billing_invoice_change", invoice.pk)
+        return admin_form_page(self, request, title=f"Edit invoice {invoice}", form=form, invoice=invoice,
+                               question="Totals are recalculated at the invoice's tax rate. Money received beyond a "
+                                        "lowered total goes to the client's credit.")
+
+    def refund_view(self, request, invoice_id):
+        from billing.services.transactions import refund_record, refundable
+
+        invoice = self._invoice(request, invoice_id)
+        left = refundable(invoice)
+        form = RefundForm(request.POST or None, initial={"amount": left})
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund_record(invoice=invoice, actor=Actor.from_request(request), **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                self.message_user(request, f"Refund of {form.cleaned_data['amount']} recorded.", messages.SUCCESS)
+                return redirect("admin:billing_invoice_change", invoice.pk)
+        return admin_form_page(self, request, title=f"Refund invoice {invoice}", form=form, invoice=invoice,
+                               question=f"Up to {left} {invoice.currency} received by gateway payments can be refunded; "
+                                        "when all of it is, the invoice becomes Refunded.")
+
     def apply_credit_view(self, request, invoice_id):
         invoice = self._invoice(request, invoice_id)
         if request.method == "POST":
             try:
-                invoice_pay_from_credit(invoice=invoice, actor=staff_actor(request))
+                invoice_pay_from_credit(invoice=invoice, actor=Actor.from_request(request))
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
             else:
@@ -161,7 +205,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         if request.method == "POST":
-            result = generate_invoices(date=timezone.localdate(), actor=staff_actor(request))
+            result = generate_invoices(date=timezone.localdate(), actor=Actor.from_request(request))
             self.message_user(request, f"Invoice run for {timezone.localdate()}: {result.summary}.", messages.SUCCESS)
             for warning in result.warnings:
                 self.message_user(request, warning, messages.WARNING)
@@ -177,7 +221,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         done = 0
         for invoice in queryset.order_by("pk"):
             try:
-                invoice_cancel(invoice=invoice, actor=staff_actor(request))
+                invoice_cancel(invoice=invoice, actor=Actor.from_request(request))
                 done += 1
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
@@ -186,9 +230,41 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 class PaymentAdmin(RecordOnlyAdmin):
-    """Payments are recorded from the invoice page, through billing.services.payments."""
+    """Payments are recorded from the invoice page, through billing.services.payments. Staff may correct how a
+    transaction is described (billing.services.transactions.transaction_update), never its amounts."""
 
-    list_display = ["received_at", "client", "invoice", "amount", "currency", "gateway", "transaction_id"]
+    readonly_fields = ["correct_link"]
+
+    @admin.display(description="Correct")
+    def correct_link(self, obj):
+        return format_html('<a class="button" href="{}">Correct description, reference, date or fees</a>',
+                           reverse("admin:billing_payment_correct", args=[obj.pk]))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [path("<int:payment_id>/correct/", wrap(self.correct_view), name="billing_payment_correct"),
+                *super().get_urls()]
+
+    def correct_view(self, request, payment_id):
+        from billing.services.transactions import EDITABLE_FIELDS, transaction_update
+
+        if not request.user.has_perm("billing.change_payment"):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment, pk=payment_id)
+        form = TransactionCorrectionForm(request.POST or None, initial={f: getattr(payment, f) for f in EDITABLE_FIELDS})
+        if request.method == "POST" and form.is_valid():
+            try:
+                transaction_update(payment=payment, actor=Actor.from_request(request), **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                self.message_user(request, "Transaction corrected.", messages.SUCCESS)
+                return redirect("admin:billing_payment_change", payment.pk)
+        return admin_form_page(self, request, title=f"Correct transaction #{payment.pk}", form=form,
+                               question=f"{payment.amount or payment.amount_out} {payment.currency}: the amounts, "
+                                        "invoice and client stay as recorded (correct money with a new transaction).")
+
+    list_display = ["received_at", "client", "invoice", "amount", "amount_out", "currency", "gateway", "transaction_id"]
     list_filter = ["gateway", "currency"]
     search_fields = ["transaction_id", "invoice__number", "client__email", "client__last_name"]
     list_select_related = ["client", "invoice"]
@@ -206,32 +282,64 @@ class CreditLedgerEntryAdmin(RecordOnlyAdmin):
     change_list_template = "billing/admin/ledger_change_list.html"
 
     def get_urls(self):
+        wrap = self.admin_site.admin_view
         return [
-            path("adjust/", self.admin_site.admin_view(self.adjust_view), name="billing_creditledgerentry_adjust"),
+            path("adjust/", wrap(self.adjust_view), name="billing_creditledgerentry_adjust"),
+            path("payment/", wrap(self.payment_view), name="billing_creditledgerentry_payment"),
+            path("refund/", wrap(self.refund_view), name="billing_creditledgerentry_refund"),
             *super().get_urls(),
         ]
 
-    def adjust_view(self, request):
-        if not request.user.has_perm("billing.add_creditledgerentry"):
+    def _money_view(self, request, *, title, form_class, run, done,
+                    perms=("billing.add_payment", "billing.add_creditledgerentry")):
+        """A change of one client's credit: `run(client=, actor=, **the form's other fields)`, one billing
+        service call (by default a transaction, Payment, with its ledger entry)."""
+        if not request.user.has_perms(perms):
             raise PermissionDenied
-        form = ClientCreditAdjustmentForm(request.POST or None, initial={"client": request.GET.get("client")})
+        form = form_class(request.POST or None, initial={"client": request.GET.get("client")})
         if request.method == "POST" and form.is_valid():
+            data = dict(form.cleaned_data)
+            client = data.pop("client")
             try:
-                entry = credit_adjust(
-                    client=form.cleaned_data["client"], amount=form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"], actor=staff_actor(request),
-                )
+                run(client=client, actor=Actor.from_request(request), **data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                self.message_user(request, f"Credit of {entry.client} adjusted by {entry.amount:+.2f}.", messages.SUCCESS)
-                return redirect(reverse("admin:billing_creditledgerentry_changelist") + f"?client__id__exact={entry.client_id}")
-        return admin_form_page(self, request, title="Adjust a client's credit", form=form)
+                self.message_user(request, done.format(amount=data["amount"], client=client), messages.SUCCESS)
+                return redirect(reverse("admin:billing_creditledgerentry_changelist") + f"?client__id__exact={client.pk}")
+        return admin_form_page(self, request, title=title, form=form)
+
+    def payment_view(self, request):
+        from billing.services.transactions import payment_to_credit
+
+        return self._money_view(request, title="Record a payment to a client's credit", form_class=ClientPaymentForm,
+                                run=payment_to_credit, done="{amount} added to the credit of {client}.")
+
+    def refund_view(self, request):
+        from billing.services.transactions import refund_record
+
+        return self._money_view(request, title="Refund a client's credit", form_class=ClientRefundForm,
+                                run=refund_record, done="{amount} of the credit of {client} refunded.")
+
+    def adjust_view(self, request):
+        return self._money_view(request, title="Adjust a client's credit", form_class=ClientCreditAdjustmentForm,
+                                run=credit_adjust, done="Credit of {client} adjusted by {amount:+.2f}.",
+                                perms=("billing.add_creditledgerentry",))
 
 
 class ClientCreditAdjustmentForm(CreditAdjustmentForm):
     client = forms.ModelChoiceField(queryset=Client.objects.all(), widget=forms.NumberInput, help_text="The client's id.")
     field_order = ["client", "amount", "reason"]
+
+
+class ClientPaymentForm(PaymentForm):
+    client = forms.ModelChoiceField(queryset=Client.objects.all(), widget=forms.NumberInput, help_text="The client's id.")
+    field_order = ["client", "amount", "gateway", "transaction_id", "received_at", "note"]
+
+
+class ClientRefundForm(RefundForm):
+    client = forms.ModelChoiceField(queryset=Client.objects.all(), widget=forms.NumberInput, help_text="The client's id.")
+    field_order = ["client", "amount", "gateway", "transaction_id", "received_at", "note"]
 
 
 class TaxRateAdmin(admin.ModelAdmin):
@@ -265,7 +373,7 @@ def staff_order_view(modeladmin, request):
             result = order_create(
                 client=form.cleaned_data["client"], product=form.cleaned_data["product"],
                 domain=form.cleaned_data["domain"], cycle=form.cleaned_data["cycle"],
-                option_values=option_values(form.cleaned_data), actor=staff_actor(request), staff=True,
+                option_values=option_values(form.cleaned_data), actor=Actor.from_request(request), staff=True,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -275,3 +383,66 @@ def staff_order_view(modeladmin, request):
     return admin_form_page(modeladmin, request, title="Add an order", form=form, order_step=product is not None,
                            template="billing/admin/order_form.html")
 
+
+
+class BillableItemAdmin(admin.ModelAdmin):
+    """Billable items: added and changed through billing.services.billable (validated, audited), invoiced by the
+    daily generator or at once with the action; an item already invoiced is stopped, never deleted."""
+
+    list_display = ["id", "description", "client", "amount", "invoice_action", "due_date", "recurrence",
+                    "invoice_count", "awaiting_invoice", "invoice"]
+    list_filter = ["awaiting_invoice", "invoice_action", "recur_cycle"]
+    search_fields = ["description", "client__company_name", "client__last_name", "client__email", "=id"]
+    list_select_related = ["client", "invoice"]
+    raw_id_fields = ["client"]
+    readonly_fields = ["invoice_count", "awaiting_invoice", "invoice", "created_at", "updated_at"]
+    actions = ["invoice_now", "stop_items"]
+
+    @admin.display(description="Recurs")
+    def recurrence(self, obj):
+        if not obj.recurring:
+            return "—"
+        return f"every {obj.recur_every} {obj.recur_cycle}" + (f", {obj.recur_for} times" if obj.recur_for else "")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("client")
+            if not obj.awaiting_invoice:
+                fields += ["description", "amount", "taxable", "invoice_action", "due_date", "recur_every",
+                           "recur_cycle", "recur_for"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        from billing.services.billable import EDITABLE_FIELDS, billable_item_create, billable_item_update
+
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+            billable_item_update(item=obj, actor=Actor.from_request(request), changes=changes)
+        else:
+            created = billable_item_create(
+                client=obj.client, actor=Actor.from_request(request),
+                **{name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data},
+            )
+            obj.pk = created.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Invoice selected items now (one invoice per client)", permissions=["change"])
+    def invoice_now(self, request, queryset):
+        from billing.services.billable import billable_items_invoice
+
+        try:
+            invoices = billable_items_invoice(items=list(queryset), actor=Actor.from_request(request))
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, f"Issued {len(invoices)} invoice(s).", messages.SUCCESS)
+
+    @admin.action(description="Stop selected items (no further invoices)", permissions=["change"])
+    def stop_items(self, request, queryset):
+        from billing.services.billable import billable_items_stop
+
+        count = billable_items_stop(items=list(queryset), actor=Actor.from_request(request))
+        self.message_user(request, f"Stopped {count} item(s).", messages.SUCCESS)

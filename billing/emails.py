@@ -12,6 +12,7 @@ Sending is in two steps so that one event never sends twice:
 """
 import re
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -19,8 +20,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-from django.template import Context, Engine, TemplateSyntaxError
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,7 +39,14 @@ VOIP_ZERO_BALANCE = "VoIP Zero Balance"
 
 SMARTY_VARIABLE = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 SMARTY_UNSUPPORTED = re.compile(r"\{/?(?:if|else|elseif|foreach|section|literal|php)\b[^}]*\}")
+# The engine has no template loaders or extra tag libraries: these tags could only fail when the e-mail is sent
+# ({% include %} inside an {% if %} passes a test render), and {% debug %} would print the server's modules.
+REFUSED_TAGS = re.compile(r"\{%\s*(include|extends|load|debug)\b")
 SEND_BATCH = 200
+# A one-off message (the WHMCS API's SendEmail with custommessage) has no stored template: its subject and
+# text travel in the log's `extra` under this key, and are rendered like a template's when it is sent. A
+# leading underscore cannot be used as a template variable, so it never clashes with a merge field.
+CUSTOM_MESSAGE = "_custom"
 # Plain-text mail: no HTML escaping. Staff edit the templates; the engine has no loaders (no {% include %}).
 ENGINE = Engine(autoescape=False, loaders=[])
 
@@ -51,6 +59,11 @@ def smarty_to_django(text):
 def unsupported_smarty(text):
     """Smarty blocks ({if}, {foreach}, …) that the conversion does not translate, for a clear admin error."""
     return sorted(set(SMARTY_UNSUPPORTED.findall(text)))
+
+
+def refused_tags(text):
+    """Template tags an e-mail text may not use ({% include %}, {% extends %}, {% load %}, {% debug %})."""
+    return sorted(set(REFUSED_TAGS.findall(text)))
 
 
 def render_text(text, context):
@@ -196,8 +209,25 @@ def queue_email(*, template_name, client, event_key, invoice=None, service=None,
     return queue_emails([request])
 
 
+def queue_custom_email(*, client, subject, message, event_key, name, invoice=None, service=None, extra=None):
+    """Queue a one-off message (subject and text in template syntax, rendered with the merge fields when sent)."""
+    extra = {**(extra or {}), CUSTOM_MESSAGE: {"subject": subject, "message": message}}
+    return queue_email(template_name=name, client=client, event_key=event_key, invoice=invoice, service=service,
+                       extra=extra)
+
+
+def custom_template(log):
+    """A one-off message's texts as an unsaved template; None for an e-mail of a stored template."""
+    custom = (log.extra or {}).get(CUSTOM_MESSAGE)
+    if not isinstance(custom, dict):
+        return None
+    return EmailTemplate(name=log.template_name, subject=custom.get("subject", ""), body=custom.get("message", ""))
+
+
 def queue_emails(requests):
-    """Queue many e-mails in a fixed number of queries; each event key is queued at most once, ever."""
+    """Queue many e-mails in a fixed number of queries; each event key is queued at most once, ever.
+    Each e-mail is also queued, as its own row, for every contact of the client who opted in to its kind
+    (contact_copies)."""
     if not requests:
         return []
     keys = [r.event_key for r in requests]
@@ -214,6 +244,7 @@ def queue_emails(requests):
                 invoice_id=r.invoice_id, service_id=r.service_id, extra=r.extra,
             )
         )
+    rows += contact_copies(rows)
     # A concurrent queue of the same event loses the race on the unique key and adds nothing.
     EmailLog.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     ids = list(
@@ -224,6 +255,57 @@ def queue_emails(requests):
     if ids:
         transaction.on_commit(lambda: _dispatch(ids))
     return ids
+
+
+# Which contacts get a copy of an e-mail: the opt-in flag for its template's category (WHMCS's preferences).
+CONTACT_FLAGS = {
+    EmailTemplate.Category.GENERAL: "general_emails",
+    EmailTemplate.Category.INVOICE: "invoice_emails",
+    EmailTemplate.Category.SERVICE: "product_emails",
+}
+CONTACT_KEY = ":contact:"  # event key of a contact's copy: "<client's event key>:contact:<contact id>"
+
+
+def contact_copies(rows):
+    """A copy of each new client e-mail for each contact who opted in to its category: two queries in all."""
+    if not rows:
+        return []
+    from portal.models import Contact
+
+    categories = dict(
+        EmailTemplate.objects.filter(name__in={row.template_name for row in rows}).values_list("name", "category")
+    )
+    wanted = {row.client_id for row in rows if categories.get(row.template_name) in CONTACT_FLAGS}
+    if not wanted:
+        return []
+    flags = set(CONTACT_FLAGS.values())
+    opted_in = Q()
+    for flag in flags:
+        opted_in |= Q(**{flag: True})
+    contacts = defaultdict(list)
+    for contact in Contact.objects.filter(opted_in, client_id__in=wanted).only("pk", "client_id", *flags).order_by("pk"):
+        contacts[contact.client_id].append(contact)
+    copies = []
+    for row in rows:
+        flag = CONTACT_FLAGS.get(categories.get(row.template_name))
+        for contact in contacts.get(row.client_id, ()) if flag else ():
+            if getattr(contact, flag):
+                copies.append(EmailLog(
+                    event_key=f"{row.event_key}{CONTACT_KEY}{contact.pk}"[:160], template_name=row.template_name,
+                    client_id=row.client_id, contact_id=contact.pk, invoice_id=row.invoice_id,
+                    service_id=row.service_id, extra=row.extra,
+                ))
+    return copies
+
+
+def recipient(log):
+    """Where a log's e-mail goes: the contact's address for a contact's copy (None once the contact is
+    deleted), else the client's."""
+    if log.contact_id:
+        return log.contact.email
+    if CONTACT_KEY in log.event_key:
+        return None
+    return log.client.email
 
 
 def _dispatch(ids):
@@ -247,7 +329,7 @@ def claim(*, log_ids=None, older_than=None):
     )
     return list(
         EmailLog.objects.filter(claim=token, status=EmailLog.Status.SENDING)
-        .select_related("client", "invoice", "service__product")
+        .select_related("client", "contact", "invoice", "service__product")
         .prefetch_related("invoice__items")
         .order_by("pk")
     )
@@ -277,7 +359,12 @@ def deliver(*, log_ids=None, older_than=None):
     balances = due_balances({log.client_id for log in logs})
     ready, done = [], []
     for log in logs:
-        template = templates.get(log.template_name)
+        template = custom_template(log) or templates.get(log.template_name)
+        to = recipient(log)
+        if to is None:
+            _finish(log, EmailLog.Status.SKIPPED, error="The contact this copy was for has been deleted.")
+            done.append(log)
+            continue
         if template is None or template.disabled:
             reason = "missing" if template is None else "disabled"
             _finish(log, EmailLog.Status.SKIPPED, error=f"The e-mail template '{log.template_name}' is {reason}.")
@@ -285,15 +372,16 @@ def deliver(*, log_ids=None, older_than=None):
             continue
         context = merge_fields(
             client=log.client, invoice=log.invoice, service=log.service,
-            due_balance=balances.get(log.client_id, ZERO), extra=log.extra,
+            due_balance=balances.get(log.client_id, ZERO),
+            extra={k: v for k, v in (log.extra or {}).items() if k != CUSTOM_MESSAGE},
         )
         try:
             log.subject, log.body = render_template(template, context)
-        except TemplateSyntaxError as exc:
+        except (TemplateSyntaxError, TemplateDoesNotExist) as exc:  # the latter: a template saved before tags were checked
             _finish(log, EmailLog.Status.FAILED, error=f"Template error: {exc}")
             done.append(log)
             continue
-        log.to = log.client.email
+        log.to = to
         ready.append(log)
     failed = []
     if ready:

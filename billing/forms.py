@@ -102,6 +102,84 @@ class PaymentForm(forms.Form):
     note = forms.CharField(max_length=255, required=False)
 
 
+class InvoiceEditForm(forms.Form):
+    """Staff: edit an unpaid invoice's lines and dates (billing.services.invoice_edit). One row of fields per
+    line, plus NEW_LINES blank rows for new lines."""
+
+    NEW_LINES = 3
+    date = forms.DateField()
+    due_date = forms.DateField()
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, invoice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = list(invoice.items.order_by("sort_order", "pk"))
+        self.initial.update(date=invoice.date, due_date=invoice.due_date, notes=invoice.notes)
+        for item in self.items:
+            locked = " (bills a period: cannot be removed)" if item.period_key else ""
+            self.fields[f"description_{item.pk}"] = forms.CharField(max_length=500, initial=item.description,
+                                                                    label=f"Line {item.pk}")
+            self.fields[f"amount_{item.pk}"] = forms.DecimalField(max_digits=12, decimal_places=2, initial=item.amount,
+                                                                  label=f"Line {item.pk} amount")
+            self.fields[f"taxable_{item.pk}"] = forms.BooleanField(required=False, initial=item.taxable,
+                                                                   label=f"Line {item.pk} taxed")
+            if not item.period_key:
+                self.fields[f"delete_{item.pk}"] = forms.BooleanField(required=False, label=f"Remove line {item.pk}")
+            else:
+                self.fields[f"description_{item.pk}"].help_text = locked.strip(" ()").capitalize()
+        for n in range(1, self.NEW_LINES + 1):
+            self.fields[f"new_description_{n}"] = forms.CharField(max_length=500, required=False, label=f"New line {n}")
+            self.fields[f"new_amount_{n}"] = forms.DecimalField(max_digits=12, decimal_places=2, required=False,
+                                                                label=f"New line {n} amount")
+            self.fields[f"new_taxable_{n}"] = forms.BooleanField(required=False, initial=True, label=f"New line {n} taxed")
+
+    def clean(self):
+        data = super().clean()
+        for n in range(1, self.NEW_LINES + 1):
+            if data.get(f"new_description_{n}") and data.get(f"new_amount_{n}") is None:
+                self.add_error(f"new_amount_{n}", "Give the new line's amount.")
+        return data
+
+    def edits(self):
+        """The arguments of invoice_update for what was changed."""
+        from billing.services.invoice_edit import LineChange, new_line
+
+        data, changes, deletes = self.cleaned_data, {}, []
+        for item in self.items:
+            if data.get(f"delete_{item.pk}"):
+                deletes.append(item.pk)
+                continue
+            change = LineChange(data[f"description_{item.pk}"], data[f"amount_{item.pk}"], data[f"taxable_{item.pk}"])
+            if (change.description, change.amount, change.taxable) != (item.description, item.amount, item.taxable):
+                changes[item.pk] = change
+        new = [
+            new_line(data[f"new_description_{n}"], data[f"new_amount_{n}"], data[f"new_taxable_{n}"])
+            for n in range(1, self.NEW_LINES + 1) if data.get(f"new_description_{n}")
+        ]
+        return {"line_changes": changes, "new_lines": new, "delete_ids": deletes, "date": data["date"],
+                "due_date": data["due_date"], "notes": data["notes"]}
+
+
+class RefundForm(forms.Form):
+    """Staff: money paid back (billing.services.transactions.refund_record)."""
+
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    gateway = forms.CharField(max_length=40, initial="bank_transfer")
+    transaction_id = forms.CharField(max_length=120, label="Transaction id", help_text="The refund's own reference.")
+    received_at = forms.DateTimeField(required=False, label="Paid out at", help_text="Blank: now.")
+    note = forms.CharField(max_length=255, required=False)
+
+
+class TransactionCorrectionForm(forms.Form):
+    """Staff: correct how a transaction is described; its amounts never change."""
+
+    note = forms.CharField(max_length=255, required=False, label="Description")
+    transaction_id = forms.CharField(max_length=120, label="Transaction id")
+    gateway = forms.CharField(max_length=40)
+    received_at = forms.DateTimeField(label="Date")
+    fees = forms.DecimalField(max_digits=12, decimal_places=2)
+
+
 class CreditAdjustmentForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, help_text="Negative to take credit away.")
     reason = forms.CharField(max_length=255)

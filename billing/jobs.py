@@ -16,14 +16,6 @@ PERIODIC_JOBS = [
         description="Bills services whose next period starts within the 'invoice days before due' setting.",
     ),
     PeriodicJob(
-        name="cancellation_requests",
-        label="Cancellation requests",
-        task="billing.tasks.process_cancellations",
-        schedule=crontab(hour=6, minute=30),
-        late_after=timedelta(hours=26),
-        description="Cancels services whose end-of-period cancellation is due, and retries failed immediate ones.",
-    ),
-    PeriodicJob(
         name="email_queue",
         label="E-mail queue",
         task="billing.tasks.send_stale_emails",

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal.encryption import EncryptedTextField
-from portal.models import Client, country_code, currency_code
+from portal.models import Client, Contact, country_code, currency_code
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -165,6 +165,9 @@ class Service(models.Model):
         TERMINATED = "terminated", "Terminated"
         CANCELLED = "cancelled", "Cancelled"
 
+    # Not yet ended: may still be provisioned, billed, cancelled or closed.
+    LIVE_STATUSES = (Status.PENDING, Status.ACTIVE, Status.SUSPENDED)
+
     class SuspendReason(models.TextChoices):
         OVERDUE = "overdue", "Overdue on payment"
         VOIP_CREDIT = "voip_credit", "No VoIP credit"
@@ -292,6 +295,7 @@ class InvoiceItem(models.Model):
         UPGRADE = "upgrade", "Upgrade/downgrade"
         DISK = "disk", "Disk usage tranche"
         ADD_FUNDS = "add_funds", "Add funds"
+        VOIP_USAGE = "voip_usage", "VoIP call usage"
         ITEM = "item", "Billable item"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="items")
@@ -327,7 +331,14 @@ class NumberSequence(models.Model):
 class Payment(models.Model):
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY, help_text="Money in.")
+    amount_out = models.DecimalField(
+        **MONEY, default=ZERO, help_text="Money out (a refund): a transaction has money in or money out, never both."
+    )
+    refund_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds",
+        help_text="For a refund: the payment it returns money from.",
+    )
     fees = models.DecimalField(**MONEY, default=ZERO)
     currency = models.CharField(max_length=3, validators=[currency_code], default="USD")
     gateway = models.CharField(max_length=40, default="manual")
@@ -524,6 +535,10 @@ class EmailLog(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="email_logs")
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Set when the copy goes to one of the client's contacts rather than the client.",
+    )
     extra = models.JSONField(default=dict, blank=True, help_text="Further merge fields given by the sender.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     claim = models.CharField(max_length=32, blank=True, editable=False)
@@ -543,3 +558,61 @@ class EmailLog(models.Model):
 
     def __str__(self):
         return f"{self.template_name} → {self.to or self.client_id} ({self.get_status_display()})"
+
+
+class BillableItem(models.Model):
+    """A charge waiting to be invoiced (WHMCS's billable item): once, or recurring every `recur_every`
+    `recur_cycle`s for `recur_for` invoices (0: until stopped). The recurring invoice generator
+    (billing.services.generation) bills open items with the client's other lines; `invoice` is the last
+    invoice that billed it."""
+
+    class InvoiceAction(models.TextChoices):
+        NO_INVOICE = "noinvoice", "Don't invoice (staff invoice it by hand)"
+        NEXT_CRON = "nextcron", "Invoice on the next automation run"
+        NEXT_INVOICE = "nextinvoice", "Add to the client's next invoice"
+        DUE_DATE = "duedate", "Invoice as normal for the due date"
+
+    class RecurCycle(models.TextChoices):
+        DAYS = "days", "Days"
+        WEEKS = "weeks", "Weeks"
+        MONTHS = "months", "Months"
+        YEARS = "years", "Years"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="billable_items")
+    description = models.CharField(max_length=500)
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
+    taxable = models.BooleanField(default=True)
+    invoice_action = models.CharField(max_length=12, choices=InvoiceAction.choices, default=InvoiceAction.DUE_DATE)
+    due_date = models.DateField(default=timezone.localdate)
+    recur_every = models.PositiveIntegerField(
+        default=0, help_text="Invoice again every this many cycles; 0: a one-off item."
+    )
+    recur_cycle = models.CharField(max_length=6, choices=RecurCycle.choices, blank=True)
+    recur_for = models.PositiveIntegerField(default=0, help_text="How many times in all; 0: until stopped.")
+    invoice_count = models.PositiveIntegerField(default=0, editable=False)
+    awaiting_invoice = models.BooleanField(
+        default=True, db_index=True, editable=False, help_text="Cleared once the item has nothing more to invoice."
+    )
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False,
+        help_text="The last invoice that billed this item.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-due_date", "-id"]
+        indexes = [models.Index(fields=["awaiting_invoice", "invoice_action", "due_date"])]
+
+    def __str__(self):
+        return f"{self.description} ({self.amount})"
+
+    @property
+    def recurring(self):
+        return self.recur_every > 0
+
+    def clean(self):
+        if self.recur_every and not self.recur_cycle:
+            raise ValidationError({"recur_cycle": "Say in which unit the item recurs (days, weeks, months or years)."})
+        if not self.recur_every and self.recur_for:
+            raise ValidationError({"recur_for": "Only a recurring item is invoiced more than once."})

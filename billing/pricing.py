@@ -148,13 +148,17 @@ def price_product(*, product, cycle, currency, values, options=None):
     return price(product_price=product_price, selections=selections, cycle=cycle, currency=currency), selections
 
 
+def selection_values(selections):
+    """Chosen options (Selections, or a service's ServiceConfigOption rows) as {code: quantity or choice code}."""
+    return {
+        s.option.code: s.quantity if s.option.kind == ConfigurableOption.Kind.QUANTITY else s.choice.code
+        for s in selections
+    }
+
+
 def service_option_values(service):
     """The service's current option values as {code: quantity or choice code}."""
-    values = {}
-    for row in ServiceConfigOption.objects.filter(service=service).select_related("option", "choice"):
-        is_quantity = row.option.kind == ConfigurableOption.Kind.QUANTITY
-        values[row.option.code] = row.quantity if is_quantity else row.choice.code
-    return values
+    return selection_values(ServiceConfigOption.objects.filter(service=service).select_related("option", "choice"))
 
 
 def mailbox_types(options):

@@ -1,4 +1,6 @@
 """Billing reads. Client-area reads are scoped to the signed-in client: another client's id answers 404."""
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.db.models import Prefetch, Sum
 from django.http import Http404
 
@@ -20,9 +22,15 @@ def client_ledger(client, limit=50):
     return CreditLedgerEntry.objects.filter(client=client).select_related("invoice").order_by("-created_at", "-id")[:limit]
 
 
+LEDGER_QUANTUM = Decimal("0.0001")  # CreditLedgerEntry.amount's 4 places
+
+
 def ledger_balance(client):
-    """The truth behind Client.credit_balance: the sum of the client's ledger entries."""
-    return CreditLedgerEntry.objects.filter(client=client).aggregate(s=Sum("amount", default=ZERO))["s"]
+    """The truth behind Client.credit_balance: the sum of the client's ledger entries. Quantized to the column's
+    4 places because SQLite adds DECIMAL columns as floating point (MariaDB sums exactly, so this changes nothing
+    there); a month of call debits leaves float noise far below 0.0001 that quantizing removes."""
+    total = CreditLedgerEntry.objects.filter(client=client).aggregate(s=Sum("amount", default=ZERO))["s"]
+    return Decimal(total).quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def orderable_products(*, staff=False):
@@ -30,6 +38,18 @@ def orderable_products(*, staff=False):
     products = Product.objects.filter(retired=False).select_related("group")
     if not staff:
         products = products.filter(hidden=False, group__hidden=False)
+    return products
+
+
+def change_products(service):
+    """What the client may change the service to: shown products that change_quote accepts in its place (same
+    type and module, not retired), by name; the service's own product first when it is not one of them."""
+    products = list(
+        Product.objects.filter(type=service.product.type, module=service.product.module, retired=False, hidden=False)
+        .order_by("name")
+    )
+    if service.product not in products:
+        products.insert(0, service.product)
     return products
 
 

@@ -12,32 +12,15 @@ from portal.jobs import track_job
 EMAIL_RETRIES = 5
 
 
-def _daily(job, run_date, work):
-    """Run `work(day)` for one business date (default: today) as the periodic job `job`; returns its summary."""
-    day = date_type.fromisoformat(run_date) if run_date else timezone.localdate()
-    with track_job(job) as summary:
-        summary["summary"] = f"{day}: {work(day)}"
-    return summary["summary"]
-
-
 @shared_task(time_limit=1800, soft_time_limit=1700)
 def generate_invoices(run_date=None):
-    """Daily: bill what is due (billing.services.generation.generate_invoices)."""
+    """Daily: bill what is due on one business date (default: today) (billing.services.generation.generate_invoices)."""
     from billing.services.generation import generate_invoices as generate
 
-    return _daily("invoice_generation", run_date, lambda day: generate(date=day, actor=Actor.system("generate_invoices")).summary)
-
-
-@shared_task(time_limit=900, soft_time_limit=850)
-def process_cancellations(run_date=None):
-    """Daily: carry out cancellation requests whose time has come."""
-    from billing.services.cancellation import cancellations_process
-
-    def work(day):
-        run = cancellations_process(date=day, actor=Actor.system("cancellations"))
-        return f"{len(run.cancelled)} cancelled, {len(run.failed)} failed (retried next run)"
-
-    return _daily("cancellation_requests", run_date, work)
+    day = date_type.fromisoformat(run_date) if run_date else timezone.localdate()
+    with track_job("invoice_generation") as summary:
+        summary["summary"] = f"{day}: {generate(date=day, actor=Actor.system('generate_invoices')).summary}"
+    return summary["summary"]
 
 
 @shared_task(bind=True, max_retries=EMAIL_RETRIES, time_limit=300, soft_time_limit=280)

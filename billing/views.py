@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import selectors
 from billing.forms import AddFundsForm, CancellationForm, ChangeForm, CreditPreferenceForm, OrderForm, apply_errors, option_values
-from billing.models import Invoice, Product
+from billing.models import Invoice
 from billing.money import spendable
 from billing.pdf import invoice_pdf as render_invoice_pdf
 from billing.pricing import PricingError, price_product, product_cycle_prices, product_options, service_option_values
@@ -119,9 +119,7 @@ def order(request):
 @require_http_methods(["GET", "POST"])
 def service_change(request, service_id):
     service = selectors.client_service(request.client, service_id)
-    products = list(Product.objects.filter(type=service.product.type, module=service.product.module, retired=False, hidden=False).order_by("name"))
-    if service.product not in products:
-        products.insert(0, service.product)
+    products = selectors.change_products(service)
     chosen = next((p for p in products if str(p.pk) == request.POST.get("product", request.GET.get("product"))), service.product)
     options = product_options(chosen)
     initial = service_option_values(service) if chosen.pk == service.product_id else {}

@@ -1,15 +1,44 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count, Q
 
 from billing.models import Invoice, Service
+from portal.activity import Actor
+from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
 from portal.impersonation import LoginAsClientAdminMixin
-from portal.models import ActivityLog, Client, ClientUser, JobRun
+from portal.models import ActivityLog, Client, ClientUser, Contact, JobRun
 
 
 class ClientUserInline(admin.TabularInline):
     model = ClientUser
     extra = 0
     raw_id_fields = ["user"]
+
+
+class ContactInlineForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = CONTACT_FIELDS
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        client_id = self.instance.client_id
+        if client_id and Contact.objects.filter(client_id=client_id, email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This client already has a contact with that e-mail address.")
+        return email
+
+
+class ContactInline(admin.StackedInline):
+    """Saved through portal.contacts (ClientAdmin.save_formset), so each change is validated and audited."""
+
+    model = Contact
+    form = ContactInlineForm
+    extra = 0
+    fields = [
+        ("first_name", "last_name", "company_name"), ("email", "phone"), ("address1", "address2"),
+        ("city", "state", "postcode", "country"),
+        ("general_emails", "invoice_emails", "product_emails", "domain_emails", "support_emails"),
+    ]
 
 
 class ClientServiceInline(admin.TabularInline):
@@ -47,14 +76,20 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended"]
     search_fields = ["company_name", "first_name", "last_name", "email", "=id"]
     readonly_fields = ["credit_balance", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at"]
-    inlines = [ClientUserInline, ClientServiceInline, ClientInvoiceInline]
+    inlines = [ClientUserInline, ContactInline, ClientServiceInline, ClientInvoiceInline]
+    actions = ["close_clients"]
     fieldsets = [
         (None, {"fields": ["company_name", ("first_name", "last_name"), ("email", "phone"), "status"]}),
         ("Address", {"fields": ["address1", "address2", ("city", "state", "postcode"), "country"]}),
         ("Billing", {"fields": ["currency", "tax_exempt", "apply_credit_to_invoices", "credit_balance"]}),
         (
             "VoIP",
-            {"fields": ["has_voip_service", "voip_suspended", "manual_voip_suspend", "low_balance_threshold", "low_balance_alert_sent_at"]},
+            {
+                "fields": [
+                    "has_voip_service", "voip_suspended", "manual_voip_suspend", "voip_credit_limit", "time_zone",
+                    "low_balance_threshold", "low_balance_alert_sent_at",
+                ]
+            },
         ),
         ("Notes and history", {"fields": ["notes", "last_login_at", "created_at", "updated_at"]}),
     ]
@@ -62,6 +97,48 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         live = Q(services__status__in=[Service.Status.ACTIVE, Service.Status.SUSPENDED])
         return super().get_queryset(request).annotate(live_services=Count("services", filter=live))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Contact:
+            return super().save_formset(request, form, formset, change)
+        actor = Actor.from_request(request)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for contact_form in formset.deleted_forms:
+            if contact_form.instance.pk:
+                formset.deleted_objects.append(contact_form.instance)
+                contact_delete(contact=contact_form.instance, actor=actor)
+        for contact_form in formset.forms:
+            if contact_form in formset.deleted_forms or not contact_form.has_changed():
+                continue
+            values = {name: contact_form.cleaned_data[name] for name in CONTACT_FIELDS}
+            if contact_form.instance.pk:
+                changed = [name for name in contact_form.changed_data if name in values]
+                contact_update(contact=contact_form.instance, actor=actor, changes={name: values[name] for name in changed})
+                formset.changed_objects.append((contact_form.instance, changed))
+            else:
+                formset.new_objects.append(contact_create(client=form.instance, actor=actor, **values))
+
+    @admin.action(description="Close selected clients (cancel their services and unpaid invoices)",
+                  permissions=["close"])
+    def close_clients(self, request, queryset):
+        from billing.services.closing import client_close
+
+        actor = Actor.from_request(request)
+        for client in queryset.order_by("pk"):
+            result = client_close(client=client, actor=actor)
+            self.message_user(
+                request, f"{client} closed: {len(result.invoices_cancelled)} invoice(s) and "
+                f"{len(result.services_cancelled)} service(s) cancelled.", messages.SUCCESS,
+            )
+            for service, message in result.services_failed:
+                self.message_user(
+                    request, f"{service.domain} could not be cancelled yet ({message}); the daily automation run "
+                    "retries it.", messages.WARNING,
+                )
+
+    def has_close_permission(self, request):
+        # Closing cancels every service (the modules remove them): it takes the power to terminate.
+        return request.user.has_perms(["portal.change_client", "provisioning.terminate_service"])
 
     @admin.display(description="Name", ordering="last_name")
     def display_name(self, obj):

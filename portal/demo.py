@@ -28,6 +28,7 @@ from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
 from provisioning import demo as provisioning_demo
+from voip import demo as voip_demo
 
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "demo-admin-pass"
@@ -56,10 +57,13 @@ CLIENTS = [
 
 
 def load_demo():
-    """Create the demo data set unless it is there already, then point the demo mail server at the SmarterMail
-    simulator if run.py started one (and seed it). Returns True when it loaded something."""
+    """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
+    point the demo servers at the simulators run.py started (SmarterMail, Vodia, LesNet, FusionPBX) and seed
+    them. Returns True when it loaded the data set."""
     loaded = _load_demo_data()
+    voip_demo.load_calls()
     provisioning_demo.attach_simulator()
+    voip_demo.attach_simulators()
     return loaded
 
 
@@ -94,11 +98,17 @@ def _load_demo_data():
             ("alice", "mail_basic", "acme-widgets.example", S.ACTIVE, 40, ""),
             ("alice", "voip_metered", "acme.example", S.ACTIVE, 20, ""),
             ("bob", "mail_pro", "globex.example", S.ACTIVE, -3, ""),
+            ("bob", "sip_trunk", "globex-trunk.example", S.ACTIVE, 18, ""),
             ("carol", "mail_basic", "initech.example", S.SUSPENDED, -9, Service.SuspendReason.OVERDUE),
             ("dave", "mail_basic", "umbrella-dental.example", S.TERMINATED, -45, ""),
             ("erin", "mail_basic", "evans.example", S.PENDING, 0, ""),
-            ("frank", "voip_metered", "northwind.example", S.ACTIVE, 5, ""),
-            ("frank", "voip_unlimited", "northwind-sales.example", S.SUSPENDED, 2, Service.SuspendReason.VOIP_CREDIT),
+            ("frank", "voip_metered", "northwind.example", S.ACTIVE, 23, ""),
+            # Frank's credit runs out during the demo month of calls: the autosuspend sweep suspends both (voip.demo).
+            ("frank", "voip_business", "northwind-sales.example", S.ACTIVE, 26, ""),
+            # Hosted PBX (FusionPBX): extensions of one shared FusionPBX domain. Carol's calls use up her credit
+            # until her unpaid invoice exceeds it: the sweep suspends her extensions (voip.demo).
+            ("bob", "hosted_pbx", "globex-pbx.example", S.ACTIVE, 25, ""),
+            ("carol", "hosted_pbx", "initech-pbx.example", S.ACTIVE, 25, ""),
         ]
         mail_server, _ = provisioning_demo.mail_server_group()
         for who, product_key, domain, status, due_in, reason in plan:
@@ -126,9 +136,13 @@ def _load_demo_data():
                 disk_usage_mb=Decimal("812.40") if is_mail and status == S.ACTIVE else None,
                 usage_updated_at=timezone.now() if is_mail and status == S.ACTIVE else None,
             )
+            if not is_mail:
+                voip_demo.wire_service(service)
             _invoices_for(service, due, today)
         provisioning_demo.usage_history(Service.objects.filter(product__type=Product.Type.MAIL, status=S.ACTIVE))
         _credit(clients)
+        voip_demo.sources()
+        voip_demo.client_settings()
         clients["dave"].status = Client.Status.INACTIVE
         clients["dave"].save(update_fields=["status"])
     return True
@@ -142,11 +156,13 @@ def _credit(clients):
     from billing.models import CreditLedgerEntry
     from billing.services.ledger import ledger_post
 
+    opening = timezone.now() - timedelta(days=voip_demo.HISTORY_DAYS + 1)  # before the demo month of calls
     for who, amount in DEMO_CREDIT.items():
-        ledger_post(
+        entry, _ = ledger_post(
             client=clients[who], kind=CreditLedgerEntry.Kind.TOPUP, amount=Decimal(amount), actor=ACTOR,
             description="Funds added (demo)", idempotency_key=f"demo:{clients[who].email}:credit",
         )
+        CreditLedgerEntry.objects.filter(pk=entry.pk).update(created_at=opening)
 
 
 def _staff():
@@ -165,8 +181,7 @@ def _catalogue():
                        {**smartermail, "module_options": provisioning_demo.product_options("basic")}),
         "mail_pro": (mail, "Mail Business", Product.Type.MAIL, "12.00",
                      {**smartermail, "module_options": provisioning_demo.product_options("business")}),
-        "voip_metered": (voip, "VoIP Metered", Product.Type.VOIP, "5.00", {}),
-        "voip_unlimited": (voip, "VoIP Unlimited", Product.Type.VOIP, "29.00", {}),
+        **voip_demo.product_spec(voip),
     }
     products = {}
     for key, (group, name, kind, monthly, provisioning) in spec.items():
@@ -180,6 +195,7 @@ def _catalogue():
         )
         products[key] = (product, monthly)
     _mailbox_options(products["mail_pro"][0])
+    voip_demo.rate_products(products)
     return products
 
 

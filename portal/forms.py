@@ -1,6 +1,9 @@
+import zoneinfo
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from portal.models import Client, ClientUser
@@ -31,6 +34,12 @@ class ClientLoginForm(AuthenticationForm):
             raise forms.ValidationError(self.error_messages["closed"], code="closed")
 
 
+def time_zone_choices():
+    """Blank (the business time zone) and every IANA zone name, sorted."""
+    business = f"The provider's time zone ({settings.BUSINESS_TIME_ZONE})"
+    return [("", business), *((name, name) for name in sorted(zoneinfo.available_timezones()))]
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = Client
@@ -38,6 +47,10 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["time_zone"] = forms.ChoiceField(
+            label="Time zone", required=False, choices=time_zone_choices(),
+            help_text="Peak and off-peak call rates follow this zone.",
+        )
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "company_name",
@@ -46,6 +59,7 @@ class ProfileForm(forms.ModelForm):
             "address1",
             "address2",
             Row(Column("city"), Column("state"), Column("postcode"), Column("country")),
+            "time_zone",
         )
         self.helper.add_input(Submit("submit", "Save changes"))
 

@@ -32,7 +32,8 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
 from portal.activity import Actor, log_activity
-from portal.models import Client, ClientUser
+from portal.logins import default_login
+from portal.models import Client
 
 PERMISSION = "portal.login_as_client"
 TOKEN_SALT = "portal.impersonation"
@@ -49,8 +50,7 @@ class ImpersonationError(Exception):
 
 def login_user_for(client):
     """The login to use for the client: its owner, else its first user; None when it has none."""
-    membership = (ClientUser.objects.filter(client=client).select_related("user")
-                  .order_by("-is_owner", "id").first())
+    membership = default_login(client)
     return membership.user if membership else None
 
 

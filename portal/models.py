@@ -1,4 +1,7 @@
 """Clients and their users, the audit log, and the record of periodic work."""
+import zoneinfo
+from functools import lru_cache
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -9,6 +12,17 @@ from django.utils import timezone
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 country code such as CA.")
+
+
+@lru_cache(maxsize=1)
+def _time_zone_names():
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_name(value):
+    """An IANA time zone name known to the system's zone database (e.g. America/New_York, Europe/London)."""
+    if value not in _time_zone_names():
+        raise ValidationError(f"{value!r} is not a known IANA time zone: use a name such as America/New_York.")
 
 
 class Client(models.Model):
@@ -63,6 +77,15 @@ class Client(models.Model):
         "VoIP suspended", max_length=4, choices=VoipSuspended.choices, default=VoipSuspended.NONE
     )
     manual_voip_suspend = models.BooleanField("manual VoIP suspend", default=False)
+    voip_credit_limit = models.DecimalField(
+        "VoIP credit limit", max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)],
+        help_text="Postpaid VoIP: services are suspended when credit less unbilled calls and unpaid invoices "
+        "falls to minus this amount. Not used by prepaid VoIP products.",
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, validators=[time_zone_name], help_text="IANA time zone (e.g. America/New_York) "
+        "in which time-of-day call rates (peak/off-peak) are read. Blank: the business time zone.",
+    )
     notes = models.TextField(blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -171,3 +194,39 @@ class JobRun(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Contact(models.Model):
+    """A person at a client who is not a login: WHMCS's contact (without sub-account). The e-mail preference
+    flags say which e-mails they receive in addition to the client (billing.emails)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    company_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    address1 = models.CharField("address", max_length=200, blank=True)
+    address2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField("state or region", max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, validators=[country_code], blank=True)
+    general_emails = models.BooleanField("general e-mails", default=False)
+    invoice_emails = models.BooleanField("invoice e-mails", default=False)
+    product_emails = models.BooleanField("product e-mails", default=False)
+    domain_emails = models.BooleanField("domain e-mails", default=False)
+    support_emails = models.BooleanField("support e-mails", default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client", "last_name", "first_name", "id"]
+        indexes = [models.Index(fields=["client", "email"])]
+
+    def __str__(self):
+        return f"{self.full_name} <{self.email}>"
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()

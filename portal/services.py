@@ -10,7 +10,7 @@ User = get_user_model()
 
 PROFILE_FIELDS = (
     "company_name", "first_name", "last_name", "email", "phone",
-    "address1", "address2", "city", "state", "postcode", "country",
+    "address1", "address2", "city", "state", "postcode", "country", "time_zone",
 )
 
 
@@ -51,6 +51,22 @@ def client_update_profile(*, client, actor, changes):
         message=f"Profile updated: {', '.join(sorted(diff))}",
         data={"changes": diff},
     )
+    return client
+
+
+@transaction.atomic
+def client_set_status(*, client, actor, status):
+    """Active ⇄ Inactive, or reopen a Closed client as Active or Inactive. Closing is billing's client_close
+    (it also cancels services and invoices), so Closed is refused here."""
+    if status not in (Client.Status.ACTIVE, Client.Status.INACTIVE):
+        raise ValueError("A client is closed with client_close, which also cancels its services and invoices")
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status == status:
+        return client
+    before, client.status = client.status, status
+    client.save(update_fields=["status", "updated_at"])
+    log_activity(actor=actor, action="client.status", target=client, client=client,
+                 message=f"Client status {before} → {status}", data={"from": before, "to": status})
     return client
 
 

@@ -310,6 +310,9 @@ LOGGING = {
 # The APIs (api/, docs/api.md): staff API keys, per-key rate limits (calls per minute), the REST framework.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=20)
+# Vodia CDR pushes (docs/voip-providers.md §5.2): per source and minute unless the source sets its own; body cap.
+VOIP_PUSH_RATE_LIMIT = env.int("VOIP_PUSH_RATE_LIMIT", default=1200)
+VOIP_PUSH_MAX_BYTES = env.int("VOIP_PUSH_MAX_BYTES", default=2 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.rest.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.rest.auth.HasScope"],

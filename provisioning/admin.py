@@ -7,9 +7,9 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from portal.activity import Actor
 from portal.admin_forms import SecretFieldsForm
 from provisioning import lifecycle, services
-from provisioning.admin_service import staff_actor
 from provisioning.forms import ServerSettingsFormMixin
 from provisioning.models import ModuleCall, RetryQueueEntry, Server, ServerGroup
 from provisioning.modules.base import ModuleError
@@ -64,7 +64,7 @@ class ServerAdmin(admin.ModelAdmin):
 
     def _test(self, request, server):
         try:
-            message = services.server_test_connection(server=server, actor=staff_actor(request))
+            message = services.server_test_connection(server=server, actor=Actor.from_request(request))
         except ModuleError as exc:
             self.message_user(request, f"{server}: connection test failed. {exc.message}", messages.ERROR)
         else:
@@ -128,7 +128,7 @@ class ModuleCallAdminBase(admin.ModelAdmin):
 
     @admin.action(description="Retry the failed action now", permissions=["retry"])
     def retry(self, request, queryset):
-        actor = staff_actor(request)
+        actor = Actor.from_request(request)
         for call in queryset.filter(awaiting_retry=True).select_related("service__product").order_by("created_at"):
             try:
                 message = services.module_call_retry(call=call, actor=actor)
@@ -140,7 +140,7 @@ class ModuleCallAdminBase(admin.ModelAdmin):
 
     @admin.action(description="Dismiss (handled another way)", permissions=["retry"])
     def dismiss(self, request, queryset):
-        actor = staff_actor(request)
+        actor = Actor.from_request(request)
         calls = list(queryset.filter(awaiting_retry=True).select_related("service"))
         for call in calls:
             services.module_call_dismiss(call=call, actor=actor)

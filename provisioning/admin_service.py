@@ -2,8 +2,8 @@
 lifecycle (module calls, buttons, SSO) belongs to provisioning, so billing.admin.ServiceAdmin mixes this in.
 
 The change page gets a provisioning panel (templates/admin/billing/service/change_form.html): buttons for
-Create, Suspend (with a reason), Unsuspend, Terminate (typed confirmation), Change password, and "Log in to
-control panel" (the provider's one-minute auto-login URL, opened in a new tab); the usage chart; the latest
+Create, Suspend (with a reason), Unsuspend, Change package (after staff changed the product or options),
+Terminate (typed confirmation), Change password, and "Log in to control panel" (the provider's one-minute auto-login URL, opened in a new tab); the usage chart; the latest
 provider calls. Every button posts to a view here that calls the lifecycle function (which audits) and says
 what happened, and when a provider failed, what to do next.
 """
@@ -14,25 +14,26 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from billing.models import Product, Service
+from billing.models import Product, Service, ServiceConfigOption
 from portal.activity import Actor
 from provisioning import lifecycle, services
 from provisioning.admin_voip import VoipServiceAdminMixin
 from provisioning.charts import usage_chart_svg
 from provisioning.forms import ChangePasswordForm, SuspendForm, TerminateForm
 from provisioning.models import ModuleCall
-from provisioning.modules.base import DELETE_DATA_OPTION, ModuleError
+from provisioning.modules.base import ModuleError
 from provisioning.registry import get_module
 from provisioning.usage import usage_history
 
 S = Service.Status
 TERMINATE_PERMISSION = "provisioning.terminate_service"
 SSO_PERMISSION = "provisioning.control_panel_login"
+CHANGE_PACKAGE_PERMISSION = "provisioning.change_package_service"
 
 
 def run_transition(modeladmin, request, services_, transition, verb, **kwargs):
     """Apply one lifecycle function to each service, reporting successes and each failure by name."""
-    actor = staff_actor(request)
+    actor = Actor.from_request(request)
     done = 0
     for service in services_:
         try:
@@ -46,9 +47,6 @@ def run_transition(modeladmin, request, services_, transition, verb, **kwargs):
         modeladmin.message_user(request, f"{verb} {done} service(s).", messages.SUCCESS)
     return done
 
-
-def staff_actor(request):
-    return Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
 
 
 def module_error_message(service, error):
@@ -79,6 +77,17 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
     def unsuspend(self, request, queryset):
         run_transition(self, request, queryset, lifecycle.service_unsuspend, "Unsuspended")
 
+    def save_related(self, request, form, formsets, change):
+        """After staff edited a live service's product or configurable options: the provider still has the old
+        limits until Change package runs (not automatic: staff may be correcting a record, not changing it)."""
+        super().save_related(request, form, formsets, change)
+        service = form.instance
+        options_changed = any(fs.model is ServiceConfigOption and fs.has_changed() for fs in formsets)
+        if (change and service.status in lifecycle.LIVE and service.product.module
+                and ("product" in form.changed_data or options_changed)):
+            self.message_user(request, f"The product or options of {service.domain} changed in the portal only: use "
+                                       "Change package to apply them on the provider.", messages.WARNING)
+
     # --- the change page ---------------------------------------------------------------------------------
 
     def get_urls(self):
@@ -107,6 +116,7 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
             "can_unsuspend": can_change and service.status == S.SUSPENDED,
             "can_terminate": can_change and live and request.user.has_perm(TERMINATE_PERMISSION),
             "can_change_password": can_change and live,
+            "can_change_package": can_change and live and request.user.has_perm(CHANGE_PACKAGE_PERMISSION),
             "can_sso": live and bool(module and module.supports_sso) and request.user.has_perm(SSO_PERMISSION),
             "chart": usage_chart_svg(usage_history(service)) if service.product.type == Product.Type.MAIL else "",
             "recent_calls": list(ModuleCall.objects.filter(service=service).select_related("server")[:5]),
@@ -124,6 +134,7 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
             "unsuspend": self._do_unsuspend,
             "terminate": self._do_terminate,
             "change-password": self._do_change_password,
+            "change-package": self._do_change_package,
         }
         if action not in handlers:
             raise Http404(f"No lifecycle action {action!r}.")
@@ -139,7 +150,7 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
         if not request.user.has_perm(SSO_PERMISSION):
             raise PermissionDenied
         try:
-            url = services.service_sso_url(service=service, actor=staff_actor(request))
+            url = services.service_sso_url(service=service, actor=Actor.from_request(request))
         except lifecycle.InvalidTransition as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return redirect("admin:billing_service_change", service.pk)
@@ -170,10 +181,17 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
         self._run(request, service, lifecycle.service_unsuspend, f"Unsuspended {service.domain}.")
         return redirect(back)
 
+    def _do_change_package(self, request, service, back):
+        if not request.user.has_perm(CHANGE_PACKAGE_PERMISSION):
+            raise PermissionDenied
+        self._run(request, service, lifecycle.service_change_package,
+                  f"Package of {service.domain} applied on the provider ({service.product}).")
+        return redirect(back)
+
     def _do_terminate(self, request, service, back):
         if not request.user.has_perm(TERMINATE_PERMISSION):
             raise PermissionDenied
-        product_default = bool(service.product.module_options.get(DELETE_DATA_OPTION, False))
+        product_default = lifecycle.product_deletes_data(service.product.module_options)
         form = TerminateForm(request.POST or None, domain=service.domain, initial={"delete_data": product_default})
         if request.method == "POST" and form.is_valid():
             if self._run(request, service, lifecycle.service_terminate, f"Terminated {service.domain}.",
@@ -188,7 +206,7 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
         form = ChangePasswordForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                lifecycle.service_change_password(service=service, actor=staff_actor(request),
+                lifecycle.service_change_password(service=service, actor=Actor.from_request(request),
                                                   new_password=form.cleaned_data["new_password"])
             except lifecycle.InvalidTransition as exc:
                 self.message_user(request, str(exc), messages.ERROR)
@@ -206,7 +224,7 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
         if not self.has_change_permission(request, service):
             raise PermissionDenied
         try:
-            transition(service=service, actor=staff_actor(request), **kwargs)
+            transition(service=service, actor=Actor.from_request(request), **kwargs)
         except lifecycle.InvalidTransition as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return False

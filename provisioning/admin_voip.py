@@ -134,5 +134,5 @@ class VoipServiceAdminMixin:
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if getattr(form, "voip_changed", False):
-            actor = Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
+            actor = Actor.from_request(request)
             log_voip_change(actor=actor, service=obj, before=form.voip_before, after=form.voip_identifiers)

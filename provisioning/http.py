@@ -11,6 +11,7 @@ is a temporary ModuleError too when `raise_for_5xx` is on (the default).
 import contextvars
 import logging
 import re
+import threading
 import time
 from contextlib import contextmanager
 
@@ -37,6 +38,15 @@ def redact(value):
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
+
+
+def note_exchange(entry):
+    """Keep one exchange with the provider for the module call under way (a no-op outside `recording`). HTTP
+    requests note themselves; modules that talk another protocol (FusionPBX's database and event socket) note
+    theirs with `method` = "SQL" / "ESL", the server in `url` and the statement or command in `body`."""
+    trail = _trail.get()
+    if trail is not None:
+        trail.append(entry)
 
 
 @contextmanager
@@ -108,6 +118,35 @@ class ProviderHTTP:
         if error:
             entry["error"] = error
         logger.debug("%s %s -> %s", method, url, entry["status"] or error)
-        trail = _trail.get()
-        if trail is not None:
-            trail.append(entry)
+        note_exchange(entry)
+
+
+class ServerConnections:
+    """What one module's API clients share per server within a process (Celery thread pools and the usage
+    fan-out call a server from many threads): a connection pool per server and timeouts, a lock per server so
+    that one thread logs in while the others wait for its token, and the tokens themselves (`tokens`, server
+    key -> whatever the module keeps; read and written under that server's lock)."""
+
+    def __init__(self):
+        self.tokens = {}
+        self._pools = {}
+        self._locks = {}
+        self._guard = threading.Lock()
+
+    def open(self, key, base_url, *, verify, connect_timeout, read_timeout, **options):
+        """(ProviderHTTP, lock) of the server `key`: made on first use, then shared."""
+        pool_key = (*key, connect_timeout, read_timeout, verify)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+            http = self._pools.get(pool_key)
+            if http is None:
+                http = self._pools[pool_key] = ProviderHTTP(
+                    base_url, verify=verify, connect_timeout=connect_timeout, read_timeout=read_timeout, **options,
+                )
+        return http, lock
+
+    def forget(self):
+        """Drop every cached token and connection pool (tests; a server's credentials changed)."""
+        with self._guard:
+            self.tokens.clear()
+            self._pools.clear()

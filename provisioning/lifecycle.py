@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Service
+from billing.pricing import service_option_values
 from portal.activity import log_activity
 from provisioning.calls import call_module
 from provisioning.models import ModuleCall
@@ -35,6 +36,7 @@ class _Action:
     call: Callable  # (module, ServiceRef) -> ActionResult
     uses_module: Callable = lambda service: True  # False: no provider call for this service (e.g. Pending cancel)
     args: dict = None  # the action's non-secret arguments, kept on the ModuleCall so the retry queue can replay it
+    with_config_options: bool = False  # the module reads the service's configurable options (one more query)
 
 
 def service_create(*, service, actor):
@@ -42,7 +44,7 @@ def service_create(*, service, actor):
     return _transition(
         service,
         actor,
-        _Action("create", "create", (S.PENDING,), lambda module, ref: module.create(ref)),
+        _Action("create", "create", (S.PENDING,), lambda module, ref: module.create(ref), with_config_options=True),
         apply=lambda svc, result: _apply(svc, status=S.ACTIVE),
         prepare=_assign_server,
     )
@@ -83,26 +85,19 @@ def service_unsuspend(*, service, actor):
 def service_terminate(*, service, actor, delete_data=None):
     """Active/Suspended → Terminated. `delete_data=None` follows the product's delete-data option."""
 
-    def call(module, ref):
-        wipe = delete_data if delete_data is not None else bool(ref.product_options.get(DELETE_DATA_OPTION, False))
-        return module.terminate(ref, delete_data=wipe)
-
     def apply(svc, result):
         return _apply(svc, status=S.TERMINATED, terminated_at=timezone.now())
 
     log_data = {"delete_data": delete_data} if delete_data is not None else {}
-    action = _Action("terminate", "terminate", LIVE, call, args=log_data)
+    action = _Action("terminate", "terminate", LIVE, _terminate_call(delete_data), args=log_data)
     return _transition(service, actor, action, apply=apply, log_data=log_data)
 
 
 def service_cancel(*, service, actor):
     """Pending → Cancelled (nothing was provisioned, so no provider call), or Active/Suspended → Cancelled (the
     module removes it, keeping data as the product says): a cancellation request carried out."""
-
-    def call(module, ref):
-        return module.terminate(ref, delete_data=bool(ref.product_options.get(DELETE_DATA_OPTION, False)))
-
-    action = _Action("cancel", "cancel", (S.PENDING, *LIVE), call, uses_module=lambda svc: svc.status != S.PENDING)
+    action = _Action("cancel", "cancel", (S.PENDING, *LIVE), _terminate_call(None),
+                     uses_module=lambda svc: svc.status != S.PENDING)
     return _transition(
         service, actor, action, apply=lambda svc, result: _apply(svc, status=S.CANCELLED, terminated_at=timezone.now())
     )
@@ -115,6 +110,32 @@ def service_change_password(*, service, actor, new_password):
         lambda module, ref: module.change_password(ref, new_password=new_password),
     )
     return _transition(service, actor, action, apply=lambda svc, result: _apply(svc, password=new_password))
+
+
+def service_change_package(*, service, actor):
+    """Active/Suspended, status kept: bring the provider's limits in line with the service's current product and
+    options (WHMCS's ChangePackage), after an upgrade/downgrade or a staff change of the product. The portal's
+    side of the change is billing's (billing.services.changes); this is the provider's."""
+    action = _Action(
+        "change_package", "change the package of", LIVE, lambda module, ref: module.change_package(ref),
+        with_config_options=True,
+    )
+    return _transition(service, actor, action, apply=lambda svc, result: [])
+
+
+def product_deletes_data(product_options):
+    """Whether terminating removes the provider's data when nobody says otherwise: the product's option."""
+    return bool(product_options.get(DELETE_DATA_OPTION, False))
+
+
+def _terminate_call(delete_data):
+    """The module's Terminate, deleting data as asked, or as the product says when `delete_data` is None."""
+
+    def call(module, ref):
+        wipe = delete_data if delete_data is not None else product_deletes_data(ref.product_options)
+        return module.terminate(ref, delete_data=wipe)
+
+    return call
 
 
 def _apply(service, **changes):
@@ -153,7 +174,7 @@ def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
             def run():
                 if prepare is not None:
                     prepare(locked, module)
-                return action.call(module, service_ref(locked))
+                return action.call(module, service_ref(locked, config_options=action.with_config_options))
 
             call, result, failure = call_module(
                 module_key=module.key, action=action.name, fn=run, service=locked, args=action.args,
@@ -211,8 +232,9 @@ def _copy_state(source, target):
         setattr(target, field.attname, getattr(source, field.attname))
 
 
-def service_ref(service):
-    """The dataclass a module sees: never the model instance."""
+def service_ref(service, *, config_options=False):
+    """The dataclass a module sees: never the model instance. `config_options`: read the service's
+    configurable options too (Create and Change package size the provider's limits from them)."""
     server = service.server
     return ServiceRef(
         id=service.pk,
@@ -220,6 +242,7 @@ def service_ref(service):
         username=service.username,
         password=service.password,
         product_options=dict(service.product.module_options),
+        config_options=service_option_values(service) if config_options else {},
         module_data=dict(service.module_data),
         suspend_mode=service.suspend_mode,
         server=server_ref(server) if server is not None else None,

@@ -87,6 +87,7 @@ class ModuleCall(models.Model):
         # suspend, unsuspend and change password).
         permissions = [
             ("terminate_service", "Can terminate services (provider data may be deleted)"),
+            ("change_package_service", "Can apply a service's product and options on the provider (change package)"),
             ("control_panel_login", "Can log in to a service's control panel (single sign-on)"),
             ("retry_modulecall", "Can retry or dismiss failed provider calls"),
             ("test_server_connection", "Can test the connection to a server"),

@@ -21,6 +21,8 @@ from typing import Any
 
 HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SECRET_PREFIX = "enc:"
+DATABASE_URL = re.compile(r"^(postgres|postgresql)://[^\s/]+/[^\s/?]+(\?\S*)?$|^sqlite:///\S+$")
 
 
 class OptionsError(ValueError):
@@ -180,6 +182,37 @@ class TextOption(Option):
 
 
 @dataclass(frozen=True)
+class SecretOption(TextOption):
+    """A text secret (a password, or a URL holding one) kept encrypted in the stored JSON as
+    `enc:<Fernet token>` (portal.encryption, the key that encrypts Server.password) and plain in Python. Input
+    may be the plain value or a stored token, so re-saving settings unchanged keeps the secret."""
+
+    @property
+    def kind(self):
+        return "secret"
+
+    def to_python(self, raw):
+        if isinstance(raw, str) and raw.startswith(SECRET_PREFIX):
+            from django.core.exceptions import ImproperlyConfigured
+
+            from portal.encryption import decrypt
+
+            try:
+                raw = decrypt(raw[len(SECRET_PREFIX):])
+            except ImproperlyConfigured:
+                raise ValueError("cannot be decrypted with the configured FIELD_ENCRYPTION_KEY; enter it again") from None
+        return super().to_python(raw)
+
+    def to_json(self, value):
+        value = self.to_python(value)
+        if not value:
+            return ""
+        from portal.encryption import encrypt
+
+        return SECRET_PREFIX + encrypt(value)
+
+
+@dataclass(frozen=True)
 class ListOption(Option):
     """A list of strings. Input may be a JSON list or one comma-separated string. Each item must be one of
     `choices`, or pass `check` (see TextOption)."""
@@ -233,6 +266,9 @@ def _check(check, value):
             ipaddress.ip_address(value)
         except ValueError:
             raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    elif check == "database_url":
+        if not DATABASE_URL.match(value):
+            raise ValueError("is not a database URL: postgres://user:password@host:5432/name (or sqlite:///path)")
     elif check == "absolute_path":
         if not (value.startswith("/") or re.match(r"^([A-Za-z]:\\|\\\\)", value)):
             raise ValueError(f"{value!r} is not an absolute path (/… on Linux, C:\\… on Windows)")
@@ -241,8 +277,11 @@ def _check(check, value):
 
 
 class OptionSchema:
-    def __init__(self, *options):
+    def __init__(self, *options, retired=()):
         self.options = tuple(options)
+        # Names a module no longer has: stored values under them are dropped, not refused, so servers and products
+        # saved before the option went away keep working.
+        self.retired = frozenset(retired)
         names = [o.name for o in options]
         numbers = [o.number for o in options if o.number]
         if len(set(names)) != len(names) or len(set(numbers)) != len(numbers):
@@ -275,6 +314,8 @@ class OptionSchema:
             raise OptionsError({"__all__": "Module options must be a JSON object of option names and values."})
         cleaned, errors = {}, {}
         for key, raw in values.items():
+            if str(key) in self.retired:
+                continue
             option = self._keys.get(str(key))
             if option is None:
                 errors[str(key)] = f"Unknown option {key!r}; the options are listed in docs/module-options.md."

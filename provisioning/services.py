@@ -69,10 +69,11 @@ RETRYABLE = {
         service=service, actor=actor, delete_data=args.get("delete_data"),
     ),
     "cancel": lambda service, actor, args: lifecycle.service_cancel(service=service, actor=actor),
+    "change_package": lambda service, actor, args: lifecycle.service_change_package(service=service, actor=actor),
 }
 # The status each action leads to: a queued action whose service already got there needs no retry.
 REACHED = {"create": (S.ACTIVE, S.SUSPENDED), "suspend": (S.SUSPENDED,), "unsuspend": (S.ACTIVE,),
-           "terminate": (S.TERMINATED,), "cancel": (S.CANCELLED,)}
+           "terminate": (S.TERMINATED,), "cancel": (S.CANCELLED,), "change_package": ()}
 
 
 def module_call_retry(*, call, actor):

@@ -13,16 +13,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from billing.admin_money import RecordOnlyAdmin
+from billing.automation.admin import ConfigurationAuditMixin
 from portal.activity import Actor
 from voip.forms import CdrUploadForm, DeckImportForm, RerateForm
-from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct
+from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct, VoipSettings
 from voip.services.decks import bump_version, import_deck
 from voip.services.rerating import rematch_unmatched, rerate_service
 from voip.services.uploads import upload_cdr_file
 
-
-def _actor(request):
-    return Actor.staff(request.user, ip_address=request.META.get("REMOTE_ADDR"))
 
 
 def _page(modeladmin, request, template, title, **context):
@@ -31,12 +29,38 @@ def _page(modeladmin, request, template, title, **context):
     })
 
 
+WEEKDAYS = [(str(number), name) for number, name in enumerate(
+    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), 1)]
+
+
+class RateForm(forms.ModelForm):
+    """A rate, with its time-of-day days as weekday check boxes (stored as ISO digits, none ticked = every day)."""
+
+    days = forms.MultipleChoiceField(
+        choices=WEEKDAYS, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Days the rate applies on, with the start and end time below, in the client's time zone. "
+                  "None ticked and no times: all day. Outside its periods the prefix's all-day rate applies.",
+    )
+
+    class Meta:
+        model = Rate
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["days"] = list(self.instance.days or "")
+
+    def clean_days(self):
+        days = "".join(sorted(set(self.cleaned_data["days"])))
+        return "" if days == "1234567" else days
+
+
 class RateInline(admin.TabularInline):
     """The first rates of a package; the full list (36,000 prefixes) is the Rates page, filtered."""
 
     model = Rate
     fields = ["prefix", "destination", "direction", "connect_fee", "rate_per_minute", "minimum_seconds",
-              "increment_seconds", "valid_from", "valid_to", "weight"]
+              "increment_seconds", "valid_from", "valid_to", "weight", "period"]
     readonly_fields = fields
     can_delete = False
     extra = 0
@@ -96,7 +120,7 @@ class RatePackageAdmin(admin.ModelAdmin):
             lines = (raw.decode("utf-8-sig", "replace") for raw in form.cleaned_data["file"])
             result = import_deck(
                 package=package, lines=lines, replace=form.cleaned_data["replace"],
-                skip_bad_rows=form.cleaned_data["skip_bad_rows"], actor=_actor(request),
+                skip_bad_rows=form.cleaned_data["skip_bad_rows"], actor=Actor.from_request(request),
             )
             if result.ok:
                 messages.success(request, f"{result.imported} rate(s) imported into {package.name}"
@@ -110,9 +134,13 @@ class RatePackageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rate)
-class RateAdmin(admin.ModelAdmin):
+class RateAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+    """A rate edited by hand is audited like the other configuration pages (a deck import audits itself)."""
+    audit_action = "voip_rate"
+    form = RateForm
     list_display = ["prefix", "destination", "package", "direction", "connect_fee", "rate_per_minute",
-                    "minimum_seconds", "increment_seconds", "free_seconds", "valid_from", "valid_to", "weight"]
+                    "minimum_seconds", "increment_seconds", "free_seconds", "valid_from", "valid_to", "weight",
+                    "period"]
     list_filter = ["package", "direction"]
     search_fields = ["=prefix", "destination"]
     list_select_related = ["package"]
@@ -135,9 +163,10 @@ class RateAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoipProduct)
-class VoipProductAdmin(admin.ModelAdmin):
-    list_display = ["product", "rate_package", "accept_possible_numbers"]
-    list_filter = ["rate_package"]
+class VoipProductAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+    audit_action = "voip_product_settings"
+    list_display = ["product", "rate_package", "billing_mode", "accept_possible_numbers"]
+    list_filter = ["billing_mode", "rate_package"]
     search_fields = ["product__name"]
     list_select_related = ["product", "rate_package"]
 
@@ -147,6 +176,26 @@ class VoipProductAdmin(admin.ModelAdmin):
 
             kwargs["queryset"] = Product.objects.filter(type=Product.Type.VOIP)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(VoipSettings)
+class VoipSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+    """One row: the low-balance reminder and the postpaid usage invoices' terms."""
+
+    audit_action = "voip_settings"
+    fieldsets = [
+        ("Low-balance alerts", {"fields": ["low_balance_reminder_days"]}),
+        ("Postpaid usage invoices", {"fields": ["usage_invoice_due_days"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not VoipSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return redirect("admin:voip_voipsettings_change", VoipSettings.load().pk)
 
 
 class SecretInput(forms.PasswordInput):
@@ -178,7 +227,8 @@ class CdrSourceForm(forms.ModelForm):
             data["schedule"] = kind_default  # a new LesNet source is daily, an upload source not scheduled
         for name in self.SECRETS:
             if not data.get(name) and self.instance.pk:
-                data[name] = getattr(CdrSource.objects.get(pk=self.instance.pk), name)
+                # The instance still holds the stored values here: the form's data reach it after clean().
+                data[name] = getattr(self.instance, name)
         if data.get("kind") == CdrSource.Kind.VODIA and data.get("push_username") and not data.get("push_password"):
             self.add_error("push_password", "Give the password Vodia puts in the CDR URL.")
         return data
@@ -191,7 +241,8 @@ class CdrSourceAdmin(admin.ModelAdmin):
     list_filter = ["kind", "schedule", "enabled"]
     search_fields = ["name", "server__name"]
     list_select_related = ["server"]
-    readonly_fields = ["push_url", "last_error", "created_at"]
+    readonly_fields = ["push_url", "last_error", "push_refusals", "push_last_refused_at", "push_last_refusal",
+                       "created_at"]
     actions = ["import_now", "match_again"]
 
     @admin.display(description="last error")
@@ -219,7 +270,7 @@ class CdrSourceAdmin(admin.ModelAdmin):
     @admin.action(description="Match unmatched calls again (after correcting services)", permissions=["change"])
     def match_again(self, request, queryset):
         for source in queryset:
-            result = rematch_unmatched(source=source, actor=_actor(request))
+            result = rematch_unmatched(source=source, actor=Actor.from_request(request))
             messages.info(request, f"{source.name}: {result.inserted} call(s) matched, {result.charged} charged.")
 
 
@@ -302,14 +353,16 @@ class CdrImportAdmin(RecordOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             result = rerate_service(
-                service=data["service"], start=data["start"], end=data["end"], actor=_actor(request)
+                service=data["service"], start=data["start"], end=data["end"], actor=Actor.from_request(request)
             )
             messages.success(request, f"{result.lines_read} call(s) re-rated with the current deck; charges changed by "
                                       f"{result.charged:+}.")
             return redirect("admin:voip_cdrimport_change", result.pk)
         return _page(self, request, "voip/admin/form_page.html", "Re-rate a service's calls", form=form,
                      help="Rates the period's calls again with the product's current rate deck and posts the "
-                          "difference to the client's credit as one adjustment. Running it again changes nothing.")
+                          "difference of its prepaid calls to the client's credit as one adjustment (postpaid calls "
+                          "change the unbilled usage; calls already on a usage invoice are kept). Running it again "
+                          "changes nothing.")
 
     def progress_view(self, request, import_id):
         if not self.has_view_permission(request):
@@ -325,10 +378,10 @@ class CdrImportAdmin(RecordOnlyAdmin):
 @admin.register(Cdr)
 class CdrAdmin(RecordOnlyAdmin):
     list_display = ["answer_time", "service", "direction", "caller", "callee", "destination", "billsec",
-                    "billed_seconds", "cost", "status", "source"]
-    list_filter = ["status", "direction", "source"]
+                    "billed_seconds", "cost", "status", "postpaid", "usage_invoice", "source"]
+    list_filter = ["status", "direction", "postpaid", "source"]
     search_fields = ["=external_id", "caller", "callee", "=e164", "=service__domain"]
-    list_select_related = ["service__product", "source"]
+    list_select_related = ["service__product", "source", "usage_invoice"]
     raw_id_fields = ["service", "cdr_import"]
     show_full_result_count = False
     list_per_page = 100

@@ -41,4 +41,15 @@ PERIODIC_JOBS = [
         late_after=timedelta(hours=26),
         description="Sends the 'Low Balance Alert' once per crossing of a client's threshold.",
     ),
+    PeriodicJob(
+        name="voip_usage_invoicing",
+        label="Postpaid call invoices",
+        task="voip.tasks.usage_invoicing",
+        # The 1st at 05:00: the month's calls are in (the daily LesNet import runs at 04:30), and the invoices
+        # are out before the recurring invoices (06:00) and the low-balance alerts (09:00).
+        schedule=crontab(day_of_month=1, hour=5, minute=0),
+        late_after=timedelta(days=32),
+        description="Invoices the previous month's rated calls of postpaid VoIP products: one line per service, "
+                    "the sum of the call costs rounded once; unrated calls are reported, not billed.",
+    ),
 ]

@@ -2,15 +2,18 @@
 product (which package rates its calls, how its numbers are read), the places call records come from, each
 import batch, and the call records themselves. The rating rules live in voip/rating (pure code); writes go
 through voip/services, reads through voip/selectors."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from api.models import address_allowed, parse_networks
 from portal.encryption import EncryptedTextField
 from voip.rating.deck import INBOUND, OUTBOUND
 from voip.rating.engine import AFTER_MINIMUM, IGNORED, INVALID, RATED, UNRATED, WHOLE_DURATION
+from voip.rating.periods import describe, valid_days
 
 # Prices: at most 8 decimal places below a million (voip/rating/deck.py keeps the cost formula exact with them).
 PRICE = {"max_digits": 14, "decimal_places": 8, "validators": [MinValueValidator(0)]}
@@ -63,6 +66,15 @@ class Rate(models.Model):
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_to = models.DateTimeField(null=True, blank=True)
     weight = models.IntegerField(default=0, help_text="Higher wins a tie between rates of the same prefix.")
+    # Time of day (voip-rating.md step 10), read in the client's time zone; all blank: the rate applies all day.
+    days = models.CharField(
+        max_length=7, blank=True, help_text="Days of the week the rate applies on, as ISO weekday numbers "
+        "(Monday 1 … Sunday 7, e.g. 12345 for Monday to Friday). Blank: every day.",
+    )
+    start_time = models.TimeField(null=True, blank=True, help_text="Local start of the period. Blank: midnight.")
+    end_time = models.TimeField(
+        null=True, blank=True, help_text="Local end of the period (exclusive). Blank: the end of the day.",
+    )
 
     class Meta:
         ordering = ["package", "prefix", "-weight", "id"]
@@ -76,12 +88,33 @@ class Rate(models.Model):
             raise ValidationError({"prefix": "Digits only (E.164 without '+')."})
         if self.valid_from and self.valid_to and self.valid_from >= self.valid_to:
             raise ValidationError({"valid_to": "Must be after 'valid from'."})
+        if not valid_days(self.days or ""):
+            raise ValidationError({"days": "ISO weekday numbers in order, each once (Monday 1 … Sunday 7)."})
+        if self.start_time and self.end_time and self.start_time >= self.end_time:
+            raise ValidationError({"end_time": "Must be after the start time; a period cannot cross midnight "
+                                               "(use two rates, or an all-day rate for the rest)."})
+        for name in ("start_time", "end_time"):
+            value = getattr(self, name)
+            if value is not None and value.microsecond:
+                raise ValidationError({name: "Whole seconds only."})
+
+    @property
+    def period(self):
+        """The time-of-day period for people: "mon-fri 08:00–18:00", "all day"."""
+        return describe(self.days or "", self.start_time, self.end_time)
+
+
+class BillingMode(models.TextChoices):
+    """How a VoIP product's rated calls are paid (voip-rating.md steps 6, 8 and 9)."""
+
+    PREPAID = "prepaid", "Prepaid (debited from credit as imported)"
+    POSTPAID = "postpaid", "Postpaid (invoiced monthly; the client's credit limit applies)"
 
 
 class VoipProduct(models.Model):
-    """The VoIP billing settings of a product: the rate package its calls are rated with. How its numbers are
-    read (seed 002: the country code and the local-prefix option) is the module's product options
-    `default_region` and `local_npa` (docs/voip-providers.md), which the DIDs are validated with too."""
+    """The VoIP billing settings of a product: the rate package its calls are rated with and how they are paid.
+    How its numbers are read (seed 002: the country code and the local-prefix option) is the module's product
+    options `default_region` and `local_npa` (docs/voip-providers.md), which the DIDs are validated with too."""
 
     product = models.OneToOneField("billing.Product", on_delete=models.CASCADE, related_name="voip")
     rate_package = models.ForeignKey(
@@ -91,6 +124,12 @@ class VoipProduct(models.Model):
     accept_possible_numbers = models.BooleanField(
         default=False, help_text="Rate numbers that are possible but not valid for their region (phonenumbers' "
         "is_possible_number): for new number ranges its metadata does not know yet."
+    )
+    billing_mode = models.CharField(
+        max_length=8, choices=BillingMode.choices, default=BillingMode.PREPAID,
+        help_text="Prepaid: each import debits the client's credit. Postpaid: calls stay unbilled until the monthly "
+        "usage invoice; autosuspend allows usage down to minus the client's VoIP credit limit. A call keeps the "
+        "mode its product had when it was stored.",
     )
 
     class Meta:
@@ -133,6 +172,19 @@ class CdrSource(models.Model):
     token = EncryptedTextField("API token", blank=True)
     push_username = models.CharField(max_length=60, blank=True, help_text="Vodia push: the user of the CDR URL.")
     push_password = EncryptedTextField(blank=True, help_text="Vodia push: the password of the CDR URL.")
+    push_allowed_ips = models.TextField(
+        "push allowed IP addresses", blank=True, help_text="Vodia push: the PBX's addresses or CIDRs, one per line "
+        "or comma. Blank allows any address (the user and password still apply).",
+    )
+    push_rate_limit = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Vodia push: most pushes per minute "
+        "(the PBX sends one per call or leg); blank uses the VOIP_PUSH_RATE_LIMIT setting (1200).",
+    )
+    # Refused pushes (bad credentials, address not allowed, over the rate, too large), counted here rather than
+    # one ActivityLog row per request; each refusal is also logged by voip.services.push.
+    push_refusals = models.PositiveIntegerField(default=0, editable=False)
+    push_last_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    push_last_refusal = models.CharField(max_length=255, blank=True, editable=False)
     column_mapping = models.JSONField(
         default=dict, blank=True, help_text="LesNet: the file's column for each field, e.g. {\"external_id\": "
         "\"Call ID\", \"callee\": \"Destination\"}.",
@@ -157,14 +209,21 @@ class CdrSource(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["push_username"], condition=~models.Q(push_username=""), name="cdr_source_push_user_unique"
-            )
-        ]
+        # No uniqueness on push_username: a push names its source by id in the URL, so two PBXs may use the same
+        # user (and MariaDB would ignore the conditional unique constraint this once had).
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        try:
+            parse_networks(self.push_allowed_ips)
+        except ValueError as exc:
+            raise ValidationError({"push_allowed_ips": f"Not an IP address or CIDR: {exc}"}) from None
+
+    def push_ip_allowed(self, ip):
+        """True when the allow-list is blank or holds `ip` (a bad stored list allows nothing)."""
+        return address_allowed(ip, self.push_allowed_ips)
 
 
 class CdrImport(models.Model):
@@ -273,6 +332,17 @@ class Cdr(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     line = models.PositiveIntegerField(default=0, help_text="Line in the imported file.")
     rated_at = models.DateTimeField(null=True, blank=True)
+    # Fixed when the call is stored, from its product's billing mode: a postpaid call is never debited from
+    # credit, a prepaid one never invoiced, whatever the product's mode becomes later.
+    postpaid = models.BooleanField(
+        default=False, editable=False, help_text="Billed on the monthly usage invoice instead of debited from credit."
+    )
+    # No index of its own: cdr_unbilled starts with it (InnoDB enforces the foreign key with that index), so
+    # every inserted call maintains one index less.
+    usage_invoice = models.ForeignKey(
+        "billing.Invoice", null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+",
+        db_index=False, help_text="The usage invoice that billed this postpaid call (blank: not invoiced yet).",
+    )
 
     class Meta:
         ordering = ["-answer_time", "-id"]
@@ -280,8 +350,55 @@ class Cdr(models.Model):
         indexes = [
             models.Index(fields=["service", "answer_time"]),  # the client area and re-rating
             models.Index(fields=["cdr_import", "service"]),  # a batch's debit per service
+            # Unbilled postpaid calls: the usage invoicing job and the unbilled totals (voip.services.unbilled).
+            models.Index(fields=["usage_invoice", "postpaid", "service", "answer_time"], name="cdr_unbilled"),
         ]
         verbose_name = "CDR"
 
     def __str__(self):
         return f"{self.get_direction_display()} {self.number or self.callee} ({self.external_id})"
+
+
+class UnbilledUsage(models.Model):
+    """A client's unbilled postpaid call charges: the sum of the stored `cost` of its rated, not yet invoiced
+    postpaid calls. A cache the autosuspend sweep reads instead of summing calls every five minutes; it is
+    recomputed from the calls (never incremented) by whatever changes them (imports, re-rating, invoicing)."""
+
+    client = models.OneToOneField(
+        "portal.Client", primary_key=True, on_delete=models.CASCADE, related_name="voip_unbilled"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "unbilled VoIP usage"
+
+    def __str__(self):
+        return f"{self.amount} unbilled ({self.client_id})"
+
+
+class VoipSettings(models.Model):
+    """The single row of VoIP billing settings, edited in the staff area (Admin → VoIP → VoIP settings)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    low_balance_reminder_days = models.PositiveIntegerField(
+        "remind every N days", null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="While a client's credit stays at or below its Low Balance Threshold, send the 'Low Balance "
+        "Alert' again every N days. Blank: one alert per crossing only.",
+    )
+    usage_invoice_due_days = models.PositiveIntegerField(
+        "usage invoices due after (days)", default=14,
+        help_text="Due date of the monthly postpaid call invoices: this many days after their date.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "VoIP settings"
+        constraints = [models.CheckConstraint(condition=models.Q(singleton=True), name="voip_settings_single_row")]
+
+    def __str__(self):
+        return "VoIP settings"
+
+    @classmethod
+    def load(cls):
+        return cls.objects.get_or_create(singleton=True)[0]

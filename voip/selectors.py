@@ -10,8 +10,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from billing.models import Product, Service
-from voip.models import Cdr
+from voip.models import BillingMode, Cdr, VoipProduct
 from voip.money import exact_sum
+from voip.services.unbilled import unbilled_calls
 
 DEFAULT_DAYS = 30
 MAX_CHART_DAYS = 366
@@ -28,7 +29,8 @@ def period_bounds(start, end):
 
 
 def client_voip_services(client):
-    return Service.objects.filter(client=client, product__type=Product.Type.VOIP).select_related("product")
+    """The client's VoIP services; through its related manager, so each service's `client` is `client` (no query)."""
+    return client.services.filter(product__type=Product.Type.VOIP).select_related("product")
 
 
 def client_voip_service(client, service_id):
@@ -106,3 +108,32 @@ def recent_calls(service, limit=5):
 def month_to_date(service, today=None):
     today = today or timezone.localdate()
     return call_totals(service_calls(service, CallFilter(start=today.replace(day=1), end=today)))
+
+
+@dataclass(frozen=True)
+class PostpaidUsage:
+    """What a postpaid service's pages show: its calls not yet invoiced (billed on the next monthly invoice),
+    of which those answered this month, and the client's VoIP credit limit."""
+
+    unbilled: CallTotals
+    this_month: CallTotals
+    credit_limit: Decimal
+
+
+def postpaid_usage(service, today=None):
+    """PostpaidUsage of a postpaid service, None for a prepaid one (two queries)."""
+    if not VoipProduct.objects.filter(product_id=service.product_id, billing_mode=BillingMode.POSTPAID).exists():
+        return None
+    today = today or timezone.localdate()
+    first, _ = period_bounds(today.replace(day=1), today)
+    row = unbilled_calls().filter(service=service).aggregate(
+        n=Count("id"), billed=Sum("billed_seconds"), total=Sum("cost"),
+        month_calls=Count("id", filter=Q(answer_time__gte=first)),
+        month_billed=Sum("billed_seconds", filter=Q(answer_time__gte=first)),
+        month_cost=Sum("cost", filter=Q(answer_time__gte=first)),
+    )
+    return PostpaidUsage(
+        CallTotals(row["n"], row["billed"] or 0, exact_sum(row["total"])),
+        CallTotals(row["month_calls"], row["month_billed"] or 0, exact_sum(row["month_cost"])),
+        service.client.voip_credit_limit,
+    )

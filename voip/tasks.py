@@ -1,9 +1,12 @@
 """Celery tasks: thin wrappers owning schedules, fan-out and retries; the work is in voip.services."""
+from datetime import date as date_type
+
 from celery import group, shared_task
+from django.utils import timezone
 
 from portal.jobs import track_job
 from voip.models import CdrSource
-from voip.services import alerts, fetching, imports, uploads
+from voip.services import alerts, fetching, imports, invoicing, uploads
 from voip.services import autosuspend as sweep
 
 
@@ -55,6 +58,15 @@ def autosuspend():
 def low_balance_alerts():
     """Daily: the low-balance alert latch."""
     with track_job("voip_low_balance_alerts") as summary:
-        alerted, rearmed = alerts.send_low_balance_alerts()
-        summary["summary"] = f"{alerted} alert(s) queued, {rearmed} re-armed"
+        run = alerts.send_low_balance_alerts()
+        summary["summary"] = f"{run.alerted} alert(s) and {run.reminded} reminder(s) queued, {run.rearmed} re-armed"
+    return summary["summary"]
+
+
+@shared_task(time_limit=3 * 3600, soft_time_limit=3 * 3600 - 60)
+def usage_invoicing(run_date=None):
+    """Monthly (the 1st): invoice the previous month's postpaid calls. `run_date`: ISO date (default today)."""
+    day = date_type.fromisoformat(run_date) if run_date else timezone.localdate()
+    with track_job("voip_usage_invoicing") as summary:
+        summary["summary"] = invoicing.invoice_usage(run_date=day).summary
     return summary["summary"]

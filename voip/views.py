@@ -3,9 +3,9 @@ pushes its CDRs to. Views only read through voip.selectors and write through voi
 import base64
 import binascii
 import csv
-import hmac
 from itertools import chain
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from api.security import client_ip
 from portal.views import client_required
 from voip import selectors
 from voip.charts import spend_chart_svg
 from voip.forms import CallFilterForm
-from voip.models import CdrSource
-from voip.services.push import PushError, receive_push
+from voip.services.push import PushError, PushRefused, admit_push, max_body_bytes, receive_push, too_large
 
 PAGE_SIZE = 50
 CSV_COLUMNS = (
@@ -40,17 +40,21 @@ def _filtered(request, voip_service_id):
 def calls(request, voip_service_id):
     """A VoIP service's call records with filters, totals, pages and the daily spend chart."""
     service, form, call_filter, service_calls = _filtered(request, voip_service_id)
-    page = Paginator(service_calls, PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = selectors.call_totals(service_calls)
+    paginator = Paginator(service_calls, PAGE_SIZE)
+    paginator.count = totals.calls  # the totals counted these calls already: no second COUNT(*) of the period
+    page = paginator.get_page(request.GET.get("page"))
     currency = request.client.currency
     context = {
         "service": service,
         "form": form,
         "call_filter": call_filter,
         "page": page,
-        "totals": selectors.call_totals(service_calls),
+        "totals": totals,
         "chart": spend_chart_svg(selectors.daily_spend(service_calls, call_filter), currency=currency),
         "chart_note": CallFilterForm.chart_note(call_filter),
         "query": request.GET.urlencode(),
+        "postpaid": selectors.postpaid_usage(service),
     }
     return render(request, "voip/calls.html", context)
 
@@ -95,33 +99,41 @@ def _basic_credentials(request):
     return user, password
 
 
-def push_authorised(source, request):
-    """HTTP Basic with the source's push user and password (Vodia's `webcdr://user:pass@host/path`)."""
-    credentials = _basic_credentials(request)
-    if credentials is None or not source.push_username or not source.push_password:
-        return False
-    user, password = credentials
-    same_user = hmac.compare_digest(user.encode(), source.push_username.encode())
-    same_password = hmac.compare_digest(password.encode(), source.push_password.encode())
-    return same_user and same_password
+def _content_length(request):
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
 
 
-def _unauthorised():
-    response = JsonResponse({"error": "authentication required"}, status=401)
-    response["WWW-Authenticate"] = 'Basic realm="CDR push", charset="UTF-8"'
+def _refused(refusal):
+    response = JsonResponse({"error": refusal.message}, status=refusal.status)
+    if refusal.status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="CDR push", charset="UTF-8"'
+    if refusal.retry_after is not None:
+        response["Retry-After"] = str(refusal.retry_after)
     return response
 
 
 @csrf_exempt
 @require_POST
 def vodia_push(request, source_id):
-    """Vodia's CDR URL: one call (webcdr) or leg (json), or a list of them, per POST. An unknown source and
-    wrong credentials get the same 401. A repeated record is skipped, so a repeated push charges nothing."""
-    source = CdrSource.objects.filter(pk=source_id, kind=CdrSource.Kind.VODIA, enabled=True).first()
-    if source is None or not push_authorised(source, request):
-        return _unauthorised()
+    """Vodia's CDR URL: one call (webcdr) or leg (json), or a list of them, per POST. Admission (credentials,
+    allow-list, rate, size) is voip.services.push.admit_push: 401/403/413/429 with a JSON error. A repeated
+    record is skipped, so a repeated push charges nothing."""
+    ip = client_ip(request)
     try:
-        cdr_import = receive_push(source=source, body=request.body, account=request.GET.get("domain", "")[:100])
+        source = admit_push(source_id=source_id, credentials=_basic_credentials(request), ip=ip,
+                            content_length=_content_length(request))
+        try:
+            body = request.body
+        except RequestDataTooBig:  # Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) is lower than ours
+            raise too_large(source, ip) from None
+        if len(body) > max_body_bytes():
+            raise too_large(source, ip)
+        cdr_import = receive_push(source=source, body=body, account=request.GET.get("domain", "")[:100])
+    except PushRefused as refusal:
+        return _refused(refusal)
     except PushError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({

@@ -137,8 +137,9 @@ class ApplyCreditSerializer(serializers.Serializer):
 class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
-        fields = ["id", "invoice", "client", "amount", "fees", "currency", "gateway", "transaction_id", "received_at", "note"]
-        read_only_fields = ["client", "currency"]
+        fields = ["id", "invoice", "client", "amount", "amount_out", "refund_of", "fees", "currency", "gateway",
+                  "transaction_id", "received_at", "note"]
+        read_only_fields = ["client", "currency", "amount_out", "refund_of"]
         extra_kwargs = {"invoice": {"required": True, "allow_null": False}, "received_at": {"required": False}}
         validators = []  # the (gateway, transaction id) rule is the service's: a repeat returns the first payment
 

@@ -2,6 +2,7 @@ from django.apps import apps
 from rest_framework.routers import DefaultRouter
 
 from api.rest import views
+from api.rest.contacts_billable import BillableItemViewSet, ContactViewSet
 
 router = DefaultRouter()
 router.register("clients", views.ClientViewSet)
@@ -10,6 +11,8 @@ router.register("services", views.ServiceViewSet)
 router.register("invoices", views.InvoiceViewSet)
 router.register("payments", views.PaymentViewSet)
 router.register("activity", views.ActivityLogViewSet)
+router.register("contacts", ContactViewSet)
+router.register("billable-items", BillableItemViewSet)
 
 if apps.is_installed("voip") and any(m.__name__ == "Cdr" for m in apps.get_app_config("voip").get_models()):
     from api.rest.cdrs import CdrViewSet

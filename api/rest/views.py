@@ -97,7 +97,8 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
 
 class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     resource = "services"
-    action_scopes = {"create": "orders.write", "terminate": "services.terminate", "cancel": "orders.write"}
+    action_scopes = {"create": "orders.write", "terminate": "services.terminate", "cancel": "orders.write",
+                     "change_package": "services.change_package"}
     queryset = Service.objects.select_related("product").order_by("pk")
     serializer_class = s.ServiceSerializer
     filterset_fields = ["client", "product", "status", "domain", "billing_cycle"]
@@ -136,6 +137,12 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def terminate(self, request, pk=None):
         return self._done(lifecycle.service_terminate(service=self.get_object(), actor=actor(request)))
+
+    @extend_schema(request=None, responses=s.ServiceSerializer,
+                   summary="Apply the service's product and options on the provider: ModuleChangePackage")
+    @action(detail=True, methods=["post"], url_path="change-package")
+    def change_package(self, request, pk=None):
+        return self._done(lifecycle.service_change_package(service=self.get_object(), actor=actor(request)))
 
     @extend_schema(request=s.PasswordSerializer, responses=s.ServiceSerializer)
     @action(detail=True, methods=["post"], url_path="change-password")

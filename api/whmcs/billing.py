@@ -4,15 +4,20 @@ from decimal import Decimal
 from django.utils import timezone
 
 from api.whmcs.clients import find_client
-from api.whmcs.registry import WhmcsError, action, filter_by, get_or_error, paginate, unsupported
+from api.whmcs.registry import (
+    WhmcsError, action, filter_by, get_or_error, paginate, parse_amount, truthy, unsupported,
+)
 from api.whmcs.shapes import (
     INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, invoice_row, money, transaction_fields, when,
 )
-from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Payment
+from billing.models import BillableItem, CreditLedgerEntry, Invoice, InvoiceItem, Payment
+from billing.services.billable import billable_item_create
 from billing.services.generation import generate_invoices
+from billing.services.invoice_edit import LineChange, invoice_update, new_line
 from billing.services.invoices import Line, invoice_cancel, invoice_create
 from billing.services.ledger import credit_adjust
 from billing.services.payments import invoice_pay_from_credit, payment_record
+from billing.services.transactions import payment_to_credit, refund_record, transaction_update
 
 B = "Billing"
 NEED_INVOICE = (("invoiceid", "Invoice ID Not Found"),)
@@ -90,28 +95,87 @@ def get_invoices(call):
     return {**page, "invoices": {"invoice": [invoice_row(i) for i in rows]}}
 
 
+def aligned(call, name):
+    """A WHMCS array as given, blanks kept so that parallel arrays stay aligned: name[]=… or name[0]=…"""
+    if f"{name}[]" in call.data:
+        return [str(v).strip() for v in call.data.getlist(f"{name}[]")]
+    numbered = {k: v for k, v in call.mapping(name).items() if k.isdigit()}
+    return [str(numbered[k]).strip() for k in sorted(numbered, key=int)]
+
+
+def line_id(key, param):
+    if not key.isdigit():
+        raise WhmcsError(f"{param}[{key}]: the key must be the id of a line of the invoice")
+    return int(key)
+
+
+def invoice_line_edits(call):
+    """(changes {line id: LineChange}, new lines, line ids to delete) from UpdateInvoice's parameters."""
+    changes = {}
+    for param, attr, convert in (("itemdescription", "description", str), ("itemamount", "amount", parse_amount),
+                                 ("itemtaxed", "taxable", truthy)):
+        for key, raw in call.mapping(param).items():
+            change = changes.setdefault(line_id(key, param), LineChange())
+            setattr(change, attr, convert(raw, f"{param}[{key}]") if convert is parse_amount else convert(raw))
+    descriptions, amounts, taxed = (aligned(call, n) for n in ("newitemdescription", "newitemamount", "newitemtaxed"))
+    if len(amounts) > len(descriptions):
+        raise WhmcsError("Each newitemamount needs its newitemdescription")
+    new = []
+    for n, description in enumerate(descriptions):
+        if not description:
+            raise WhmcsError(f"newitemdescription[{n}] is empty")
+        amount = parse_amount(amounts[n] if n < len(amounts) and amounts[n] else "0", f"newitemamount[{n}]")
+        new.append(new_line(description, amount, truthy(taxed[n]) if n < len(taxed) else False))
+    deletes = [line_id(v, "deletelineids") for v in call.indexed("deletelineids")]
+    return changes, new, deletes
+
+
 @action("UpdateInvoice", category=B, scope="invoices.write", required=NEED_INVOICE,
-        note="status=Cancelled only (billing.services.invoices.invoice_cancel; money received goes to credit). "
-             "Paid comes from AddInvoicePayment/ApplyCredit; editing lines or dates is not supported.")
+        note="Lines (itemdescription[id], itemamount[id], itemtaxed[id], newitemdescription[], newitemamount[], "
+             "newitemtaxed[], deletelineids[]), date and duedate of an unpaid invoice; notes of any invoice; "
+             "status=Cancelled. Totals are recalculated at the invoice's tax rate; money received beyond a lowered "
+             "total goes to credit. Lines billing a service period cannot be deleted. taxrate, credit, datepaid and "
+             "status=Paid are refused (tax follows the client's country; use ApplyCredit / AddInvoicePayment).")
 def update_invoice(call):
     invoice = find_invoice(call)
+    for param, use in (("taxrate", "the tax rate follows the client's country"),
+                       ("taxrate2", "the tax rate follows the client's country"),
+                       ("credit", "apply credit with ApplyCredit"), ("datepaid", "an invoice is paid by its payments")):
+        if call.has(param):
+            raise WhmcsError(f"{param} cannot be set by UpdateInvoice: {use}")
+    changes, new, deletes = invoice_line_edits(call)
+    edits = dict(line_changes=changes, new_lines=new, delete_ids=deletes, date=call.date("date"),
+                 due_date=call.date("duedate"))
+    if "notes" in call.data:
+        edits["notes"] = call.str("notes")
     status = call.str("status").lower()
     if status == "cancelled":
+        if changes or new or deletes or edits["date"] or edits["due_date"]:
+            raise WhmcsError("Cancel an invoice on its own, without line or date changes")
         invoice_cancel(invoice=invoice, actor=call.actor, reason=call.str("notes") or "cancelled via the API")
         return {"invoiceid": invoice.pk}
     if status == "paid":
         raise WhmcsError("Mark an invoice paid by recording its payment (AddInvoicePayment) or applying credit")
-    raise WhmcsError("Only status=Cancelled is supported by UpdateInvoice on this portal")
+    if status and INVOICE_STATUS_FROM_WHMCS.get(status, status) != invoice.status:
+        raise WhmcsError(f"An invoice cannot be set to {call.str('status')} here: only status=Cancelled changes it")
+    invoice_update(invoice=invoice, actor=call.actor, **edits)
+    return {"invoiceid": invoice.pk}
 
 
 @action("GenInvoices", category=B, scope="invoices.write",
-        note="Runs the recurring invoice generator for today; the serviceids/domainids/addonids/clientid filters "
-             "are not supported (the generator bills every client that is due).")
+        note="Runs the recurring invoice generator for today (due services and billable items); the "
+             "serviceids/domainids/addonids/clientid filters are not supported (the generator bills every client "
+             "that is due).")
 def gen_invoices(call):
     if any(call.has(p) for p in ("serviceids", "domainids", "addonids", "clientid")):
         raise WhmcsError("Filtering GenInvoices by client or service is not supported")
     result = generate_invoices(date=timezone.localdate(), actor=call.actor)
     return {"numcreated": result.invoices, "summary": result.summary}
+
+
+def received_at(call):
+    received = call.date("date")
+    return timezone.make_aware(timezone.datetime.combine(received, timezone.datetime.min.time())) if received else None
 
 
 @action("AddInvoicePayment", category=B, scope="payments.write", required=(
@@ -120,28 +184,38 @@ def gen_invoices(call):
 def add_invoice_payment(call):
     invoice = find_invoice(call)
     amount = call.decimal("amount", invoice.balance)
-    received = call.date("date")
-    received_at = timezone.make_aware(timezone.datetime.combine(received, timezone.datetime.min.time())) if received else None
     payment_record(invoice=invoice, amount=amount, transaction_id=call.str("transid"), gateway=call.str("gateway"),
-                   actor=call.actor, fees=call.decimal("fees", Decimal("0.00")), received_at=received_at)
+                   actor=call.actor, fees=call.decimal("fees", Decimal("0.00")), received_at=received_at(call))
     return {}
 
 
 @action("AddTransaction", category=B, scope="payments.write", required=(("paymentmethod", "Payment Method is required"),),
-        note="A payment against an invoice (invoiceid + amountin), through the same path as AddInvoicePayment. "
-             "Transactions without an invoice and money out (amountout, refunds) are not supported.")
+        note="Money in (amountin) pays an invoice (invoiceid, as AddInvoicePayment) or, with credit=true and userid, "
+             "goes to the client's credit. Money out (amountout) refunds a paid invoice's payments (invoiceid; the "
+             "invoice becomes Refunded when all is returned) or, with credit=true and userid, the client's credit. "
+             "transid is required; rate and currencyid are ignored (the client's currency).")
 def add_transaction(call):
-    if not call.has("invoiceid"):
-        raise WhmcsError("Transactions without an invoice are not supported: give invoiceid")
-    if call.decimal("amountout", Decimal("0")) > 0:
-        raise WhmcsError("Money out (amountout) is not supported")
-    invoice = find_invoice(call)
-    if call.has("userid") and call.int("userid") != invoice.client_id:
+    amount_in, amount_out = call.decimal("amountin", Decimal("0")), call.decimal("amountout", Decimal("0"))
+    if amount_in > 0 and amount_out > 0:
+        raise WhmcsError("A transaction is money in (amountin) or money out (amountout), not both")
+    if amount_in <= 0 and amount_out <= 0:
+        raise WhmcsError("Give amountin (money received) or amountout (money refunded)")
+    invoice = find_invoice(call) if call.has("invoiceid") else None
+    if invoice is not None and call.has("userid") and call.int("userid") != invoice.client_id:
         raise WhmcsError("The invoice belongs to another client")
-    payment_record(invoice=invoice, amount=call.decimal("amountin", Decimal("0")), transaction_id=call.str("transid"),
-                   gateway=call.str("paymentmethod"), actor=call.actor, fees=call.decimal("fees", Decimal("0.00")),
-                   note=call.str("description"))
-    return {}
+    if invoice is None and not (call.bool("credit") and call.has("userid")):
+        raise WhmcsError("A transaction without an invoice is to or from the client's credit: give credit=true and "
+                         "userid (or an invoiceid)")
+    common = dict(transaction_id=call.str("transid"), gateway=call.str("paymentmethod"), actor=call.actor,
+                  fees=call.decimal("fees", Decimal("0.00")), received_at=received_at(call), note=call.str("description"))
+    if amount_out > 0:
+        target = {"invoice": invoice} if invoice is not None else {"client": find_client(call, "userid")}
+        payment = refund_record(amount=amount_out, **target, **common)
+    elif invoice is not None:
+        payment = payment_record(invoice=invoice, amount=amount_in, **common).payment
+    else:
+        payment = payment_to_credit(client=find_client(call, "userid"), amount=amount_in, **common)
+    return {"transactionid": payment.pk}
 
 
 @action("GetTransactions", category=B, scope="payments.read")
@@ -150,6 +224,37 @@ def get_transactions(call):
                          clientid=("client_id", "int"), transid=("transaction_id", "str"))
     rows, page = paginate(call, payments, default=1000)
     return {**page, "transactions": {"transaction": [transaction_fields(p) for p in rows]}}
+
+
+IMMUTABLE = {  # UpdateTransaction parameter → (Payment attribute, how to read the parameter)
+    "amountin": ("amount", "decimal"), "amountout": ("amount_out", "decimal"), "invoiceid": ("invoice_id", "int"),
+    "userid": ("client_id", "int"), "refundid": ("refund_of_id", "int"),
+}
+
+
+@action("UpdateTransaction", category=B, scope="payments.update", required=(("transactionid", "Transaction ID Not Found"),),
+        note="Corrects description, transid, gateway, date and fees (audited). Amounts, invoice, client and refund link "
+             "never change (sending their current values is fine), nor does credit: correct money with a new "
+             "transaction (a refund or a payment). rate and currency are ignored.")
+def update_transaction(call):
+    payment = get_or_error(Payment.objects.all(), call.str("transactionid"), "Transaction ID Not Found")
+    if call.bool("credit"):
+        raise WhmcsError("credit cannot be set by UpdateTransaction: a transaction's money stays where it went; "
+                         "record a correcting transaction instead")
+    for param, (attr, kind) in IMMUTABLE.items():
+        if call.has(param) and getattr(call, kind)(param) != (getattr(payment, attr) or (0 if kind == "int" else None)):
+            raise WhmcsError(f"{param} of a transaction cannot be changed: amounts, invoice and client stay as "
+                             "recorded; record a correcting transaction (a refund or a new payment) instead")
+    changes = {}
+    for param, field in (("description", "note"), ("transid", "transaction_id"), ("gateway", "gateway")):
+        if param in call.data:
+            changes[field] = call.str(param)
+    if call.has("date"):
+        changes["received_at"] = received_at(call)
+    if call.has("fees"):
+        changes["fees"] = call.decimal("fees")
+    transaction_update(payment=payment, actor=call.actor, **changes)
+    return {"transactionid": payment.pk}
 
 
 @action("AddCredit", category=B, scope="credit.write", required=(
@@ -191,25 +296,46 @@ def apply_credit(call):
             "invoicepaid": "true" if invoice.status == Invoice.Status.PAID else "false"}
 
 
+RECUR_CYCLES = {"day": "days", "days": "days", "week": "weeks", "weeks": "weeks", "month": "months",
+                "months": "months", "year": "years", "years": "years"}
+
+
 @action("AddBillableItem", category=B, scope="invoices.write", required=(
     ("clientid", "Client ID Not Found"), ("description", "Description is required"), ("amount", "Amount is required"),
-), note="invoiceaction=duedate or nextcron invoices the item at once (one invoice, due on duedate); the portal keeps "
-        "no list of uninvoiced or recurring billable items, so noinvoice, nextinvoice and recur are not supported.")
+), note="invoiceaction noinvoice, nextcron, nextinvoice, duedate (default) or recur (with recur, recurcycle "
+        "Days/Weeks/Months/Years and recurfor; 0 = until stopped): the recurring invoice generator bills it "
+        "(billing.services.billable). amount is the item's total; hours/quantity are not kept.")
 def add_billable_item(call):
     client = find_client(call)
     invoice_action = call.str("invoiceaction", "duedate").lower()
-    if invoice_action not in ("duedate", "nextcron"):
-        raise WhmcsError(f"invoiceaction={invoice_action} is not supported: use duedate or nextcron")
-    if call.bool("recur") or call.has("recurcycle"):
-        raise WhmcsError("Recurring billable items are not supported")
+    recur_every = recur_for = 0
+    recur_cycle = ""
+    if invoice_action == "recur":
+        recur_every = call.int("recur", 0)
+        recur_cycle = RECUR_CYCLES.get(call.str("recurcycle").lower())
+        recur_for = call.int("recurfor", 0)
+        if recur_every < 1:
+            raise WhmcsError("recur must be a whole number of at least 1 (invoice every recur recurcycle)")
+        if recur_cycle is None:
+            raise WhmcsError("recurcycle must be Days, Weeks, Months or Years")
+        if recur_for < 0:
+            raise WhmcsError("recurfor must be 0 (until stopped) or more")
+        invoice_action = BillableItem.InvoiceAction.DUE_DATE
+    elif invoice_action not in BillableItem.InvoiceAction.values:
+        raise WhmcsError("invoiceaction must be noinvoice, nextcron, nextinvoice, duedate or recur")
+    elif any(call.has(p) for p in ("recur", "recurcycle", "recurfor")):
+        raise WhmcsError("recur, recurcycle and recurfor apply to invoiceaction=recur")
     amount = call.decimal("amount")
-    line = Line(InvoiceItem.Kind.ITEM, call.str("description"), amount, taxable=True)
-    invoice = invoice_create(client=client, lines=[line], actor=call.actor, due_date=call.date("duedate"))
-    item = InvoiceItem.objects.filter(invoice=invoice).order_by("pk").first()
-    return {"billableid": item.pk, "invoiceid": invoice.pk}
+    if amount < 0:
+        raise WhmcsError("Amount cannot be negative")
+    item = billable_item_create(
+        client=client, description=call.str("description"), amount=amount, actor=call.actor,
+        invoice_action=invoice_action, due_date=call.date("duedate"), recur_every=recur_every,
+        recur_cycle=recur_cycle, recur_for=recur_for,
+    )
+    return {"billableid": item.pk}
 
 
 unsupported(B, "the portal has no quotes", "CreateQuote", "UpdateQuote", "DeleteQuote", "GetQuotes", "SendQuote", "AcceptQuote")
 unsupported(B, "the portal stores no card or bank pay methods", "AddPayMethod", "UpdatePayMethod", "DeletePayMethod",
             "GetPayMethods", "CapturePayment")
-unsupported(B, "payments are immutable money records; correct them with a new entry in the staff area", "UpdateTransaction")

@@ -5,8 +5,10 @@ from django.db.models import Q
 from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
 from api.whmcs.shapes import client_fields, client_row, currencies, currency_code, service_fields, when
 from billing.models import EmailLog, Service
-from portal.models import Client, ClientUser
-from portal.services import client_create, client_update_profile
+from billing.services.closing import client_close
+from portal.contacts import contact_create, contact_delete, contact_update
+from portal.models import Client, ClientUser, Contact
+from portal.services import client_create, client_set_status, client_update_profile
 
 C = "Client"
 PROFILE_PARAMS = {  # WHMCS parameter → Client field
@@ -14,6 +16,9 @@ PROFILE_PARAMS = {  # WHMCS parameter → Client field
     "address1": "address1", "address2": "address2", "city": "city", "state": "state", "postcode": "postcode",
     "country": "country", "phonenumber": "phone",
 }
+
+
+CLIENT_STATUSES = {choice.label.lower(): choice.value for choice in Client.Status}
 
 
 def find_client(call, param="clientid"):
@@ -73,15 +78,23 @@ def get_clients_details(call):
 
 
 @action("UpdateClient", category=C, scope="clients.write", required=(("clientid", "Client ID Not Found"),),
-        note="Profile fields only (names, company, e-mail, address, phone); status changes are not supported.")
+        note="Profile fields (names, company, e-mail, address, phone) and status: Active or Inactive (also reopens a "
+             "Closed client); status=Closed closes the client as CloseClient does and needs the clients.close scope.")
 def update_client(call):
     client = find_client(call)
     changes = {field: call.str(param) for param, field in PROFILE_PARAMS.items() if param in call.data}
     if "country" in changes:
         changes["country"] = changes["country"].upper()
-    if call.has("status"):
-        raise WhmcsError("Changing a client's status through the API is not supported")
+    status = CLIENT_STATUSES.get(call.str("status").lower()) if call.has("status") else None
+    if call.has("status") and status is None:
+        raise WhmcsError("Invalid status: use Active, Inactive or Closed")
+    if status == Client.Status.CLOSED and not call.caller.allows("clients.close"):
+        raise WhmcsError('Invalid Permissions: API action "updateclient" is not allowed')
     client_update_profile(client=client, actor=call.actor, changes=changes)
+    if status == Client.Status.CLOSED:
+        client_close(client=client, actor=call.actor, reason="")
+    elif status is not None:
+        client_set_status(client=client, actor=call.actor, status=status)
     return {"clientid": client.pk}
 
 
@@ -123,19 +136,90 @@ def get_client_groups(call):
     return {"totalresults": 0, "groups": {"group": []}}
 
 
+CONTACT_PARAMS = {  # WHMCS parameter → Contact field
+    "firstname": "first_name", "lastname": "last_name", "companyname": "company_name", "email": "email",
+    "address1": "address1", "address2": "address2", "city": "city", "state": "state", "postcode": "postcode",
+    "country": "country", "phonenumber": "phone",
+}
+CONTACT_FLAGS = {  # WHMCS e-mail preference → Contact field
+    "generalemails": "general_emails", "invoiceemails": "invoice_emails", "productemails": "product_emails",
+    "domainemails": "domain_emails", "supportemails": "support_emails",
+}
+
+
+def contact_changes(call):
+    """The contact fields given in the call (absent parameters are left out)."""
+    if call.has("password2") or call.has("permissions"):
+        raise WhmcsError("Contacts with a login (sub-accounts) are not supported: a contact here receives e-mails only")
+    changes = {field: call.str(param) for param, field in CONTACT_PARAMS.items() if param in call.data}
+    changes |= {field: call.bool(param) for param, field in CONTACT_FLAGS.items() if param in call.data}
+    return changes
+
+
+def find_contact(call):
+    return get_or_error(Contact.objects.select_related("client"), call.str("contactid"), "Contact ID Not Found")
+
+
+@action("AddContact", category=C, scope="clients.write", required=(
+    ("clientid", "Client ID Not Found"), ("email", "You did not enter your email address"),
+), note="A contact receives the e-mails it opts in to (generalemails, invoiceemails, productemails; domainemails and "
+        "supportemails are kept); password2 and permissions (sub-account logins) are not supported.")
+def add_contact(call):
+    client = find_client(call)
+    contact = contact_create(client=client, actor=call.actor, **contact_changes(call))
+    return {"contactid": contact.pk}
+
+
+@action("UpdateContact", category=C, scope="clients.write", required=(("contactid", "Contact ID Not Found"),))
+def update_contact(call):
+    contact = find_contact(call)
+    contact_update(contact=contact, actor=call.actor, changes=contact_changes(call))
+    return {"contactid": contact.pk}
+
+
+@action("DeleteContact", category=C, scope="clients.write", required=(("contactid", "Contact ID Not Found"),))
+def delete_contact(call):
+    contact_delete(contact=find_contact(call), actor=call.actor)
+    return {}
+
+
+def contact_fields(contact):
+    return {
+        "id": contact.pk, "userid": contact.client_id, "firstname": contact.first_name, "lastname": contact.last_name,
+        "companyname": contact.company_name, "email": contact.email, "address1": contact.address1,
+        "address2": contact.address2, "city": contact.city, "state": contact.state, "postcode": contact.postcode,
+        "country": contact.country, "phonenumber": contact.phone, "subaccount": 0, "permissions": "",
+        **{param: int(getattr(contact, field)) for param, field in CONTACT_FLAGS.items()},
+    }
+
+
 @action("GetContacts", category=C, scope="clients.read",
-        note="Contacts are the client's logins other than its owner (ClientUser).")
+        note="Contacts (portal.Contact), filtered by userid and any contact field; sub-accounts do not exist here "
+             "(subaccount is always 0; logins are ClientUsers).")
 def get_contacts(call):
-    users = ClientUser.objects.filter(is_owner=False).select_related("user").order_by("pk")
+    contacts = Contact.objects.order_by("pk")
     if call.has("userid"):
-        users = users.filter(client_id=call.int("userid"))
-    rows, page = paginate(call, users)
-    contacts = [
-        {"id": cu.pk, "userid": cu.client_id, "firstname": cu.user.first_name, "lastname": cu.user.last_name,
-         "email": cu.user.email}
-        for cu in rows
-    ]
-    return {**page, "contacts": {"contact": contacts}}
+        contacts = contacts.filter(client_id=call.int("userid"))
+    for param, field in CONTACT_PARAMS.items():
+        if call.has(param):
+            contacts = contacts.filter(**{f"{field}__iexact": call.str(param)})
+    if call.has("subaccount") and call.bool("subaccount"):
+        contacts = contacts.none()
+    rows, page = paginate(call, contacts)
+    return {**page, "contacts": {"contact": [contact_fields(c) for c in rows]}}
+
+
+@action("CloseClient", category=C, scope="clients.close", required=(("clientid", "Client ID Not Found"),),
+        note="billing.services.closing.client_close: the client becomes Closed, unpaid invoices are cancelled (money "
+             "received goes to credit) and every pending/active/suspended service is cancelled through the lifecycle "
+             "(its module removes it from the server). A service whose module fails is listed in `failed` and retried "
+             "by the daily automation run.")
+def close_client(call):
+    result = client_close(client=find_client(call), actor=call.actor, reason=call.str("reason"))
+    response = {"clientid": result.client.pk}
+    if result.services_failed:
+        response["failed"] = {"service": [{"id": s.pk, "domain": s.domain, "message": m} for s, m in result.services_failed]}
+    return response
 
 
 @action("GetEmails", category=C, scope="clients.read", required=(("clientid", "Client ID Not Found"),))
@@ -155,10 +239,6 @@ def get_emails(call):
 
 unsupported(C, "clients are never deleted (their invoices and audit trail are kept); set them Inactive in the staff area",
             "DeleteClient")
-unsupported(C, "closing a client (cancelling all services and invoices) has no portal service yet; use the staff area",
-            "CloseClient")
-unsupported(C, "contacts are client logins managed in the client area and staff area", "AddContact", "UpdateContact",
-            "DeleteContact")
 unsupported(C, "passwords are stored as one-way hashes and cannot be returned", "GetClientPassword")
 unsupported(C, "the portal has no product addons", "GetClientsAddons")
 unsupported(C, "the portal does not register domains", "GetClientsDomains")

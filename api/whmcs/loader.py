@@ -1,7 +1,7 @@
 """Import every category module once, so that each registers its actions."""
 from importlib import import_module
 
-MODULES = ("clients", "orders", "services", "billing", "system", "sso", "unsupported")
+MODULES = ("clients", "orders", "products", "services", "billing", "system", "sso", "users", "unsupported")
 _loaded = False
 
 

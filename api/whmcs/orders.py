@@ -182,6 +182,10 @@ def get_products(call):
 
 
 unsupported(O, "the portal has no fraud checks or fraud order status", "FraudOrder", "OrderFraudCheck")
-unsupported(O, "an order cannot go back to Pending once accepted or cancelled", "PendingOrder")
-unsupported(O, "orders are services with invoices and an audit trail: they are cancelled, never deleted", "DeleteOrder")
+unsupported(O, "an order is its service (provisioning.lifecycle): once accepted the module has created the account, "
+               "so Pending would contradict the server, and cancelling an order cancels its invoice lines, so it cannot "
+               "be reopened; place a new order (AddOrder)", "PendingOrder")
+unsupported(O, "an order is its service, and every order has its numbered order invoice, whose lines reference the "
+               "service and which is kept even when cancelled (invoice numbers have no gaps): deleting the order would "
+               "delete a numbered invoice. CancelOrder cancels it; it stays in the history", "DeleteOrder")
 unsupported(O, "the portal has no promotions", "GetPromotions")

@@ -26,6 +26,12 @@ class Action:
     scope: str = ""
     required: tuple = ()  # (parameter, WHMCS error message when missing)
     note: str = ""
+    # For an action whose permission depends on its parameters: (form data) -> scope. `scope` then only
+    # describes them (the coverage table).
+    scope_for: object = None
+
+    def required_scope(self, data):
+        return self.scope_for(data) if self.scope_for is not None else self.scope
 
     @property
     def supported(self):
@@ -35,9 +41,9 @@ class Action:
 ACTIONS: dict[str, Action] = {}
 
 
-def action(name, *, category, scope, required=(), note=""):
+def action(name, *, category, scope, required=(), note="", scope_for=None):
     def register(fn):
-        ACTIONS[name.lower()] = Action(name, category, fn, scope, tuple(required), note)
+        ACTIONS[name.lower()] = Action(name, category, fn, scope, tuple(required), note, scope_for)
         return fn
 
     return register
@@ -46,6 +52,22 @@ def action(name, *, category, scope, required=(), note=""):
 def unsupported(category, reason, *names):
     for name in names:
         ACTIONS[name.lower()] = Action(name, category, note=reason)
+
+
+def truthy(raw):
+    """WHMCS's yes for a flag parameter."""
+    return str(raw).strip().lower() in ("1", "true", "on", "yes")
+
+
+def parse_amount(raw, name, *, error=None):
+    """An amount parameter's value as a finite Decimal, else WhmcsError naming the parameter (or `error`)."""
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise WhmcsError(error or f"Invalid {name}: an amount such as 10.00 is expected")
+    return value
 
 
 @dataclass
@@ -84,19 +106,13 @@ class Call:
         raw = self.str(name)
         if raw == "":
             return default
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise WhmcsError(error or f"Invalid {name}: an amount such as 10.00 is expected") from None
-        if not value.is_finite():
-            raise WhmcsError(error or f"Invalid {name}: an amount such as 10.00 is expected")
-        return value
+        return parse_amount(raw, name, error=error)
 
     def bool(self, name, default=False):
         raw = self.str(name).lower()
         if raw == "":
             return default
-        return raw in ("1", "true", "on", "yes")
+        return truthy(raw)
 
     def date(self, name, default=None):
         raw = self.str(name)

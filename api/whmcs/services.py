@@ -1,5 +1,6 @@
-"""WHMCS "Service" actions, on provisioning.lifecycle (ModuleCreate/Suspend/Unsuspend/Terminate/ChangePw) and
-billing.services.changes (UpgradeProduct with proration)."""
+"""WHMCS "Service" actions, on provisioning.lifecycle (ModuleCreate/Suspend/Unsuspend/Terminate/ChangePw/
+ChangePackage) and billing.services.changes (UpgradeProduct with proration, which then changes the package on
+the provider)."""
 from api.whmcs.orders import option_values
 from api.whmcs.registry import WhmcsError, action, get_or_error, unsupported
 from api.whmcs.shapes import CYCLES, SERVICE_STATUS_FROM_WHMCS, money
@@ -37,6 +38,12 @@ _lifecycle_action("ModuleTerminate", "services.terminate",
                   note="Data deletion follows the product's delete-data option.")
 
 
+_lifecycle_action("ModuleChangePackage", "services.change_package",
+                  lambda svc, call: lifecycle.service_change_package(service=svc, actor=call.actor),
+                  note="Applies the service's current product and configurable options on the provider (limits such "
+                       "as the number of mailboxes). UpgradeProduct does this by itself.")
+
+
 @action("ModuleChangePw", category=V, scope="services.write", required=NEED_SERVICE,
         note="servicepassword is required (the portal does not generate one here).")
 def module_change_pw(call):
@@ -64,7 +71,8 @@ def _change_target(call, service):
 
 @action("UpgradeProduct", category=V, scope="services.write", required=NEED_SERVICE,
         note="Prorated by billing.services.changes: a charge is invoiced at once, a downgrade credited; "
-             "the change applies at once. promocode and a change of billing cycle are not supported.")
+             "the change applies at once, on the provider too (ModuleChangePackage). promocode and a change of "
+             "billing cycle are not supported.")
 def upgrade_product(call):
     service = find_service(call)
     product, values = _change_target(call, service)
@@ -101,7 +109,8 @@ TRANSITIONS = {
 @action("UpdateClientProduct", category=V, scope="services.write", required=NEED_SERVICE,
         note="status (through the lifecycle functions, with the module call) and servicepassword (ModuleChangePw). "
              "Other fields (dates, amounts, product, server, domain) need a billing service the portal does not "
-             "offer through the API and answer an error naming them.")
+             "offer through the API and answer an error naming them. pid/configoptions: use UpgradeProduct (as in "
+             "WHMCS, UpdateClientProduct calls no module; UpgradeProduct prorates and changes the package).")
 def update_client_product(call):
     service = find_service(call)
     handled = {"serviceid", "status", "suspendreason", "servicepassword", "action", "identifier", "secret",
@@ -124,6 +133,4 @@ def update_client_product(call):
     return {"serviceid": service.pk}
 
 
-unsupported(V, "the portal's modules have no separate change-package call; UpgradeProduct applies product changes",
-            "ModuleChangePackage")
 unsupported(V, "the portal's modules expose no custom functions through the API", "ModuleCustom")

@@ -202,6 +202,12 @@ def invoice_row(invoice):
 ITEM_TYPES = {"service": "Hosting", "setup": "Setup", "upgrade": "Upgrade", "add_funds": "AddFunds", "item": "Item", "disk": "Hosting"}
 
 
+def default_description(payment):
+    if payment.amount_out:
+        return f"Refund of Invoice Payment (#{payment.invoice_id})" if payment.invoice_id else "Credit Refund"
+    return f"Invoice Payment (#{payment.invoice_id})" if payment.invoice_id else "Payment to Credit"
+
+
 def transaction_fields(payment):
     return {
         "id": payment.pk,
@@ -209,14 +215,14 @@ def transaction_fields(payment):
         "currency": 0,
         "gateway": payment.gateway,
         "date": when(payment.received_at),
-        "description": payment.note or f"Invoice Payment (#{payment.invoice_id})",
+        "description": payment.note or default_description(payment),
         "amountin": money(payment.amount),
         "fees": money(payment.fees),
-        "amountout": "0.00",
+        "amountout": money(payment.amount_out),
         "rate": "1.00000",
         "transid": payment.transaction_id,
         "invoiceid": payment.invoice_id or 0,
-        "refundid": 0,
+        "refundid": payment.refund_of_id or 0,
     }
 
 

@@ -2,12 +2,9 @@
 supported" rather than "Command Not Found" (which is for names WHMCS does not have)."""
 from api.whmcs.registry import unsupported
 
-unsupported("Products", "products are set up in the staff area (their module options are validated there)", "AddProduct")
 unsupported("Other", "the portal has no support tickets", "OpenTicket", "AddTicketReply", "GetTickets", "GetTicket",
             "UpdateTicket", "DeleteTicket", "GetSupportDepartments", "GetSupportStatuses", "GetTicketCounts")
 unsupported("Other", "the portal does not register or transfer domains", "DomainRegister", "DomainTransfer",
             "DomainRenew", "DomainWhois", "GetTLDPricing", "DomainGetNameservers", "DomainUpdateNameservers")
 unsupported("Other", "the portal has no affiliates", "AffiliateActivate", "GetAffiliates")
 unsupported("Other", "the portal has no knowledge base or announcements", "GetAnnouncements", "AddAnnouncement")
-unsupported("Other", "the portal's users are managed with the client (ClientUser)", "AddUser", "GetUsers",
-            "CreateClientInvite")

@@ -30,7 +30,6 @@ from billing.money import add_months
 from portal.activity import build_entry, log_activities
 from portal.models import Client
 
-LIVE = (Service.Status.PENDING, Service.Status.ACTIVE, Service.Status.SUSPENDED)
 MODE = AutomationSettings.ClientStatusUpdate
 CHUNK = 1000
 
@@ -52,7 +51,7 @@ def login_cutoff(date):
 
 
 def _keeps_active(mode, date, excluding_services):
-    live = Service.objects.filter(client_id=OuterRef("pk"), status__in=LIVE)
+    live = Service.objects.filter(client_id=OuterRef("pk"), status__in=Service.LIVE_STATUSES)
     if excluding_services:
         live = live.exclude(pk__in=list(excluding_services))
     keep = Q(Exists(live))

@@ -18,7 +18,7 @@ from billing.services.ledger import lock_client
 from portal.activity import log_activity
 
 CT = Service.CancellationType
-REQUESTABLE = (Service.Status.PENDING, Service.Status.ACTIVE, Service.Status.SUSPENDED)
+REQUESTABLE = Service.LIVE_STATUSES
 
 
 def cancellation_request(*, service, cancellation_type, reason, actor):

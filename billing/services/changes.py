@@ -26,7 +26,10 @@ from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Product, Service, ServiceConfigOption
 from billing.money import ZERO, add_cycle, is_recurring, quantize
-from billing.pricing import MAILBOX_OPTION_PREFIX, PricingError, mailbox_types, price_product, product_options, service_option_values
+from billing.pricing import (
+    MAILBOX_OPTION_PREFIX, PricingError, mailbox_types, price_product, product_options, selection_values,
+    service_option_values,
+)
 from billing.services.invoices import Line, invoice_create
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
@@ -100,8 +103,7 @@ def change_quote(*, service, product=None, option_values=None, today=None):
     ahead = sum(1 for start, _ in periods if start > today)
     prorated = sum(((new - old) * (end - max(start, today)).days / (end - start).days for start, end in periods), ZERO)
     amount = quantize(prorated)
-    values = {s.option.code: (s.choice.code if s.option.kind == "select" else s.quantity) for s in selections}
-    return ChangeQuote(service, product, values, old, new, current[0], current[1], days_left, days_in_period, ahead, amount, selections)
+    return ChangeQuote(service, product, selection_values(selections), old, new, current[0], current[1], days_left, days_in_period, ahead, amount, selections)
 
 
 def billed_periods(service, today):
@@ -133,14 +135,15 @@ def change_apply(*, service, actor, product=None, option_values=None, expected_a
     client was shown: if prices moved meanwhile, nothing changes and the client is asked to look again."""
     client = lock_client(service.client_id)
     service = Service.objects.select_for_update().select_related("product").get(pk=service.pk)
+    old_options = service_option_values(service)
     quote = change_quote(service=service, product=product, option_values=option_values)
-    if quote.product.pk == service.product_id and quote.option_values == service_option_values(service):
+    if quote.product.pk == service.product_id and quote.option_values == old_options:
         raise ValidationError("Nothing would change: choose another product or other options.")
     if expected_amount is not None and quantize(Decimal(str(expected_amount))) != quote.amount:
         raise ValidationError(
             f"The amount changed to {quote.amount} {service.currency} since it was shown; please review it again."
         )
-    old = {"product": service.product_id, "recurring": str(service.recurring_amount), "options": service_option_values(service)}
+    old = {"product": service.product_id, "recurring": str(service.recurring_amount), "options": old_options}
     service.product = quote.product
     service.recurring_amount = quote.new_recurring
     service.save(update_fields=["product", "recurring_amount", "updated_at"])
@@ -158,12 +161,29 @@ def change_apply(*, service, actor, product=None, option_values=None, expected_a
             client=client, kind=CreditLedgerEntry.Kind.PRORATION, amount=-quote.amount, service=service, actor=actor,
             description=f"Downgrade credit – {text}",
         )
+    transaction.on_commit(lambda: apply_on_provider(service=service, actor=actor))
     log_activity(
         actor=actor, action="service.change", target=service, message=f"{text}; charged {quote.amount} {service.currency}",
         data={"from": old, "to": {"product": quote.product.pk, "recurring": str(quote.new_recurring), "options": quote.option_values},
               "amount": str(quote.amount), "invoice": getattr(invoice, "pk", None)},
     )
     return ChangeResult(quote, invoice, credit)
+
+
+def apply_on_provider(*, service, actor):
+    """After a change commits: the provider's side (provisioning's Change package, so the mail server gets the
+    new limits). The change is applied at once in the portal (upgrades are not held until paid), so the provider
+    follows at once too. A provider failure never undoes the change (it has committed): lifecycle records the
+    failed call, logs it and queues it for retry (Provisioning › Retry queue), where staff see it."""
+    from provisioning import lifecycle
+    from provisioning.modules.base import ModuleError
+
+    try:
+        lifecycle.service_change_package(service=service, actor=actor)
+    except lifecycle.InvalidTransition:
+        pass  # no longer live (cancelled meanwhile): nothing on the provider to change
+    except ModuleError:
+        pass  # recorded, logged and queued for retry by the lifecycle
 
 
 def _mailbox_type_values(service, from_type, to_type, count):

@@ -14,6 +14,10 @@ Safe to run twice and in two processes at once:
 - InvoiceItem.period_key ("service:<id>:<period start>") is unique, and keys already billed are checked inside the
   locked transaction: a period is never billed twice, even by another path.
 Queries are set-based: a fixed number per batch of clients, never one per service.
+
+Billable items (billing.services.billable) ride along: a client's open items that are due (next-cron ones, and
+due-date ones within the same window) are lines of the same invoice, and "next invoice" items join any invoice
+the run issues for their client. Their lines have unique period keys too ("billable:<id>:<n>").
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,8 +28,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from billing.disk import tranche_rule
-from billing.models import AutomationSettings, BillingCycle, InvoiceItem, Product, Service
+from billing.models import AutomationSettings, BillableItem, BillingCycle, InvoiceItem, Product, Service
 from billing.money import add_cycle, period_end, period_key
+from billing.services.billable import IA, due_items_filter, item_lines, mark_billed
 from billing.services.invoices import Draft, Line, issue_invoices
 from portal.activity import Actor
 from portal.models import Client
@@ -43,11 +48,14 @@ class GenerationResult:
     items: int = 0
     services: int = 0
     already_billed: int = 0
+    billable_items: int = 0
     warnings: list = field(default_factory=list)
 
     @property
     def summary(self):
         text = f"{self.invoices} invoice(s), {self.services} service period(s), {self.items} line(s)"
+        if self.billable_items:
+            text += f", {self.billable_items} billable item(s)"
         if self.already_billed:
             text += f"; {self.already_billed} period(s) were already billed"
         if self.warnings:
@@ -68,7 +76,9 @@ def generate_invoices(*, date, actor=None, batch_size=BATCH_CLIENTS):
     """Bill what is due on `date` (a business-time-zone date). Returns a GenerationResult."""
     actor = actor or Actor.system("generate_invoices")
     horizon = date + timedelta(days=AutomationSettings.load().invoice_days_before_due)
-    client_ids = list(due_services(horizon).order_by("client_id").values_list("client_id", flat=True).distinct())
+    client_ids = set(due_services(horizon).values_list("client_id", flat=True).distinct())
+    client_ids |= set(BillableItem.objects.filter(due_items_filter(horizon)).values_list("client_id", flat=True).distinct())
+    client_ids = sorted(client_ids)
     result = GenerationResult()
     rules = _TrancheRules(result)
     for wait in (False, True):  # first share the work; then wait for clients another transaction held
@@ -96,7 +106,11 @@ def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result):
         due_services(horizon).filter(client_id__in=list(clients)).select_for_update().order_by("client_id", "pk")
         .only(*SERVICE_FIELDS)
     )
-    if not services:
+    items = list(
+        BillableItem.objects.filter(client_id__in=list(clients), awaiting_invoice=True)
+        .filter(due_items_filter(horizon) | Q(invoice_action=IA.NEXT_INVOICE)).select_for_update().order_by("pk")
+    )
+    if not services and not items:
         return skipped
     products = Product.objects.in_bulk({s.product_id for s in services})
     periods, moved = [], []
@@ -136,15 +150,33 @@ def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result):
                      period_key(service.pk, start, "disk"))
             )
         result.services += 1
+    billed_items = _add_item_lines(items, lines_by_client)
     drafts = [
         Draft(clients[client_id], lines, due_date=min(line.period_start for line in lines))
         for client_id, lines in lines_by_client.items()
     ]
     issue_invoices(drafts=drafts, on_date=date, actor=actor)
     _move_pointers(moved)
+    for item in billed_items:
+        item.client = clients[item.client_id]
+    mark_billed(billed_items, {d.client.pk: d.invoice for d in drafts}, actor)
     result.invoices += len(drafts)
     result.items += sum(len(d.lines) for d in drafts)
+    result.billable_items += len(billed_items)
     return skipped
+
+
+def _add_item_lines(items, lines_by_client):
+    """Put the due billable items on their clients' lines; "next invoice" items only where the client gets an
+    invoice anyway. Returns the items billed."""
+    billed = []
+    due_clients = {item.client_id for item in items if item.invoice_action != IA.NEXT_INVOICE} | {
+        client_id for client_id, lines in lines_by_client.items() if lines
+    }
+    for client_id, pairs in item_lines(i for i in items if i.client_id in due_clients).items():
+        lines_by_client[client_id].extend(line for _, line in pairs)
+        billed.extend(item for item, _ in pairs)
+    return billed
 
 
 def _move_pointers(services):

@@ -155,6 +155,18 @@ def invoice_create(*, client, lines, actor, due_date=None, kind=Invoice.Kind.STA
     return issue_invoices(drafts=[draft], on_date=today, actor=actor)[0]
 
 
+def take_back_excess(invoice):
+    """After an invoice's total was lowered: what it received beyond the new total is taken off it (credit
+    applied first, then payments) and returned, for the caller to post to the client's credit (ZERO if none)."""
+    excess = -invoice.balance
+    if excess <= 0:
+        return ZERO
+    from_credit = min(excess, invoice.credit_applied)
+    invoice.credit_applied -= from_credit
+    invoice.amount_paid -= excess - from_credit
+    return excess
+
+
 def refund_to_credit(*, invoice, amount, actor, reason):
     """Money received on an invoice that no longer needs it goes back to the client's credit, once per reason."""
     if amount <= 0:
@@ -224,12 +236,7 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
             )
             InvoiceItem.objects.filter(pk__in=[i.pk for i in moving]).update(invoice=split)
             invoice.subtotal, invoice.tax, invoice.total = totals(((i.amount, i.taxable) for i in staying), invoice.tax_rate)
-            excess = invoice.amount_paid + invoice.credit_applied - invoice.total
-            if excess > 0:
-                from_credit = min(excess, invoice.credit_applied)
-                invoice.credit_applied -= from_credit
-                invoice.amount_paid -= excess - from_credit
-                refund_to_credit(invoice=invoice, amount=excess, actor=actor, reason=reason)
+            refund_to_credit(invoice=invoice, amount=take_back_excess(invoice), actor=actor, reason=reason)
             invoice.save(update_fields=["subtotal", "tax", "total", "credit_applied", "amount_paid", "updated_at"])
             if invoice.balance <= 0:
                 settled.append(invoice)

@@ -10,14 +10,13 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoiceItem, Service, ServiceConfigOption
 from billing.money import is_recurring, period_end, period_key, add_cycle
-from billing.pricing import PricingError, price_product
+from billing.pricing import PricingError, price_product, selection_values
 from billing.selectors import orderable_products
 from billing.services.invoices import Line, invoice_create
 from billing.services.ledger import lock_client
 from portal.activity import log_activity
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-LIVE = (Service.Status.PENDING, Service.Status.ACTIVE, Service.Status.SUSPENDED)
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def order_create(*, client, product, domain, cycle, option_values, actor, staff=
     except PricingError as exc:
         raise ValidationError({"cycle": str(exc)}) from None
     client = lock_client(client)
-    taken = Service.objects.filter(domain=domain, product__type=product.type, status__in=LIVE)
+    taken = Service.objects.filter(domain=domain, product__type=product.type, status__in=Service.LIVE_STATUSES)
     if taken.exists():
         raise ValidationError(
             {"domain": f"{domain} already has a {product.get_type_display().lower()} service. Contact support to move it."}
@@ -81,7 +80,7 @@ def order_create(*, client, product, domain, cycle, option_values, actor, staff=
     log_activity(
         actor=actor, action="order.create", target=service,
         message=f"Order: {product.name} for {domain} ({service.get_billing_cycle_display()}), invoice {invoice}",
-        data={"product": product.pk, "cycle": cycle, "options": {s.option.code: s.choice.code if s.option.kind == "select" else s.quantity for s in selections},
+        data={"product": product.pk, "cycle": cycle, "options": selection_values(selections),
               "invoice": invoice.pk, "recurring": str(price.recurring), "setup": str(price.setup)},
     )
     return OrderResult(service, invoice)

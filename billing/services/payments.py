@@ -42,18 +42,29 @@ def _clean_amount(amount, field="amount"):
     return value
 
 
-@transaction.atomic
-def payment_record(*, invoice, amount, transaction_id, actor, gateway="manual", received_at=None, fees=ZERO, note=""):
-    """Record money received for an invoice. The same (gateway, transaction id) twice pays once."""
-    amount = _clean_amount(amount)
+def clean_reference(transaction_id, gateway):
+    """The (transaction id, gateway) of a money record, stripped; both are required."""
     transaction_id, gateway = (transaction_id or "").strip(), (gateway or "").strip()
     errors = {}
     if not transaction_id:
         errors["transaction_id"] = "Give the transaction id (the bank or gateway reference)."
     if not gateway:
-        errors["gateway"] = "Say which gateway or method the money came through."
+        errors["gateway"] = "Say which gateway or method the money went through."
     if errors:
         raise ValidationError(errors)
+    return transaction_id, gateway
+
+
+def recorded_by(actor):
+    """The staff user who recorded a transaction by hand (None for the client, a gateway or the system)."""
+    return getattr(actor, "user", None) if getattr(actor, "type", "") == "staff" else None
+
+
+@transaction.atomic
+def payment_record(*, invoice, amount, transaction_id, actor, gateway="manual", received_at=None, fees=ZERO, note=""):
+    """Record money received for an invoice. The same (gateway, transaction id) twice pays once."""
+    amount = _clean_amount(amount)
+    transaction_id, gateway = clean_reference(transaction_id, gateway)
     existing = _existing_payment(gateway, transaction_id, invoice, amount)
     if existing is not None:
         return PaymentResult(existing, created=False)
@@ -66,7 +77,7 @@ def payment_record(*, invoice, amount, transaction_id, actor, gateway="manual", 
             payment = Payment.objects.create(
                 invoice=invoice, client=client, amount=amount, fees=fees or ZERO, currency=invoice.currency,
                 gateway=gateway, transaction_id=transaction_id, received_at=received_at or timezone.now(),
-                recorded_by=getattr(actor, "user", None) if getattr(actor, "type", "") == "staff" else None, note=note[:255],
+                recorded_by=recorded_by(actor), note=note[:255],
             )
     except IntegrityError:  # the same notification, recorded by a concurrent request a moment ago
         return PaymentResult(_existing_payment(gateway, transaction_id, invoice, amount), created=False)

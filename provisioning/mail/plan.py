@@ -51,6 +51,12 @@ class Allowance:
         counts = counts or {}
         return next((kind.code for kind in self.types if self.room(counts, kind.code)), self.types[0].code)
 
+    def full_notice(self, counts):
+        """"" while one more mailbox of some type fits; otherwise why not, and how to get one."""
+        if any(self.room(counts, kind.code) for kind in self.types):
+            return ""
+        return self.full_message(counts, self.default_type(counts))
+
     def full_message(self, counts, code):
         """Why no mailbox of type `code` can be added, and how to get one."""
         label = self.label(code).lower()

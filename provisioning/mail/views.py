@@ -189,9 +189,9 @@ def dns_guide(request, ctx):
 def accounts(request, ctx):
     records, error = mailbox_records(request, ctx)
     counts, kinds = usage_summary(ctx, records)
-    can_add = any(ctx.allowance.room(counts, kind.code) for kind in ctx.allowance.types)
-    return show(request, ctx, "accounts.html", "accounts", records=records, kinds=kinds, error=error, can_add=can_add,
-                full_message="" if can_add else ctx.allowance.full_message(counts, ctx.allowance.default_type(counts)))
+    full_message = ctx.allowance.full_notice(counts)
+    return show(request, ctx, "accounts.html", "accounts", records=records, kinds=kinds, error=error,
+                can_add=not full_message, full_message=full_message)
 
 
 @mail_page()
@@ -207,18 +207,8 @@ def account_add(request, ctx):
             field_map={"address": "local_part"})
         if ok:
             return done(request, f"Mailbox {record.address} created.", "mail_accounts", ctx.service.pk)
-    full = not any(ctx.allowance.room(counts, kind.code) for kind in ctx.allowance.types)
-    full_message = ctx.allowance.full_message(counts, ctx.allowance.default_type(counts)) if full else ""
-    return show(
-        request,
-        ctx,
-        "account_form.html",
-        "accounts",
-        form=form,
-        title="Add mailbox",
-        full_message=full_message,
-        error=error,
-    )
+    return show(request, ctx, "account_form.html", "accounts", form=form, title="Add mailbox",
+                full_message=ctx.allowance.full_notice(counts), error=error)
 
 
 @mail_page()

@@ -41,6 +41,8 @@ class ServiceRef:
     username: str = ""
     password: str = field(default="", repr=False)
     product_options: dict = field(default_factory=dict)
+    # The service's configurable options as {option code: quantity or choice code} (billing's
+    # service_option_values), e.g. {"mailboxes_basic": 5}. Filled for Create and Change package only.
     config_options: dict = field(default_factory=dict)
     module_data: dict = field(default_factory=dict)
     suspend_mode: str = ""
@@ -128,6 +130,14 @@ class ProvisioningModule(ABC):
     @abstractmethod
     def test_connection(self, server: ServerRef) -> ActionResult: ...
 
+    def change_package(self, service: ServiceRef) -> ActionResult:
+        """Bring the provider's limits and settings in line with the service's (new) product options and
+        configurable options, after an upgrade/downgrade or a staff change of the product (WHMCS's
+        ChangePackage). Only what Create derives from the options is changed; mailboxes and data stay. Must be
+        idempotent: the lifecycle retries it. A module with nothing to change on the provider says so."""
+        raise ModuleError(f"The {self.label} module cannot change a service's package on the provider.",
+                          permanent=True)
+
     # Optional capabilities: a module that sets the flag implements the method.
 
     def usage(self, server: ServerRef) -> dict[str, Usage]:
@@ -148,6 +158,13 @@ class ProvisioningModule(ABC):
         matches CDRs to services by it and by the numbers; see docs/voip.md). Needs `supports_cdrs`."""
         raise ModuleError(f"The {self.label} module cannot fetch call records.", permanent=True)
 
+    def require_server(self, service: ServiceRef) -> ServerRef:
+        """The service's server, or a permanent error saying how to give it one."""
+        if service.server is None:
+            raise ModuleError(f"{service.domain} has no {self.label} server. Choose one on the service page, or give "
+                              "the product a server group.", permanent=True)
+        return service.server
+
     def product_options(self, service: ServiceRef) -> dict:
         """The service's product options as Python values with defaults, validated against the schema; a bad
         stored value is a permanent error that names the option (someone must fix the product)."""
@@ -156,6 +173,26 @@ class ProvisioningModule(ABC):
     def server_settings(self, server: ServerRef) -> dict:
         """The server's module settings as Python values with defaults (see `product_options`)."""
         return _resolve(self.server_settings_schema, server.settings, "server's module settings", "server")
+
+
+MAILBOX_OPTION_PREFIX = "mailboxes_"  # billing.pricing's per-type mailbox quantity options (seed 003)
+LEGACY_MAILBOX_OPTION = "mailboxes"  # the older quantity option: a number of mailboxes of one type
+
+
+def planned_mailboxes(config_options):
+    """The mailboxes the service's configurable options pay for, as {type code: count} ("" for the older
+    one-type `mailboxes` option), or None when the plan has no mailbox options (the product's limit rules)."""
+    typed = {
+        code.removeprefix(MAILBOX_OPTION_PREFIX): int(value)
+        for code, value in config_options.items()
+        if code.startswith(MAILBOX_OPTION_PREFIX) and str(value).isdigit()
+    }
+    if typed:
+        return typed
+    legacy = config_options.get(LEGACY_MAILBOX_OPTION)
+    if legacy is not None and str(legacy).isdigit():
+        return {"": int(legacy)}
+    return None
 
 
 def _resolve(schema, stored, what, page):

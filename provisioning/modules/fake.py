@@ -12,6 +12,7 @@ class FakeDomain:
     status: str = "active"
     password: str = ""
     files_kept: bool = False
+    options: dict = None  # the product and configurable options of the last Create or Change package
 
 
 class FakeModule(ProvisioningModule):
@@ -50,7 +51,8 @@ class FakeModule(ProvisioningModule):
         self._record("create", service)
         if service.domain in self.domains and self.domains[service.domain].status != "deleted":
             raise ModuleError(f"The domain {service.domain} already exists on the server.", permanent=True)
-        self.domains[service.domain] = FakeDomain(service.domain, password=service.password)
+        self.domains[service.domain] = FakeDomain(service.domain, password=service.password,
+                                                  options=_options(service))
         return ActionResult(message=f"Created {service.domain}", module_data={"fake_id": service.domain})
 
     def suspend(self, service, *, reason, mode=""):
@@ -77,6 +79,11 @@ class FakeModule(ProvisioningModule):
         self._existing(service).password = new_password
         return ActionResult(message="Password changed")
 
+    def change_package(self, service):
+        self._record("change_package", service)
+        self._existing(service).options = _options(service)
+        return ActionResult(message=f"Package of {service.domain} changed")
+
     def test_connection(self, server):
         return ActionResult(message="The in-memory module is always reachable.")
 
@@ -85,3 +92,7 @@ class FakeModule(ProvisioningModule):
         if domain is None or domain.status == "deleted":
             raise ModuleError(f"The domain {service.domain} does not exist on the server.", permanent=True)
         return domain
+
+
+def _options(service):
+    return {"product": dict(service.product_options), "config": dict(service.config_options)}

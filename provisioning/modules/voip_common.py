@@ -3,7 +3,7 @@ identifiers (provisioning/voip_services.py) and the server a service must have."
 import base64
 
 from provisioning.http import ProviderHTTP
-from provisioning.modules.base import ModuleError, ProvisioningModule
+from provisioning.modules.base import ActionResult, ModuleError, ProvisioningModule
 from provisioning.options import IntOption
 from provisioning.voip_services import VoipIdentifiers
 
@@ -49,12 +49,6 @@ class VoipModule(ProvisioningModule):
     def identifiers(self, service):
         return VoipIdentifiers.from_module_data(self.key, service.module_data)
 
-    def require_server(self, service):
-        if service.server is None:
-            raise ModuleError(f"{service.domain} has no {self.label} server. Choose one on the service page, or give "
-                              "the product a server group.", permanent=True)
-        return service.server
-
     def require(self, service, value, what):
         """A required identifier, or a permanent error saying where to set it."""
         if not value:
@@ -66,3 +60,10 @@ class VoipModule(ProvisioningModule):
         raise ModuleError(f"The {self.label} module cannot change passwords: {self.password_advice}", permanent=True)
 
     password_advice = "change them on the PBX."
+
+    # The portal rates the calls and enforces a VoIP plan's limits (rates, credit, channels) itself, so a
+    # product or option change needs no provider call: success without touching the PBX or carrier.
+    CHANGE_PACKAGE_MESSAGE = "Nothing to change on the provider: rates and limits are applied by the portal."
+
+    def change_package(self, service):
+        return ActionResult(message=self.CHANGE_PACKAGE_MESSAGE)

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Invoice, ProductPrice, Service
+from billing.models import ProductPrice, Service
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog, Client
 from tests.api.conftest import Rest, make_key

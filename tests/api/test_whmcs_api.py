@@ -226,7 +226,8 @@ def test_read_actions_answer_in_whmcs_shapes(whmcs, owner):
 
 
 def test_create_sso_token_for_login_as_client(client, whmcs, owner):
-    token = whmcs("CreateSsoToken", client_id=owner.pk)
+    # login_as_client=1: client_id alone is now the client's own login, as in WHMCS (tests/api/test_client_sso.py).
+    token = whmcs("CreateSsoToken", client_id=owner.pk, login_as_client=1)
     assert token["result"] == "success" and token["redirect_url"].startswith("http://testserver/admin/")
     client.force_login(whmcs.key.owner)
     response = client.get(token["redirect_url"])
@@ -234,4 +235,4 @@ def test_create_sso_token_for_login_as_client(client, whmcs, owner):
     assert ActivityLog.objects.filter(action="client.impersonation_start", client=owner).exists()
     assert client.get(token["redirect_url"]).status_code == 302  # single use: the second try goes back to the admin
     clerk = Whmcs(client, make_key(name="clerk", owner=StaffFactory()))
-    assert clerk("CreateSsoToken", client_id=owner.pk)["result"] == "error"
+    assert clerk("CreateSsoToken", client_id=owner.pk, login_as_client=1)["result"] == "error"

@@ -94,6 +94,19 @@ def test_email_template_in_whmcs_syntax_is_converted_and_previewed(staff):
     assert b"Smarty blocks are not converted" in smarty_block.content
 
 
+def test_email_template_refuses_tags_that_would_fail_or_leak_when_sent(staff):
+    template = EmailTemplate.objects.get(name="Low Balance Alert")
+    url = reverse("admin:billing_emailtemplate_change", args=[template.pk])
+    before = (template.subject, template.body)
+    # {% include %} inside an {% if %} renders in the preview (the branch is not taken) but fails at send time;
+    # {% debug %} would print the server's modules into a customer's e-mail.
+    for body in ("{% if client_id == 5 %}{% include 'x.html' %}{% endif %}", "{% debug %}", "{% load static %}"):
+        page = staff.post(url, {"name": template.name, "category": "general", "subject": "s", "body": body})
+        assert b"These template tags are not available in e-mails" in page.content
+    template.refresh_from_db()
+    assert (template.subject, template.body) == before
+
+
 def test_email_log_resend(staff, django_capture_on_commit_callbacks, mailoutbox):
     client = ClientFactory()
     log = EmailLog.objects.create(event_key="t:1", template_name="Low Balance Alert", client=client, status="failed")

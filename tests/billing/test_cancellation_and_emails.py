@@ -143,6 +143,19 @@ def test_a_missing_or_disabled_template_is_logged_as_skipped(django_capture_on_c
     assert sorted(EmailLog.objects.values_list("status", flat=True)) == ["skipped", "skipped"]
 
 
+def test_a_stored_template_including_another_fails_its_own_email_and_the_batch_still_sends(mailoutbox):
+    # Saved before the staff form refused {% include %}: rendering it raises TemplateDoesNotExist at send time.
+    EmailTemplate.objects.filter(name=emails.LOW_BALANCE).update(body="{% include 'x.txt' %}")
+    client = ClientFactory()
+    broken = emails.queue_email(template_name=emails.LOW_BALANCE, client=client, event_key="low:inc")
+    fine = emails.queue_email(template_name=emails.VOIP_ZERO_BALANCE, client=client, event_key="zero:inc")
+    assert emails.deliver(log_ids=broken + fine) == (1, [])
+    statuses = dict(EmailLog.objects.values_list("template_name", "status"))
+    assert statuses == {emails.LOW_BALANCE: "failed", emails.VOIP_ZERO_BALANCE: "sent"}
+    assert EmailLog.objects.get(template_name=emails.LOW_BALANCE).error == "Template error: x.txt"
+    assert len(mailoutbox) == 1
+
+
 def test_a_mail_server_failure_is_put_back_then_sent_once(mailoutbox, monkeypatch):
     from django.core.mail.backends.locmem import EmailBackend
 

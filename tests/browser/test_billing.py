@@ -59,7 +59,7 @@ def test_order_pay_from_credit_and_cancel_at_the_end_of_the_period(page, live_se
     page.get_by_role("button", name="Request cancellation").click()
     expect(page.locator(".alert-success")).to_contain_text("cancellation request is recorded")
     service = Service.objects.get(client=client)
-    expect(page.get_by_test_id("cancellation")).to_contain_text(f"the service ends on")
+    expect(page.get_by_test_id("cancellation")).to_contain_text("the service ends on")
     screenshot(page, "billing-6-cancellation-requested")
     assert (service.status, service.cancellation_type) == ("active", "end_of_period")
     client.refresh_from_db()

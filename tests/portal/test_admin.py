@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 DOMAIN_MODELS = {
     "portal.client", "portal.activitylog", "portal.jobrun", "billing.productgroup", "billing.product",
     "billing.service", "billing.invoice", "billing.payment", "billing.creditledgerentry", "billing.emailtemplate",
-    "billing.automationsettings", "billing.overwriterule", "provisioning.server", "provisioning.servergroup",
+    "billing.automationsettings", "billing.overwriterule", "billing.billableitem", "provisioning.server", "provisioning.servergroup",
     "provisioning.modulecall",
 }
 

@@ -10,6 +10,7 @@ from importlib import import_module
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
+from portal.models import Contact
 from portal.urls_clientarea import PUBLIC_URL_NAMES
 from tests.factories import InvoiceFactory, ServiceFactory
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 OBJECT_KWARGS = {
     "service_id": lambda fx: fx["service"].pk,
     "invoice_id": lambda fx: fx["invoice"].pk,
+    "contact_id": lambda fx: fx["contact"].pk,
 }
 for _app in ("billing", "provisioning", "voip"):
     try:
@@ -49,6 +51,7 @@ def fixtures(owner, other_client):
         "other": other_client,
         "service": ServiceFactory(client=owner, domain="owner-only.example"),
         "invoice": InvoiceFactory(client=owner, number="OWN-1"),
+        "contact": Contact.objects.create(client=owner, first_name="Owner", email="owner-only@owner-only.example"),
     }
 
 
@@ -61,7 +64,8 @@ def url_for(name, fx):
 
 
 def test_every_private_url_is_covered():
-    assert set(private_url_names()) >= {"dashboard", "services", "service", "invoices", "invoice", "profile"}
+    assert set(private_url_names()) >= {"dashboard", "services", "service", "invoices", "invoice", "profile",
+                                        "contacts", "contact_add", "contact_edit", "contact_delete"}
 
 
 @pytest.mark.parametrize("name", private_url_names())

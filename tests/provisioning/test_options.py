@@ -12,6 +12,7 @@ from provisioning.options import (
     ListOption,
     OptionSchema,
     OptionsError,
+    SecretOption,
     TextOption,
 )
 
@@ -122,3 +123,37 @@ def test_the_names_billing_and_the_lifecycle_read_are_these_numbers():
                 16: "disk_included_gb", 5: "storage_path", 6: "outbound_ip", 7: "max_users",
                 8: lifecycle.DELETE_DATA_OPTION}
     assert {number: PRODUCT_OPTIONS[number].name for number in expected} == expected
+
+
+SECRETS = OptionSchema(
+    SecretOption("database_url", "Database URL", check="database_url"),
+    SecretOption("password", "Password"),
+    retired=("old_name",),
+)
+
+
+def test_secret_settings_are_stored_encrypted_and_resolve_to_the_plain_value():
+    url = "postgres://portal:s3cret@pbx.example:5432/fusionpbx"
+    stored = SECRETS.clean({"database_url": url, "password": "ClueCon2"})
+    assert stored["database_url"].startswith("enc:") and "s3cret" not in stored["database_url"]
+    assert SECRETS.resolve(stored) == {"database_url": url, "password": "ClueCon2"}
+    assert SECRETS.resolve(SECRETS.clean(stored)) == {"database_url": url, "password": "ClueCon2"}  # re-saved
+    assert SECRETS.clean({}) == {"database_url": "", "password": ""}
+    assert SECRETS.describe()[0][2] == "secret"
+
+
+def test_a_secret_that_cannot_be_decrypted_or_a_bad_database_url_names_the_option():
+    with pytest.raises(OptionsError) as info:
+        SECRETS.clean({"database_url": "mysql://x@h/db", "password": "enc:not-a-token"})
+    assert info.value.errors == {
+        "database_url": "Option database_url: is not a database URL: postgres://user:password@host:5432/name (or "
+                        "sqlite:///path).",
+        "password": "Option password: cannot be decrypted with the configured FIELD_ENCRYPTION_KEY; enter it again.",
+    }
+    assert SECRETS.clean({"database_url": "sqlite:///tmp/x.sqlite3"})["database_url"].startswith("enc:")
+
+
+def test_retired_options_are_dropped_not_refused():
+    assert SECRETS.clean({"old_name": "whatever"}) == {"database_url": "", "password": ""}
+    with pytest.raises(OptionsError, match="Unknown option 'other'"):
+        SECRETS.clean({"other": "x"})

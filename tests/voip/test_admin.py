@@ -131,3 +131,65 @@ def test_a_new_lesnet_source_is_imported_daily(client, staff_user):
             "column_mapping": "{}", "options": "{}"}
     assert client.post(reverse("admin:voip_cdrsource_add"), data).status_code == 302
     assert CdrSource.objects.get(name="LesNet").schedule == "daily"
+
+
+def test_staff_set_the_billing_mode_and_see_it_in_the_list(client, staff_user, product):
+    from portal.models import ActivityLog
+
+    client.force_login(staff_user)
+    settings_row = VoipProduct.objects.get(product=product)
+    url = reverse("admin:voip_voipproduct_change", args=[settings_row.pk])
+    response = client.post(url, {"product": product.pk, "rate_package": settings_row.rate_package_id,
+                                 "billing_mode": "postpaid"})
+    assert response.status_code == 302
+    assert VoipProduct.objects.get(pk=settings_row.pk).billing_mode == "postpaid"
+    log = ActivityLog.objects.get(action="voip_product_settings.change")
+    assert log.data["changes"]["billing_mode"] == {"from": "prepaid", "to": "postpaid"}
+    listing = client.get(reverse("admin:voip_voipproduct_changelist")).content.decode()
+    assert "Postpaid (invoiced monthly" in listing
+
+
+def test_the_voip_settings_are_one_row_edited_in_place(client, staff_user):
+    from voip.models import VoipSettings
+
+    client.force_login(staff_user)
+    response = client.get(reverse("admin:voip_voipsettings_changelist"))
+    row = VoipSettings.objects.get()
+    assert response.status_code == 302 and response.url == reverse("admin:voip_voipsettings_change", args=[row.pk])
+    response = client.post(response.url, {"low_balance_reminder_days": "7", "usage_invoice_due_days": "10"})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.low_balance_reminder_days, row.usage_invoice_due_days) == (7, 10)
+    response = client.post(reverse("admin:voip_voipsettings_change", args=[row.pk]),
+                           {"low_balance_reminder_days": "0", "usage_invoice_due_days": "10"})
+    assert response.status_code == 200 and "greater than or equal to 1" in response.content.decode()
+
+
+def test_the_client_page_shows_the_voip_credit_limit(client, staff_user):
+    client.force_login(staff_user)
+    customer = ClientFactory(voip_credit_limit=Decimal("75.00"))
+    page = client.get(reverse("admin:portal_client_change", args=[customer.pk])).content.decode()
+    assert 'name="voip_credit_limit"' in page and 'value="75.00"' in page
+
+
+def test_the_cdr_list_shows_the_usage_invoice_without_a_query_per_row(client, staff_user, package, source):
+    from tests.factories import InvoiceFactory
+
+    client.force_login(staff_user)
+    url = reverse("admin:voip_cdr_changelist")
+
+    def invoiced_rows(n):
+        service = voip_service(ClientFactory(), voip_product(package))
+        rows = stored_calls(service, source, [{"answer_time": "2026-01-05T10:00:00Z", "cost": "0.1", "postpaid": True}
+                                              for _ in range(n)])
+        Cdr.objects.filter(pk__in=[row.pk for row in rows]).update(usage_invoice=InvoiceFactory(client=service.client))
+
+    def queries():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        return len(context)
+
+    invoiced_rows(1)
+    few = queries()
+    invoiced_rows(6)
+    assert queries() == few

@@ -272,3 +272,144 @@ def test_provider_calls_run_concurrently_and_each_service_is_suspended_once(pbx_
     )
     assert most[0] > 1  # calls overlapped: not one after another
     assert run_sweep().suspended == []  # a second sweep finds nothing to do
+
+
+# Postpaid (voip-rating.md step 8): balance = credit − unbilled usage − unpaid invoices; suspended at or below
+# −(credit limit); unsuspended above it when nothing is overdue.
+
+
+@pytest.fixture
+def postpaid_product():
+    from voip.models import BillingMode, VoipProduct
+
+    product = voip_product(module="voip_pbx", options={"auto_suspend_mode": "gateway"})
+    VoipProduct.objects.filter(product=product).update(billing_mode=BillingMode.POSTPAID)
+    return product
+
+
+def use(service, amount):
+    """Unbilled postpaid calls of `amount` on the service (as an import leaves them)."""
+    from django.utils import timezone
+
+    from tests.voip.builders import file_source, stored_calls
+    from voip.models import CdrSource
+    from voip.services.unbilled import refresh_unbilled
+
+    source = CdrSource.objects.filter(name="Uploads").first() or file_source()
+    stored_calls(service, source, [{"answer_time": timezone.now(), "cost": amount, "postpaid": True}])
+    refresh_unbilled([service.client_id])
+
+
+def test_postpaid_runs_on_until_usage_reaches_the_credit_limit(postpaid_product):
+    client = funded("0", voip_credit_limit=Decimal("50.00"))
+    service = provisioned(client, postpaid_product, "pbx-a.example")
+    assert run_sweep().suspended == []  # no credit, but postpaid: the limit is what counts
+    use(service, "49.9900")
+    assert run_sweep().suspended == []  # balance −49.99 > −50
+    use(service, "0.0100")
+    assert run_sweep().suspended == [service.pk]  # balance −50.00 ≤ −50
+    service.refresh_from_db()
+    assert (service.suspend_reason, service.suspend_reason_text) == ("voip_credit", autosuspend.BY_LIMIT)
+    assert zero_balance_mails(client) == 1
+    assert run_sweep().suspended == []
+
+
+def test_postpaid_counts_credit_unbilled_usage_and_unpaid_invoices_together(postpaid_product):
+    client = funded("10.00", voip_credit_limit=Decimal("50.00"))
+    service = provisioned(client, postpaid_product, "pbx-a.example")
+    use(service, "30.0000")
+    InvoiceFactory(client=client, total=Decimal("29.00"), subtotal=Decimal("29.00"))
+    assert run_sweep().suspended == []  # 10 − 30 − 29 = −49 > −50
+    InvoiceFactory(client=client, kind=Invoice.Kind.ADD_FUNDS, total=Decimal("500.00"), subtotal=Decimal("500.00"))
+    assert run_sweep().suspended == []  # an add-funds invoice is not a debt
+    InvoiceFactory(client=client, total=Decimal("1.00"), subtotal=Decimal("1.00"))
+    assert run_sweep().suspended == [service.pk]  # −50 ≤ −50
+
+
+def test_postpaid_with_a_zero_limit_suspends_on_the_first_unbilled_call(postpaid_product):
+    client = funded("0")
+    service = provisioned(client, postpaid_product, "pbx-a.example")
+    use(service, "0.0001")
+    assert run_sweep().suspended == [service.pk]
+
+
+def test_postpaid_unsuspends_above_the_threshold_only_when_nothing_is_overdue(postpaid_product):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = funded("0", voip_credit_limit=Decimal("20.00"))
+    service = provisioned(client, postpaid_product, "pbx-a.example")
+    use(service, "25.0000")
+    run_sweep()
+    assert state(service)[0] == "suspended"
+    overdue = InvoiceFactory(client=client, total=Decimal("5.00"), subtotal=Decimal("5.00"),
+                             due_date=timezone.localdate() - timedelta(days=1))
+    top_up(client, "40.00")  # 40 − 25 − 5 = 10 > −20, but an invoice is past its due date
+    assert run_sweep().unsuspended == []
+    Invoice.objects.filter(pk=overdue.pk).update(due_date=timezone.localdate())  # due today: not overdue yet
+    assert run_sweep().unsuspended == [service.pk]
+    assert state(service) == ("active", "", "")
+
+
+def test_postpaid_invoicing_moves_usage_into_an_invoice_without_changing_the_balance(postpaid_product):
+    from datetime import date
+
+    from django.utils import timezone
+
+    from billing.services.payments import payment_record
+    from voip.services.invoicing import invoice_usage
+
+    client = funded("0", voip_credit_limit=Decimal("10.00"))
+    service = provisioned(client, postpaid_product, "pbx-a.example")
+    use(service, "12.0000")
+    assert run_sweep().suspended == [service.pk]
+    today = timezone.localdate()
+    invoice_usage(run_date=today, period=(date(2000, 1, 1), today))
+    invoice = Invoice.objects.get(client=client)
+    assert invoice.total == Decimal("12.00")
+    assert run_sweep().unsuspended == []  # the same −12 now as an unpaid invoice
+    payment_record(invoice=invoice, amount=Decimal("12.00"), gateway="manual", transaction_id="t-1", actor=SYSTEM)
+    assert run_sweep().unsuspended == [service.pk]
+
+
+def test_a_clients_prepaid_services_keep_the_prepaid_rule(pbx_product, postpaid_product):
+    client = funded("0", voip_credit_limit=Decimal("50.00"))
+    prepaid = provisioned(client, pbx_product, "pbx-pre.example")
+    postpaid = provisioned(client, postpaid_product, "pbx-post.example")
+    assert run_sweep().suspended == [prepaid.pk]
+    assert state(postpaid)[0] == "active"
+
+
+def test_the_postpaid_overrides_still_win(postpaid_product):
+    client = funded("0", voip_credit_limit=Decimal("0"), voip_suspended=V.NO)
+    service = provisioned(client, postpaid_product, "pbx-a.example")
+    use(service, "100.0000")
+    assert run_sweep().suspended == []
+    Client.objects.filter(pk=client.pk).update(voip_suspended=V.NONE, manual_voip_suspend=True)
+    assert run_sweep().suspended == [service.pk]
+    service.refresh_from_db()
+    assert service.suspend_reason_text == autosuspend.BY_MANUAL_FLAG
+
+
+def test_the_postpaid_selection_takes_the_same_queries(postpaid_product, pbx_product, django_assert_num_queries):
+    over = []
+    for n in range(20):
+        client = funded("0", voip_credit_limit=Decimal("5.00"))
+        service = voip_service(client, postpaid_product, status=Service.Status.ACTIVE)
+        if n % 4 == 0:
+            use(service, "6.0000")
+            over.append(service.pk)
+    owing = funded("0", voip_credit_limit=Decimal("5.00"))
+    owing_service = voip_service(owing, postpaid_product, status=Service.Status.ACTIVE)
+    InvoiceFactory(client=owing, total=Decimal("5.00"), subtotal=Decimal("5.00"))
+    healthy = voip_service(funded("0", voip_credit_limit=Decimal("5.00")), postpaid_product,
+                           status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
+    held = voip_service(funded("0", voip_credit_limit=Decimal("5.00")), postpaid_product,
+                        status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
+    use(held, "5.0000")
+    with django_assert_num_queries(4):  # owing clients, the scan, the suspended services, what their clients owe
+        changes = autosuspend.plan()
+    assert sorted((change.action, change.service_id) for change in changes) == sorted(
+        [*(("suspend", pk) for pk in [*over, owing_service.pk]), ("unsuspend", healthy.pk)]
+    )

@@ -122,3 +122,30 @@ def test_chart_scale_and_empty_period():
     assert spend_chart_svg([]) == ""
     svg = spend_chart_svg([(day, Decimal("0"))])
     assert "spend-bar" not in svg and "0.00 in total" in svg
+
+
+def test_a_postpaid_service_shows_its_unbilled_usage_on_both_pages(client, service, source, product):
+    from portal.models import Client
+    from tests.factories import InvoiceFactory
+    from voip.models import BillingMode, Cdr, VoipProduct
+
+    VoipProduct.objects.filter(product=product).update(billing_mode=BillingMode.POSTPAID)
+    Client.objects.filter(pk=service.client_id).update(voip_credit_limit=Decimal("50.00"))
+    rows = stored_calls(service, source, [
+        {"answer_time": at(0), "cost": "1.2345", "postpaid": True},
+        {"answer_time": at(0, 13), "cost": "0.0050", "postpaid": True},
+        {"answer_time": at(0, 14), "cost": "3.0000", "postpaid": True},  # invoiced below: not unbilled any more
+        {"answer_time": at(0, 15), "cost": "0", "postpaid": True, "status": "unrated"},
+    ])
+    Cdr.objects.filter(pk=rows[2].pk).update(usage_invoice=InvoiceFactory(client=service.client))
+    html = page(client, service).content.decode()
+    assert 'data-testid="voip-postpaid"' in html
+    assert '<strong data-testid="voip-unbilled">1.24 USD</strong> (2 calls;' in html
+    assert "Credit limit: 50.00 USD" in html
+    client.force_login(service.client.owner_user)
+    html = client.get(reverse("clientarea:service", args=[service.pk])).content.decode()
+    assert '<strong data-testid="voip-unbilled">1.24 USD</strong>' in html
+
+
+def test_a_prepaid_service_shows_no_postpaid_usage(client, service, history):
+    assert 'data-testid="voip-postpaid"' not in page(client, service).content.decode()

@@ -1,15 +1,21 @@
-"""The fast path (integer cost, cached prefix index, NANP shortcut in normalisation) gives exactly the answers
-of a straightforward implementation of the spec (reference.py, phonenumbers.parse), on random inputs."""
+"""The fast path (integer cost, cached prefix index, NANP shortcut and validity check in normalisation, the split
+of calls by time-of-day period) gives exactly the answers of a straightforward implementation of the spec
+(reference.py, phonenumbers), on random inputs."""
+import random
+from decimal import Decimal
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voip.rating import INCREMENT_MODES, Deck, billable_seconds, cost_units, precise_cost, quantize_cost
-from voip.rating.numbers import E164, Normaliser
+from voip.rating import (
+    INCREMENT_MODES, Deck, Rater, billable_seconds, cost_units, precise_cost, quantize_cost,
+)
+from voip.rating.numbers import E164, Normaliser, nanp_validity
 
-from .reference import reference_billed, reference_cost, reference_lookup
-from .strategies import BASE, decks, moments, rates, seconds
+from .reference import reference_billed, reference_cost, reference_lookup, reference_split_cost
+from .strategies import BASE, decks, instants, long_calls, moments, rates, seconds, timed_decks, zones
 
 modes = st.sampled_from(INCREMENT_MODES)
 
@@ -76,3 +82,24 @@ def test_emergency_check_equals_phonenumbers(region, digits):
 def test_emergency_check_equals_phonenumbers_for_common_codes_in_every_region(digits):
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         assert fast_emergency(region, digits) == phonenumbers.is_emergency_number(digits, region), region
+
+
+@settings(max_examples=300, deadline=None)
+@given(timed_decks(), instants, zones, long_calls, modes)
+def test_split_rating_equals_the_second_by_second_reference(rates_list, answered, zone, secs, mode):
+    """Time-of-day rating (periods.split, engine.price_parts, integer cost) against step 10 applied to every
+    second of the call (reference.py)."""
+    result = Rater(Deck(rates_list), Normaliser("US"), increment_mode=mode, time_zone=zone).rate(
+        direction="outbound", number="2125551234", billsec=secs, answer_time=answered)
+    expected = reference_split_cost(rates_list, "12125551234", "outbound", answered, secs, zone, mode)
+    assert result.cost == (Decimal(0) if secs == 0 else expected)
+
+
+def test_nanp_validity_equals_phonenumbers_for_every_area_code():
+    rng = random.Random(20240115)
+    validity = nanp_validity()
+    for npa in range(200, 1000):
+        for _ in range(40):
+            ten = f"{npa}{rng.randint(0, 9_999_999):07d}"
+            number = phonenumbers.PhoneNumber(country_code=1, national_number=int(ten))
+            assert validity(ten) == phonenumbers.is_valid_number(number), ten

@@ -1,13 +1,17 @@
 """Property tests (hypothesis): cost never decreases with duration, the longest matching prefix wins, zero
-seconds cost nothing, billed seconds respect the minimum and the increment."""
-from hypothesis import given
+seconds cost nothing, billed seconds respect the minimum and the increment; the same with time-of-day periods
+(calls split across periods, in zones with daylight-saving changes)."""
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voip.rating import AFTER_MINIMUM, INCREMENT_MODES, WHOLE_DURATION, PrefixIndex, billable_seconds
+from voip.rating import (
+    AFTER_MINIMUM, INCREMENT_MODES, RATED, WHOLE_DURATION, Deck, Normaliser, PrefixIndex, Rater, billable_seconds,
+    quantize_cost,
+)
 from voip.rating.engine import IGNORED, cost_units
 
 from .helpers import make_rate, make_rater, rate_call
-from .strategies import BASE, call_seconds, rates, seconds
+from .strategies import BASE, call_seconds, instants, long_calls, rates, seconds, timed_decks, zones
 
 modes = st.sampled_from(INCREMENT_MODES)
 
@@ -69,3 +73,36 @@ def test_billed_seconds_respect_minimum_and_increment(rate, secs, mode):
         assert billed == minimum  # the minimum block in full, in both modes
     elif mode == WHOLE_DURATION or minimum % inc == 0:
         assert billed == -(-d // inc) * inc  # the modes agree when the minimum is a multiple of the increment
+
+
+# With time-of-day periods (step 10): the same properties, calls split across periods in random zones.
+
+timed_calls = long_calls
+
+
+@settings(max_examples=200, deadline=None)
+@given(timed_decks(), instants, zones, timed_calls, timed_calls, modes)
+def test_cost_never_decreases_with_duration_with_periods(rates_list, answered, zone, a, b, mode):
+    rater = Rater(Deck(rates_list), Normaliser("US"), increment_mode=mode, time_zone=zone)
+    shorter, longer = sorted((a, b))
+    results = [rate_call(rater, "2125551234", secs, answer_time=answered) for secs in (shorter, longer, longer + 1)]
+    assert all(result.status in (RATED, IGNORED) for result in results)  # prefix 1 always has an all-day rate
+    assert results[0].cost <= results[1].cost <= results[2].cost
+
+
+@given(timed_decks(), instants, zones, modes)
+def test_zero_seconds_cost_nothing_with_periods(rates_list, answered, zone, mode):
+    rater = Rater(Deck(rates_list), Normaliser("US"), increment_mode=mode, time_zone=zone)
+    result = rate_call(rater, "2125551234", 0, answer_time=answered)
+    assert (result.status, result.cost_units, result.billed_seconds, result.parts) == (IGNORED, 0, 0, ())
+
+
+@settings(max_examples=200, deadline=None)
+@given(timed_decks(), instants, zones, timed_calls, modes)
+def test_split_parts_add_up_to_the_billed_seconds(rates_list, answered, zone, secs, mode):
+    result = rate_call(Rater(Deck(rates_list), Normaliser("US"), increment_mode=mode, time_zone=zone),
+                       "2125551234", secs, answer_time=answered)
+    if result.parts:
+        assert sum(seconds for _rate, seconds in result.parts) == result.billed_seconds
+        assert result.parts[0][0] is result.rate and len({id(rate) for rate, _s in result.parts}) == len(result.parts)
+        assert result.cost == quantize_cost(result.precise_cost)

@@ -1,8 +1,10 @@
 """Rate decks (shared/voip-rating.md §1 "Rate" and step 3): prefix rates and the longest-prefix index."""
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
+
+from .periods import DAY_SECONDS, day_mask, pick, second_of_day, valid_days
 
 OUTBOUND = "outbound"
 INBOUND = "inbound"
@@ -37,9 +39,19 @@ class Rate:
     weight: int = 0
     direction: str = OUTBOUND
     id: int = 0
+    # Time of day (step 10, periods.py): ISO weekday digits ("12345"; "" every day) and a local start and end
+    # time (None: midnight / the end of the day), in the client's time zone.
+    days: str = ""
+    start_time: time | None = None
+    end_time: time | None = None
     # The prices as integers in units of 1e-8, for the integer fast path.
     connect_fee_units: int = field(init=False, repr=False, compare=False)
     rate_units: int = field(init=False, repr=False, compare=False)
+    # The period as a weekday bit mask and seconds of the day, and whether the rate has a period at all.
+    day_mask: int = field(init=False, repr=False, compare=False)
+    start_second: int = field(init=False, repr=False, compare=False)
+    end_second: int = field(init=False, repr=False, compare=False)
+    timed: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not (0 < len(self.prefix) <= MAX_PREFIX_DIGITS and self.prefix.isascii() and self.prefix.isdigit()):
@@ -59,6 +71,24 @@ class Rate:
                 raise ValueError(f"{name} must be an aware datetime")
         if self.valid_from is not None and self.valid_to is not None and self.valid_from >= self.valid_to:
             raise ValueError("valid_from must be before valid_to")
+        self._set_period()
+
+    def _set_period(self):
+        if not valid_days(self.days):
+            raise ValueError(f"days must be ISO weekday digits in order (Monday 1), not {self.days!r}")
+        for name in ("start_time", "end_time"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, time) or value.tzinfo is not None or value.microsecond):
+                raise ValueError(f"{name} must be a local time of day (whole seconds), not {value!r}")
+        start = 0 if self.start_time is None else second_of_day(self.start_time)
+        end = DAY_SECONDS if self.end_time is None else second_of_day(self.end_time)
+        if start >= end:
+            raise ValueError("start_time must be before end_time (a period cannot cross midnight: use two rates)")
+        mask = day_mask(self.days)
+        object.__setattr__(self, "day_mask", mask)
+        object.__setattr__(self, "start_second", start)
+        object.__setattr__(self, "end_second", end)
+        object.__setattr__(self, "timed", mask != 0b1111111 or start != 0 or end != DAY_SECONDS)
 
     @property
     def timeless(self):
@@ -85,8 +115,9 @@ def _check_seconds(name, value, *, lowest):
 
 
 def _tie_break(rate):
-    """Step 3: higher weight, then cheaper rate per minute, then lowest id."""
-    return (-rate.weight, rate.rate_per_minute, rate.id)
+    """Step 3: higher weight, then cheaper rate per minute, then lowest id; step 10: before all that, a rate
+    with a time-of-day period comes before the prefix's all-day rates (which apply outside the periods)."""
+    return (not rate.timed, -rate.weight, rate.rate_per_minute, rate.id)
 
 
 class PrefixIndex:
@@ -95,7 +126,9 @@ class PrefixIndex:
     A dict from prefix to its rates (sorted by the tie-break), probed from the longest prefix length the deck
     has down to the shortest; length is decided first, so a cheaper shorter prefix never wins (ASTPP#273).
     The matches of each distinct number are cached: a deck without validity dates caches the winning rate,
-    one with dates the matching buckets, longest first, which are then filtered by the call's time.
+    one with dates the matching buckets, longest first, which are then filtered by the call's time. An index
+    with time-of-day rates (`timed`) is read through `candidates` (Rater, Deck.lookup), which leaves the choice
+    between periods to periods.pick/split; its `lookup` ignores periods.
     """
 
     def __init__(self, rates):
@@ -105,8 +138,10 @@ class PrefixIndex:
         self._buckets = {prefix: tuple(sorted(group, key=_tie_break)) for prefix, group in buckets.items()}
         self._lengths = tuple(sorted({len(prefix) for prefix in self._buckets}, reverse=True))
         self.timeless = all(rate.timeless for group in self._buckets.values() for rate in group)
+        # Any time-of-day rate: the Rater splits calls (periods.split) over PrefixIndex.candidates.
+        self.timed = any(rate.timed for group in self._buckets.values() for rate in group)
         self._cache = {}
-        self.lookup = self._lookup_timeless if self.timeless else self._lookup_dated
+        self.lookup = self._lookup_timeless if self.timeless and not self.timed else self._lookup_dated
 
     def __len__(self):
         return sum(len(group) for group in self._buckets.values())
@@ -154,6 +189,20 @@ class PrefixIndex:
                     return rate
         return None
 
+    def candidates(self, number, when):
+        """The rates valid at `when` whose prefix starts `number`: one tuple per prefix (longest first, each in
+        tie-break order); empty groups left out."""
+        matches = self._cache.get(number)
+        if matches is None:
+            matches = self.matches(number)
+            self._remember(number, matches)
+        found = []
+        for group in matches:
+            valid = tuple(rate for rate in group if rate.valid_at(when))
+            if valid:
+                found.append(valid)
+        return found
+
     def _remember(self, number, value):
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
@@ -171,6 +220,15 @@ class Deck:
     def __len__(self):
         return len(self.rates)
 
-    def lookup(self, number, direction, when):
-        """The rate for E.164 digits `number` on a call of `direction` answered at `when`, or None."""
-        return self.indexes[direction].lookup(number, when)
+    @property
+    def timed(self):
+        return any(index.timed for index in self.indexes.values())
+
+    def lookup(self, number, direction, when, time_zone=UTC):
+        """The rate for E.164 digits `number` on a call of `direction` answered at `when`, or None. Time-of-day
+        periods are read in `time_zone`."""
+        index = self.indexes[direction]
+        if not index.timed:
+            return index.lookup(number, when)
+        local = when.astimezone(time_zone)
+        return pick(index.candidates(number, when), local.weekday(), second_of_day(local))

@@ -1,6 +1,7 @@
 """Rate deck CSV files (issue 7 item 5): a header with the columns
 `prefix,destination,connect_fee,rate_per_minute,minimum_seconds,increment_seconds`, optionally
-`free_seconds,valid_from,valid_to,weight`, and the spec's other rate fields `direction` and `nocharge_below`.
+`free_seconds,valid_from,valid_to,weight`, the spec's other rate fields `direction` and `nocharge_below`, and
+a time-of-day period `days,start_time,end_time` (step 10: `mon-fri`, `08:00`, `18:00`; blank: all day).
 Columns are found by name; a bad row is reported with its line number and left out of the deck. A row
 without a direction applies to both: outbound calls are rated on the dialled number, inbound calls on the
 called DID, with the same deck."""
@@ -8,10 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .deck import DIRECTIONS, Deck, Rate
+from .periods import parse_days, parse_time
 from .text import aware_utc, csv_lines, header_index, whole_seconds
 
 RATE_COLUMNS = ("prefix", "destination", "connect_fee", "rate_per_minute", "minimum_seconds", "increment_seconds")
-OPTIONAL_RATE_COLUMNS = ("free_seconds", "valid_from", "valid_to", "weight", "direction", "nocharge_below")
+OPTIONAL_RATE_COLUMNS = (
+    "free_seconds", "valid_from", "valid_to", "weight", "direction", "nocharge_below", "days", "start_time", "end_time",
+)
 BOTH = "both"
 
 
@@ -82,6 +86,9 @@ def _rates(line, fields, columns):
         "valid_from": aware_utc(text("valid_from"), "valid_from"),
         "valid_to": aware_utc(text("valid_to"), "valid_to"),
         "weight": _integer(text("weight") or "0", "weight"),
+        "days": parse_days(text("days")),
+        "start_time": parse_time(text("start_time"), "start_time"),
+        "end_time": parse_time(text("end_time"), "end_time"),
         "id": line,
     }
     directions = DIRECTIONS if direction == BOTH else (direction,)

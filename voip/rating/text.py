@@ -82,6 +82,8 @@ def aware_utc(text, name, tz=UTC):
         if tz is UTC:
             return moment.replace(tzinfo=UTC)
         moment = moment.replace(tzinfo=tz)
+    elif moment.tzinfo is UTC:  # "…Z": already UTC
+        return moment
     return moment.astimezone(UTC)
 
 

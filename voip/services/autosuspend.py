@@ -2,10 +2,14 @@
 
 Who is suspended — the rules as implemented (docs/voip.md "Autosuspend" explains them to staff):
 
-- A client's VoIP services (products of type VoIP) are suspended when its credit is at or below zero, or
-  when its unpaid invoices (add-funds invoices excluded: they are not debts) add up to more than its credit.
-  They are unsuspended when the credit is above zero and nothing is outstanding. Between the two (credit
-  positive, something unpaid that the credit covers) nothing changes.
+- Prepaid VoIP services (products of type VoIP, billing mode prepaid) are suspended when the client's credit is
+  at or below zero, or when its unpaid invoices (add-funds invoices excluded: they are not debts) add up to
+  more than its credit. They are unsuspended when the credit is above zero and nothing is outstanding. Between
+  the two (credit positive, something unpaid that the credit covers) nothing changes.
+- Postpaid VoIP services (billing mode postpaid): the client's postpaid balance is
+      credit − unbilled postpaid usage − unpaid invoices (add-funds excluded)
+  and the threshold is −(the client's VoIP credit limit). Suspended when balance ≤ −limit; unsuspended when
+  balance > −limit and no unpaid invoice is past its due date (a usage invoice within its terms is normal).
 - "Manual VoIP Suspend" on the client suspends all its VoIP services, whatever the credit.
 - "VoIP Suspended" is the override: None (default) lets the credit decide; Yes keeps the services
   suspended; No keeps them running (with "Manual VoIP Suspend" off: seed 002's way to exempt an account).
@@ -25,10 +29,12 @@ per suspension event of a client (its event key is the client and the time its s
 """
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DecimalField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Max, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.emails import VOIP_ZERO_BALANCE, EmailRequest, queue_emails
@@ -38,6 +44,7 @@ from portal.activity import Actor
 from portal.models import Client
 from provisioning import lifecycle
 from provisioning.modules.base import ModuleError
+from voip.models import BillingMode
 from voip.services.alerts import rearm_low_balance_alerts
 
 logger = logging.getLogger(__name__)
@@ -55,6 +62,8 @@ SUSPEND, UNSUSPEND = "suspend", "unsuspend"
 BY_MANUAL_FLAG = "Manual VoIP Suspend is set on the client"
 BY_OVERRIDE = "VoIP Suspended is set to Yes on the client"
 BY_CREDIT = "No VoIP credit: the balance is zero or less, or unpaid invoices exceed it"
+BY_LIMIT = "VoIP credit limit reached: unbilled calls and unpaid invoices less the credit reach the limit"
+CREDIT_RULES = (BY_CREDIT, BY_LIMIT)
 
 
 def _balance():
@@ -67,41 +76,94 @@ def _unpaid():
     return Invoice.objects.filter(status=Invoice.Status.UNPAID).exclude(kind=Invoice.Kind.ADD_FUNDS)
 
 
-def dues(client_ids=None):
-    """{client id: what it owes on unpaid invoices (add-funds invoices excluded)} for the clients that owe
-    anything: one aggregate over the unpaid invoices (all of them, or those of `client_ids`)."""
+def dues_and_overdue(client_ids=None, today=None):
+    """{client id: (owed on unpaid invoices (add-funds invoices excluded), of which past its due date)} for the
+    clients that owe anything: one aggregate over the unpaid invoices (all of them, or those of `client_ids`)."""
+    today = today or timezone.localdate()
     unpaid = _unpaid() if client_ids is None else _unpaid().filter(client_id__in=client_ids)
-    rows = unpaid.values("client_id").annotate(due=Sum(_balance())).filter(due__gt=0).order_by()
-    return {row["client_id"]: row["due"] for row in rows}
-
-
-def clients_owing_more_than_credit():
-    """Ids of the clients whose unpaid invoices add up to more than their credit: one aggregate over the unpaid
-    invoices. Read as a list first, so the service scan below compares with constants (a subquery there let
-    MariaDB choose a plan re-running it per row on fresh statistics: minutes instead of milliseconds)."""
-    return list(
-        _unpaid().values("client_id", "client__credit_balance").annotate(due=Sum(_balance()))
-        .filter(due__gt=F("client__credit_balance")).order_by().values_list("client_id", flat=True)
+    rows = (
+        unpaid.values("client_id")
+        .annotate(due=Sum(_balance()), overdue=Sum(_balance(), filter=Q(due_date__lt=today)))
+        .filter(due__gt=0).order_by()
     )
+    return {row["client_id"]: (row["due"], row["overdue"] or 0) for row in rows}
+
+
+def _unbilled():
+    """The client's cached unbilled postpaid usage (voip.services.unbilled); 0 without a row."""
+    return Coalesce(
+        F("client__voip_unbilled__amount"), Value(Decimal(0)), output_field=DecimalField(max_digits=14, decimal_places=4)
+    )
+
+
+def _headroom():
+    """What a postpaid client may still owe before its limit: credit − unbilled usage + credit limit (its unpaid
+    invoices are then compared with it)."""
+    return ExpressionWrapper(
+        F("client__credit_balance") - _unbilled() + F("client__voip_credit_limit"),
+        output_field=DecimalField(max_digits=16, decimal_places=4),
+    )
+
+
+def clients_owing_too_much():
+    """(prepaid, postpaid): ids of the clients whose unpaid invoices exceed their credit (the prepaid rule), and
+    of those whose unpaid invoices reach their postpaid headroom (credit − unbilled + limit). One aggregate over
+    the unpaid invoices, read as lists first so the service scan below compares with constants (a subquery
+    there let MariaDB choose a plan re-running it per row on fresh statistics: minutes instead of
+    milliseconds)."""
+    # The client's columns enter the HAVING clause through MAX (one value per client): MariaDB refuses a bare
+    # column of a joined table there.
+    headroom = ExpressionWrapper(
+        Max("client__credit_balance") - Max(_unbilled()) + Max("client__voip_credit_limit"),
+        output_field=DecimalField(max_digits=16, decimal_places=4),
+    )
+    rows = (
+        _unpaid().values("client_id", "client__credit_balance")
+        .annotate(due=Sum(_balance()), headroom=headroom)
+        .filter(Q(due__gt=F("client__credit_balance")) | Q(due__gt=0, due__gte=F("headroom")))
+        .order_by().values_list("client_id", "due", "client__credit_balance", "headroom")
+    )
+    prepaid, postpaid = [], []
+    for client_id, due, credit, headroom in rows:
+        if due > credit:
+            prepaid.append(client_id)
+        if due >= headroom:
+            postpaid.append(client_id)
+    return prepaid, postpaid
+
+
+def ungated_modules():
+    """The modules swept whatever "Has VoIP Service" says (the setting, else UNGATED_MODULES)."""
+    return tuple(getattr(settings, "VOIP_AUTOSUSPEND_UNGATED_MODULES", UNGATED_MODULES))
 
 
 def gate():
     """Services autosuspend may suspend: the ungated modules', and the others' when the client has "Has VoIP
     Service" set."""
-    ungated = tuple(getattr(settings, "VOIP_AUTOSUSPEND_UNGATED_MODULES", UNGATED_MODULES))
-    return Q(product__module__in=ungated) | Q(client__has_voip_service=True)
+    return Q(product__module__in=ungated_modules()) | Q(client__has_voip_service=True)
 
 
 VOIP = Q(product__type=Product.Type.VOIP)
+POSTPAID = Q(product__voip__billing_mode=BillingMode.POSTPAID)
 FORCED = Q(client__manual_voip_suspend=True) | Q(client__voip_suspended=V.YES)
 AUTOMATIC = Q(client__manual_voip_suspend=False, client__voip_suspended=V.NONE)
 CLIENT_STATE = ("client__manual_voip_suspend", "client__voip_suspended", "client__credit_balance")
+POSTPAID_STATE = ("mode", "client__voip_credit_limit", "unbilled")
 
 
-def to_suspend(owing_more_than_credit):
-    """Active VoIP services that must be suspended, given the clients owing more than their credit."""
-    no_credit = Q(client__credit_balance__lte=0) | Q(client_id__in=owing_more_than_credit)
-    return Service.objects.filter(VOIP, gate(), status=Service.Status.ACTIVE).filter(FORCED | (AUTOMATIC & no_credit))
+def _with_postpaid_state(services):
+    return services.annotate(mode=F("product__voip__billing_mode"), unbilled=_unbilled())
+
+
+def to_suspend(owing_more_than_credit, over_limit=()):
+    """Active VoIP services that must be suspended, given the clients owing more than their credit (prepaid)
+    and those whose unpaid invoices reach their postpaid headroom."""
+    prepaid = ~POSTPAID & (Q(client__credit_balance__lte=0) | Q(client_id__in=owing_more_than_credit))
+    postpaid = POSTPAID & (Q(headroom__lte=0) | Q(client_id__in=list(over_limit)))
+    return (
+        Service.objects.filter(VOIP, gate(), status=Service.Status.ACTIVE).alias(headroom=_headroom())
+        .filter(FORCED | (AUTOMATIC & (prepaid | postpaid)))
+    )
 
 
 def suspended_for_credit():
@@ -111,23 +173,35 @@ def suspended_for_credit():
     )
 
 
-def suspension_reason(manual, override, credit, due):
-    """Why a client's VoIP services must be suspended, or "" — the rule of the module docstring."""
+def postpaid_balance(credit, unbilled, due):
+    """A postpaid client's balance: credit − unbilled postpaid usage − unpaid invoices."""
+    return credit - (unbilled or 0) - (due or 0)
+
+
+def suspension_reason(manual, override, credit, due, mode=BillingMode.PREPAID, limit=0, unbilled=0):
+    """Why a client's VoIP service must be suspended, or "" — the rules of the module docstring."""
     if manual:
         return BY_MANUAL_FLAG
     if override == V.YES:
         return BY_OVERRIDE
-    if override == V.NONE and (credit <= 0 or due > credit):
-        return BY_CREDIT
-    return ""
+    if override != V.NONE:
+        return ""
+    if mode == BillingMode.POSTPAID:
+        return BY_LIMIT if postpaid_balance(credit, unbilled, due) <= -(limit or 0) else ""
+    return BY_CREDIT if credit <= 0 or due > credit else ""
 
 
-def may_unsuspend(manual, override, credit, due):
-    """Whether services suspended for VoIP credit come back: nothing forces them off, and the client is healthy
-    (credit above zero, nothing outstanding) or exempt ("VoIP Suspended: No")."""
+def may_unsuspend(manual, override, credit, due, mode=BillingMode.PREPAID, limit=0, unbilled=0, overdue=0):
+    """Whether a service suspended for VoIP credit comes back: nothing forces it off, and the client is healthy
+    or exempt ("VoIP Suspended: No"). Healthy, prepaid: credit above zero and nothing outstanding; postpaid:
+    balance above −limit and nothing past its due date."""
     if manual or override == V.YES:
         return False
-    return override == V.NO or (credit > 0 and not due)
+    if override == V.NO:
+        return True
+    if mode == BillingMode.POSTPAID:
+        return postpaid_balance(credit, unbilled, due) > -(limit or 0) and not overdue
+    return credit > 0 and not due
 
 
 @dataclass
@@ -155,7 +229,7 @@ class Change:
 
     @property
     def by_credit(self):
-        return self.reason_text == BY_CREDIT
+        return self.reason_text in CREDIT_RULES
 
 
 def plan():
@@ -163,36 +237,49 @@ def plan():
     more than their credit, the active services to suspend (one scan), the services suspended for credit, and
     what their clients owe."""
     changes = []
-    rows = to_suspend(clients_owing_more_than_credit()).values_list(
-        "id", "client_id", "client__manual_voip_suspend", "client__voip_suspended", "product__module_options"
+    rows = _with_postpaid_state(to_suspend(*clients_owing_too_much())).values_list(
+        "id", "client_id", "client__manual_voip_suspend", "client__voip_suspended", "product__module_options", "mode"
     )
-    for service_id, client_id, manual, override, options in rows.order_by("client_id", "id"):
-        reason = suspension_reason(manual, override, 0, 0)  # the scan decided; this says which rule
+    for service_id, client_id, manual, override, options, billing_mode in rows.order_by("client_id", "id"):
+        # The scan decided; this says which rule (any balance at or below the threshold gives the credit rule).
+        reason = suspension_reason(manual, override, 0, 0, billing_mode, 0, 0)
         mode = str((options or {}).get(MODE_OPTION) or "") if isinstance(options, dict) else ""
         changes.append(Change(SUSPEND, service_id, client_id, mode, reason))
-    candidates = list(suspended_for_credit().values_list("id", "client_id", *CLIENT_STATE).order_by("client_id", "id"))
-    owed = dues({row[1] for row in candidates}) if candidates else {}
-    for service_id, client_id, manual, override, credit in candidates:
-        if may_unsuspend(manual, override, credit, owed.get(client_id, 0)):
+    candidates = list(
+        _with_postpaid_state(suspended_for_credit()).values_list("id", "client_id", *CLIENT_STATE, *POSTPAID_STATE)
+        .order_by("client_id", "id")
+    )
+    owed = dues_and_overdue({row[1] for row in candidates}) if candidates else {}
+    for service_id, client_id, *state in candidates:
+        due, overdue = owed.get(client_id, (0, 0))
+        if _may_unsuspend(state, due, overdue):
             changes.append(Change(UNSUSPEND, service_id, client_id))
     return changes
+
+
+def _may_unsuspend(state, due, overdue):
+    manual, override, credit, mode, limit, unbilled = state
+    return may_unsuspend(manual, override, credit, due, mode, limit, unbilled, overdue)
 
 
 def still_holds(change):
     """The change re-checked against the client as it is now (it may have topped up since the plan)."""
     service = (
-        Service.objects.filter(pk=change.service_id)
-        .values("status", "suspend_reason", "product__module", "client__has_voip_service", *CLIENT_STATE).first()
+        _with_postpaid_state(Service.objects.filter(pk=change.service_id))
+        .values("status", "suspend_reason", "product__module", "client__has_voip_service", *CLIENT_STATE,
+                *POSTPAID_STATE).first()
     )
     if service is None:
         return False
-    state = [service[name] for name in CLIENT_STATE]
-    due = dues([change.client_id]).get(change.client_id, 0)
+    manual, override, credit, mode, limit, unbilled = [service[name] for name in (*CLIENT_STATE, *POSTPAID_STATE)]
+    due, overdue = dues_and_overdue([change.client_id]).get(change.client_id, (0, 0))
     if change.action == SUSPEND:
-        ungated = service["product__module"] in getattr(settings, "VOIP_AUTOSUSPEND_UNGATED_MODULES", UNGATED_MODULES)
-        allowed = ungated or service["client__has_voip_service"]
-        return service["status"] == Service.Status.ACTIVE and allowed and bool(suspension_reason(*state, due))
-    return service["suspend_reason"] == Service.SuspendReason.VOIP_CREDIT and may_unsuspend(*state, due)
+        allowed = service["product__module"] in ungated_modules() or service["client__has_voip_service"]
+        reason = suspension_reason(manual, override, credit, due, mode, limit, unbilled)
+        return service["status"] == Service.Status.ACTIVE and allowed and bool(reason)
+    return service["suspend_reason"] == Service.SuspendReason.VOIP_CREDIT and may_unsuspend(
+        manual, override, credit, due, mode, limit, unbilled, overdue
+    )
 
 
 def call_threads(threads=None):

@@ -8,7 +8,9 @@ the product's number rules and keep per-number caches, are kept the same way.
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import F
 
@@ -24,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 RATE_FIELDS = (
     "id", "prefix", "destination", "direction", "connect_fee", "rate_per_minute", "minimum_seconds",
-    "increment_seconds", "free_seconds", "nocharge_below", "valid_from", "valid_to", "weight",
+    "increment_seconds", "free_seconds", "nocharge_below", "valid_from", "valid_to", "weight", "days", "start_time",
+    "end_time",
 )
 INSERT_BATCH = 2000
 
@@ -55,10 +58,19 @@ def deck_for(package):
 
 
 @lru_cache(maxsize=128)
-def _rater(package_key, increment_mode, region, local_npa, accept_possible):
+def _rater(package_key, increment_mode, region, local_npa, accept_possible, time_zone):
     normaliser = Normaliser(region, local_npa=local_npa, accept_possible=accept_possible)
     deck = _deck(*package_key) if package_key is not None else Deck(())
-    return Rater(deck, normaliser, increment_mode=increment_mode)
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {time_zone!r}") from None
+    return Rater(deck, normaliser, increment_mode=increment_mode, time_zone=zone)
+
+
+def client_time_zone(name):
+    """The zone a client's time-of-day rates are read in: its own, else the business time zone (step 10)."""
+    return name or django_settings.BUSINESS_TIME_ZONE
 
 
 def number_settings(module_options):
@@ -72,17 +84,18 @@ def number_settings(module_options):
     return region, tuple(str(code).strip() for code in npa if str(code).strip())
 
 
-def rater_for(product, settings):
+def rater_for(product, settings, time_zone=None):
     """The Rater for a product and its VoipProduct settings: the package's deck with the product's number
-    rules. Without a package (or settings) the deck is empty, so numbers are still classified (extensions and
+    rules, its time-of-day periods read in `time_zone` (an IANA name; blank: the business time zone). Without
+    a package (or settings) the deck is empty, so numbers are still classified (extensions and
     emergency numbers ignored, bad numbers invalid) and every other call is unrated. Raises ValueError for
-    number settings the rating core refuses (an unknown region)."""
+    number settings the rating core refuses (an unknown region) or an unknown time zone."""
     package = settings.rate_package if settings is not None else None
     region, local_npa = number_settings(product.module_options)
     return _rater(
         (package.pk, package.rates_version, package.created_at) if package else None,
         package.increment_mode if package else AFTER_MINIMUM, region, local_npa,
-        bool(settings and settings.accept_possible_numbers),
+        bool(settings and settings.accept_possible_numbers), client_time_zone(time_zone),
     )
 
 
@@ -174,5 +187,6 @@ def _rows(package, rates):
             connect_fee=rate.connect_fee, rate_per_minute=rate.rate_per_minute, minimum_seconds=rate.minimum_seconds,
             increment_seconds=rate.increment_seconds, free_seconds=rate.free_seconds,
             nocharge_below=rate.nocharge_below, valid_from=rate.valid_from, valid_to=rate.valid_to, weight=rate.weight,
+            days=rate.days, start_time=rate.start_time, end_time=rate.end_time,
         ))
     return rows

@@ -7,9 +7,11 @@ CdrRecord/CdrError items (voip.cdr_formats) and hands them to `run_import`, whic
 - rates it with the service's product deck and number rules (voip.rating; decks cached per package version);
 - inserts the rows in chunks with `bulk_create(ignore_conflicts=True)` on the unique (source, external id): a
   record seen before is left as it was, so it is neither stored nor charged again;
-- debits each service's new calls as ONE ledger entry per import and service, summed in the database from the
-  rows that carry this import's id — exactly the rows this batch inserted — under the idempotency key
-  `cdr:<import id>:<service id>`, so posting again (a retry) adds nothing.
+- debits each PREPAID service's new calls as ONE ledger entry per import and service, summed in the database
+  from the rows that carry this import's id — exactly the rows this batch inserted — under the idempotency key
+  `cdr:<import id>:<service id>`, so posting again (a retry) adds nothing;
+- leaves the calls of POSTPAID services (the product's billing mode, stored on each call) unbilled for the
+  monthly usage invoice (voip.services.invoicing) and refreshes their clients' unbilled totals.
 
 Importing the same data twice therefore changes nothing and charges nothing. A bad line is kept in the
 import's report with its line number and reason while the good lines import. An import whose worker died
@@ -29,11 +31,12 @@ from django.utils import timezone
 from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
 from voip.cdr_formats import CdrError
-from voip.models import Cdr, CdrImport, CdrSource
+from voip.models import BillingMode, Cdr, CdrImport, CdrSource
 from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
 from voip.services.decks import products_with_settings, rater_for
 from voip.services.matching import matcher_for
+from voip.services.unbilled import refresh_unbilled
 
 logger = logging.getLogger(__name__)
 
@@ -66,26 +69,33 @@ class ImportReport:
 
 
 class ServiceRating:
-    """Rates calls of services with their products' decks; raters are resolved once per product. `product_of`:
-    {service id: product id}."""
+    """Rates calls of services with their products' decks, time-of-day periods read in each service's client's
+    time zone (step 10); raters are resolved once per product and zone. `product_of`: {service id: product id}."""
 
     def __init__(self, product_of):
         self.product_of = product_of
         self.products = products_with_settings(product_of.values())
+        self.zone_of = client_zones(product_of)
         self._raters = {}
         self._packaged = {}
 
+    def postpaid(self, service_id):
+        """Whether the service's calls are postpaid: its product's billing mode, as of now."""
+        settings = self.products[self.product_of[service_id]][1]
+        return settings is not None and settings.billing_mode == BillingMode.POSTPAID
+
     def result(self, service_id, record):
         product_id = self.product_of[service_id]
+        key = (product_id, self.zone_of.get(service_id, ""))
         try:
-            rater = self._raters[product_id]
+            rater = self._raters[key]
         except KeyError:
             product, settings = self.products[product_id]
             try:
-                rater = rater_for(product, settings)
+                rater = rater_for(product, settings, key[1])
             except ValueError as exc:
-                rater = f"the product's VoIP number settings are invalid: {exc}"
-            self._raters[product_id] = rater
+                rater = f"the product's VoIP number settings or the client's time zone are invalid: {exc}"
+            self._raters[key] = rater
             self._packaged[product_id] = settings is not None and settings.rate_package_id is not None
         if isinstance(rater, str):
             if record.ignore_reason or record.billsec == 0:
@@ -95,6 +105,19 @@ class ServiceRating:
         if result.status == UNRATED and not self._packaged[product_id]:
             result.reason = NO_PACKAGE_REASON
         return result
+
+
+ZONE_QUERY_CHUNK = 500  # service ids per query (SQLite limits the parameters of one statement)
+
+
+def client_zones(service_ids):
+    """{service id: its client's time zone name ("" for the business time zone)}, one query per 500 services."""
+    ids = sorted(service_ids)
+    zones = {}
+    for start in range(0, len(ids), ZONE_QUERY_CHUNK):
+        zones.update(Service.objects.filter(pk__in=ids[start:start + ZONE_QUERY_CHUNK])
+                     .values_list("pk", "client__time_zone"))
+    return zones
 
 
 def start_import(*, source, kind, actor_user=None, **fields):
@@ -137,7 +160,8 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
             result = rating.result(service_id, item)
             if result.status == INVALID:
                 report.error(item.line, result.reason)
-        batch.append(_cdr_row(ids, item, service_id, result, rated_at, adapt_time))
+        postpaid = service_id is not None and rating.postpaid(service_id)
+        batch.append(_cdr_row(ids, item, service_id, result, rated_at, adapt_time, postpaid))
         if len(batch) >= CHUNK:
             _insert(batch)
             batch = []
@@ -151,11 +175,11 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
 CDR_COLUMNS = (
     "source_id", "external_id", "cdr_import_id", "service_id", "direction", "account", "caller", "callee", "number",
     "e164", "answer_time", "billsec", "disposition", "billed_seconds", "prefix", "destination", "cost",
-    "precise_cost", "status", "reason", "line", "rated_at",
+    "precise_cost", "status", "reason", "line", "rated_at", "postpaid",
 )
 
 
-def _cdr_row(ids, record, service_id, result, rated_at, adapt_time):
+def _cdr_row(ids, record, service_id, result, rated_at, adapt_time, postpaid=False):
     """One Cdr row as a tuple of CDR_COLUMNS, values as the database takes them. `ids`: (source id, import id)."""
     rate = result.rate
     status = result.status
@@ -166,7 +190,7 @@ def _cdr_row(ids, record, service_id, result, rated_at, adapt_time):
         adapt_time(answer_time) if answer_time is not None else None, record.billsec,
         (record.disposition or "")[:40], result.billed_seconds, rate.prefix if rate is not None else "",
         rate.destination[:120] if rate is not None else "", result.cost, stored_precise_cost(result), status,
-        result.reason[:200], record.line, rated_at if status == RATED else None,
+        result.reason[:200], record.line, rated_at if status == RATED else None, postpaid,
     )
 
 
@@ -232,12 +256,19 @@ def finish_import(cdr_import, report, *, status=S.DONE):
 
 
 def post_charges(cdr_import):
-    """Debit the rated calls `cdr_import` inserted: one ledger entry per service, keyed on the import and the
-    service, so that posting again adds nothing. Entries are written CHARGE_BATCH services per transaction (one
-    commit each, not one per service), clients locked in id order (no deadlock between two imports). Returns
-    the total charged."""
+    """Debit the prepaid rated calls `cdr_import` inserted: one ledger entry per service, keyed on the import and
+    the service, so that posting again adds nothing. Entries are written CHARGE_BATCH services per transaction
+    (one commit each, not one per service), clients locked in id order (no deadlock between two imports). The
+    postpaid calls are not debited: their clients' unbilled totals are refreshed instead. Returns the total
+    charged to credit."""
+    postpaid_clients = list(
+        Cdr.objects.filter(cdr_import=cdr_import, status=RATED, service__isnull=False, postpaid=True)
+        .values_list("service__client_id", flat=True).distinct().order_by("service__client_id")
+    )
+    for start in range(0, len(postpaid_clients), CHARGE_BATCH):
+        refresh_unbilled(postpaid_clients[start : start + CHARGE_BATCH])
     rows = list(
-        Cdr.objects.filter(cdr_import=cdr_import, status=RATED, service__isnull=False)
+        Cdr.objects.filter(cdr_import=cdr_import, status=RATED, service__isnull=False, postpaid=False)
         .values("service_id", "service__client_id")
         .annotate(total=Sum("cost"), calls=Count("id"))
         .filter(total__gt=0)

@@ -3,7 +3,9 @@ corrected), and unmatched calls matched again (after a service's tenant, DIDs or
 
 Re-rating locks the period's calls, rates each stored call again from its stored fields, writes the new
 results and posts the difference in one transaction, as an adjustment entry keyed on the re-rating's batch.
-Running it again finds nothing to change and posts nothing: it is idempotent by construction.
+Running it again finds nothing to change and posts nothing: it is idempotent by construction. Postpaid calls
+are not in the credit: their new costs change the client's unbilled usage (billed by the next usage invoice),
+and calls already on a usage invoice are left as they were (the invoice is what the client was billed).
 """
 from decimal import Decimal
 
@@ -21,6 +23,7 @@ from voip.services.imports import (
     PROVIDER_UNMATCHED, ImportReport, ServiceRating, finish_import, start_import, stored_precise_cost,
 )
 from voip.services.matching import matcher_for
+from voip.services.unbilled import refresh_unbilled
 
 RERATED_FIELDS = (
     "e164", "billed_seconds", "prefix", "destination", "cost", "precise_cost", "status", "reason", "rated_at",
@@ -42,19 +45,23 @@ def _record(cdr):
 def rerate_service(*, service, start, end, actor):
     """Re-rate `service`'s calls answered from `start` to `end` (dates, inclusive, business time zone) with the
     current deck. Returns the CdrImport (kind re-rate) that reports it; its `charged` is the change in charges
-    (positive: the client now pays more). The difference is posted as one adjustment entry."""
+    (positive: the client now pays more). The difference of the prepaid calls is posted as one adjustment entry;
+    that of the postpaid calls not yet invoiced moves the client's unbilled usage. Invoiced calls are kept."""
     service = Service.objects.get(pk=service.pk)
     rating = ServiceRating({service.pk: service.product_id})
     first, after = period_bounds(start, end)
     cdr_import = _batch(None, actor, f"{service.domain}: calls from {start} to {end}")
     now = timezone.now()
     with transaction.atomic():
+        # The client first, then its calls: the order usage invoicing takes them in (no deadlock between the two).
+        client = lock_client(service.client_id)
         calls = list(
             Cdr.objects.select_for_update().filter(
-                service=service, answer_time__gte=first, answer_time__lt=after, status__in=RERATABLE
+                service=service, answer_time__gte=first, answer_time__lt=after, status__in=RERATABLE,
+                usage_invoice__isnull=True,
             ).order_by("id")
         )
-        before = sum((cdr.cost for cdr in calls if cdr.status == RATED), Decimal(0))
+        before = _charged(calls)
         changed = []
         for cdr in calls:
             new = _rated_values(rating.result(service.pk, _record(cdr)), now)
@@ -63,11 +70,14 @@ def rerate_service(*, service, start, end, actor):
                     setattr(cdr, name, value)
                 changed.append(cdr)
         Cdr.objects.bulk_update(changed, RERATED_FIELDS, batch_size=1000)
-        after_total = sum((cdr.cost for cdr in calls if cdr.status == RATED), Decimal(0))
-        difference = after_total - before
+        after_total = _charged(calls)
+        difference = after_total[False] - before[False]  # prepaid: the client's credit
+        unbilled_difference = after_total[True] - before[True]  # postpaid, not invoiced yet
+        if unbilled_difference or any(cdr.postpaid for cdr in changed):
+            refresh_unbilled([service.client_id])
         if difference:
             ledger_post(
-                client=lock_client(service.client_id), kind=CreditLedgerEntry.Kind.ADJUSTMENT, amount=-difference,
+                client=client, kind=CreditLedgerEntry.Kind.ADJUSTMENT, amount=-difference,
                 description=f"Re-rating of {service.domain} calls {start} – {end}: {len(changed)} call(s) changed",
                 service=service, idempotency_key=f"cdr-rerate:{cdr_import.pk}:{service.pk}", actor=actor,
             )
@@ -80,11 +90,22 @@ def rerate_service(*, service, start, end, actor):
         log_activity(
             actor=actor, action="voip.rerate", target=service,
             message=f"Calls of {start} – {end} re-rated: {len(changed)} of {len(calls)} changed, charges "
-                    f"{difference:+} {service.currency}",
-            data={"import": cdr_import.pk, "changed": len(changed), "calls": len(calls), "difference": str(difference)},
+                    f"{difference:+} {service.currency}"
+                    + (f", unbilled usage {unbilled_difference:+}" if unbilled_difference else ""),
+            data={"import": cdr_import.pk, "changed": len(changed), "calls": len(calls), "difference": str(difference),
+                  "unbilled_difference": str(unbilled_difference)},
         )
     cdr_import.refresh_from_db()
     return cdr_import
+
+
+def _charged(calls):
+    """{postpaid?: total cost of the rated calls}."""
+    totals = {False: Decimal(0), True: Decimal(0)}
+    for cdr in calls:
+        if cdr.status == RATED:
+            totals[cdr.postpaid] += cdr.cost
+    return totals
 
 
 def _rated_values(result, now):
@@ -120,9 +141,10 @@ def rematch_unmatched(*, source, actor):
             for name, value in _rated_values(rating.result(service_id, record), now).items():
                 setattr(cdr, name, value)
             cdr.service_id = service_id
-            cdr.cdr_import_id = cdr_import.pk  # the new batch charges it
+            cdr.postpaid = rating.postpaid(service_id)  # its service's billing mode now decides
+            cdr.cdr_import_id = cdr_import.pk  # the new batch charges it (or, postpaid, leaves it unbilled)
             changed.append(cdr)
-        Cdr.objects.bulk_update(changed, (*RERATED_FIELDS, "service", "cdr_import"), batch_size=1000)
+        Cdr.objects.bulk_update(changed, (*RERATED_FIELDS, "service", "cdr_import", "postpaid"), batch_size=1000)
     report = ImportReport()
     report.lines = len(changed)
     finish_import(cdr_import, report)

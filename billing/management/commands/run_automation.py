@@ -1,19 +1,11 @@
 """`python manage.py run_automation [--date YYYY-MM-DD] [--dry-run] [--mode daily|every_run]`: the automation
 engine for one business date, in this process. With --dry-run it prints what would happen and changes nothing."""
-from datetime import date as date_type
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.automation import engine, locks
 from billing.automation.report import format_table
-
-
-def business_date(value):
-    try:
-        return date_type.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--date must be a date such as 2026-03-31, not {value!r}.") from None
+from portal.management.arguments import iso_date
 
 
 class Command(BaseCommand):
@@ -21,7 +13,7 @@ class Command(BaseCommand):
             "status update) for a business date. --dry-run prints the table of what would happen and changes nothing.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", type=business_date, help="Run date (business time zone); default: today.")
+        parser.add_argument("--date", type=iso_date, help="Run date (business time zone); default: today.")
         parser.add_argument("--dry-run", action="store_true", help="Only print what would happen.")
         parser.add_argument("--mode", choices=[engine.DAILY, engine.EVERY_RUN], default=engine.DAILY,
                             help="daily: everything (default); every_run: only overrides in 'every run' mode.")

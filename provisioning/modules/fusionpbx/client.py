@@ -1,5 +1,6 @@
-"""FusionPBX over the AccelerateNetworks REST add-on (shared/providers/fusionpbx.md §2) and the portal's
-FusionPBX app reached through the add-on's "app" routing (docs/voip-providers.md §4.1).
+"""FusionPBX over the AccelerateNetworks REST add-on (shared/providers/fusionpbx.md §2): what Create and Test
+connection use (docs/voip-providers.md §4.1). Suspension and call records go to FusionPBX's database instead
+(database.py), since the add-on can neither switch anything off nor list call records for billing.
 
 Every call is `POST <api_path>` with HTTP Basic (key_uuid / key secret) and a JSON body `{"action": …}`.
 Answers are a JSON row, a list of rows, or `{"error": …}` with a status; the add-on answers some refusals
@@ -10,10 +11,7 @@ from provisioning.modules.base import ModuleError
 from provisioning.modules.voip_common import ProviderError, basic_auth, decoded_json, provider_http
 
 # Calls that only read, or set a state to a fixed value: safe to repeat after a transport failure.
-REPEATABLE = frozenset({
-    "domain-details", "extension-list", "extension-details", "portal-info", "gateway-list", "gateway-enable",
-    "gateway-disable", "extension-enable", "extension-disable", "xml-cdr-list",
-})
+REPEATABLE = frozenset({"domain-details", "extension-list", "extension-details"})
 # The add-on's 500 answers that are refusals, not failures: a person must act (any other 5xx is retried).
 REFUSALS = frozenset({"domain not found", "extension already exists"})
 
@@ -30,35 +28,17 @@ class NotFound(FusionPbxError):
     pass
 
 
-class PortalAppMissing(FusionPbxError):
-    pass
-
-
 class FusionPbxClient:
     def __init__(self, server, settings):
         self.server = server
         self.where = f"FusionPBX at {server.base_url}"
         self.path = settings["api_path"]
-        self.app = settings["portal_app"]
         self.http = provider_http(server.base_url, settings, verify=server.verify_tls, raise_for_5xx=False)
         self.headers = {**basic_auth(server.username, server.password), "Accept": "application/json"}
 
     def call(self, action, **params):
         """One add-on action; returns the decoded answer."""
         return self._post({"action": action, **params})
-
-    def app_call(self, action, **params):
-        """One action of the portal's FusionPBX app."""
-        try:
-            return self._post({"app": self.app, "action": action, **params})
-        except FusionPbxError as exc:
-            if exc.status == 400 and exc.error == "unknown action":
-                raise PortalAppMissing(
-                    f"{self.where} does not know the portal's FusionPBX app '{self.app}' ({action}): install it "
-                    "(docs/voip-providers.md §4.1) or correct the server's portal_app setting. Suspension and call "
-                    "records need it.", status=400, error=exc.error,
-                ) from None
-            raise
 
     def _post(self, body):
         action = body["action"]

@@ -1,17 +1,26 @@
 """The FusionPBX module (seed 002; shared/providers/fusionpbx.md; docs/voip-providers.md §4.1–4.2, §5.1).
 
-The reseller provisions the PBX: Create checks that the service's tenant domain and extensions exist (and can
-add missing extensions). Suspension follows the product's Auto Suspend Mode — the domain's SIP gateways, or
-only the service's extensions — and records what it switched off; unsuspension reverses the mode stored on
-the service and exactly what was recorded, never the product's current setting (seed 002's warning).
-Terminate disables (nothing can be deleted over the API). Call records come from the portal app's
-`xml-cdr-list`, read by the rating core's FusionPBX rules.
+The reseller provisions the PBX: Create checks over the REST add-on that the service's tenant domain and
+extensions exist (and can add missing extensions). Suspension follows the product's Auto Suspend Mode — the
+domain's SIP gateways, or only the service's extensions — switched off in FusionPBX's own database, after
+which FreeSWITCH is told over its event socket (database.py, eventsocket.py, switch.py); it records what it
+switched off, and unsuspension reverses the mode stored on the service and exactly what was recorded, never
+the product's current setting (seed 002's warning). Terminate disables, per the product's mode; nothing is
+deleted, call records least of all. Call records are read from `v_xml_cdr` by the rating core's FusionPBX rules.
+
+The event socket is opened (and its password checked) before the database is changed, so a switch that cannot
+be reached changes nothing. If it fails after the change was committed, the action fails with an error saying
+so (temporary: it is retried); repeating it is harmless, as every step sets a state rather than toggling one.
 """
-from dataclasses import replace
+from contextlib import contextmanager
+from datetime import datetime
 
 from provisioning.modules.base import ActionResult, ModuleError
-from provisioning.modules.fusionpbx.client import FusionPbxClient, FusionPbxError, NotFound, PortalAppMissing
+from provisioning.modules.fusionpbx.client import FusionPbxClient, FusionPbxError, NotFound
+from provisioning.modules.fusionpbx.database import OPTIONAL_CDR_COLUMNS, FusionPbxDatabase, with_credentials
+from provisioning.modules.fusionpbx.eventsocket import EventSocket
 from provisioning.modules.fusionpbx.options import EXTENSION, GATEWAY, PRODUCT_OPTIONS, SERVER_SETTINGS, SUSPEND_MODES
+from provisioning.modules.fusionpbx.switch import Switch
 from provisioning.modules.voip_common import VoipModule
 from voip.cdr_formats import CdrError, FusionPbxParser
 
@@ -35,7 +44,7 @@ class FusionPbxModule(VoipModule):
     password_advice = ("FusionPBX's REST add-on offers no password change; extension SIP passwords are managed in "
                        "FusionPBX (Accounts › Extensions).")
 
-    # --- lifecycle -----------------------------------------------------------------------------------------
+    # --- suspension ----------------------------------------------------------------------------------------
 
     def create(self, service):
         ids = self.identifiers(service)
@@ -76,28 +85,48 @@ class FusionPbxModule(VoipModule):
         mode = mode or self.product_options(service)["auto_suspend_mode"]
         if mode not in SUSPEND_MODES:
             raise ModuleError(f"Unknown FusionPBX suspend mode {mode!r}: use gateway or extension.", permanent=True)
-        client, uuid = self._tenant(service)
-        if mode == GATEWAY:
-            gateways = client.app_call("gateway-list", domain_uuid=uuid)
-            if not gateways:
-                raise ModuleError(
-                    f"The FusionPBX domain {self.identifiers(service).tenant} has no gateway, so gateway mode cannot "
-                    "suspend it. Use extension mode for this product (Auto Suspend Mode), or add the domain's "
-                    "gateway in FusionPBX.", permanent=True)
-            switched = self._switch_gateways(client, [g for g in gateways if _enabled(g)], enable=False)[0]
-            record = {"mode": GATEWAY, "gateways": switched or [g["gateway_uuid"] for g in gateways], "extensions": []}
-            names = ", ".join(g.get("gateway") or g["gateway_uuid"] for g in gateways)
-            message = f"Disabled the gateway(s) {names} of {self.identifiers(service).tenant}: all its calls are blocked"
-        else:
+        tenant = self.require(service, self.identifiers(service).tenant, "FusionPBX tenant domain")
+        extensions = []
+        if mode == EXTENSION:
             extensions = self.require(service, self.identifiers(service).extensions,
                                       "extensions (extension mode suspends the service's extensions)")
-            switched, gone = self._switch_extensions(client, uuid, extensions, enable=False)
-            if len(gone) == len(extensions):
-                raise ModuleError(f"None of the extensions {', '.join(extensions)} exists in the FusionPBX domain "
-                                  f"{self.identifiers(service).tenant}: correct the service's extensions.",
-                                  permanent=True)
-            record = {"mode": EXTENSION, "gateways": [], "extensions": switched or list(extensions)}
-            message = f"Disabled the extension(s) {', '.join(extensions)}; the gateway stays up"
+        with self._connected(self.require_server(service)) as (database, switch):
+            with database.session() as db:
+                domain = self._domain_row(db, tenant, database)
+                if mode == GATEWAY:
+                    gateways = db.gateways(domain["domain_uuid"])
+                    if not gateways:
+                        raise ModuleError(
+                            f"The FusionPBX domain {tenant} has no gateway, so gateway mode cannot suspend it. Use "
+                            "extension mode for this product (Auto Suspend Mode), or add the domain's gateway in "
+                            "FusionPBX.", permanent=True)
+                    switched = [g for g in gateways if g.enabled]
+                    db.set_gateways(domain["domain_uuid"], [g.gateway_uuid for g in switched], enabled=False)
+                else:
+                    rows = db.extensions(domain["domain_uuid"], extensions)
+                    if not rows:
+                        raise ModuleError(f"None of the extensions {', '.join(extensions)} exists in the FusionPBX "
+                                          f"domain {tenant}: correct the service's extensions.", permanent=True)
+                    present = [rows[ext] for ext in extensions if ext in rows]
+                    switched = [row for row in present if row.enabled]
+                    db.set_extensions(domain["domain_uuid"], [row.extension_uuid for row in switched], enabled=False)
+            if mode == GATEWAY:
+                names = ", ".join(g.gateway or g.gateway_uuid for g in gateways)
+                # Every gateway of the domain is disabled now: none may run (a repeat of a half-finished suspension
+                # stops what the first attempt disabled but could not stop).
+                self._tell(switch, f"Disabled the gateway(s) {names} of {tenant}", lambda: switch.stop_gateways(gateways))
+                record = {"mode": GATEWAY, "gateways": [g.gateway_uuid for g in switched or gateways], "extensions": []}
+                message = f"Disabled the gateway(s) {names} of {tenant} and stopped them: all its calls are blocked"
+            else:
+                numbers = ", ".join(row.extension for row in present)
+                self._tell(switch, f"Disabled the extension(s) {numbers}",
+                           lambda: switch.refresh_extensions(domain["domain_name"], present))
+                record = {"mode": EXTENSION, "gateways": [],
+                          "extensions": [row.extension for row in switched or present]}
+                message = f"Disabled the extension(s) {numbers}; the gateway stays up"
+                missing = [ext for ext in extensions if ext not in {row.extension for row in present}]
+                if missing:
+                    message += f" ({', '.join(missing)} do not exist in FusionPBX)"
         if not switched:
             message += " (they were already disabled)"
         return ActionResult(message=message + ".", suspend_mode=mode, module_data={SUSPENSION: record})
@@ -108,43 +137,85 @@ class FusionPbxModule(VoipModule):
         if mode not in ("", *SUSPEND_MODES):
             raise ModuleError(f"The service was suspended in an unknown mode {mode!r}; re-enable it in FusionPBX by "
                               "hand.", permanent=True)
-        client, uuid = self._tenant(service)
+        tenant = self.require(service, self.identifiers(service).tenant, "FusionPBX tenant domain")
         recorded = record if record.get("mode") == mode else {}
-        done = []
-        if mode in (GATEWAY, ""):
-            gateways = client.app_call("gateway-list", domain_uuid=uuid)
-            wanted = set(recorded.get("gateways") or [g["gateway_uuid"] for g in gateways])
-            present = {g["gateway_uuid"] for g in gateways}
-            enabled, _ = self._switch_gateways(
-                client, [g for g in gateways if g["gateway_uuid"] in wanted and not _enabled(g)], enable=True)
-            done.append(f"enabled the gateway(s) again ({len(enabled)} switched on)")
-            if wanted - present:
-                done.append(f"{len(wanted - present)} recorded gateway(s) no longer exist")
-        if mode in (EXTENSION, ""):
-            extensions = recorded.get("extensions") or list(self.identifiers(service).extensions)
-            enabled, gone = self._switch_extensions(client, uuid, extensions, enable=True)
-            done.append(f"enabled the extension(s) {', '.join(extensions) or '(none)'} again")
-            if gone:
-                done.append(f"the extension(s) {', '.join(gone)} no longer exist")
+        done, start, refresh = [], [], []
+        with self._connected(self.require_server(service)) as (database, switch):
+            with database.session() as db:
+                domain = self._domain_row(db, tenant, database)
+                uuid = domain["domain_uuid"]
+                if mode in (GATEWAY, ""):
+                    gateways = db.gateways(uuid)
+                    wanted = set(recorded.get("gateways") or [g.gateway_uuid for g in gateways])
+                    start = [g for g in gateways if g.gateway_uuid in wanted]
+                    switched = [g for g in start if not g.enabled]
+                    db.set_gateways(uuid, [g.gateway_uuid for g in switched], enabled=True)
+                    done.append(f"enabled the gateway(s) again ({len(switched)} switched on)")
+                    if wanted - {g.gateway_uuid for g in gateways}:
+                        done.append(f"{len(wanted - {g.gateway_uuid for g in gateways})} recorded gateway(s) no "
+                                    "longer exist")
+                if mode in (EXTENSION, ""):
+                    numbers = list(recorded.get("extensions") or self.identifiers(service).extensions)
+                    rows = db.extensions(uuid, numbers)
+                    refresh = [rows[ext] for ext in numbers if ext in rows]
+                    db.set_extensions(uuid, [row.extension_uuid for row in refresh if not row.enabled], enabled=True)
+                    done.append(f"enabled the extension(s) {', '.join(numbers) or '(none)'} again")
+                    gone = [ext for ext in numbers if ext not in rows]
+                    if gone:
+                        done.append(f"the extension(s) {', '.join(gone)} no longer exist")
+            what = "Enabled " + " and ".join(
+                part for part, items in (("the gateway(s)", start), ("the extension(s)", refresh)) if items)
+
+            def tell():
+                if start:
+                    switch.start_gateways(start)
+                if refresh:
+                    switch.refresh_extensions(domain["domain_name"], refresh)
+
+            if start or refresh:
+                self._tell(switch, what, tell)
         how = {GATEWAY: "gateway mode", EXTENSION: "extension mode",
                "": "no recorded mode, so both gateway and extensions"}[mode]
         return ActionResult(message=f"Unsuspended ({how}): {'; '.join(done)}.", module_data={SUSPENSION: None})
 
     def terminate(self, service, *, delete_data):
-        client, uuid = self._tenant(service)
+        """Disables per the product's mode: gateway mode the domain's gateways (the domain is the client's; a
+        domain without gateways: the service's extensions), extension mode the service's extensions (a shared
+        domain). Nothing is deleted, call records least of all."""
         ids = self.identifiers(service)
-        if ids.extensions:
-            gone = self._switch_extensions(client, uuid, ids.extensions, enable=False)[1]
-            message = f"Disabled the extension(s) {', '.join(ids.extensions)} of {ids.tenant}"
-            if gone:
-                message += f" ({', '.join(gone)} no longer existed)"
-        else:
-            gateways = client.app_call("gateway-list", domain_uuid=uuid)
-            self._switch_gateways(client, [g for g in gateways if _enabled(g)], enable=False)
-            message = f"Disabled the gateway(s) of {ids.tenant} (the service has no extensions of its own)"
-        message += "; nothing was deleted"
+        tenant = self.require(service, ids.tenant, "FusionPBX tenant domain")
+        mode = self.product_options(service)["auto_suspend_mode"]
+        with self._connected(self.require_server(service)) as (database, switch):
+            with database.session() as db:
+                domain = db.domain(tenant)
+                if domain is None:
+                    return ActionResult(message=f"The domain {tenant} no longer exists in FusionPBX: nothing to "
+                                                "disable; nothing was deleted.")
+                gateways = db.gateways(domain["domain_uuid"]) if mode == GATEWAY else []
+                present = []
+                if gateways:
+                    db.set_gateways(domain["domain_uuid"], [g.gateway_uuid for g in gateways if g.enabled],
+                                    enabled=False)
+                elif ids.extensions:
+                    rows = db.extensions(domain["domain_uuid"], ids.extensions)
+                    present = [rows[ext] for ext in ids.extensions if ext in rows]
+                    db.set_extensions(domain["domain_uuid"], [row.extension_uuid for row in present if row.enabled],
+                                      enabled=False)
+            if gateways:
+                names = ", ".join(g.gateway or g.gateway_uuid for g in gateways)
+                message = f"Disabled the gateway(s) {names} of {tenant}"
+                self._tell(switch, message, lambda: switch.stop_gateways(gateways))
+            elif present:
+                message = f"Disabled the extension(s) {', '.join(row.extension for row in present)} of {tenant}"
+                self._tell(switch, message, lambda: switch.refresh_extensions(domain["domain_name"], present))
+                gone = [ext for ext in ids.extensions if ext not in {row.extension for row in present}]
+                if gone:
+                    message += f" ({', '.join(gone)} no longer existed)"
+            else:
+                message = f"Nothing to disable for {tenant} ({mode} mode: no {mode}s)"
+        message += "; nothing was deleted, call records included"
         if delete_data:
-            message += " (FusionPBX's API cannot delete: remove the extensions or domain in FusionPBX by hand)"
+            message += " (the portal never deletes on FusionPBX: remove the extensions or domain there by hand)"
         return ActionResult(message=message + ".")
 
     def test_connection(self, server):
@@ -160,12 +231,18 @@ class FusionPbxModule(VoipModule):
                 if exc.status != 400:
                     raise
             message = f"Connected to FusionPBX at {server.base_url}; the API key is accepted"
-        try:
-            info = client.app_call("portal-info")
-            message += f"; portal app {info.get('app', settings['portal_app'])} version {info.get('version', '?')}"
-        except PortalAppMissing:
-            message += (f". Warning: the portal app '{settings['portal_app']}' is not installed, so suspension and "
-                        "call records will fail (docs/voip-providers.md §4.1)")
+        if not settings["database_url"]:
+            message += (". Warning: no database URL is set, so suspension, termination and call records will fail "
+                        "(database_url, docs/voip-providers.md §4.1)")
+            return ActionResult(message=message + ".")
+        database = self._database(server, settings)
+        with database.session() as db:
+            db.check()
+        message += f"; {database.where} is readable"
+        with self._event_socket(server, settings) as socket:
+            status = socket.api("status")
+        first = status.splitlines()[0] if status else "no answer"
+        message += f"; FreeSWITCH's event socket answers ({first})"
         return ActionResult(message=message + ".")
 
     # --- call records --------------------------------------------------------------------------------------
@@ -173,35 +250,32 @@ class FusionPbxModule(VoipModule):
     def fetch_cdrs(self, source, since):
         if source.server is None:
             raise ModuleError(f"The FusionPBX call-record source {source.id} has no server.", permanent=True)
-        server = source.server
-        if source.username:
-            server = replace(server, username=source.username, password=source.password)
-        client = FusionPbxClient(server, self.server_settings(server))
-        domains = source.options.get("domains") or []
-        uuids = [self._domain(client, name)["domain_uuid"] for name in domains] or [None]
-        return self._records(client, uuids, since)
+        settings = self.server_settings(source.server)
+        url = self._database_url(source.server, settings)
+        if source.username:  # the source's own (read-only) role
+            url = with_credentials(url, source.username, source.password)
+        database = FusionPbxDatabase(url, connect_timeout=settings["connect_timeout"],
+                                     statement_timeout=settings["read_timeout"])
+        return self._records(database, source.options.get("domains") or [], since)
 
-    def _records(self, client, uuids, since):
+    def _records(self, database, domains, since):
         parser = FusionPbxParser([",".join(PARSER_COLUMNS)])
+        since_epoch = int(since.timestamp()) if isinstance(since, datetime) else None
         position = 0
-        for uuid in uuids:
-            params = {"limit": CDR_PAGE}
-            if since is not None:
-                params["since_epoch"] = int(since.timestamp())
-            if uuid is not None:
-                params["domain_uuid"] = uuid
+        with database.session() as db:
+            uuids = [self._domain_row(db, name, database)["domain_uuid"] for name in domains] or None
+            available = set(db.columns("v_xml_cdr"))
+            optional = [name for name in OPTIONAL_CDR_COLUMNS if name in available]
+            after = None
             while True:
-                data = client.app_call("xml-cdr-list", **params)
-                rows = data.get("rows") if isinstance(data, dict) else None
-                if not isinstance(rows, list):
-                    raise ModuleError(f"{client.where} answered xml-cdr-list without a list of rows.")
+                rows = db.cdr_page(since_epoch=since_epoch, domain_uuids=uuids, after=after, limit=CDR_PAGE,
+                                   optional=optional)
                 for row in rows:
                     position += 1
                     yield _record(parser, position, row)
-                following = data.get("next")
-                if not rows or not following or following.get("after_uuid") == params.get("after_uuid"):
+                if len(rows) < CDR_PAGE:
                     break
-                params.update(since_epoch=following.get("since_epoch"), after_uuid=following.get("after_uuid"))
+                after = (rows[-1]["end_epoch"], rows[-1]["xml_cdr_uuid"])
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -217,54 +291,63 @@ class FusionPbxModule(VoipModule):
                 "creates the domain (and its gateway) in FusionPBX first; or correct the service's tenant.",
                 permanent=True) from None
 
-    def _tenant(self, service):
-        """(client, domain_uuid) of the service's tenant, looked up by name each time: staff may have corrected
-        the tenant since Create stored its uuid."""
-        tenant = self.require(service, self.identifiers(service).tenant, "FusionPBX tenant domain")
-        client = self._client(self.require_server(service))
-        return client, self._domain(client, tenant)["domain_uuid"]
+    def _database_url(self, server, settings):
+        if not settings["database_url"]:
+            raise ModuleError(
+                f"The FusionPBX server {server.hostname} has no database URL: suspension, termination and call "
+                "records read and switch FusionPBX's own database. Set database_url in the server's module settings "
+                "(docs/voip-providers.md §4.1).", permanent=True)
+        return settings["database_url"]
+
+    def _database(self, server, settings):
+        return FusionPbxDatabase(self._database_url(server, settings), connect_timeout=settings["connect_timeout"],
+                                 statement_timeout=settings["read_timeout"])
+
+    @staticmethod
+    def _event_socket(server, settings):
+        return EventSocket(settings["event_socket_host"] or server.hostname, settings["event_socket_port"],
+                           settings["event_socket_password"], connect_timeout=settings["connect_timeout"],
+                           read_timeout=settings["read_timeout"])
+
+    @contextmanager
+    def _connected(self, server):
+        """(database, switch): the event socket is connected and authenticated first, so a switch that cannot be
+        told stops the action before anything changes."""
+        settings = self.server_settings(server)
+        database = self._database(server, settings)
+        socket = self._event_socket(server, settings)
+        try:
+            socket.connect()
+        except ModuleError as exc:
+            raise ModuleError(f"{exc.message} Nothing was changed in FusionPBX.", permanent=exc.permanent) from None
+        try:
+            yield database, Switch(socket, settings["cache_method"])
+        finally:
+            socket.close()
+
+    @staticmethod
+    def _tell(switch, done, step):
+        """Run what tells the switch about a committed change; a failure says the change is in the database."""
+        try:
+            step()
+        except ModuleError as exc:
+            raise ModuleError(
+                f"{done} in FusionPBX's database, but FreeSWITCH was not told: {exc.message} Until it is, the "
+                "switch keeps the old state; repeating the action is harmless.", permanent=exc.permanent) from None
+
+    @staticmethod
+    def _domain_row(db, name, database):
+        domain = db.domain(name)
+        if domain is None:
+            raise ModuleError(
+                f"The tenant domain {name} does not exist in {database.where}. The reseller creates the domain "
+                "(and its gateway) in FusionPBX first; or correct the service's tenant.", permanent=True)
+        return domain
 
     @staticmethod
     def _extensions(client, domain_uuid):
         rows = client.call("extension-list", domain_uuid=domain_uuid) or []
         return {str(row["extension"]): row["extension_uuid"] for row in rows}
-
-    @staticmethod
-    def _switch_gateways(client, gateways, *, enable):
-        """Enable/disable gateways; returns (uuids switched, uuids gone)."""
-        switched, gone = [], []
-        for gateway in gateways:
-            try:
-                client.app_call("gateway-enable" if enable else "gateway-disable", gateway_uuid=gateway["gateway_uuid"])
-                switched.append(gateway["gateway_uuid"])
-            except NotFound:
-                gone.append(gateway["gateway_uuid"])
-        return switched, gone
-
-    def _switch_extensions(self, client, domain_uuid, extensions, *, enable):
-        """Enable/disable extensions by number; returns (numbers switched, numbers that do not exist).
-        An extension already in the wanted state is not switched (and not counted)."""
-        rows = {str(row["extension"]): row for row in client.call("extension-list", domain_uuid=domain_uuid) or []}
-        switched, gone = [], []
-        for ext in extensions:
-            row = rows.get(str(ext))
-            if row is None:
-                gone.append(ext)
-                continue
-            details = client.call("extension-details", domain_uuid=domain_uuid, extension_uuid=row["extension_uuid"])
-            if _enabled(details) == enable:
-                continue
-            try:
-                client.app_call("extension-enable" if enable else "extension-disable", domain_uuid=domain_uuid,
-                                extension_uuid=row["extension_uuid"])
-                switched.append(ext)
-            except NotFound:
-                gone.append(ext)
-        return switched, gone
-
-
-def _enabled(row):
-    return str(row.get("enabled", "true")).lower() == "true"
 
 
 def _record(parser, position, row):

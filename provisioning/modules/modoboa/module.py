@@ -85,6 +85,22 @@ class ModoboaModule(MailboxManagement, ProvisioningModule):
             password="" if service.password else password,
         )
 
+    def change_package(self, service):
+        """The domain's quota and default mailbox quota from the (new) product, as Create sets them; one PATCH
+        (skipped when Modoboa already has both). Existing mailboxes keep their own quotas: Modoboa applies the
+        default to new mailboxes and to those that use the domain's quota. The plan's mailbox count is applied
+        by the portal (Modoboa's per-domain limits are an optional extension the API does not expose)."""
+        options = self.product_options(service)
+        client = self._client(service)
+        found = self._domain(client, service)
+        wanted = {"quota": options["domain_quota_mb"], "default_mailbox_quota": options["mailbox_quota_mb"]}
+        quota = f"{wanted['quota']} MB" if wanted["quota"] else "unlimited"
+        summary = f"domain quota {quota}, mailboxes {wanted['default_mailbox_quota']} MB"
+        if all(str(found.get(key)) == str(value) for key, value in wanted.items()):
+            return ActionResult(message=f"{found['name']} already had {summary}; nothing to change.")
+        client.call("PATCH", f"domains/{found['pk']}/", wanted, idempotent=True)
+        return ActionResult(message=f"Updated {found['name']} on {service.server.hostname}: {summary}.")
+
     def suspend(self, service, *, reason, mode=""):
         return self._set_enabled(service, False, suspend_mode=mode or "domain")
 
@@ -220,12 +236,18 @@ class ModoboaModule(MailboxManagement, ProvisioningModule):
         except NotFound:
             pass
 
+    def list_forwards(self, service):
+        """Every mailbox's forward from one listing of the mailboxes and one of the aliases (the default would
+        read the account and every alias again for each mailbox)."""
+        client = self._client(service)
+        rows = {row["address"]: row for row in self._alias_rows(client, service)}
+        return [_forward(mailbox.address, rows.get(mailbox.address)) for mailbox in self.list_mailboxes(service)]
+
     def get_forward(self, service, address):
         client = self._client(service)
         address = self._account(client, service, address_in_domain(address, service.domain))["username"]
-        row = next((row for row in self._alias_rows(client, service) if row["address"] == address), None)
-        targets = tuple(target for target in (row["recipients"] if row else ()) if target != address)
-        return Forward(address=address, targets=targets, keep_copy=True)
+        return _forward(address, next((row for row in self._alias_rows(client, service) if row["address"] == address),
+                                      None))
 
     def set_forward(self, service, forward):
         if forward.targets and not forward.keep_copy:
@@ -249,9 +271,7 @@ class ModoboaModule(MailboxManagement, ProvisioningModule):
     # --- helpers -------------------------------------------------------------------------------------------
 
     def _client(self, service):
-        if service.server is None:
-            raise ModuleError(f"The service {service.domain} has no server.", permanent=True)
-        return self._server_client(service.server)
+        return self._server_client(self.require_server(service))
 
     def _server_client(self, server):
         settings = self.server_settings(server)
@@ -348,6 +368,12 @@ def _password_matches(client, address, password):
     except ModoboaError as exc:
         return exc.status == 400 and "password" not in exc.fields
     return True
+
+
+def _forward(address, row):
+    """The forward of the mailbox `address` from the alias at its own address (None: no forward)."""
+    targets = tuple(target for target in (row["recipients"] if row else ()) if target != address)
+    return Forward(address=address, targets=targets, keep_copy=True)
 
 
 def _mailbox(account):

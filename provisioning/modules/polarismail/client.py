@@ -12,11 +12,10 @@ tokens, the user API, and the fallback host.
   password and logs in as the mailbox on the user API.
 """
 import re
-import threading
 import time
 from urllib.parse import urlencode
 
-from provisioning.http import ProviderHTTP
+from provisioning.http import ServerConnections
 from provisioning.modules.base import ModuleError
 from provisioning.modules.mailboxes import MailboxError, Reason, reason_from_words
 
@@ -36,17 +35,12 @@ class PolarisMailError(MailboxError):
         self.vendor_message = vendor_message
 
 
-_tokens = {}  # server key -> (token, time it was issued)
-_https = {}
-_locks = {}
-_registry_lock = threading.Lock()
+_connections = ServerConnections()  # tokens: server key -> (token, time it was issued)
 
 
 def forget_tokens():
     """Drop every cached admin token and connection pool (tests; a server's credentials changed)."""
-    with _registry_lock:
-        _tokens.clear()
-        _https.clear()
+    _connections.forget()
 
 
 def reason_of(vendor_message):
@@ -62,15 +56,10 @@ class PolarisMailClient:
         self.user_url = settings["user_api_url"] or base + USER_PATH
         self.token_seconds = settings["token_cache_seconds"]
         self.key = (server.id, base, server.username)
-        http_key = (*self.key, settings["connect_timeout"], settings["read_timeout"], server.verify_tls)
-        with _registry_lock:
-            self._lock = _locks.setdefault(self.key, threading.Lock())
-            self.http = _https.get(http_key)
-            if self.http is None:
-                self.http = _https[http_key] = ProviderHTTP(
-                    base, verify=server.verify_tls, connect_timeout=settings["connect_timeout"],
-                    read_timeout=settings["read_timeout"], raise_for_5xx=False,
-                )
+        self.http, self._lock = _connections.open(
+            self.key, base, verify=server.verify_tls, connect_timeout=settings["connect_timeout"],
+            read_timeout=settings["read_timeout"], raise_for_5xx=False,
+        )
 
     # --- admin API -----------------------------------------------------------------------------------------
 
@@ -115,11 +104,11 @@ class PolarisMailClient:
 
     def _token(self, stale=None):
         with self._lock:
-            cached = _tokens.get(self.key)
+            cached = _connections.tokens.get(self.key)
             if cached and cached[0] != stale and time.monotonic() - cached[1] < self.token_seconds:
                 return cached[0]
             token = self.login()
-            _tokens[self.key] = (token, time.monotonic())
+            _connections.tokens[self.key] = (token, time.monotonic())
             return token
 
     def _admin(self, form, *, read, opaque=False):

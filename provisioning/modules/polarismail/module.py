@@ -17,7 +17,14 @@ import base64
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode, urlsplit
 
-from provisioning.modules.base import ActionResult, ModuleError, ProvisioningModule, SsoTarget, Usage
+from provisioning.modules.base import (
+    ActionResult,
+    ModuleError,
+    ProvisioningModule,
+    SsoTarget,
+    Usage,
+    planned_mailboxes,
+)
 from provisioning.modules.mailboxes import (
     MAILBOX_CONTROL_PANEL,
     Alias,
@@ -37,6 +44,7 @@ from provisioning.modules.polarismail.options import PRODUCT_OPTIONS, SERVER_SET
 TYPE_CODES = {"basic": "1", "enhanced": "2"}
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 MB_PER_GB = Decimal(1024)
+LEGACY_TYPE_OPTION = "mailbox_type"  # the older plans' select option: the type of all their mailboxes
 LIST_TYPE = "1"  # the vendor's module creates lists of type 1 (its default; other values are undocumented)
 
 
@@ -77,6 +85,43 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
         if self._verification(client, domain) is not None:
             message += " PolarisMail asks the customer to verify the domain's ownership (shown in the client area)."
         return ActionResult(message=message, module_data={"polarismail_domain": domain})
+
+    def change_package(self, service):
+        """PolarisMail keeps no per-domain limits (no user cap, no domain quota): the portal holds the plan's
+        mailbox counts. What the provider does keep is each mailbox's type, so a plan of one type (no
+        per-type mailbox options: the older `mailbox_type` choice, else option "Default account type") has
+        its mailboxes of another type changed to it, keeping their names and quotas. A plan with per-type
+        counts (mailboxes_basic, mailboxes_enhanced) mixes types by the customer's choice: nothing is
+        changed, and types over the plan's count are named in the message (the customer picks which mailbox
+        changes type in the client area). Existing quotas stay; option "Default mailbox quota" is for new
+        mailboxes. Repeating it converts only what is still of the wrong type."""
+        options = self.product_options(service)
+        client = self._client(service)
+        domain = service.domain.lower()
+        users = self._users(client, domain, quota=True)
+        counts = {}
+        for row in users:
+            kind = TYPE_NAMES.get(str(row.get("account_type")), "basic")
+            counts[kind] = counts.get(kind, 0) + 1
+        planned = planned_mailboxes(service.config_options)
+        if planned is not None and "" not in planned:
+            over = [f"{counts[kind]} {kind} (the plan has {planned.get(kind, 0)})" for kind in sorted(counts)
+                    if counts[kind] > planned.get(kind, 0)]
+            note = f" More mailboxes than the plan pays for: {', '.join(over)}." if over else ""
+            return ActionResult(message=f"Nothing to change on PolarisMail for {domain} (no domain limits; the "
+                                        f"portal applies the plan's mailbox counts).{note}")
+        chosen = str(service.config_options.get(LEGACY_TYPE_OPTION) or "")
+        kind = chosen if chosen in TYPE_CODES else options["default_account_type"]
+        changed = []
+        for row in users:
+            if str(row.get("account_type")) != TYPE_CODES[kind]:
+                address = f"{str(row['username']).lower()}@{domain}"
+                self._update_user(client, service, address, before=row, kind=kind)
+                changed.append(address)
+        if not changed:
+            return ActionResult(message=f"Every mailbox of {domain} is already {kind}; nothing to change.")
+        return ActionResult(message=f"Changed {len(changed)} mailbox(es) of {domain} to {kind}: "
+                                    f"{', '.join(changed)}.")
 
     def suspend(self, service, *, reason, mode=""):
         self._set_active(service, False)
@@ -385,10 +430,7 @@ class PolarisMailModule(MailboxManagement, ProvisioningModule):
     # --- helpers -------------------------------------------------------------------------------------------
 
     def _client(self, service):
-        if service.server is None:
-            raise ModuleError(f"{service.domain} has no server. Choose one on the service page, or give the product "
-                              "a server group.", permanent=True)
-        return self._server_client(service.server)
+        return self._server_client(self.require_server(service))
 
     def _server_client(self, server):
         return PolarisMailClient(server, settings=self.server_settings(server))

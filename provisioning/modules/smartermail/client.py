@@ -6,12 +6,11 @@ token; when refreshing fails, log in again. A 401 on a call (the token expired e
 renews once and repeats the call. The cache is shared by threads (Celery thread pools, the usage fan-out)
 and a lock per server makes sure one thread logs in while the others wait for its token.
 """
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from provisioning.http import ProviderHTTP
+from provisioning.http import ServerConnections
 from provisioning.modules.base import ModuleError
 
 EXPIRY_MARGIN_SECONDS = 30
@@ -48,17 +47,12 @@ class _Tokens:
         return time.time() < self.expires_at - EXPIRY_MARGIN_SECONDS
 
 
-_tokens = {}  # server key -> _Tokens
-_https = {}  # server key -> ProviderHTTP (one connection pool per server)
-_locks = {}
-_registry_lock = threading.Lock()
+_connections = ServerConnections()  # tokens: server key -> _Tokens
 
 
 def forget_tokens():
     """Drop every cached token and connection pool (tests; a server's credentials changed)."""
-    with _registry_lock:
-        _tokens.clear()
-        _https.clear()
+    _connections.forget()
 
 
 class SmarterMailClient:
@@ -66,15 +60,10 @@ class SmarterMailClient:
         self.server = server
         self.key = (server.id, server.base_url, server.username)
         self.api_root = server.base_url.rstrip("/") + "/" + settings["api_path"].strip("/") + "/"
-        http_key = (*self.key, settings["connect_timeout"], settings["read_timeout"], server.verify_tls)
-        with _registry_lock:
-            self._lock = _locks.setdefault(self.key, threading.Lock())
-            self.http = _https.get(http_key)
-            if self.http is None:
-                self.http = _https[http_key] = ProviderHTTP(
-                    self.api_root, verify=server.verify_tls, connect_timeout=settings["connect_timeout"],
-                    read_timeout=settings["read_timeout"],
-                )
+        self.http, self._lock = _connections.open(
+            self.key, self.api_root, verify=server.verify_tls, connect_timeout=settings["connect_timeout"],
+            read_timeout=settings["read_timeout"],
+        )
 
     # --- calls -------------------------------------------------------------------------------------------
 
@@ -120,7 +109,7 @@ class SmarterMailClient:
     # --- tokens ------------------------------------------------------------------------------------------
 
     def _current_tokens(self):
-        tokens = _tokens.get(self.key)
+        tokens = _connections.tokens.get(self.key)
         if tokens is not None and tokens.fresh:
             return tokens
         return self._renew(stale=tokens)
@@ -128,7 +117,7 @@ class SmarterMailClient:
     def _renew(self, *, stale):
         """Refresh (or log in) once for all threads: whoever holds the lock renews, the others reuse it."""
         with self._lock:
-            current = _tokens.get(self.key)
+            current = _connections.tokens.get(self.key)
             if current is not None and current is not stale and current.fresh:
                 return current
             if current is not None:
@@ -136,11 +125,11 @@ class SmarterMailClient:
                 if response.status_code == 200 and _ok(response):
                     return self._store(response.json())
             self.login()
-            return _tokens[self.key]
+            return _connections.tokens[self.key]
 
     def _store(self, data):
         tokens = _Tokens(data["accessToken"], data.get("refreshToken", ""), _expiry(data.get("accessTokenExpiration")))
-        _tokens[self.key] = tokens
+        _connections.tokens[self.key] = tokens
         return tokens
 
     # --- envelope ----------------------------------------------------------------------------------------

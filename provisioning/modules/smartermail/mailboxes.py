@@ -50,8 +50,11 @@ class SmarterMailMailboxes(MailboxManagement):
     # --- mailboxes -----------------------------------------------------------------------------------------
 
     def list_mailboxes(self, service):
+        return self._mailboxes(service)
+
+    def _mailboxes(self, service, *, token=None):
         domain = service.domain.lower()
-        rows = self._search(service, "users")
+        rows = self._search(service, "users", token=token)
         return [_mailbox(row, domain) for row in rows if row.get("accountType") in (0, ADMIN_ACCOUNT)]
 
     def create_mailbox(self, service, mailbox):
@@ -112,10 +115,17 @@ class SmarterMailMailboxes(MailboxManagement):
 
     # --- forwarding ----------------------------------------------------------------------------------------
 
-    def get_forward(self, service, address):
+    def list_forwards(self, service):
+        """SmarterMail lists no forwards: one call per mailbox, but all (and the mailbox listing) as one domain
+        administrator, where the default would impersonate again for each mailbox."""
+        token = self._domain_admin_token(self._client(service), service)
+        mailboxes = self._mailboxes(service, token=token)
+        return [self.get_forward(service, mailbox.address, token=token) for mailbox in mailboxes]
+
+    def get_forward(self, service, address, *, token=None):
         address = address_in_domain(address, service.domain)
         data = self._domain_call(service, "POST", "settings/domain/get-mailbox-forward-list", {"email": address},
-                                 idempotent=True).get("mailboxForwardList") or {}
+                                 idempotent=True, token=token).get("mailboxForwardList") or {}
         return Forward(address=address, targets=tuple(str(t).lower() for t in data.get("forwardList") or ()),
                        keep_copy=not data.get("deleteOnForward", False))
 
@@ -170,10 +180,11 @@ class SmarterMailMailboxes(MailboxManagement):
 
     # --- helpers -------------------------------------------------------------------------------------------
 
-    def _domain_call(self, service, method, path, body=None, *, idempotent=None):
-        """A call as the domain's administrator; a refusal with a known code becomes a MailboxError."""
+    def _domain_call(self, service, method, path, body=None, *, idempotent=None, token=None):
+        """A call as the domain's administrator (with `token` when the caller already has the administrator's);
+        a refusal with a known code becomes a MailboxError."""
         client = self._client(service)
-        token = self._domain_admin_token(client, service)
+        token = token or self._domain_admin_token(client, service)
         try:
             return client.call_with_token(token, method, path, body, idempotent=idempotent)
         except SmarterMailError as exc:
@@ -190,10 +201,10 @@ class SmarterMailMailboxes(MailboxManagement):
             if exc.reason != Reason.NOT_FOUND:
                 raise
 
-    def _search(self, service, kind):
+    def _search(self, service, kind, *, token=None):
         body = {"search": None, "searchFlags": [kind], "skip": 0, "take": 99999, "sortField": "userName"}
         return self._domain_call(service, "POST", "settings/domain/account-list-search", body,
-                                 idempotent=True).get("results") or []
+                                 idempotent=True, token=token).get("results") or []
 
     def _alias(self, service, address):
         local = address.partition("@")[0]

@@ -20,6 +20,7 @@ from provisioning.modules.base import (
     ProvisioningModule,
     SsoTarget,
     Usage,
+    planned_mailboxes,
 )
 from provisioning.modules.smartermail.client import SmarterMailClient, SmarterMailError
 from provisioning.modules.smartermail.mailboxes import SmarterMailMailboxes
@@ -50,7 +51,7 @@ class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
         body = {
             "domainData": {
                 "name": domain, "path": path, "hostname": "", "isEnabled": True,
-                "userLimit": options["max_users"], "aliasLimit": 0, "listLimit": 0, "domainAliasCount": 0,
+                "userLimit": user_limit(options, service.config_options), "aliasLimit": 0, "listLimit": 0, "domainAliasCount": 0,
                 "maxSize": 0,
             },
             "adminUsername": admin, "adminPassword": password, "domainLocation": 0,
@@ -72,7 +73,8 @@ class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
         if options["outbound_ip"]:
             client.call("POST", f"settings/sysadmin/domain-settings/{domain}",
                         {"domainSettings": {"outgoingIP": options["outbound_ip"]}}, idempotent=True)
-        limit = f"{options['max_users']} users" if options["max_users"] else "unlimited users"
+        users = user_limit(options, service.config_options)
+        limit = f"{users} users" if users else "unlimited users"
         ip = f", sending from {options['outbound_ip']}" if options["outbound_ip"] else ""
         return ActionResult(
             message=f"{message} ({limit}{ip}).",
@@ -80,6 +82,22 @@ class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
             username=f"{admin}@{domain}",
             password="" if service.password else password,
         )
+
+    def change_package(self, service):
+        """The domain's settings that come from the plan: its user limit (the plan's mailboxes, else option 7),
+        its domain-alias limit (options 14 and 15; -1 turns domain aliases off) and its outbound IP (option 6;
+        blank goes back to the server's default). One merging settings call, so repeating it is harmless."""
+        options = self.product_options(service)
+        users = user_limit(options, service.config_options)
+        aliases = options["domain_aliases_max"] if options["domain_aliases_allowed"] else -1
+        self._post_settings(service, {"maxUsers": users, "maxDomainAliases": aliases,
+                                      "outgoingIP": options["outbound_ip"]})
+        described = ", ".join([
+            f"{users} users" if users else "unlimited users",
+            "no domain aliases" if aliases < 0 else f"{aliases or 'unlimited'} domain aliases",
+            f"sending from {options['outbound_ip']}" if options["outbound_ip"] else "sending from the server's IP",
+        ])
+        return ActionResult(message=f"Updated {service.domain.lower()} on {service.server.hostname}: {described}.")
 
     def suspend(self, service, *, reason, mode=""):
         self._set_enabled(service, False)
@@ -158,17 +176,18 @@ class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
     # --- helpers -------------------------------------------------------------------------------------------
 
     def _client(self, service):
-        if service.server is None:
-            raise ModuleError(f"{service.domain} has no server. Choose one on the service page, or give the product "
-                              "a server group.", permanent=True)
-        return SmarterMailClient(service.server, settings=self.server_settings(service.server))
+        server = self.require_server(service)
+        return SmarterMailClient(server, settings=self.server_settings(server))
 
     def _set_enabled(self, service, enabled):
+        self._post_settings(service, {"isEnabled": enabled})
+
+    def _post_settings(self, service, settings):
         client = self._client(service)
         domain = service.domain.lower()
         try:
             client.call("POST", f"settings/sysadmin/domain-settings/{domain}",
-                        {"domainSettings": {"isEnabled": enabled}}, idempotent=True)
+                        {"domainSettings": settings}, idempotent=True)
         except SmarterMailError as exc:
             if not self._exists(client, domain):
                 raise ModuleError(
@@ -218,6 +237,13 @@ def admin_name(service):
     if stored:
         return stored
     return (service.username.partition("@")[0] or DEFAULT_ADMIN).lower()
+
+
+def user_limit(options, config_options):
+    """The domain's most users: the mailboxes the plan's configurable options pay for (all types together),
+    else option 7 (0 = unlimited)."""
+    planned = planned_mailboxes(config_options)
+    return sum(planned.values()) if planned is not None else options["max_users"]
 
 
 def storage_path(base, domain):

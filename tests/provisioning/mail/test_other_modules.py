@@ -85,6 +85,14 @@ def test_smartermail_aliases_and_forwards(sm_live, smartermail):  # noqa: F811
     assert smartermail.domain("smarter.example").users["admin"].forward_list == []
 
 
+def test_smartermail_forwards_are_listed_with_one_domain_admin_token(sm_live, smartermail):  # noqa: F811
+    module.create_mailbox(ref(sm_live), NewMailbox(address="ann@smarter.example", password="Ann-Passw0rd"))
+    forward = module.set_forward(ref(sm_live), Forward(address="ann@smarter.example", targets=("me@home.example",)))
+    before = smartermail.calls_to("manage-domain")
+    assert module.list_forwards(ref(sm_live)) == [Forward(address="admin@smarter.example"), forward]
+    assert smartermail.calls_to("manage-domain") == before + 1
+
+
 def test_smartermail_domain_aliases_and_dkim(sm_live, smartermail):  # noqa: F811
     module.add_domain_alias(ref(sm_live), "smarter.org")
     assert module.list_domain_aliases(ref(sm_live)) == ["smarter.org"]

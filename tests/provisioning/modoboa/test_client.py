@@ -12,6 +12,7 @@ import pytest
 from provisioning.modules.base import ModuleError, ServerRef, ServiceRef
 from provisioning.modules.modoboa import ModoboaModule
 from provisioning.modules.modoboa import client as client_module
+from provisioning.modules.mailboxes import Forward
 from provisioning.modules.modoboa.client import ModoboaClient, NotFound
 
 TOKEN = "0123456789abcdef"
@@ -169,3 +170,51 @@ def test_bad_product_options_are_named_before_any_call(stub):
     with pytest.raises(ModuleError, match="domain_quota_mb"):
         ModoboaModule().create(ref)
     assert Stub.seen == []
+
+
+def test_change_package_patches_the_domains_quotas_from_the_new_product(stub):
+    Stub.answers[("GET", "/api/v2/domains/")] = [domains({"pk": 7, "name": "shop.example", "enabled": True,
+                                                          "quota": 500, "default_mailbox_quota": 50})]
+    Stub.answers[("PATCH", "/api/v2/domains/7/")] = [(200, {"pk": 7})]
+    ref = replace(service(stub), product_options={"domain_quota_mb": 2000, "mailbox_quota_mb": 200})
+    result = ModoboaModule().change_package(ref)
+    assert result.message == "Updated shop.example on mail.example.net: domain quota 2000 MB, mailboxes 200 MB."
+    patch = [seen for seen in Stub.seen if seen[0] == "PATCH"]
+    assert [(path, body) for _, path, _, _, body in patch] == [
+        ("/api/v2/domains/7/", {"quota": 2000, "default_mailbox_quota": 200})]
+
+
+def test_change_package_sends_nothing_when_modoboa_already_has_the_quotas(stub):
+    Stub.answers[("GET", "/api/v2/domains/")] = [domains({"pk": 7, "name": "shop.example", "enabled": True,
+                                                          "quota": "0", "default_mailbox_quota": "100"})]
+    ref = replace(service(stub), product_options={"domain_quota_mb": 0, "mailbox_quota_mb": 100})
+    result = ModoboaModule().change_package(ref)
+    assert result.message == "shop.example already had domain quota unlimited, mailboxes 100 MB; nothing to change."
+    assert [seen[0] for seen in Stub.seen] == ["GET"]
+
+
+def test_change_package_of_a_domain_gone_from_modoboa_is_a_permanent_error(stub):
+    Stub.answers[("GET", "/api/v2/domains/")] = [domains()]
+    with pytest.raises(ModuleError, match="does not exist on the Modoboa server") as info:
+        ModoboaModule().change_package(service(stub))
+    assert info.value.permanent
+
+
+def test_forwards_are_listed_from_one_listing_of_the_mailboxes_and_one_of_the_aliases(stub):
+    """A forward is the alias at a mailbox's own address; the list page must not read the aliases per mailbox."""
+    Stub.answers[("GET", "/api/v2/domains/")] = [domains({"pk": 7, "name": "shop.example", "enabled": True})]
+    Stub.answers[("GET", "/api/v2/accounts/")] = [domains(
+        {"pk": 1, "username": "admin@shop.example", "mailbox": {"full_address": "admin@shop.example", "quota": 0}},
+        {"pk": 2, "username": "sales@shop.example", "mailbox": {"full_address": "sales@shop.example", "quota": 0}},
+        {"pk": 3, "username": "tech@shop.example", "mailbox": {"full_address": "tech@shop.example", "quota": 0}},
+    )]
+    Stub.answers[("GET", "/api/v2/aliases/")] = [domains(
+        {"pk": 4, "address": "sales@shop.example", "recipients": ["sales@shop.example", "boss@elsewhere.example"]},
+        {"pk": 5, "address": "postmaster@shop.example", "recipients": ["admin@shop.example"]},
+    )]
+    assert ModoboaModule().list_forwards(service(stub)) == [
+        Forward(address="admin@shop.example"),
+        Forward(address="sales@shop.example", targets=("boss@elsewhere.example",)),
+        Forward(address="tech@shop.example"),
+    ]
+    assert sorted(path for _, path, *_ in Stub.seen) == ["/api/v2/accounts/", "/api/v2/aliases/", "/api/v2/domains/"]

@@ -317,3 +317,16 @@ def test_an_action_on_a_service_whose_domain_is_missing_is_a_permanent_error(mod
     with pytest.raises(ModuleError, match="does not exist on the Modoboa server") as info:
         ModoboaModule().suspend(ref, reason="manual")
     assert info.value.permanent
+
+
+def test_change_package_gives_the_domain_the_new_products_quotas(live, api):
+    from tests.factories import ProductFactory
+
+    bigger = ProductFactory(module="modoboa", module_options={"domain_quota_mb": 2000, "mailbox_quota_mb": 200})
+    Service.objects.filter(pk=live.pk).update(product=bigger)
+    live.refresh_from_db()
+    lifecycle.service_change_package(service=live, actor=ACTOR)
+    domain = domain_on(api, live)
+    assert (domain["quota"], domain["default_mailbox_quota"], domain["enabled"]) == ("2000", "200", True)
+    call = ModuleCall.objects.filter(action="change_package").get()
+    assert call.success and "domain quota 2000 MB, mailboxes 200 MB" in call.response_summary

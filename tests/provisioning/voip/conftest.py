@@ -48,9 +48,19 @@ def server_for(simulator, module, **fields):
     return Server.objects.create(**{**defaults, **fields})
 
 
+def fusionpbx_settings(simulator, **settings):
+    """The server settings that point the module at the simulator's SQLite file and fake event socket, cleaned
+    as the server form cleans them (so the secrets are stored encrypted)."""
+    schema = get_module("fusionpbx").server_settings_schema
+    return schema.clean({**FAST, "database_url": simulator.database_url, "event_socket_host": "127.0.0.1",
+                         "event_socket_port": simulator.event_socket.port,
+                         "event_socket_password": simulator.event_socket.password, **settings})
+
+
 @pytest.fixture
 def fpbx_server(fusionpbx, db):
-    return server_for(fusionpbx, "fusionpbx", username=DEFAULT_KEY, password=DEFAULT_SECRET)
+    return server_for(fusionpbx, "fusionpbx", username=DEFAULT_KEY, password=DEFAULT_SECRET,
+                      settings=fusionpbx_settings(fusionpbx))
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The providers' records through the portal's scheduled import (voip.services.fetching): the module fetches
-over HTTP from its simulator, the import matches each call to the service by the module_data keys of
+from its simulator (FusionPBX: the simulator's database file; LesNet: over HTTP), the import matches each call to the service by the module_data keys of
 docs/voip-providers.md §1, and importing again inserts nothing."""
 import pytest
 
@@ -15,7 +15,7 @@ def test_fusionpbx_calls_of_a_shared_domain_go_to_the_service_owning_the_extensi
     second = voip_service("fusionpbx", fpbx_server, {"tenant": TENANT, "extensions": ["102"]}, status="active",
                           product=first.product)
     fusionpbx.add_domain(TENANT, extensions=["101", "102"])
-    fusionpbx.domain(TENANT).extensions.pop("103")
+    fusionpbx.remove_extension(TENANT, "103")
     rows = fusionpbx.seed_cdrs(TENANT, 60, seed=5)
     source = CdrSource.objects.create(name="fusionpbx", kind=CdrSource.Kind.FUSIONPBX, server=fpbx_server)
     cdr_import = import_source(source_id=source.pk)

@@ -2,6 +2,7 @@
 bodies; deterministic call-record data; the inspection API; `manage.py run_simulator fusionpbx|vodia|lesnet`."""
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -51,18 +52,60 @@ def test_fusionpbx_cdr_list_is_the_last_100_without_billsec(fusionpbx):
     assert rows == sorted(rows, key=lambda r: r["end_stamp"], reverse=True)
 
 
-def test_fusionpbx_portal_app_and_its_absence(fusionpbx):
-    uuid = fusionpbx.domain(TENANT).domain_uuid
-    app = {"app": "portal_billing"}
-    [gateway] = rest(fusionpbx, {**app, "action": "gateway-list", "domain_uuid": uuid}).json()
-    rest(fusionpbx, {**app, "action": "gateway-disable", "gateway_uuid": gateway["gateway_uuid"]})
-    assert not fusionpbx.gateway_enabled(TENANT) and not fusionpbx.domain(TENANT).gateways[gateway["gateway_uuid"]].running
-    assert rest(fusionpbx, {**app, "action": "gateway-enable", "gateway_uuid": "nope"}).json() == {
-        "error": "gateway not found"}
-    assert rest(fusionpbx, {**app, "action": "xml-cdr-list", "limit": 5000}).status_code == 400
-    assert rest(fusionpbx, {"app": "other", "action": "portal-info"}).json() == {"error": "unknown action"}
-    fusionpbx.set_knobs({"portal_app_installed": False})
-    assert rest(fusionpbx, {**app, "action": "portal-info"}).json() == {"error": "unknown action"}
+def test_fusionpbx_keeps_its_state_in_a_sqlite_file_with_fusionpbxs_column_names(fusionpbx):
+    domain = rest(fusionpbx, {"action": "domain-details", "domain_name": TENANT}).json()
+    rest(fusionpbx, {"action": "extension-create", "domain_uuid": domain["domain_uuid"], "extension": "150"})
+    fusionpbx.seed_cdrs(TENANT, 3)
+    with sqlite3.connect(fusionpbx.db_path) as db:
+        columns = {table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+                   for table in ("v_domains", "v_extensions", "v_gateways", "v_xml_cdr")}
+        extensions = {row[0]: row[1] for row in db.execute("SELECT extension, enabled FROM v_extensions")}
+    assert {"domain_uuid", "domain_name", "domain_enabled"} <= set(columns["v_domains"])
+    assert {"extension_uuid", "domain_uuid", "extension", "number_alias", "enabled"} <= set(columns["v_extensions"])
+    assert columns["v_gateways"][:5] == ["gateway_uuid", "domain_uuid", "gateway", "profile", "enabled"]
+    assert {"xml_cdr_uuid", "start_epoch", "answer_epoch", "end_epoch", "billsec", "leg"} <= set(columns["v_xml_cdr"])
+    assert extensions == {"101": "true", "102": "true", "103": "true", "150": "true"}
+    assert fusionpbx.database_url == f"sqlite:///{fusionpbx.db_path}"
+
+
+def esl_exchange(port, *lines):
+    """Send event socket commands and return everything the fake answered (until it hangs up)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall("".join(f"{line}\n\n" for line in lines).encode())
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return data.decode()
+
+
+def test_fusionpbx_event_socket_speaks_freeswitchs_framing(fusionpbx):
+    port = fusionpbx.event_socket.port
+    answer = esl_exchange(port, "auth ClueCon", "api status", "api sofia profile nowhere rescan", "exit")
+    assert answer.startswith("Content-Type: auth/request\n\nContent-Type: command/reply\nReply-Text: +OK accepted\n\n")
+    status = "UP 0 years, 0 days, 1 hour, 2 minutes, 3 seconds\nFreeSWITCH (Version 1.10.12 simulator) is ready\n" \
+             "0 session(s) since startup\n"
+    assert f"Content-Type: api/response\nContent-Length: {len(status)}\n\n{status}" in answer
+    assert "Content-Type: api/response\nContent-Length: 25\n\nInvalid Profile [nowhere]" in answer
+    assert "Reply-Text: +OK bye" in answer and answer.endswith("Disconnected, goodbye.\n")
+    refused = esl_exchange(port, "auth wrong", "api status")
+    assert "Reply-Text: -ERR invalid" in refused and "api/response" not in refused
+    assert fusionpbx.event_socket.commands == ["status", "sofia profile nowhere rescan"]
+    fusionpbx.set_knobs({"esl_reject": True})
+    assert esl_exchange(port).startswith("Content-Type: text/rude-rejection\nContent-Length: 24\n\nAccess Denied")
+
+
+def test_fusionpbx_switch_state_follows_the_database_through_its_stale_cache(fusionpbx):
+    gateway = next(iter(fusionpbx.domain(TENANT).gateways))
+    assert fusionpbx.directory_lookup(TENANT, "101")  # now cached
+    fusionpbx.set_gateway(TENANT, "carrier", enabled=False, running=True)  # in the database only
+    assert fusionpbx.api("sofia profile external rescan").startswith("+OK")
+    assert fusionpbx.gateway_enabled(TENANT) is False and fusionpbx.domain(TENANT).gateways[gateway].running
+    assert fusionpbx.api(f"sofia profile external killgw {gateway}") == "+OK gateway marked for deletion.\n"
+    assert fusionpbx.api(f"sofia profile external killgw {gateway}") == "-ERR no such gateway.\n"
+    assert fusionpbx.api("memcache delete x") == "-ERR memcache Command not found!\n"  # file cache by default
+    fusionpbx.set_knobs({"cache_method": "memcache"})
+    assert fusionpbx.api(f"memcache delete directory:101@{TENANT}") == "+OK\n"
+    assert fusionpbx.api(f"memcache delete directory:101@{TENANT}") == "-ERR NOT FOUND\n"
 
 
 def test_fusionpbx_call_records_are_deterministic_and_varied():

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrFileError
@@ -39,6 +40,10 @@ class Command(BaseCommand):
                             "7-digit numbers (repeatable or comma-separated; tried in order)")
         parser.add_argument("--time-zone", default="UTC", help="time zone of Asterisk/FreeSWITCH timestamps "
                             "(and of FusionPBX stamps without an offset); default UTC")
+        parser.add_argument("--client-time-zone", default=None, metavar="ZONE", help="IANA time zone in which "
+                            "time-of-day rates (deck columns days, start_time, end_time) are read, as the client's "
+                            f"time zone is on import; default the business time zone (BUSINESS_TIME_ZONE, "
+                            f"{settings.BUSINESS_TIME_ZONE})")
         parser.add_argument("--inbound-context", action="append", metavar="CONTEXT", help="dial-plan context "
                             "whose calls are inbound (asterisk, freeswitch); default: "
                             + ", ".join(sorted(DEFAULT_INBOUND_CONTEXTS)))
@@ -59,11 +64,10 @@ class Command(BaseCommand):
                 options["region"], local_npa=_listed(options["local_npa"]),
                 accept_possible=options["accept_possible"], extension_digits=options["extension_digits"],
             )
-            time_zone = ZoneInfo(options["time_zone"])
-        except ZoneInfoNotFoundError:
-            raise CommandError(f"unknown time zone {options['time_zone']!r}") from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        time_zone = _zone(options["time_zone"], "--time-zone")
+        client_time_zone = _zone(options["client_time_zone"] or settings.BUSINESS_TIME_ZONE, "--client-time-zone")
         rates_path, cdrs_path, out_path = Path(options["rates"]), Path(options["cdrs"]), Path(options["out"])
         if out_path.resolve() in (rates_path.resolve(), cdrs_path.resolve()):
             raise CommandError("--out must not be one of the input files")
@@ -79,7 +83,7 @@ class Command(BaseCommand):
             self.stderr.write(f"{rates_path}: column {name!r} is not a rate field and is ignored")
         for error in deck_file.errors:
             self.stderr.write(f"{rates_path} line {error.line}: {error.reason} (rate left out)")
-        rater = Rater(deck_file.deck, normaliser, increment_mode=options["increment_mode"])
+        rater = Rater(deck_file.deck, normaliser, increment_mode=options["increment_mode"], time_zone=client_time_zone)
 
         inbound_contexts = _listed(options["inbound_context"]) or DEFAULT_INBOUND_CONTEXTS
         with _open_input(cdrs_path, "CDR") as cdrs:
@@ -108,6 +112,13 @@ class Command(BaseCommand):
             partial.unlink(missing_ok=True)
             raise CommandError(f"cannot write {out_path} or read {cdrs_path}: {exc.strerror or exc}") from None
         return summary
+
+
+def _zone(name, option):
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CommandError(f"{option}: unknown time zone {name!r}") from None
 
 
 @contextmanager
