@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal.encryption import EncryptedTextField
-from portal.models import Client, Contact, country_code, currency_code
+from portal.models import Client, Contact, SingletonSettings, country_code, currency_code
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -396,7 +396,7 @@ class CreditLedgerEntry(models.Model):
         return f"{self.amount:+} {self.get_kind_display()}"
 
 
-class AutomationSettings(models.Model):
+class AutomationSettings(SingletonSettings):
     """The single row of automation settings (seeds 001 and 004), edited in the staff area."""
 
     class ClientStatusUpdate(models.TextChoices):
@@ -441,10 +441,6 @@ class AutomationSettings(models.Model):
 
     def __str__(self):
         return "Automation settings"
-
-    @classmethod
-    def load(cls):
-        return cls.objects.get_or_create(singleton=True)[0]
 
     def clean(self):
         if self.termination_enabled and self.suspension_enabled and self.terminate_days <= self.suspend_days:

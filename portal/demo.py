@@ -72,7 +72,7 @@ def _load_demo_data():
         return False
     with transaction.atomic():
         _staff()
-        AutomationSettings.load()
+        AutomationSettings.load_for_edit()
         products = _catalogue()
         today = timezone.localdate()
         clients = {

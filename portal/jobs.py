@@ -70,7 +70,7 @@ def track_job(name):
     """Record one run of a periodic job in JobRun. Safe under concurrency: every write is a single UPDATE."""
     started = timezone.now()
     clock = time.monotonic()
-    JobRun.objects.get_or_create(name=name, defaults={"status": JobRun.Status.RUNNING, "last_started_at": started})
+    JobRun.ensure(name, status=JobRun.Status.RUNNING)
     JobRun.objects.filter(name=name).update(
         status=JobRun.Status.RUNNING, last_started_at=started, run_count=F("run_count") + 1
     )

@@ -7,7 +7,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import OperationalError, connection, models
 from django.utils import timezone
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
@@ -23,6 +23,26 @@ def time_zone_name(value):
     """An IANA time zone name known to the system's zone database (e.g. America/New_York, Europe/London)."""
     if value not in _time_zone_names():
         raise ValidationError(f"{value!r} is not a known IANA time zone: use a name such as America/New_York.")
+
+
+class SingletonSettings(models.Model):
+    """A settings table of one row (a `singleton` field, unique, always True).
+
+    Reading never writes: load() gives the stored row or, until staff first save the settings, the defaults
+    unsaved. Jobs that start together used to create the row with get_or_create, and on InnoDB two such inserts
+    deadlock over the unique index (delete-marked rows take gap locks even under READ COMMITTED). Only the staff
+    page, one person saving a form, stores the row (load_for_edit)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls):
+        return cls.objects.filter(singleton=True).first() or cls()
+
+    @classmethod
+    def load_for_edit(cls):
+        return cls.objects.get_or_create(singleton=True)[0]
 
 
 class Client(models.Model):
@@ -194,6 +214,17 @@ class JobRun(models.Model):
 
     def __str__(self):
         return self.name
+
+    @classmethod
+    def ensure(cls, name, *, status):
+        """Create the job's row unless it exists. Two workers may start the same job at once: the loser of the
+        insert reads the winner's row, whether it lost by a duplicate key or by InnoDB's deadlock over the
+        unique index (only outside a larger transaction, which a deadlock has rolled back)."""
+        try:
+            cls.objects.get_or_create(name=name, defaults={"status": status, "last_started_at": timezone.now()})
+        except OperationalError:
+            if connection.in_atomic_block or not cls.objects.filter(name=name).exists():
+                raise
 
 
 class Contact(models.Model):

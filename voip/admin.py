@@ -195,7 +195,7 @@ class VoipSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        return redirect("admin:voip_voipsettings_change", VoipSettings.load().pk)
+        return redirect("admin:voip_voipsettings_change", VoipSettings.load_for_edit().pk)
 
 
 class SecretInput(forms.PasswordInput):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from api.models import address_allowed, parse_networks
 from portal.encryption import EncryptedTextField
+from portal.models import SingletonSettings
 from voip.rating.deck import INBOUND, OUTBOUND
 from voip.rating.engine import AFTER_MINIMUM, IGNORED, INVALID, RATED, UNRATED, WHOLE_DURATION
 from voip.rating.periods import describe, valid_days
@@ -377,7 +378,7 @@ class UnbilledUsage(models.Model):
         return f"{self.amount} unbilled ({self.client_id})"
 
 
-class VoipSettings(models.Model):
+class VoipSettings(SingletonSettings):
     """The single row of VoIP billing settings, edited in the staff area (Admin → VoIP → VoIP settings)."""
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
@@ -398,7 +399,3 @@ class VoipSettings(models.Model):
 
     def __str__(self):
         return "VoIP settings"
-
-    @classmethod
-    def load(cls):
-        return cls.objects.get_or_create(singleton=True)[0]

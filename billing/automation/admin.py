@@ -72,8 +72,7 @@ class AutomationSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # One row: go straight to it.
-        settings = AutomationSettings.load()
-        return redirect("admin:billing_automationsettings_change", settings.pk)
+        return redirect("admin:billing_automationsettings_change", AutomationSettings.load_for_edit().pk)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

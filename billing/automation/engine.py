@@ -37,7 +37,7 @@ from django.utils import timezone
 from billing import emails
 from billing.automation import client_status, selection
 from billing.automation.invoices import handle_terminated_service_invoices
-from billing.automation.rules import SUSPEND, TERMINATE, Rules, current_settings
+from billing.automation.rules import SUSPEND, TERMINATE, Rules
 from billing.models import AutomationSettings, Product, Service
 from billing.services.ledger import lock_client
 from portal.concurrency import run_on_threads
@@ -251,7 +251,7 @@ def run_cancellations(plan, *, date, actor):
 def finish_daily(plan, *, date, actor):
     """The daily pass's last step, once every service action is done: the client status update (it sees the
     terminations just made). Records the changes in `plan` when there is one; returns them."""
-    mode = current_settings().client_status_update
+    mode = AutomationSettings.load().client_status_update
     changes = client_status.update_client_statuses(date=date, mode=mode, actor=actor)
     if plan is None:
         return changes

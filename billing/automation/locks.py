@@ -38,7 +38,7 @@ def acquire_pass_lock(lease=LEASE):
     if shared_cache():
         return token if cache.add(LOCK_KEY, token, timeout=int(lease.total_seconds())) else None
     now = timezone.now()
-    _row(LOCK_ROW, status=JobRun.Status.SUCCESS)
+    JobRun.ensure(LOCK_ROW, status=JobRun.Status.SUCCESS)
     free = Q(status__in=[JobRun.Status.SUCCESS, JobRun.Status.FAILED]) | Q(last_started_at__lt=now - lease)
     taken = JobRun.objects.filter(free, name=LOCK_ROW).update(
         status=JobRun.Status.RUNNING, last_started_at=now, last_summary=token
@@ -66,7 +66,7 @@ def pass_running():
 
 def claim_daily(day):
     """True for exactly one caller per business date `day`."""
-    _row(DAILY_CLAIM_ROW, status=JobRun.Status.SUCCESS)
+    JobRun.ensure(DAILY_CLAIM_ROW, status=JobRun.Status.SUCCESS)
     # ISO dates compare as strings; "" (never) is before every date.
     return bool(
         JobRun.objects.filter(name=DAILY_CLAIM_ROW, last_summary__lt=day.isoformat()).update(
@@ -84,6 +84,3 @@ def last_daily_date():
     """The ISO business date of the last daily pass started, or ""."""
     return JobRun.objects.filter(name=DAILY_CLAIM_ROW).values_list("last_summary", flat=True).first() or ""
 
-
-def _row(name, *, status):
-    JobRun.objects.get_or_create(name=name, defaults={"status": status, "last_started_at": timezone.now()})

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from billing.automation import engine, locks
-from billing.automation.rules import current_settings
+from billing.models import AutomationSettings
 
 COLUMNS = ("Service", "Client", "Domain", "Action", "Rule", "Days overdue", "Outcome")
 PREVIEW_ROWS = 10
@@ -55,7 +55,7 @@ def next_daily_run(now=None):
     """(when the next daily pass starts, whether it is already late): today at the configured time unless today's
     pass has run, else tomorrow's. Times are in the business time zone."""
     now = timezone.localtime(now)
-    settings = current_settings()
+    settings = AutomationSettings.load()
     day = now.date()
     if locks.last_daily_date() >= day.isoformat():
         day += timedelta(days=1)

@@ -104,12 +104,6 @@ def _exceeds(rule, settings, action):
     return rule.overwrite_termination and settings.termination_enabled and rule.terminate_days > settings.terminate_days
 
 
-def current_settings():
-    """The automation settings, read only: the stored row, or the defaults when none was saved yet (a dry run or
-    the dashboard must not write; AutomationSettings.load() creates the row)."""
-    return AutomationSettings.objects.first() or AutomationSettings()
-
-
 class Rules:
     """The rules of one run: the global settings and the overrides of the configured type, read in two queries.
 
@@ -125,7 +119,7 @@ class Rules:
 
     @classmethod
     def load(cls, settings=None):
-        settings = settings or current_settings()
+        settings = settings or AutomationSettings.load()
         kind = {"product_group__isnull": False} if settings.override_type == "group" else {"product__isnull": False}
         overrides = OverwriteRule.objects.filter(**kind).select_related("product", "product_group")
         return cls(settings, list(overrides))

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from billing.automation import engine, locks
-from billing.automation.rules import current_settings
+from billing.models import AutomationSettings
 from portal.jobs import track_job
 from portal.models import JobRun
 
@@ -36,7 +36,7 @@ COUNTER_TTL = int(locks.LEASE.total_seconds())
 @shared_task(time_limit=3600, soft_time_limit=3540)
 def automation_daily():
     """Beat, every five minutes: start the daily pass when its time has come and it has not run yet."""
-    run_time = current_settings().daily_run_time
+    run_time = AutomationSettings.load().daily_run_time
     day = due_daily_date(timezone.localtime(), run_time)
     if day is None:
         return f"Daily pass at {run_time:%H:%M}; not yet."
@@ -71,7 +71,7 @@ def due_daily_date(now, run_time):
 @shared_task(time_limit=3600, soft_time_limit=3540)
 def automation_every_run():
     """Beat, every five minutes: the pass for overrides in "every run" mode (seed 001's "Cron" setting)."""
-    if current_settings().override_cron_mode != engine.EVERY_RUN:
+    if AutomationSettings.load().override_cron_mode != engine.EVERY_RUN:
         with track_job(JOB_EVERY_RUN) as summary:
             summary["summary"] = "Overrides are processed daily (Override cron mode): nothing to do."
         return summary["summary"]

@@ -29,9 +29,12 @@ def test_a_service_period_can_be_billed_only_once():
         InvoiceItemFactory(period_key="service:1:2026-12-01")
 
 
-def test_automation_settings_has_a_single_row():
-    first = AutomationSettings.load()
-    assert AutomationSettings.load().pk == first.pk
+def test_reading_automation_settings_never_writes_and_editing_stores_a_single_row():
+    defaults = AutomationSettings.load()
+    assert defaults.pk is None and defaults.suspend_days == 5
+    assert not AutomationSettings.objects.exists()
+    first = AutomationSettings.load_for_edit()
+    assert AutomationSettings.load_for_edit().pk == first.pk == AutomationSettings.load().pk
     with pytest.raises(IntegrityError), transaction.atomic():
         AutomationSettings.objects.create()
     assert AutomationSettings.objects.count() == 1

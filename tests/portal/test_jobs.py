@@ -50,3 +50,42 @@ def test_beat_reads_crontabs_in_the_business_time_zone_not_the_servers():
         assert remaining.total_seconds() == 30 * 60
     finally:
         app.conf.timezone = settings.BUSINESS_TIME_ZONE
+
+
+def _insert_lost_to_a_deadlock(winner_committed):
+    """get_or_create as it fails for the loser of InnoDB's deadlock over JobRun.name's unique index."""
+    from django.db import OperationalError
+
+    def get_or_create(**kwargs):
+        if winner_committed:
+            JobRun.objects.create(name=kwargs["name"], **kwargs["defaults"])
+        raise OperationalError(1213, "Deadlock found when trying to get lock; try restarting transaction")
+
+    return get_or_create
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit: the deadlock rolled back only the insert itself
+def test_a_job_row_insert_lost_to_a_deadlock_reads_the_winners_row(monkeypatch):
+    monkeypatch.setattr(JobRun.objects, "get_or_create", _insert_lost_to_a_deadlock(winner_committed=True))
+    with track_job("raced-job"):
+        pass
+    run = JobRun.objects.get(name="raced-job")
+    assert (run.status, run.run_count) == ("success", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_with_no_row_to_read_is_raised(monkeypatch):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(JobRun.objects, "get_or_create", _insert_lost_to_a_deadlock(winner_committed=False))
+    with pytest.raises(OperationalError):
+        JobRun.ensure("raced-job", status=JobRun.Status.RUNNING)
+    assert not JobRun.objects.exists()
+
+
+def test_a_deadlock_inside_a_larger_transaction_is_raised_for_it_to_retry_whole(monkeypatch):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(JobRun.objects, "get_or_create", _insert_lost_to_a_deadlock(winner_committed=True))
+    with pytest.raises(OperationalError):
+        JobRun.ensure("raced-job", status=JobRun.Status.RUNNING)
