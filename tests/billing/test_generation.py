@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import AutomationSettings, CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, Service, TaxRate
 from billing.services.generation import generate_invoices
 from portal.models import ActivityLog, Client
-from tests.factories import ClientFactory, InvoiceItemFactory, ServiceFactory
+from tests.factories import ClientFactory, InvoiceItemFactory, ServiceFactory, ensure_invoice_sequence
 
 RUN = date(2026, 11, 20)  # invoices 14 days ahead (the default): periods starting up to 2026-12-04
 S = Service.Status
@@ -162,6 +162,7 @@ def test_invoice_days_before_due_is_the_setting():
 def test_two_generators_at_once_bill_each_period_once():
     if connection.vendor == "sqlite":
         pytest.skip("SQLite serialises writers itself (IMMEDIATE transactions); the row-lock race needs MariaDB (CI)")
+    ensure_invoice_sequence()
     clients = [ClientFactory() for _ in range(12)]
     services = [due_service(clients[i % 12]) for i in range(60)]
     barrier = threading.Barrier(2)

@@ -11,7 +11,7 @@ from billing.emails import INVOICE_CREATED
 from billing.models import CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, TaxRate
 from billing.services.ledger import ledger_post
 from portal.models import ActivityLog, Client, JobRun
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, ensure_invoice_sequence
 from tests.voip.builders import SYSTEM, stored_calls, voip_service
 from tests.voip.test_imports import upload
 from voip.models import BillingMode, Cdr, UnbilledUsage, VoipProduct, VoipSettings
@@ -286,6 +286,7 @@ def test_two_runs_at_once_make_one_invoice(product, source):
 
     from django.db import connections
 
+    ensure_invoice_sequence()
     VoipProduct.objects.filter(product=product).update(billing_mode=BillingMode.POSTPAID)
     services = [voip_service(ClientFactory(), product, domain=f"race{n}.example") for n in range(6)]
     for svc in services:
