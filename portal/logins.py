@@ -10,7 +10,6 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -18,9 +17,9 @@ from django.utils.http import urlsafe_base64_encode
 from billing.emails import render_text
 from portal.activity import log_activity
 from portal.models import ClientUser
+from portal.services import EMAIL_TAKEN, email_taken, users_with_email
 
 User = get_user_model()
-EMAIL_TAKEN = "A user already exists with that email address"
 
 INVITE_SUBJECT = "You are invited to {{ company_name }}"
 INVITE_BODY = """Hello,
@@ -42,17 +41,6 @@ def default_login(client):
     """The login that stands for the client when none is named (staff "log in as client", the API's client
     login link): its owner, else its first login; None when it has none."""
     return ClientUser.objects.filter(client=client).select_related("user").order_by("-is_owner", "id").first()
-
-
-def users_with_email(email):
-    return User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
-
-
-def email_taken(email, *, exclude_pk=None):
-    taken = users_with_email(email)
-    if exclude_pk is not None:
-        taken = taken.exclude(pk=exclude_pk)
-    return taken.exists()
 
 
 def set_password_link(user):

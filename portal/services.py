@@ -1,6 +1,8 @@
 """Writes for clients and their users. Each function is atomic and audits with the acting user."""
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.activity import Actor, log_activity
@@ -8,17 +10,38 @@ from portal.models import Client, ClientUser
 
 User = get_user_model()
 
+EMAIL_TAKEN = "A user already exists with that email address"
+
 PROFILE_FIELDS = (
     "company_name", "first_name", "last_name", "email", "phone",
     "address1", "address2", "city", "state", "postcode", "country", "time_zone",
 )
 
 
+class EmailTaken(ValidationError):
+    """The address is already a login's username or e-mail, or another client's e-mail."""
+
+
+def users_with_email(email):
+    return User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
+
+
+def email_taken(email, *, exclude_pk=None):
+    """Whether a login (client or staff) other than `exclude_pk` uses the address as username or e-mail."""
+    taken = users_with_email(email)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    return taken.exists()
+
+
 @transaction.atomic
 def client_create(*, actor, password=None, **fields):
-    """A client and its owner login (username = e-mail). Without a password the owner sets one by reset."""
+    """A client and its owner login (username = e-mail). Without a password the owner sets one by reset.
+    Refused (EmailTaken) when a login or another client already has the e-mail address."""
     client = Client(**fields)
     client.full_clean()
+    if email_taken(client.email) or Client.objects.filter(email__iexact=client.email).exists():
+        raise EmailTaken({"email": EMAIL_TAKEN})
     client.save()
     user = User(username=client.email.lower(), email=client.email, first_name=client.first_name, last_name=client.last_name)
     if password:

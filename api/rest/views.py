@@ -1,7 +1,5 @@
 """REST viewsets. Reads use querysets with their relations joined or prefetched (a fixed number of queries per
 page); writes call the portal's services with the key as the actor (Actor.api)."""
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -49,9 +47,6 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     @extend_schema(request=s.ClientCreateSerializer, responses={201: s.ClientSerializer})
     def create(self, request):
         data = dict(body(s.ClientCreateSerializer, request))
-        email = data["email"]
-        if get_user_model().objects.filter(username__iexact=email).exists():
-            raise ValidationError({"email": "A user with this e-mail address already exists."})
         password = data.pop("password", None) or None
         client = client_create(actor=actor(request), password=password, **data)
         return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)

@@ -1,5 +1,4 @@
 """WHMCS "Client" actions, on portal.services (client_create, client_update_profile) and the Client model."""
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
@@ -8,7 +7,7 @@ from billing.models import EmailLog, Service
 from billing.services.closing import client_close
 from portal.contacts import contact_create, contact_delete, contact_update
 from portal.models import Client, ClientUser, Contact
-from portal.services import client_create, client_set_status, client_update_profile
+from portal.services import EMAIL_TAKEN, EmailTaken, client_create, client_set_status, client_update_profile
 
 C = "Client"
 PROFILE_PARAMS = {  # WHMCS parameter → Client field
@@ -31,9 +30,6 @@ def find_client(call, param="clientid"):
     ("email", "You did not enter your email address"),
 ))
 def add_client(call):
-    email = call.str("email")
-    if get_user_model().objects.filter(username__iexact=email).exists() or Client.objects.filter(email__iexact=email).exists():
-        raise WhmcsError("A user already exists with that email address")
     fields = {field: call.str(param) for param, field in PROFILE_PARAMS.items() if call.has(param)}
     fields["country"] = fields.get("country", "US").upper()
     if call.has("currency"):
@@ -43,7 +39,10 @@ def add_client(call):
         fields["currency"] = code
     if call.has("notes"):
         fields["notes"] = call.str("notes")
-    client = client_create(actor=call.actor, password=call.str("password2") or None, **fields)
+    try:
+        client = client_create(actor=call.actor, password=call.str("password2") or None, **fields)
+    except EmailTaken:
+        raise WhmcsError(EMAIL_TAKEN) from None
     owner = ClientUser.objects.filter(client=client, is_owner=True).values_list("user_id", flat=True).first()
     return {"clientid": client.pk, "owner_id": owner}
 

@@ -15,6 +15,15 @@ from tests.factories import ClientFactory, InvoiceFactory, ProductFactory, Servi
 pytestmark = pytest.mark.django_db
 
 
+def test_creating_a_client_with_an_address_a_login_already_uses_is_a_field_error(rest):
+    ClientFactory(email="taken@example.com")
+    before = Client.objects.count()
+    response = rest.post("clients/", {"first_name": "A", "last_name": "B", "email": "Taken@Example.com", "country": "US"})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"email": ["A user already exists with that email address"]}
+    assert Client.objects.count() == before
+
+
 def test_clients_create_read_update(rest):
     created = rest.post("clients/", {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
                                      "country": "US"})

@@ -144,6 +144,23 @@ def test_missing_parameters_answer_the_actions_error(whmcs):
     assert whmcs("AddClient", firstname="A", lastname="B", email="not-an-email")["message"].startswith("email:")
 
 
+@pytest.mark.parametrize("taken", ["owner", "other_login_email", "staff", "client_email_only"])
+def test_add_client_with_an_address_already_used_answers_whmcs_error_and_creates_nothing(whmcs, taken):
+    used = ClientFactory(email="used@example.com")
+    if taken == "other_login_email":
+        used.users.first().user.__class__.objects.filter(pk=used.users.first().user_id).update(
+            username="someone-else", email="used@example.com")
+    elif taken == "staff":
+        used.delete()
+        StaffFactory(username="admin-login", email="Used@Example.com")
+    elif taken == "client_email_only":
+        used.users.all().delete()
+    before = (Client.objects.count(), ActivityLog.objects.count())
+    assert whmcs("AddClient", firstname="A", lastname="B", email="USED@example.com") == {
+        "result": "error", "message": "A user already exists with that email address"}
+    assert (Client.objects.count(), ActivityLog.objects.count()) == before
+
+
 def test_get_requests_are_refused(client):
     assert client.get("/includes/api.php").status_code == 405
 
