@@ -118,7 +118,7 @@ class SmarterMailMailboxes(MailboxManagement):
     def list_forwards(self, service):
         """SmarterMail lists no forwards: one call per mailbox, but all (and the mailbox listing) as one domain
         administrator, where the default would impersonate again for each mailbox."""
-        token = self._domain_admin_token(self._client(service), service)
+        token = self._admin_token(service)
         mailboxes = self._mailboxes(service, token=token)
         return [self.get_forward(service, mailbox.address, token=token) for mailbox in mailboxes]
 
@@ -154,9 +154,8 @@ class SmarterMailMailboxes(MailboxManagement):
 
     # --- DKIM ----------------------------------------------------------------------------------------------
 
-    def get_dkim(self, service):
-        settings = self._domain_call(service, "GET", "settings/domain/domain").get("domainSettings") or {}
-        keys = settings.get("domainKeysSettings") or {}
+    def get_dkim(self, service, *, token=None):
+        keys = self._domain_keys(service, token)
         if keys.get("isActive"):
             status = Dkim.ACTIVE
         elif keys.get("pending"):
@@ -168,17 +167,26 @@ class SmarterMailMailboxes(MailboxManagement):
                     record=f"v=DKIM1; k=rsa; p={public_key}" if public_key else "")
 
     def enable_dkim(self, service, *, key_size=2048):
-        settings = self._domain_call(service, "GET", "settings/domain/domain").get("domainSettings") or {}
-        if not (settings.get("domainKeysSettings") or {}).get("publicKey"):
-            self._domain_call(service, "POST", f"settings/domain/dkim-create-rollover/{int(key_size)}", {})
-        self._domain_call(service, "POST", "settings/domain/dkim-enable/false", {}, idempotent=True)
-        return self.get_dkim(service)
+        token = self._admin_token(service)  # one impersonation for the action's three or four calls
+        if not self._domain_keys(service, token).get("publicKey"):
+            self._domain_call(service, "POST", f"settings/domain/dkim-create-rollover/{int(key_size)}", {}, token=token)
+        self._domain_call(service, "POST", "settings/domain/dkim-enable/false", {}, idempotent=True, token=token)
+        return self.get_dkim(service, token=token)
 
     def disable_dkim(self, service):
-        self._domain_call(service, "POST", "settings/domain/dkim-disable", {}, idempotent=True)
-        return self.get_dkim(service)
+        token = self._admin_token(service)
+        self._domain_call(service, "POST", "settings/domain/dkim-disable", {}, idempotent=True, token=token)
+        return self.get_dkim(service, token=token)
+
+    def _domain_keys(self, service, token):
+        settings = self._domain_call(service, "GET", "settings/domain/domain", token=token).get("domainSettings") or {}
+        return settings.get("domainKeysSettings") or {}
 
     # --- helpers -------------------------------------------------------------------------------------------
+
+    def _admin_token(self, service):
+        """A domain-administrator token, for an action that makes several calls with it."""
+        return self._domain_admin_token(self._client(service), service)
 
     def _domain_call(self, service, method, path, body=None, *, idempotent=None, token=None):
         """A call as the domain's administrator (with `token` when the caller already has the administrator's);

@@ -102,7 +102,9 @@ def test_smartermail_domain_aliases_and_dkim(sm_live, smartermail):  # noqa: F81
     module.remove_domain_alias(ref(sm_live), "smarter.org")
     module.remove_domain_alias(ref(sm_live), "smarter.org")
     assert module.get_dkim(ref(sm_live)) == Dkim(status=Dkim.DISABLED)
+    before = smartermail.calls_to("manage-domain")
     pending = module.enable_dkim(ref(sm_live), key_size=1024)
+    assert smartermail.calls_to("manage-domain") == before + 1  # one domain-admin login for the four calls
     keys = smartermail.domain("smarter.example").dkim
     assert pending.status == Dkim.PENDING and keys["keySize"] == 1024
     assert pending.host == f"{keys['selector']}._domainkey.smarter.example"
