@@ -5,14 +5,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from api.rest.views import actor, body
 from billing.models import BillableItem
 from billing.services.billable import EDITABLE_FIELDS, billable_item_create, billable_item_update
 from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
 from portal.models import Client, Contact
-
-
-def actor(request):
-    return request.auth.actor
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -49,9 +46,7 @@ class ServiceWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         raise NotImplementedError
 
     def create(self, request):
-        serializer = self.serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = dict(body(self.serializer_class, request))
         obj = self.create_object(client=data.pop("client"), actor=actor(request), data=data)
         return Response(self.serializer_class(obj).data, status=status.HTTP_201_CREATED)
 
