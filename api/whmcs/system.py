@@ -64,8 +64,6 @@ def get_email_templates(call):
     return {"totalresults": len(rows), "emailtemplates": {"emailtemplate": rows}}
 
 
-CUSTOM_TYPES = {"general": EmailTemplate.Category.GENERAL, "invoice": EmailTemplate.Category.INVOICE,
-                "product": EmailTemplate.Category.SERVICE}
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_CUSTOM_VARS = 100
 
@@ -141,7 +139,7 @@ def send_email(call):
     if custom:
         if not call.caller.allows("emails.custom"):
             raise WhmcsError('Invalid Permissions: API action "sendemail" is not allowed')
-        category = CUSTOM_TYPES.get(call.str("customtype").lower())
+        category = TEMPLATE_TYPES.get(call.str("customtype").lower())
         if category is None:
             raise WhmcsError("Invalid customtype: use general, product or invoice")
         if not call.has("customsubject") or not call.has("custommessage"):
