@@ -26,12 +26,12 @@ class Action:
     scope: str = ""
     required: tuple = ()  # (parameter, WHMCS error message when missing)
     note: str = ""
-    # For an action whose permission depends on its parameters: (form data) -> scope. `scope` then only
+    # For an action whose permission depends on its parameters: (Call) -> scope. `scope` then only
     # describes them (the coverage table).
     scope_for: object = None
 
-    def required_scope(self, data):
-        return self.scope_for(data) if self.scope_for is not None else self.scope
+    def required_scope(self, call):
+        return self.scope_for(call) if self.scope_for is not None else self.scope
 
     @property
     def supported(self):

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from api import client_sso
 from api.whmcs.clients import find_client
-from api.whmcs.registry import WhmcsError, action, get_or_error, truthy
+from api.whmcs.registry import WhmcsError, action, get_or_error
 from billing.models import Service
 from portal import impersonation
 from provisioning.services import service_sso_url
@@ -23,28 +23,23 @@ from provisioning.services import service_sso_url
 CLIENT_LOGIN_SCOPE = "clients.sso"
 
 
-def _given(data, name):
-    return str(data.get(name, "")).strip() != ""
-
-
-def _client_login(data):
+def _client_login(call):
     """Whether the call asks for the client's own login: client_id without login_as_client, and either no
     service_id or a destination (clientarea:product_details takes service_id as the page to land on). The
     permission check (scope_for) and the handler decide by this same function."""
-    as_staff = truthy(data.get("login_as_client", ""))
-    return (_given(data, "client_id") and not as_staff
-            and (not _given(data, "service_id") or _given(data, "destination")))
+    return (call.has("client_id") and not call.bool("login_as_client")
+            and (not call.has("service_id") or call.has("destination")))
 
 
 @action("CreateSsoToken", category="Authentication", scope="services.sso / clients.sso",
-        scope_for=lambda data: CLIENT_LOGIN_SCOPE if _client_login(data) else "services.sso",
+        scope_for=lambda call: CLIENT_LOGIN_SCOPE if _client_login(call) else "services.sso",
         note="service_id: the module's single sign-on URL (services.sso). client_id [user_id, destination "
              "clientarea:homepage/profile/services/product_details/upgrade/invoices or sso:custom_redirect with "
              "sso_redirect_path]: the client's own one-time login link, 60 s, single use, client-area pages only "
              "(clients.sso, granted only by name). client_id with login_as_client=1: the staff 'log in as client' "
              "link for the key's owner (services.sso and portal.login_as_client).")
 def create_sso_token(call):
-    if _client_login(call.data):
+    if _client_login(call):
         return _client_login_link(call, find_client(call, "client_id"))
     if call.has("service_id"):
         service = get_or_error(Service.objects.select_related("product"), call.str("service_id"), "Service ID Not Found")

@@ -55,9 +55,9 @@ def api_php(request):
         return error(request, "Command Not Found")
     if not action.supported:
         return error(request, f"{action.name} is not supported by this portal: {action.note}")
-    if not caller.allows(action.required_scope(data), action.name):
-        return error(request, f'Invalid Permissions: API action "{name}" is not allowed', status=403)
     call = registry.Call(data=data, caller=caller, action=action, request=request)
+    if not caller.allows(action.required_scope(call), action.name):
+        return error(request, f'Invalid Permissions: API action "{name}" is not allowed', status=403)
     for param, message in action.required:
         if not call.has(param):
             return error(request, message)
