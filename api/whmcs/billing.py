@@ -8,7 +8,7 @@ from api.whmcs.registry import (
     WhmcsError, action, filter_by, get_or_error, paginate, parse_amount, truthy, unsupported,
 )
 from api.whmcs.shapes import (
-    INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, invoice_row, money, transaction_fields, when,
+    INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, invoice_row, local_midnight, money, transaction_fields, when,
 )
 from billing.models import BillableItem, CreditLedgerEntry, Invoice, InvoiceItem, Payment
 from billing.services.billable import billable_item_create
@@ -175,7 +175,7 @@ def gen_invoices(call):
 
 def received_at(call):
     received = call.date("date")
-    return timezone.make_aware(timezone.datetime.combine(received, timezone.datetime.min.time())) if received else None
+    return local_midnight(received) if received else None
 
 
 @action("AddInvoicePayment", category=B, scope="payments.write", required=(

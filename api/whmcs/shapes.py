@@ -1,5 +1,7 @@
 """The portal's records in WHMCS's field names and formats (amounts as "10.00", dates as YYYY-MM-DD,
 statuses as WHMCS spells them)."""
+from datetime import datetime, time
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -34,6 +36,11 @@ def day(value):
 
 def when(value):
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "0000-00-00 00:00:00"
+
+
+def local_midnight(day):
+    """The start of `day` in the business time zone (WHMCS's dates have no time)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def label(choices_value, choices):

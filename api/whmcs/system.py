@@ -6,7 +6,7 @@ import binascii
 import json
 import re
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,7 +16,7 @@ from django.utils import timezone
 from api.whmcs.clients import find_client
 from api.whmcs.orders import ORDER_STATUS
 from api.whmcs.registry import WhmcsError, action, filter_by, paginate, unsupported
-from api.whmcs.shapes import currencies, money, when
+from api.whmcs.shapes import currencies, local_midnight, money, when
 from billing import emails
 from billing.admin_emails import EmailTemplateForm
 from billing.models import EmailTemplate, Invoice, Payment, Service
@@ -259,16 +259,12 @@ def get_admin_users(call):
     return {"count": len(users), "admin_users": users}
 
 
-def _local_midnight(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def income_figures(today):
     """Net income (amount - gateway fees) of the payments received today, this month, this year and ever, in
     the default currency: the portal keeps no exchange rates, so other currencies are not converted."""
-    starts = {"today": _local_midnight(today), "thismonth": _local_midnight(today.replace(day=1)),
-              "thisyear": _local_midnight(today.replace(month=1, day=1))}
-    end = _local_midnight(today + timedelta(days=1))
+    starts = {"today": local_midnight(today), "thismonth": local_midnight(today.replace(day=1)),
+              "thisyear": local_midnight(today.replace(month=1, day=1))}
+    end = local_midnight(today + timedelta(days=1))
     net = ExpressionWrapper(F("amount") - F("fees"), output_field=DecimalField(max_digits=14, decimal_places=2))
     sums = Payment.objects.filter(currency=settings.DEFAULT_CURRENCY).aggregate(
         **{name: Sum(net, filter=Q(received_at__gte=start, received_at__lt=end), default=0) for name, start in starts.items()},
@@ -279,8 +275,8 @@ def income_figures(today):
 
 def order_figures(today):
     """WHMCS's order counts (an order is the service it created): pending now, and by the day it was placed."""
-    spans = {"today": (_local_midnight(today), _local_midnight(today + timedelta(days=1))),
-             "yesterday": (_local_midnight(today - timedelta(days=1)), _local_midnight(today))}
+    spans = {"today": (local_midnight(today), local_midnight(today + timedelta(days=1))),
+             "yesterday": (local_midnight(today - timedelta(days=1)), local_midnight(today))}
     by_title = {}
     for status, title in ORDER_STATUS.items():
         by_title.setdefault(title.lower(), []).append(status)
@@ -292,7 +288,7 @@ def order_figures(today):
             counts[f"orders_{day}_{title}"] = Count("id", filter=placed & Q(status__in=by_title[title]))
     end = spans["today"][1]
     for name, first in (("thismonth", today.replace(day=1)), ("thisyear", today.replace(month=1, day=1))):
-        counts[f"orders_{name}_total"] = Count("id", filter=Q(created_at__gte=_local_midnight(first), created_at__lt=end))
+        counts[f"orders_{name}_total"] = Count("id", filter=Q(created_at__gte=local_midnight(first), created_at__lt=end))
     counts["cancellations_pending"] = Count("id", filter=~Q(cancellation_type="") & ~Q(
         status__in=[Service.Status.CANCELLED, Service.Status.TERMINATED]))
     figures = Service.objects.aggregate(**counts)
@@ -342,8 +338,8 @@ def get_automation_log(call):
     start, end = call.date("startdate", today), call.date("enddate", today)
     if start > end:
         raise WhmcsError("Invalid date range: startdate is after enddate")
-    runs = JobRun.objects.filter(last_started_at__gte=_local_midnight(start),
-                                 last_started_at__lt=_local_midnight(end + timedelta(days=1))).order_by("last_started_at", "name")
+    runs = JobRun.objects.filter(last_started_at__gte=local_midnight(start),
+                                 last_started_at__lt=local_midnight(end + timedelta(days=1))).order_by("last_started_at", "name")
     if call.has("namespace"):
         runs = runs.filter(name=call.str("namespace"))
     statistics = {}
