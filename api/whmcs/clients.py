@@ -202,7 +202,7 @@ def get_contacts(call):
     for param, field in CONTACT_PARAMS.items():
         if call.has(param):
             contacts = contacts.filter(**{f"{field}__iexact": call.str(param)})
-    if call.has("subaccount") and call.bool("subaccount"):
+    if call.bool("subaccount"):
         contacts = contacts.none()
     rows, page = paginate(call, contacts)
     return {**page, "contacts": {"contact": [contact_fields(c) for c in rows]}}
