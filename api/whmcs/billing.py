@@ -242,7 +242,7 @@ def update_transaction(call):
         raise WhmcsError("credit cannot be set by UpdateTransaction: a transaction's money stays where it went; "
                          "record a correcting transaction instead")
     for param, (attr, kind) in IMMUTABLE.items():
-        if call.has(param) and getattr(call, kind)(param) != (getattr(payment, attr) or (0 if kind == "int" else None)):
+        if call.has(param) and getattr(call, kind)(param) != (getattr(payment, attr) or 0):
             raise WhmcsError(f"{param} of a transaction cannot be changed: amounts, invoice and client stay as "
                              "recorded; record a correcting transaction (a refund or a new payment) instead")
     changes = {}

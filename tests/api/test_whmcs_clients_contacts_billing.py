@@ -300,3 +300,16 @@ def test_add_billable_item_errors_add_nothing(whmcs, owner, params, message):
     params = {"clientid": owner.pk, "description": "x", "amount": "5.00", **params}
     assert whmcs("AddBillableItem", **params) == {"result": "error", "message": message}
     assert not BillableItem.objects.exists()
+
+
+def test_update_transaction_accepts_the_zero_amounts_get_transactions_returned(whmcs, owner):
+    inv = invoice(whmcs, owner, "30.00")
+    whmcs("AddInvoicePayment", invoiceid=inv.pk, transid="T-1", gateway="manual")
+    payment = Payment.objects.get()
+    listed = whmcs("GetTransactions", transid="T-1")["transactions"]["transaction"][0]
+    answer = whmcs("UpdateTransaction", transactionid=payment.pk, amountin=listed["amountin"],
+                   amountout=listed["amountout"], refundid=listed["refundid"], description="Checked")
+    assert answer == {"result": "success", "transactionid": payment.pk}
+    payment.refresh_from_db()
+    assert (payment.note, payment.amount, payment.amount_out, payment.refund_of_id) == (
+        "Checked", Decimal("30.00"), Decimal("0.00"), None)
