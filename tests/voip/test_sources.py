@@ -162,6 +162,19 @@ def test_a_webcdr_push_is_imported_and_a_repeat_charges_nothing(client, vodia, s
     assert CreditLedgerEntry.objects.count() == 1
 
 
+def test_a_push_within_the_minute_reads_no_client_time_zones(client, vodia, service):
+    """The services' client time zones come with the matcher the source's pushes reuse for a minute, not from a
+    query per push."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert push(client, vodia, WEBCDR).json()["inserted"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert push(client, vodia, {**WEBCDR, "callid": "vodia-call-2"}).json()["received"] == 1
+    assert not [query["sql"] for query in queries.captured_queries
+                if "time_zone" in query["sql"] and "billing_service" in query["sql"]]
+
+
 def test_json_leg_records_and_bad_records_in_one_push(client, vodia, service):
     body = [
         {"action": "call-data-record", "CallID": "leg-1", "PrimaryCallID": "p-1", "Direction": "I",

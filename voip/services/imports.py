@@ -70,12 +70,13 @@ class ImportReport:
 
 class ServiceRating:
     """Rates calls of services with their products' decks, time-of-day periods read in each service's client's
-    time zone (step 10); raters are resolved once per product and zone. `product_of`: {service id: product id}."""
+    time zone (step 10); raters are resolved once per product and zone. `product_of`: {service id: product id};
+    `zone_of`: {service id: client time zone name}, read here when the caller has not (the ServiceMatcher has)."""
 
-    def __init__(self, product_of):
+    def __init__(self, product_of, zone_of=None):
         self.product_of = product_of
         self.products = products_with_settings(product_of.values())
-        self.zone_of = client_zones(product_of)
+        self.zone_of = client_zones(product_of) if zone_of is None else zone_of
         self._raters = {}
         self._packaged = {}
 
@@ -134,7 +135,7 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
     column for it. Returns the finished CdrImport."""
     source = cdr_import.source
     matcher = matcher or matcher_for(source)
-    rating = ServiceRating(matcher.product_of)
+    rating = ServiceRating(matcher.product_of, matcher.zone_of)
     report = ImportReport()
     batch = []
     adapt_time = connection.ops.adapt_datetimefield_value

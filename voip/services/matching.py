@@ -84,7 +84,7 @@ class ServiceMatcher:
     """Dicts from identifiers to service ids, built once; `match(record)` is a handful of dict lookups."""
 
     def __init__(self, rows):
-        """`rows`: (service id, status, product id, module_data) of the candidate services."""
+        """`rows`: (service id, status, product id, module_data, client time zone) of the candidate services."""
         self.by_account_extension = {}
         self.by_did = {}
         self.dids = set()  # every DID as stored (E.164 digits), for parsers that tell inbound from outbound by them
@@ -92,9 +92,11 @@ class ServiceMatcher:
         self.by_account = {}
         self.by_extension = {}
         self.product_of = {}
+        self.zone_of = {}  # service id → its client's time zone name ("": the business time zone)
         # Terminated services first, so that a live service's identifiers overwrite theirs.
-        for service_id, _status, product_id, module_data in sorted(rows, key=lambda row: LIVE_FIRST.get(row[1], 1)):
+        for service_id, _status, product_id, module_data, zone in sorted(rows, key=lambda r: LIVE_FIRST.get(r[1], 1)):
             self.product_of[service_id] = product_id
+            self.zone_of[service_id] = zone
             accounts, dids, extensions = service_identifiers(module_data)
             self.dids.update(dids)
             for did in dids:
@@ -147,12 +149,14 @@ class ServiceMatcher:
 
 
 def candidate_services(source):
-    """(id, status, product id, module_data) of the VoIP services a source's records may belong to: those on
-    its server, or every VoIP service for a source without one (uploaded files)."""
+    """(id, status, product id, module_data, client time zone) of the VoIP services a source's records may belong
+    to: those on its server, or every VoIP service for a source without one (uploaded files)."""
     services = Service.objects.filter(product__type=Product.Type.VOIP, status__in=MATCHABLE_STATUSES)
     if source.server_id is not None:
         services = services.filter(server_id=source.server_id)
-    return services.values_list("id", "status", "product_id", "module_data").iterator(chunk_size=2000)
+    return services.values_list("id", "status", "product_id", "module_data", "client__time_zone").iterator(
+        chunk_size=2000
+    )
 
 
 def matcher_for(source):

@@ -6,8 +6,8 @@ docs/voip-providers.md §5.2: both the `json:` leg scheme and `webcdr:`), with t
 record gets its position in the body as its line number. Each push is one import batch: a record seen before
 is skipped (unique source and external id), so a repeated push charges nothing.
 
-The services a push may belong to are read once a minute per source and process, not on every push (a PBX
-pushes one request per call).
+The services a push may belong to (with their clients' time zones) are read once a minute per source and
+process, not on every push (a PBX pushes one request per call).
 
 Who may push (`admit_push`, docs/voip-providers.md §5.2), in this order, each refusal a PushRefused with its HTTP
 status:

@@ -123,7 +123,7 @@ def rematch_unmatched(*, source, actor):
     charge them as one new batch. Returns the CdrImport (kind re-rate) with the counts; calls that still match
     nothing stay unmatched."""
     matcher = matcher_for(source)
-    rating = ServiceRating(matcher.product_of)
+    rating = ServiceRating(matcher.product_of, matcher.zone_of)
     cdr_import = _batch(source, actor, f"Unmatched calls of {source.name} matched again")
     now = timezone.now()
     with transaction.atomic():

@@ -250,12 +250,8 @@ class FusionPbxModule(VoipModule):
     def fetch_cdrs(self, source, since):
         if source.server is None:
             raise ModuleError(f"The FusionPBX call-record source {source.id} has no server.", permanent=True)
-        settings = self.server_settings(source.server)
-        url = self._database_url(source.server, settings)
-        if source.username:  # the source's own (read-only) role
-            url = with_credentials(url, source.username, source.password)
-        database = FusionPbxDatabase(url, connect_timeout=settings["connect_timeout"],
-                                     statement_timeout=settings["read_timeout"])
+        login = (source.username, source.password) if source.username else None  # the source's own read-only role
+        database = self._database(source.server, self.server_settings(source.server), login=login)
         return self._records(database, source.options.get("domains") or [], since)
 
     def _records(self, database, domains, since):
@@ -299,8 +295,12 @@ class FusionPbxModule(VoipModule):
                 "(docs/voip-providers.md §4.1).", permanent=True)
         return settings["database_url"]
 
-    def _database(self, server, settings):
-        return FusionPbxDatabase(self._database_url(server, settings), connect_timeout=settings["connect_timeout"],
+    def _database(self, server, settings, *, login=None):
+        """The server's FusionPBX database; `login`: (user, password) instead of the URL's."""
+        url = self._database_url(server, settings)
+        if login is not None:
+            url = with_credentials(url, *login)
+        return FusionPbxDatabase(url, connect_timeout=settings["connect_timeout"],
                                  statement_timeout=settings["read_timeout"])
 
     @staticmethod
