@@ -116,17 +116,16 @@ class InvoiceEditForm(forms.Form):
         self.items = list(invoice.items.order_by("sort_order", "pk"))
         self.initial.update(date=invoice.date, due_date=invoice.due_date, notes=invoice.notes)
         for item in self.items:
-            locked = " (bills a period: cannot be removed)" if item.period_key else ""
             self.fields[f"description_{item.pk}"] = forms.CharField(max_length=500, initial=item.description,
                                                                     label=f"Line {item.pk}")
             self.fields[f"amount_{item.pk}"] = forms.DecimalField(max_digits=12, decimal_places=2, initial=item.amount,
                                                                   label=f"Line {item.pk} amount")
             self.fields[f"taxable_{item.pk}"] = forms.BooleanField(required=False, initial=item.taxable,
                                                                    label=f"Line {item.pk} taxed")
-            if not item.period_key:
-                self.fields[f"delete_{item.pk}"] = forms.BooleanField(required=False, label=f"Remove line {item.pk}")
+            if item.period_key:
+                self.fields[f"description_{item.pk}"].help_text = "Bills a period: cannot be removed"
             else:
-                self.fields[f"description_{item.pk}"].help_text = locked.strip(" ()").capitalize()
+                self.fields[f"delete_{item.pk}"] = forms.BooleanField(required=False, label=f"Remove line {item.pk}")
         for n in range(1, self.NEW_LINES + 1):
             self.fields[f"new_description_{n}"] = forms.CharField(max_length=500, required=False, label=f"New line {n}")
             self.fields[f"new_amount_{n}"] = forms.DecimalField(max_digits=12, decimal_places=2, required=False,

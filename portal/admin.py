@@ -4,7 +4,7 @@ from django.db.models import Count, Q
 
 from billing.models import Invoice, Service
 from portal.activity import Actor
-from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
+from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, contact_create, contact_delete, contact_update, email_in_use
 from portal.impersonation import LoginAsClientAdminMixin
 from portal.models import ActivityLog, Client, ClientUser, Contact, JobRun
 
@@ -21,10 +21,10 @@ class ContactInlineForm(forms.ModelForm):
         fields = CONTACT_FIELDS
 
     def clean_email(self):
+        # The service's rule, checked here too: save_formset cannot turn a refusal into a form error.
         email = self.cleaned_data["email"]
-        client_id = self.instance.client_id
-        if client_id and Contact.objects.filter(client_id=client_id, email__iexact=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("This client already has a contact with that e-mail address.")
+        if self.instance.client_id and email_in_use(self.instance, email):
+            raise forms.ValidationError(EMAIL_IN_USE)
         return email
 
 

@@ -12,13 +12,21 @@ CONTACT_FIELDS = (
 )
 
 
+EMAIL_IN_USE = "This client already has a contact with that e-mail address."
+
+
+def email_in_use(contact, email):
+    """Whether another contact of `contact`'s client has the address (in any case)."""
+    same = Contact.objects.filter(client_id=contact.client_id, email__iexact=email).exclude(pk=contact.pk)
+    return same.exists()
+
+
 def _check(contact):
     if contact.country:
         contact.country = contact.country.upper()
     contact.full_clean()
-    same = Contact.objects.filter(client_id=contact.client_id, email__iexact=contact.email).exclude(pk=contact.pk)
-    if same.exists():
-        raise ValidationError({"email": "This client already has a contact with that e-mail address."})
+    if email_in_use(contact, contact.email):
+        raise ValidationError({"email": EMAIL_IN_USE})
 
 
 def _unknown(fields):

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
+from billing.forms import apply_errors
 from portal.activity import Actor
 from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
 from portal.models import Contact
@@ -44,17 +45,6 @@ class ContactForm(forms.ModelForm):
             self.data["country"] = self.data["country"].strip().upper()
 
 
-def _save(request, form, save):
-    """Run the service; its field errors go back onto the form. True when saved."""
-    try:
-        save()
-    except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-        return False
-    return True
-
-
 @client_required
 def contact_list(request):
     contacts = Contact.objects.filter(client=request.client).order_by("last_name", "first_name", "pk")
@@ -66,7 +56,11 @@ def contact_add(request):
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in FORM_FIELDS}
-        if _save(request, form, lambda: contact_create(client=request.client, actor=Actor.from_request(request), **values)):
+        try:
+            contact_create(client=request.client, actor=Actor.from_request(request), **values)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
             messages.success(request, "The contact was added.")
             return redirect("clientarea:contacts")
     return render(request, "portal/contact_form.html", {"form": form, "contact": None})
@@ -79,7 +73,11 @@ def contact_edit(request, contact_id):
     if request.method == "POST" and form.is_valid():
         # The form validated a copy; the service applies and audits the change on the real row.
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        if _save(request, form, lambda: contact_update(contact=contact, actor=Actor.from_request(request), changes=changes)):
+        try:
+            contact_update(contact=contact, actor=Actor.from_request(request), changes=changes)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
             messages.success(request, "The contact was saved." if changes else "Nothing changed.")
             return redirect("clientarea:contacts")
     return render(request, "portal/contact_form.html", {"form": form, "contact": contact})

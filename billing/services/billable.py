@@ -92,7 +92,7 @@ def mark_billed(billed, invoice_by_client, actor):
             item.due_date, item.invoice_action = next_due(item), IA.DUE_DATE
         item.awaiting_invoice = more
         entries.append(build_entry(
-            actor=actor, action="billable_item.invoiced", target=item, client=item.client,
+            actor=actor, action="billable_item.invoiced", target=item,
             message=f"Billable item '{item.description}' invoiced on {item.invoice}"
             + (f"; next due {item.due_date}" if more else ""),
             data={"invoice": item.invoice.pk, "invoice_count": item.invoice_count},
@@ -123,8 +123,6 @@ def billable_items_invoice(*, items, actor):
         for client_id, pairs in by_client.items()
     ]
     invoices = issue_invoices(drafts=drafts, on_date=today, actor=actor)
-    for item in locked:
-        item.client = clients[item.client_id]
     mark_billed(locked, {d.client.pk: d.invoice for d in drafts}, actor)
     return invoices
 
@@ -161,10 +159,10 @@ def billable_item_update(*, item, actor, changes):
 def billable_items_stop(*, items, actor):
     """Stop items from being invoiced again (a recurring one ends; a one-off one is dropped). Returns how many."""
     stopped = list(BillableItem.objects.select_for_update().filter(pk__in=[i.pk for i in items], awaiting_invoice=True)
-                   .select_related("client").order_by("pk"))
+                   .order_by("pk"))
     BillableItem.objects.filter(pk__in=[i.pk for i in stopped]).update(awaiting_invoice=False, updated_at=timezone.now())
     log_activities([
-        build_entry(actor=actor, action="billable_item.stop", target=i, client=i.client,
+        build_entry(actor=actor, action="billable_item.stop", target=i,
                     message=f"Billable item '{i.description}' stopped after {i.invoice_count} invoice(s)")
         for i in stopped
     ])

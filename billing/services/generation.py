@@ -157,8 +157,6 @@ def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result):
     ]
     issue_invoices(drafts=drafts, on_date=date, actor=actor)
     _move_pointers(moved)
-    for item in billed_items:
-        item.client = clients[item.client_id]
     mark_billed(billed_items, {d.client.pk: d.invoice for d in drafts}, actor)
     result.invoices += len(drafts)
     result.items += sum(len(d.lines) for d in drafts)

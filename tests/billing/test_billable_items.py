@@ -150,3 +150,18 @@ def test_create_validates_and_audits(staff_actor, owner):
             billable_item_create(client=owner, actor=staff_actor, **params)
         assert field in exc.value.message_dict
     assert BillableItem.objects.count() == 1
+
+
+def test_the_audit_of_billing_and_stopping_items_names_each_items_client():
+    from billing.services.billable import billable_items_stop
+    from portal.activity import Actor
+
+    alice, bob = ClientFactory(), ClientFactory()
+    billed = [item(alice, IA.NEXT_CRON), item(bob, IA.NEXT_CRON)]
+    generate_invoices(date=RUN)
+    assert sorted(ActivityLog.objects.filter(action="billable_item.invoiced").values_list("client_id", "target_id")) == sorted(
+        (i.client_id, str(i.pk)) for i in billed)
+    stopped = [item(alice, IA.NO_INVOICE), item(bob, IA.NO_INVOICE)]
+    billable_items_stop(items=stopped, actor=Actor.system("t"))
+    assert sorted(ActivityLog.objects.filter(action="billable_item.stop").values_list("client_id", "target_id")) == sorted(
+        (i.client_id, str(i.pk)) for i in stopped)

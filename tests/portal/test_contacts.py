@@ -90,6 +90,19 @@ def test_staff_edit_contacts_inline_through_the_audited_service(client, staff_us
         ("contact.create", "staff"), ("contact.delete", "staff"), ("contact.update", "staff")]
 
 
+def test_staff_adding_a_contact_with_an_address_the_client_has_get_a_form_error(client, staff_user, owner):
+    Contact.objects.create(client=owner, first_name="Kept", email="kept@example.com")
+    client.force_login(staff_user)
+    url = reverse("admin:portal_client_change", args=[owner.pk])
+    data = _admin_form_data(client.get(url))
+    data |= {"contacts-TOTAL_FORMS": "2", "contacts-1-first_name": "Twin", "contacts-1-email": "KEPT@example.com",
+             "contacts-1-client": str(owner.pk)}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert b"already has a contact with that e-mail" in response.content
+    assert list(Contact.objects.values_list("first_name", flat=True)) == ["Kept"]
+
+
 def _admin_form_data(page):
     """The values of the admin change form as rendered (the fields a browser would post)."""
     data = {}
