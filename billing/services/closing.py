@@ -71,7 +71,7 @@ def _close_records(*, client, actor, reason):
     )
     for invoice in invoices:
         invoice.status, invoice.cancelled_at = Invoice.Status.CANCELLED, now
-    Invoice.objects.filter(pk__in=[i.pk for i in invoices]).update(status=Invoice.Status.CANCELLED, cancelled_at=now)
+    Invoice.objects.filter(pk__in=[i.pk for i in invoices]).update(status=Invoice.Status.CANCELLED, cancelled_at=now, updated_at=now)
     for invoice in invoices:  # only the few that received money write a ledger entry
         refund_to_credit(invoice=invoice, amount=invoice.amount_paid + invoice.credit_applied, actor=actor,
                          reason=CLOSE_REASON)
@@ -81,10 +81,10 @@ def _close_records(*, client, actor, reason):
         .exclude(cancellation_type=Service.CancellationType.IMMEDIATE).order_by("pk")
     )
     Service.objects.filter(pk__in=[s.pk for s in services]).update(
-        cancellation_type=Service.CancellationType.IMMEDIATE, cancellation_requested_at=now,
+        cancellation_type=Service.CancellationType.IMMEDIATE, cancellation_requested_at=now, updated_at=now,
         cancellation_reason=f"{CLOSE_REASON}: {reason}" if reason else CLOSE_REASON,
     )
-    dropped = BillableItem.objects.filter(client=client, awaiting_invoice=True).update(awaiting_invoice=False)
+    dropped = BillableItem.objects.filter(client=client, awaiting_invoice=True).update(awaiting_invoice=False, updated_at=now)
     log_activities(
         [build_entry(actor=actor, action="invoice.cancel", target=i, message=f"Invoice {i} cancelled: {CLOSE_REASON}",
                      data={"returned_to_credit": str(i.amount_paid + i.credit_applied)}) for i in invoices]

@@ -1,10 +1,11 @@
 """Closing a client: in one transaction the client is Closed, its unpaid invoices cancelled (money received goes
 to credit), its services get an immediate cancellation request and open billable items are dropped; then each
 service is cancelled through the lifecycle, on its own, a module failure being left to the daily run."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.models import BillableItem, CreditLedgerEntry, Invoice, Service
 from billing.services.cancellation import cancellations_process
@@ -93,3 +94,16 @@ def test_closing_again_retries_and_changes_nothing_else(system, staff_actor):
     assert [s.pk for s in again.services_cancelled] == [stuck.pk] and again.invoices_cancelled == []
     assert ActivityLog.objects.filter(action="service.cancellation_request").count() == 1
     assert ActivityLog.objects.get(action="client.close", data__from="closed").client_id == client.pk
+
+
+def test_closing_stamps_updated_at_on_what_it_changes_in_bulk(system, staff_actor):
+    client = ClientFactory()
+    invoice, item = InvoiceFactory(client=client), BillableItem.objects.create(client=client, description="x",
+                                                                               amount=Decimal("1.00"))
+    earlier = timezone.now() - timedelta(days=3)
+    for model, pk in ((Invoice, invoice.pk), (BillableItem, item.pk)):
+        model.objects.filter(pk=pk).update(updated_at=earlier)
+    before = timezone.now()
+    client_close(client=client, actor=staff_actor)
+    stamps = [Invoice.objects.get(pk=invoice.pk).updated_at, BillableItem.objects.get(pk=item.pk).updated_at]
+    assert all(stamp >= before for stamp in stamps), stamps
