@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from billing.admin_money import RecordOnlyAdmin
-from billing.automation.admin import ConfigurationAuditMixin
+from billing.automation.admin import ConfigurationAuditMixin, SingletonSettingsAdmin
 from portal.activity import Actor
 from voip.forms import CdrUploadForm, DeckImportForm, RerateForm
 from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct, VoipSettings
@@ -179,7 +179,7 @@ class VoipProductAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
 
 
 @admin.register(VoipSettings)
-class VoipSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+class VoipSettingsAdmin(SingletonSettingsAdmin):
     """One row: the low-balance reminder and the postpaid usage invoices' terms."""
 
     audit_action = "voip_settings"
@@ -187,15 +187,6 @@ class VoipSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
         ("Low-balance alerts", {"fields": ["low_balance_reminder_days"]}),
         ("Postpaid usage invoices", {"fields": ["usage_invoice_due_days"]}),
     ]
-
-    def has_add_permission(self, request):
-        return not VoipSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        return redirect("admin:voip_voipsettings_change", VoipSettings.load_for_edit().pk)
 
 
 class SecretInput(forms.PasswordInput):

@@ -47,6 +47,21 @@ class ConfigurationAuditMixin:
                      message=f"{obj} deleted")
 
 
+class SingletonSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+    """The staff page of a portal.models.SingletonSettings table: its one row, audited, never deleted."""
+
+    def has_add_permission(self, request):
+        return not self.model.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: go straight to it.
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", self.model.load_for_edit().pk)
+
+
 def _plain(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -54,7 +69,7 @@ def _plain(value):
 
 
 @admin.register(AutomationSettings)
-class AutomationSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
+class AutomationSettingsAdmin(SingletonSettingsAdmin):
     audit_action = "automation_settings"
     fieldsets = [
         ("Suspension", {"fields": ["suspension_enabled", "suspend_days", "send_suspension_email"]}),
@@ -63,16 +78,6 @@ class AutomationSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
         ("Overrides (seed 001)", {"fields": ["override_type", "override_cron_mode", "override_send_suspension_email"]}),
         ("Schedule and invoicing", {"fields": ["daily_run_time", "invoice_days_before_due", "client_status_update"]}),
     ]
-
-    def has_add_permission(self, request):
-        return not AutomationSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        # One row: go straight to it.
-        return redirect("admin:billing_automationsettings_change", AutomationSettings.load_for_edit().pk)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
