@@ -10,28 +10,49 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import phonenumbers
+
 from provisioning.simulators.vodia import json_leg
 
-# Where calls go: (weight, number maker). Each maker returns E.164 with "+".
+
+def valid_number(make):
+    """`make` drawing again until its number is valid (phonenumbers): a made-up subscriber number can fall in a
+    range no carrier has, and the rating reports such a call as invalid. The draws come from the caller's seeded
+    generator, so the result stays deterministic for a tenant and a day, and valid on every date."""
+    def draw(rng):
+        while True:
+            number = make(rng)
+            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                return number
+    draw.__doc__ = make.__doc__
+    return draw
+
+
+# Where calls go: (weight, number maker). Each maker returns a valid E.164 number with "+".
 NANP_AREAS = ("212", "312", "415", "416", "514", "604", "617", "713", "905", "613")
 
 
+@valid_number
 def _nanp(rng):
     return f"+1{rng.choice(NANP_AREAS)}{rng.randint(2, 9)}{rng.randint(10, 99)}{rng.randint(1000, 9999)}"
 
 
+@valid_number
 def _london(rng):
     return f"+4420{rng.choice('378')}{rng.randint(100, 999)}{rng.randint(1000, 9999)}"
 
 
+@valid_number
 def _uk_mobile(rng):
     return f"+447{rng.choice('4589')}{rng.randint(10, 99)}{rng.randint(100000, 999999)}"
 
 
+@valid_number
 def _berlin(rng):
     return f"+4930{rng.randint(2, 9)}{rng.randint(100000, 999999)}"
 
 
+@valid_number
 def _de_mobile(rng):
     return f"+49{rng.choice(('151', '160', '170', '176'))}{rng.randint(1000000, 9999999)}"
 

@@ -13,10 +13,14 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import phonenumbers
+
 from provisioning.simulators.base import Response, Simulator, route
 from provisioning.simulators.http_basic import basic_credentials, same_secret
 
 HEADER = ("Date", "Source", "Destination", "Seconds")
+# Area codes in service in the United States and Canada: a made-up number in them is a call the demo deck rates.
+AREA_CODES = ("201", "212", "217", "303", "312", "404", "415", "416", "512", "604", "617", "713", "905", "972")
 MALFORMED = ("this is not a call record", "2026-13-45 99:99:99,12045550123,12046664021,10", "2026-01-15 10:00:00,1")
 
 
@@ -86,7 +90,7 @@ class LesNetSimulator(Simulator):
         rows = []
         for _ in range(self.rows_per_day):
             at = start + timedelta(seconds=rng.randint(0, 86_399))
-            other = f"1{rng.choice('2345678')}{rng.randint(10, 99)}{rng.choice('2345678')}{rng.randint(100000, 999999)}"
+            other = _north_american_number(rng)
             did = rng.choice(peer.dids) if peer.dids else other
             roll = rng.random()
             if roll < 0.4:
@@ -94,7 +98,7 @@ class LesNetSimulator(Simulator):
             elif roll < 0.85:
                 source, destination = did, other
             else:
-                source, destination = other, f"1{rng.randint(2000000000, 9999999999)}"
+                source, destination = other, _north_american_number(rng)
             rows.append((at, source, destination, rng.randint(0, 1800)))
         return sorted(rows)
 
@@ -142,3 +146,13 @@ class LesNetSimulator(Simulator):
                 setattr(self, key, data[key])
         if "basic_auth" in data:
             self.basic_auth = tuple(data["basic_auth"]) if data["basic_auth"] else None
+
+
+def _north_american_number(rng):
+    """A valid North American number as LesNet writes it (1 + ten digits), drawn from `rng`: a random number in
+    an unassigned range would be a call the portal reports as invalid, and the files must be the same valid
+    calls whatever day they are made for."""
+    while True:
+        number = f"1{rng.choice(AREA_CODES)}{rng.choice('2345678')}{rng.randint(10, 99)}{rng.randint(1000, 9999)}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(f"+{number}")):
+            return number
