@@ -43,6 +43,11 @@ class MailContext:
         return plan.mailbox_allowance(self.service, self.options)
 
     @cached_property
+    def quota_limit_mb(self):
+        """The largest quota one mailbox may have: the plan's disk in MB, or None (no bound)."""
+        return plan.plan_disk_mb(self.options)
+
+    @cached_property
     def password_rules(self):
         return plan.PasswordRules.of(self.options)
 
