@@ -108,6 +108,7 @@ def _seed_row(service):
         "path": service.module_data.get("smartermail_path") or storage_path(options["storage_path"], service.domain),
         "is_enabled": service.status == Service.Status.ACTIVE,
         "size": int((service.disk_usage_mb or 0) * MB),
+        "admin_bytes_used": int((service.disk_usage_mb or 0) * MB),  # the domain's mail is its administrator's
         "user_limit": user_limit(options, granted_option_values(service)),  # as Create would have set it
         "outgoing_ip": options["outbound_ip"],
     }
