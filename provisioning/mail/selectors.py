@@ -102,6 +102,15 @@ def mail_context(client, service_id):
     return MailContext(service=service, module=module)
 
 
+def plan_usage(service):
+    """[(label, code, used, limit)] of a mail service's plan (as Accounts shows them, "used" from the mailboxes
+    last listed by the provider), or [] for a service without mail pages. For billing's upgrade page."""
+    if not has_mail_pages(service):
+        return []
+    ctx = MailContext(service=service, module=get_module(service.product.module))
+    return ctx.allowance.usage(type_counts(service))
+
+
 def has_mail_pages(service):
     """Whether a service's page links to the mail pages (no query: the product is already loaded)."""
     if service.product.type != Product.Type.MAIL or not service.product.module:

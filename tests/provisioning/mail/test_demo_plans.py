@@ -69,6 +69,7 @@ def test_the_demo_business_plan_shows_its_five_included_mailboxes_alike_on_accou
     field = re.search(r'<input type="number" name="option_mailboxes"[^>]*>', upgrade).group(0)
     assert 'value="5"' in field
     assert "5 included." in upgrade
+    assert 'data-testid="plan-usage-now">Mailboxes now: Basic 1 of 5 in use.</p>' in upgrade
 
 
 def test_after_an_upgrade_to_six_mailboxes_accounts_counts_every_listed_mailbox_against_six(alice, demo_mail):
