@@ -83,15 +83,24 @@ class PasswordFields:
 QUOTA_MAX_MB = 10_000_000  # no provider takes more; the bound where the plan sets none
 
 
-def quota_field(default_text, limit_mb):
-    """The quota in MB, at most the plan's disk (`limit_mb`, None: no bound), which the help text states."""
+def quota_field(default_text, limit_mb, *, current=None):
+    """The quota in MB, at most the plan's disk (`limit_mb`, None: no bound), which the help text states. A
+    mailbox's `current` quota above it may be kept as it is (the edit view sends only what changed), so that
+    its name can still be changed; any other value above the limit is refused."""
     if limit_mb is None:
         return forms.IntegerField(label="Quota (MB)", required=False, min_value=1, max_value=QUOTA_MAX_MB,
                                   help_text=f"1 GB = 1024 MB. {default_text}")
-    return forms.IntegerField(
-        label="Quota (MB)", required=False, min_value=1, max_value=limit_mb,
-        error_messages={"max_value": plan.quota_problem(limit_mb, limit_mb + 1)},
+    field = forms.IntegerField(
+        label="Quota (MB)", required=False, min_value=1,
         help_text=f"At most {plan.disk_label(limit_mb)}, your plan's disk. 1 GB = 1024 MB. {default_text}")
+    field.validators.append(lambda value: _within_plan(value, limit_mb, current))
+    return field
+
+
+def _within_plan(value, limit_mb, current):
+    problem = plan.quota_problem(limit_mb, value)
+    if problem and value != current:
+        raise ValidationError(problem)
 
 
 class MailboxCreateForm(PasswordFields, MailForm):
@@ -120,7 +129,8 @@ class MailboxCreateForm(PasswordFields, MailForm):
 class MailboxEditForm(MailForm):
     def setup(self):
         self.fields["name"] = forms.CharField(label="Display name", max_length=200, required=False)
-        self.fields["quota_mb"] = quota_field("Blank: leave it as it is.", self.ctx.quota_limit_mb)
+        self.fields["quota_mb"] = quota_field("Blank: leave it as it is.", self.ctx.quota_limit_mb,
+                                              current=self.initial.get("quota_mb"))
         if self.ctx.features["mailbox_enable"]:
             self.fields["enabled"] = forms.BooleanField(label="Mailbox on (receives mail, can sign in)", required=False)
 

@@ -58,7 +58,7 @@ def add_users(simulator, domain, *names):
         simulator.domain(domain).users[name] = SimUser(name, "Some-Passw0rd-1")
 
 
-# --- item 3: one allowance, "used" from the provider's list ------------------------------------------------------------
+# --- item 3: one allowance, "used" from the provider's list -----------------------------------------------------
 
 def test_the_demo_business_plan_shows_its_five_included_mailboxes_alike_on_accounts_dashboard_and_upgrade(alice):
     service = business()
@@ -147,6 +147,22 @@ def test_a_quota_above_the_plans_disk_is_refused_on_edit_and_one_within_is_saved
     saved = alice.post(edit, {"name": "", "quota_mb": str(BUSINESS_DISK_MB), "enabled": "on"})
     assert saved.status_code == 302
     assert demo_mail.domain("acme.example").users["admin"].max_mailbox_size == BUSINESS_DISK_MB * 1024 * 1024
+
+
+def test_a_mailbox_whose_quota_is_already_above_the_plan_can_still_be_renamed(alice, demo_mail):
+    service = business()
+    demo_mail.domain("acme.example").users["admin"].max_mailbox_size = 100_000 * 1024 * 1024  # set before the bound
+    page(alice, "mail_accounts", service)
+    edit = reverse("clientarea:mail_account_edit", args=[service.pk, "admin"])
+
+    renamed = alice.post(edit, {"name": "Front desk", "quota_mb": "100000", "enabled": "on"})
+    assert renamed.status_code == 302
+    admin = demo_mail.domain("acme.example").users["admin"]
+    assert (admin.full_name, admin.max_mailbox_size) == ("Front desk", 100_000 * 1024 * 1024)
+
+    raised = alice.post(edit, {"name": "Front desk", "quota_mb": "100001", "enabled": "on"})
+    assert f"Your plan allows at most {BUSINESS_DISK_MB:,} MB (75 GB) per mailbox." in raised.content.decode()
+    assert demo_mail.domain("acme.example").users["admin"].max_mailbox_size == 100_000 * 1024 * 1024
 
 
 def test_the_service_layer_refuses_a_quota_above_the_plan_whatever_the_caller(demo_mail):
