@@ -154,8 +154,8 @@ DEMO_DISK_MB = {"acme.example": "812.40", "acme-widgets.example": "236.75", "glo
 
 
 def demo_disk_mb(domain):
-    """The demo's disk usage of `domain`: its own figure, or one derived from the name for a domain added
-    later (never one figure shared by several services)."""
+    """The demo's disk usage of `domain`: its own figure, or one derived from the domain's name for a mail
+    service added to the demo later, so that services do not all show one figure."""
     return Decimal(DEMO_DISK_MB.get(domain) or 100 + zlib.crc32(domain.encode()) % 900)
 
 
