@@ -6,6 +6,7 @@ from crispy_forms.layout import Submit
 from django import forms
 
 from billing.models import BillingCycle, ConfigurableOption, Service
+from billing.pricing import granted_quantity
 from billing.services.invoices import add_funds_limits
 
 
@@ -25,7 +26,8 @@ def option_fields(options, initial=None):
             help_text = f"{option.included_quantity} included." if option.included_quantity else ""
             fields[name] = forms.IntegerField(
                 label=option.name, min_value=option.min_quantity, max_value=option.max_quantity,
-                initial=initial.get(option.code, option.min_quantity), help_text=help_text, required=False,
+                initial=granted_quantity(option, initial.get(option.code, option.min_quantity)), help_text=help_text,
+                required=False,
             )
         else:
             fields[name] = forms.ChoiceField(

@@ -130,7 +130,7 @@ def price(*, product_price, selections, cycle, currency):
         )
         unit, unit_setup = (option_price.price, option_price.setup_fee) if option_price else (ZERO, ZERO)
         if sel.option.kind == ConfigurableOption.Kind.QUANTITY:
-            billable = max(0, sel.quantity - sel.option.included_quantity)
+            billable = granted_quantity(sel.option, sel.quantity) - sel.option.included_quantity
             label = f"{sel.option.name}: {sel.quantity}"
             if sel.option.included_quantity:
                 label += f" ({sel.option.included_quantity} included)"
@@ -159,6 +159,25 @@ def selection_values(selections):
 def service_option_values(service):
     """The service's current option values as {code: quantity or choice code}."""
     return selection_values(ServiceConfigOption.objects.filter(service=service).select_related("option", "choice"))
+
+
+def granted_quantity(option, quantity):
+    """The units a quantity option gives: those included in the price plus those bought (the units `price`
+    bills). A quantity below the included units still gives the included ones."""
+    return max(int(quantity), option.included_quantity)
+
+
+def granted_option_values(service, options=None):
+    """What the service has, as {code: units or choice code}: its chosen options, with every quantity option of
+    its product as `granted_quantity` (a missing one at its default) — the mailboxes a plan allows, the limits
+    the provider gets."""
+    options = product_options(service.product) if options is None else options
+    chosen = service_option_values(service)
+    values = dict(chosen)
+    for option in options:
+        if option.kind == ConfigurableOption.Kind.QUANTITY:
+            values[option.code] = granted_quantity(option, chosen.get(option.code, option.min_quantity))
+    return values
 
 
 def mailbox_types(options):

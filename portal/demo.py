@@ -1,5 +1,6 @@
 """A realistic demo data set: a staff login, clients with mail and VoIP services in several states, products
 and groups, and invoices paid, unpaid and overdue. Loaded by `manage.py load_demo`; loading twice adds nothing."""
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -133,7 +134,7 @@ def _load_demo_data():
                 username=f"admin@{domain}",
                 server=mail_server if is_mail and status != S.PENDING else None,
                 password=provisioning_demo.MAILBOX_PASSWORD if is_mail else "",
-                disk_usage_mb=Decimal("812.40") if is_mail and status == S.ACTIVE else None,
+                disk_usage_mb=demo_disk_mb(domain) if is_mail and status == S.ACTIVE else None,
                 usage_updated_at=timezone.now() if is_mail and status == S.ACTIVE else None,
             )
             if not is_mail:
@@ -146,6 +147,16 @@ def _load_demo_data():
         clients["dave"].status = Client.Status.INACTIVE
         clients["dave"].save(update_fields=["status"])
     return True
+
+
+# Each live mail service's own disk usage (MB): what the usage cron would have read, the end of its history.
+DEMO_DISK_MB = {"acme.example": "812.40", "acme-widgets.example": "236.75", "globex.example": "1534.10"}
+
+
+def demo_disk_mb(domain):
+    """The demo's disk usage of `domain`: its own figure, or one derived from the domain's name for a mail
+    service added to the demo later, so that services do not all show one figure."""
+    return Decimal(DEMO_DISK_MB.get(domain) or 100 + zlib.crc32(domain.encode()) % 900)
 
 
 # Credit balances that are real: each is a ledger entry (the balance is the sum of the client's entries).

@@ -17,7 +17,7 @@ def usage_chart_svg(history, *, title="Disk usage"):
     limit = history[-1][2]
     top_value = max(values + ([Decimal(limit)] if limit else []))
     scale_max = _nice_ceiling(top_value * Decimal("1.1")) if top_value > 0 else Decimal(1)
-    first, last = history[0][0], history[-1][0]
+    first, last = chart_span(history)
     span_days = max((last - first).days, 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -54,6 +54,19 @@ def usage_chart_svg(history, *, title="Disk usage"):
         'preserveAspectRatio="xMidYMid meet" style="max-width:{}px"><title>{}</title>{}</svg>',
         label, WIDTH, HEIGHT, WIDTH, label, mark_safe("".join(parts)),
     )
+
+
+def chart_span(history):
+    """The first and the last day of the readings: the chart's time axis runs from one to the other."""
+    return history[0][0], history[-1][0]
+
+
+def usage_chart_caption(history):
+    """The caption under the chart, stating the span of its axis (from the same readings)."""
+    first, last = chart_span(history)
+    if first == last:
+        return f"One daily reading, on {first.isoformat()}."
+    return f"Daily readings from {first.isoformat()} to {last.isoformat()} ({(last - first).days} days)."
 
 
 def _mb_label(value):

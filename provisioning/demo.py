@@ -17,9 +17,10 @@ import requests
 from django.utils import timezone
 
 from billing.models import Service
+from billing.pricing import granted_option_values
 from provisioning import lifecycle
 from provisioning.models import Server, ServerGroup, UsageSample
-from provisioning.modules.smartermail.module import storage_path
+from provisioning.modules.smartermail.module import storage_path, user_limit
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
 from provisioning.simulators.smartermail import SmarterMailSimulator
 
@@ -34,6 +35,7 @@ MB = 1024 * 1024
 
 PLAN_OPTIONS = {
     "basic": {"max_users": 5, "disk_included_gb": 5, "disk_tranche_size_gb": 1, "disk_tranche_price": "0.50",
+              "disk_tranche_max": 5,
               "password_min_length": 8, "protocols": ["imap", "pop", "smtp", "webmail"]},
     "business": {"max_users": 50, "outbound_ip": "192.0.2.10", "disk_included_gb": 25, "disk_tranche_size_gb": 5,
                  "disk_tranche_price": "2.00", "disk_tranche_max": 10, "password_min_length": 10,
@@ -106,6 +108,7 @@ def _seed_row(service):
         "path": service.module_data.get("smartermail_path") or storage_path(options["storage_path"], service.domain),
         "is_enabled": service.status == Service.Status.ACTIVE,
         "size": int((service.disk_usage_mb or 0) * MB),
-        "user_limit": options["max_users"],
+        "admin_bytes_used": int((service.disk_usage_mb or 0) * MB),  # the domain's mail is its administrator's
+        "user_limit": user_limit(options, granted_option_values(service)),  # as Create would have set it
         "outgoing_ip": options["outbound_ip"],
     }

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Service
-from billing.pricing import service_option_values
+from billing.pricing import granted_option_values
 from portal.activity import log_activity
 from provisioning.calls import call_module
 from provisioning.models import ModuleCall
@@ -234,7 +234,8 @@ def _copy_state(source, target):
 
 def service_ref(service, *, config_options=False):
     """The dataclass a module sees: never the model instance. `config_options`: read the service's
-    configurable options too (Create and Change package size the provider's limits from them)."""
+    configurable options too (Create and Change package size the provider's limits from them), as the units
+    they give (included + bought: billing.pricing.granted_option_values, the mail client area's allowance)."""
     server = service.server
     return ServiceRef(
         id=service.pk,
@@ -242,7 +243,7 @@ def service_ref(service, *, config_options=False):
         username=service.username,
         password=service.password,
         product_options=dict(service.product.module_options),
-        config_options=service_option_values(service) if config_options else {},
+        config_options=granted_option_values(service) if config_options else {},
         module_data=dict(service.module_data),
         suspend_mode=service.suspend_mode,
         server=server_ref(server) if server is not None else None,

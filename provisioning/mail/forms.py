@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from PIL import Image, UnidentifiedImageError
 
+from provisioning.mail import plan
 from provisioning.options import HOSTNAME
 
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")
@@ -79,9 +80,27 @@ class PasswordFields:
         return cleaned
 
 
-def quota_field(default_text):
-    return forms.IntegerField(label="Quota (MB)", required=False, min_value=1, max_value=10_000_000,
-                              help_text=f"1 GB = 1024 MB. {default_text}")
+QUOTA_MAX_MB = 10_000_000  # no provider takes more; the bound where the plan sets none
+
+
+def quota_field(default_text, limit_mb, *, current=None):
+    """The quota in MB, at most the plan's disk (`limit_mb`, None: no bound), which the help text states. A
+    mailbox's `current` quota above it may be kept as it is (the edit view sends only what changed), so that
+    its name can still be changed; any other value above the limit is refused."""
+    if limit_mb is None:
+        return forms.IntegerField(label="Quota (MB)", required=False, min_value=1, max_value=QUOTA_MAX_MB,
+                                  help_text=f"1 GB = 1024 MB. {default_text}")
+    field = forms.IntegerField(
+        label="Quota (MB)", required=False, min_value=1,
+        help_text=f"At most {plan.disk_label(limit_mb)}, your plan's disk. 1 GB = 1024 MB. {default_text}")
+    field.validators.append(lambda value: _within_plan(value, limit_mb, current))
+    return field
+
+
+def _within_plan(value, limit_mb, current):
+    problem = plan.quota_problem(limit_mb, value)
+    if problem and value != current:
+        raise ValidationError(problem)
 
 
 class MailboxCreateForm(PasswordFields, MailForm):
@@ -91,14 +110,15 @@ class MailboxCreateForm(PasswordFields, MailForm):
         local = self.local_part_field("Username")
         self.fields["name"] = forms.CharField(label="Display name", max_length=200, required=False)
         self.password_fields()
-        self.fields["quota_mb"] = quota_field("Blank: the plan's default.")
+        self.fields["quota_mb"] = quota_field("Blank: the plan's default.", self.ctx.quota_limit_mb)
         layout = [local, "name", Row(Column("password"), Column("password2")), "quota_mb"]
         allowance = self.ctx.allowance
         if allowance.typed:
             counts = self.initial.get("counts", {})
             choices = []
             for kind in allowance.types:
-                limit = "no limit" if kind.limit is None else f"{counts.get(kind.code, 0)} of {kind.limit} in use"
+                used = allowance.used(counts, kind.code)
+                limit = "no limit" if kind.limit is None else f"{used} of {kind.limit} in use"
                 choices.append((kind.code, f"{kind.label} ({limit})"))
             self.fields["mailbox_type"] = forms.ChoiceField(label="Type", choices=choices,
                                                             initial=allowance.default_type(counts))
@@ -109,7 +129,8 @@ class MailboxCreateForm(PasswordFields, MailForm):
 class MailboxEditForm(MailForm):
     def setup(self):
         self.fields["name"] = forms.CharField(label="Display name", max_length=200, required=False)
-        self.fields["quota_mb"] = quota_field("Blank: leave it as it is.")
+        self.fields["quota_mb"] = quota_field("Blank: leave it as it is.", self.ctx.quota_limit_mb,
+                                              current=self.initial.get("quota_mb"))
         if self.ctx.features["mailbox_enable"]:
             self.fields["enabled"] = forms.BooleanField(label="Mailbox on (receives mail, can sign in)", required=False)
 

@@ -1,10 +1,17 @@
 """What a mail service's plan allows and advises: how many mailboxes of which type (from the service's
-configurable options, seed 003), the password rules to show as hints (product options 9–11), and the DNS
-guide (MX, SPF, DKIM, DMARC, autodiscover; options 13 and 17–23) with the connection settings (option 12)."""
+configurable options, seed 003), how large one mailbox may be (the plan's disk: product options 1–3 and 16),
+the password rules to show as hints (product options 9–11), and the DNS guide (MX, SPF, DKIM, DMARC,
+autodiscover; options 13 and 17–23) with the connection settings (option 12)."""
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
+
+from billing import disk
+from billing.disk import tranche_rule
 from billing.models import ConfigurableOption
-from billing.pricing import mailbox_types, product_options, service_option_values
+from billing.money import MB_PER_GB
+from billing.pricing import granted_option_values, mailbox_types, product_options
 
 LEGACY_COUNT = "mailboxes"  # the older quantity option: a number of mailboxes, all of one type
 LEGACY_TYPE = "mailbox_type"  # ... whose type is this select option
@@ -19,10 +26,12 @@ class MailboxType:
 
 @dataclass(frozen=True)
 class Allowance:
-    """The plan's mailboxes: per type when the plan has `mailboxes_<type>` options, else one total."""
+    """The plan's mailboxes: per type when the plan has `mailboxes_<type>` options (`per_type`), else one total
+    (of one type, or of none). Every page and check reads "allowed" and "used" from here."""
 
     types: tuple
     total: int | None
+    per_type: bool = False
 
     @property
     def typed(self):
@@ -33,18 +42,31 @@ class Allowance:
         """A mailbox can change type (Manage) only when the plan bills types separately."""
         return sum(1 for kind in self.types if kind.code) > 1
 
+    @property
+    def sole_type(self):
+        """The type every mailbox has on a plan of one type ("" when the plan has none or bills types apart)."""
+        return "" if self.per_type else self.types[0].code
+
     def label(self, code):
         return next((kind.label for kind in self.types if kind.code == code), code.title())
+
+    def used(self, counts, code):
+        """Mailboxes counted against type `code`, from {type: count} of the provider's list: on a plan of one
+        total, every mailbox (whatever type an older plan left on its record)."""
+        return counts.get(code, 0) if self.per_type else sum(counts.values())
+
+    def usage(self, counts):
+        """[(label, code, used, limit)] for the plan figures ("Basic: 3 of 6")."""
+        return [(kind.label or "Mailboxes", kind.code, self.used(counts, kind.code), kind.limit) for kind in self.types]
 
     def room(self, counts, code):
         """Whether one more mailbox of type `code` fits, given {type: count} of the mailboxes there are."""
         kind = next((kind for kind in self.types if kind.code == code), None)
         if kind is None:
             return False
-        used = sum(counts.values())
-        if self.total is not None and used >= self.total:
+        if self.total is not None and sum(counts.values()) >= self.total:
             return False
-        return kind.limit is None or counts.get(code, 0) < kind.limit
+        return kind.limit is None or self.used(counts, code) < kind.limit
 
     def default_type(self, counts=None):
         """The first type with room (the first type when none has room)."""
@@ -61,9 +83,9 @@ class Allowance:
         """Why no mailbox of type `code` can be added, and how to get one."""
         label = self.label(code).lower()
         kind = next((kind for kind in self.types if kind.code == code), None)
-        if kind is not None and kind.limit is not None and self.typed and counts.get(code, 0) >= kind.limit:
+        if kind is not None and kind.limit is not None and self.per_type and self.used(counts, code) >= kind.limit:
             have = f"Your plan includes {kind.limit} {label} mailbox{'es' if kind.limit != 1 else ''}"
-            used = counts.get(code, 0)
+            used = self.used(counts, code)
         else:
             have = f"Your plan includes {self.total} mailbox{'es' if self.total != 1 else ''}"
             used = sum(counts.values())
@@ -73,21 +95,22 @@ class Allowance:
 
 
 def mailbox_allowance(service, module_options):
-    """The plan's allowance from the service's configurable options; without mailbox options, the module's
-    user limit (SmarterMail option 7, 0 = unlimited), else no limit."""
+    """The plan's allowance: per mailbox type, the mailboxes included in the price plus those bought, from the
+    service's configurable options (billing.pricing.granted_option_values, the same units billing charges for
+    and the provider's limit is set from); without mailbox options, the module's user limit (SmarterMail option
+    7, 0 = unlimited), else no limit."""
     options = product_options(service.product)
-    values = service_option_values(service)
+    values = granted_option_values(service, options)
     typed = mailbox_types(options)
     if typed:
         kinds = tuple(
-            MailboxType(code, code.replace("_", " ").title(), int(values.get(option.code, option.min_quantity)))
-            for code, option in typed.items()
+            MailboxType(code, code.replace("_", " ").title(), values[option.code]) for code, option in typed.items()
         )
-        return Allowance(types=kinds, total=sum(kind.limit for kind in kinds))
+        return Allowance(types=kinds, total=sum(kind.limit for kind in kinds), per_type=True)
     by_code = {option.code: option for option in options}
     count = by_code.get(LEGACY_COUNT)
     if count is not None and count.kind == ConfigurableOption.Kind.QUANTITY:
-        total = int(values.get(LEGACY_COUNT, count.min_quantity))
+        total = values[LEGACY_COUNT]
         kind = MailboxType("", "", total)
         chooser = by_code.get(LEGACY_TYPE)
         choices = list(chooser.choices.all()) if chooser is not None else []
@@ -97,6 +120,43 @@ def mailbox_allowance(service, module_options):
         return Allowance(types=(kind,), total=total)
     limit = int(module_options.get("max_users") or 0) or None
     return Allowance(types=(MailboxType("", "", limit),), total=limit)
+
+
+DOMAIN_QUOTA = "domain_quota_mb"  # Modoboa's domain quota (MB, 0 = unlimited)
+
+
+def plan_disk_mb(module_options):
+    """The most disk the plan gives the domain, in MB (1 GB = 1024 MB), or None when the plan sets no bound;
+    no mailbox's quota may be larger. Modoboa: its domain quota. Disk-tranche plans (SmarterMail options 1–4
+    and 16, as billing.disk reads them): the included disk plus the most tranches billed, since usage beyond
+    the cap would be free; with disk billing off, the included disk alone; billing without a cap (every
+    started tranche billed), or nothing included and nothing billed: no bound."""
+    if DOMAIN_QUOTA in module_options:
+        return int(module_options[DOMAIN_QUOTA] or 0) or None
+    try:
+        rule = tranche_rule(module_options)
+        included = Decimal(str(module_options.get(disk.INCLUDED) or 0))
+    except (ValidationError, InvalidOperation):
+        return None  # broken options are staff's to fix (the product page names the option)
+    if rule is None:
+        gb = included
+    elif rule.max_tranches:
+        gb = rule.included_gb + rule.size_gb * rule.max_tranches
+    else:
+        return None
+    return int(gb * MB_PER_GB) or None
+
+
+def disk_label(mb):
+    """76,800 MB (75 GB): MB as the forms take it, with whole GB where it is a whole number of them."""
+    return f"{mb:,} MB" + (f" ({mb // 1024:,} GB)" if mb % 1024 == 0 else "")
+
+
+def quota_problem(limit_mb, quota_mb):
+    """Why `quota_mb` does not fit the plan's disk (`plan_disk_mb`), or ""."""
+    if limit_mb is None or quota_mb is None or quota_mb <= limit_mb:
+        return ""
+    return f"Your plan allows at most {disk_label(limit_mb)} per mailbox."
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,11 @@ class MailContext:
         return plan.mailbox_allowance(self.service, self.options)
 
     @cached_property
+    def quota_limit_mb(self):
+        """The largest quota one mailbox may have: the plan's disk in MB, or None (no bound)."""
+        return plan.plan_disk_mb(self.options)
+
+    @cached_property
     def password_rules(self):
         return plan.PasswordRules.of(self.options)
 
@@ -95,6 +100,15 @@ def mail_context(client, service_id):
     if service.product.type != Product.Type.MAIL or not is_mail_module(module):
         raise Http404("This service has no e-mail management.")
     return MailContext(service=service, module=module)
+
+
+def plan_usage(service):
+    """[(label, code, used, limit)] of a mail service's plan (as Accounts shows them, "used" from the mailboxes
+    last listed by the provider), or [] for a service without mail pages. For billing's upgrade page."""
+    if not has_mail_pages(service):
+        return []
+    ctx = MailContext(service=service, module=get_module(service.product.module))
+    return ctx.allowance.usage(type_counts(service))
 
 
 def has_mail_pages(service):

@@ -19,6 +19,7 @@ from billing.services.changes import change_mailbox_type, change_mailbox_type_qu
 from billing.services.ledger import lock_client
 from portal.activity import Actor, log_activity
 from provisioning.calls import call_module
+from provisioning.mail import plan
 from provisioning.mail.models import MailboxRecord
 from provisioning.mail.selectors import type_counts
 from provisioning.modules.mailboxes import (
@@ -85,6 +86,7 @@ def _write(ctx, actor, action, fn, *, message, args=None, check=None, apply=None
 def mailbox_create(ctx, actor, *, local_part, password, name="", quota_mb=None, mailbox_type=""):
     """Create a mailbox of the plan's type `mailbox_type` when the plan has room for one more."""
     address = f"{local_part.strip().lower()}@{ctx.domain}"
+    _check_quota(ctx, quota_mb)
 
     def check(service):
         counts = type_counts(service)
@@ -113,6 +115,7 @@ def mailbox_create(ctx, actor, *, local_part, password, name="", quota_mb=None, 
 
 
 def mailbox_update(ctx, actor, *, record, name=None, quota_mb=None, enabled=None):
+    _check_quota(ctx, quota_mb)
     changes = MailboxChanges(name=name, quota_mb=quota_mb, enabled=enabled)
     what = {key: value for key, value in (("name", name), ("quota_mb", quota_mb), ("enabled", enabled))
             if value is not None}
@@ -229,7 +232,9 @@ def reconcile_mailboxes(ctx, mailboxes):
                                        **_record_values(mailbox))
                 created.append(record)
             else:
-                values = {**_record_values(mailbox), "mailbox_type": mailbox.type or record.mailbox_type}
+                # On a plan of one type every mailbox has it (a record may keep the type of an earlier plan).
+                kind = mailbox.type or ctx.allowance.sole_type or record.mailbox_type
+                values = {**_record_values(mailbox), "mailbox_type": kind}
                 if any(getattr(record, key) != value for key, value in values.items()):
                     for key, value in values.items():
                         setattr(record, key, value)
@@ -352,6 +357,13 @@ def domain_alias_remove(ctx, actor, *, name):
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+def _check_quota(ctx, quota_mb):
+    """A mailbox's quota is at most the plan's disk (whoever asks: a form, the API, staff tools)."""
+    problem = plan.quota_problem(ctx.quota_limit_mb, quota_mb)
+    if problem:
+        raise MailRefused(problem, field="quota_mb")
+
 
 def _record_values(mailbox):
     return {"name": mailbox.name[:200], "quota_mb": mailbox.quota_mb, "used_mb": mailbox.used_mb,

@@ -139,12 +139,12 @@ def mailbox_records(request, ctx):
 
 
 def usage_summary(ctx, records):
+    """{type: count} of the listed mailboxes, and the plan figures (allowed and used) from the allowance."""
     counts = {}
     for record in records:
         counts[record.mailbox_type] = counts.get(record.mailbox_type, 0) + 1
-    kinds = [{"label": kind.label or "Mailboxes", "code": kind.code, "limit": kind.limit,
-              "used": counts.get(kind.code, 0) if ctx.allowance.typed else len(records)}
-             for kind in ctx.allowance.types]
+    kinds = [{"label": label, "code": code, "used": used, "limit": limit}
+             for label, code, used, limit in ctx.allowance.usage(counts)]
     return counts, kinds
 
 

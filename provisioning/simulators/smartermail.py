@@ -619,7 +619,8 @@ class SmarterMailSimulator(Simulator):
 
     def seed(self, data):
         """{"domains": [{"name", "admin_username", "admin_password", "path"?, "is_enabled"?, "size"?,
-        "user_limit"?, "outgoing_ip"?, "hostname"?}]}: add missing domains, update the others' state."""
+        "user_limit"?, "outgoing_ip"?, "hostname"?, "admin_bytes_used"?}]}: add missing domains, update the others'
+        state."""
         with self.lock:
             for row in data.get("domains", []):
                 name = str(row["name"]).lower()
@@ -636,6 +637,9 @@ class SmarterMailSimulator(Simulator):
                                        ("outgoing_ip", "outgoing_ip"), ("max_size", "max_size")):
                     if key in row:
                         setattr(domain, attribute, row[key])
+                admin = domain.users.get(domain.main_admin)
+                if "admin_bytes_used" in row and admin is not None:
+                    admin.bytes_used = int(row["admin_bytes_used"])
 
     def reset(self):
         super().reset()

@@ -18,6 +18,14 @@ def has_mail_pages(service):
     return check(service)
 
 
+@register.simple_tag
+def mail_plan_usage(service):
+    """The plan's mailbox figures of a mail service ([] for others): see selectors.plan_usage."""
+    from provisioning.mail.selectors import plan_usage
+
+    return plan_usage(service)
+
+
 @register.filter
 def break_after_slash(label):
     """"Upgrade/Downgrade" may wrap after its slash, never inside a word."""

@@ -188,7 +188,9 @@ def test_change_package_passes_the_current_product_and_options_and_keeps_the_sta
     set_mailboxes(service, basic=2)
     lifecycle.service_change_package(service=service, actor=ACTOR)
     assert FakeModule.calls == [("change_package", service.domain)]
-    assert FakeModule.domains[service.domain].options == {"product": {"a": 2}, "config": {"mailboxes_basic": 2}}
+    # every mailbox option of the product, as the units it gives (one not chosen at its default)
+    assert FakeModule.domains[service.domain].options == {
+        "product": {"a": 2}, "config": {"mailboxes_basic": 2, "mailboxes_enhanced": 0}}
     service.refresh_from_db()
     assert (service.status, service.suspend_reason) == (S.SUSPENDED, Service.SuspendReason.MANUAL)
     assert ActivityLog.objects.get().message.startswith(f"{service.domain}: change package done. Package of")
