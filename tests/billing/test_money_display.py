@@ -13,6 +13,7 @@ from django.urls import reverse
 from billing.emails import deliver, queue_email
 from billing.models import Invoice
 from billing.money import currency_decimals, format_money, spendable
+from billing.services.ledger import credit_adjust
 from billing.services.payments import invoice_pay_from_credit
 from portal.activity import Actor
 from portal.models import Client
@@ -81,6 +82,8 @@ def test_a_four_place_credit_balance_is_the_same_spendable_figure_everywhere(
     seen["staff list"] = staff_list.split(" USD")[0]
     staff_page = client.get(reverse("admin:portal_client_change", args=[customer.pk])).content.decode()
     seen["staff client page"] = found(r'<div class="readonly">(\S+) USD', staff_page)
+    apply_credit = client.get(reverse("admin:billing_invoice_apply_credit", args=[invoice.pk])).content.decode()
+    seen["staff apply credit"] = found(r"credit \((\S+) USD available\)", apply_credit)
 
     queue_email(template_name="Low Balance Alert", client=customer, event_key=f"test:{stored}")
     deliver()
@@ -122,6 +125,18 @@ def test_paying_from_credit_never_spends_more_than_the_figure_shown(client):
     yen.refresh_from_db()
     assert (yen_invoice.credit_applied, yen.credit_balance) == (Decimal("100.00"), Decimal("0.5000"))
     assert yen_invoice.status == Invoice.Status.UNPAID
+
+
+@pytest.mark.django_db
+def test_a_staff_adjustment_refused_below_zero_names_the_exact_balance():
+    """Removing 24.52 from 24.5161 is refused; the message must not say the balance is 24.52."""
+    customer = ClientFactory(currency="USD")
+    Client.objects.filter(pk=customer.pk).update(credit_balance=Decimal("24.5161"))
+    with pytest.raises(ValidationError) as refused:
+        credit_adjust(client=customer, amount=Decimal("-24.52"), reason="test", actor=Actor.system("test"))
+    assert refused.value.message_dict == {"amount": ["That would take the balance below zero (it is exactly 24.5161 USD)."]}
+    customer.refresh_from_db()
+    assert customer.credit_balance == Decimal("24.5161")
 
 
 @pytest.mark.parametrize("currency, places", [("JPY", 0), ("KRW", 0), ("USD", 2), ("EUR", 2), ("CAD", 2),
