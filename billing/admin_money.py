@@ -199,8 +199,8 @@ class InvoiceAdmin(admin.ModelAdmin):
             return redirect("admin:billing_invoice_change", invoice.pk)
         return admin_form_page(
             self, request, title=f"Apply credit to invoice {invoice}", form=None, invoice=invoice,
-            question=f"Apply up to {format_money(invoice.balance, invoice.currency)} {invoice.currency} of the client's "
-                     f"credit ({format_money(client.credit_balance, client.currency, spendable=True)} "
+            question=f"Apply up to {format_money(invoice.balance, invoice.currency)} {invoice.currency} of the "
+                     f"client's credit ({format_money(client.credit_balance, client.currency, spendable=True)} "
                      f"{client.currency} available)?",
         )
 

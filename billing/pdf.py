@@ -72,6 +72,7 @@ def invoice_pdf(invoice):
     if invoice.status == invoice.Status.UNPAID:
         # As on the invoice page: the credit that may pay it, shown as every page shows it (rounded down).
         balance = format_money(client.credit_balance, client.currency, spendable=True)
-        story += [Spacer(1, 6 * mm), Paragraph(text(f"Your credit balance: {balance} {client.currency}"), styles["Normal"])]
+        line = f"Your credit balance: {balance} {client.currency}"
+        story += [Spacer(1, 6 * mm), Paragraph(text(line), styles["Normal"])]
     doc.build(story)
     return buffer.getvalue()

@@ -134,7 +134,8 @@ def test_a_staff_adjustment_refused_below_zero_names_the_exact_balance():
     Client.objects.filter(pk=customer.pk).update(credit_balance=Decimal("24.5161"))
     with pytest.raises(ValidationError) as refused:
         credit_adjust(client=customer, amount=Decimal("-24.52"), reason="test", actor=Actor.system("test"))
-    assert refused.value.message_dict == {"amount": ["That would take the balance below zero (it is exactly 24.5161 USD)."]}
+    message = "That would take the balance below zero (it is exactly 24.5161 USD)."
+    assert refused.value.message_dict == {"amount": [message]}
     customer.refresh_from_db()
     assert customer.credit_balance == Decimal("24.5161")
 
