@@ -21,4 +21,6 @@ def money(amount, currency):
 @register.filter
 def credit(client):
     """The client's credit balance as it may be spent (rounded down to the client currency's decimals)."""
+    if not client:
+        return ""
     return format_money(client.credit_balance, client.currency, spendable=True)
