@@ -15,6 +15,7 @@ from billing.forms import (
     option_values,
 )
 from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
+from billing.money import format_money
 from billing.pricing import product_options
 from billing.services.generation import generate_invoices
 from billing.services.invoices import invoice_cancel
@@ -187,6 +188,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def apply_credit_view(self, request, invoice_id):
         invoice = self._invoice(request, invoice_id)
+        client = invoice.client
         if request.method == "POST":
             try:
                 invoice_pay_from_credit(invoice=invoice, actor=Actor.from_request(request))
@@ -197,8 +199,9 @@ class InvoiceAdmin(admin.ModelAdmin):
             return redirect("admin:billing_invoice_change", invoice.pk)
         return admin_form_page(
             self, request, title=f"Apply credit to invoice {invoice}", form=None, invoice=invoice,
-            question=f"Apply up to {invoice.balance} {invoice.currency} of the client's credit "
-                     f"({invoice.client.credit_balance:.2f} available)?",
+            question=f"Apply up to {format_money(invoice.balance, invoice.currency)} {invoice.currency} of the "
+                     f"client's credit ({format_money(client.credit_balance, client.currency, spendable=True)} "
+                     f"{client.currency} available)?",
         )
 
     def generate_view(self, request):

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import EmailLog, EmailTemplate, Invoice
-from billing.money import ZERO, quantize
+from billing.money import ZERO, format_money
 
 INVOICE_CREATED = "Invoice Created"
 INVOICE_PAID = "Invoice Payment Confirmation"
@@ -77,8 +77,8 @@ def render_template(template, context):
     return subject[:255], render_text(template.body, context)
 
 
-def _money(amount):
-    return f"{quantize(amount or ZERO)}"
+def _money(amount, currency):
+    return format_money(amount or ZERO, currency)
 
 
 def _day(value):
@@ -108,8 +108,9 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
         "client_email": client.email,
         "client_country": client.country,
         "client_currency": client.currency,
-        "client_credit": _money(client.credit_balance),
-        "client_due_invoices_balance": _money(due_balance),
+        # The credit as every page shows it: what may be spent, rounded down (docs/billing.md, Showing money).
+        "client_credit": format_money(client.credit_balance, client.currency, spendable=True),
+        "client_due_invoices_balance": _money(due_balance, client.currency),
         "client_custom_field_lowbalancethreshold": _threshold(client.low_balance_threshold),
         "add_funds_url": base_url + reverse("clientarea:add_funds"),
     }
@@ -120,17 +121,19 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
             invoice_date_created=_day(invoice.date),
             invoice_date_due=_day(invoice.due_date),
             invoice_date_paid=_day(timezone.localdate(invoice.paid_at)) if invoice.paid_at else "",
-            invoice_subtotal=_money(invoice.subtotal),
-            invoice_tax=_money(invoice.tax),
+            invoice_subtotal=_money(invoice.subtotal, invoice.currency),
+            invoice_tax=_money(invoice.tax, invoice.currency),
             invoice_tax_rate=invoice.tax_rate.normalize(),
-            invoice_total=_money(invoice.total),
-            invoice_credit=_money(invoice.credit_applied),
-            invoice_amount_paid=_money(invoice.amount_paid),
-            invoice_balance=_money(invoice.balance),
+            invoice_total=_money(invoice.total, invoice.currency),
+            invoice_credit=_money(invoice.credit_applied, invoice.currency),
+            invoice_amount_paid=_money(invoice.amount_paid, invoice.currency),
+            invoice_balance=_money(invoice.balance, invoice.currency),
             invoice_status=invoice.get_status_display(),
             invoice_currency=invoice.currency,
             invoice_link=base_url + reverse("clientarea:invoice", args=[invoice.pk]),
-            invoice_items="\n".join(f"{item.description}: {item.amount}" for item in invoice.items.all()),
+            invoice_items="\n".join(
+                f"{item.description}: {_money(item.amount, invoice.currency)}" for item in invoice.items.all()
+            ),
         )
     if service is not None:
         fields.update(
@@ -139,7 +142,7 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
             service_product_name=service.product.name,
             service_status=service.get_status_display(),
             service_billing_cycle=service.get_billing_cycle_display(),
-            service_recurring_amount=_money(service.recurring_amount),
+            service_recurring_amount=_money(service.recurring_amount, service.currency),
             service_next_due_date=_day(service.next_due_date),
             service_registration_date=_day(service.registration_date),
             service_username=service.username,

@@ -9,6 +9,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
+from billing.money import format_money
+
 
 def invoice_pdf(invoice):
     """The PDF bytes of an invoice (its items and payments prefetched by the caller's selector)."""
@@ -33,18 +35,19 @@ def invoice_pdf(invoice):
         Paragraph("<b>Billed to</b><br/>" + "<br/>".join(text(line) for line in address if line), styles["Normal"]),
         Spacer(1, 6 * mm),
     ]
+    money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
     rows = [["Description", f"Amount ({invoice.currency})"]]
     for item in invoice.items.all():
-        rows.append([Paragraph(text(item.description), styles["Normal"]), f"{item.amount}"])
-    rows.append(["Subtotal", f"{invoice.subtotal}"])
+        rows.append([Paragraph(text(item.description), styles["Normal"]), money(item.amount)])
+    rows.append(["Subtotal", money(invoice.subtotal)])
     if invoice.tax:
-        rows.append([f"Tax ({invoice.tax_rate.normalize()}%)", f"{invoice.tax}"])
-    rows.append(["Total", f"{invoice.total}"])
+        rows.append([f"Tax ({invoice.tax_rate.normalize()}%)", money(invoice.tax)])
+    rows.append(["Total", money(invoice.total)])
     if invoice.credit_applied:
-        rows.append(["Credit applied", f"-{invoice.credit_applied}"])
+        rows.append(["Credit applied", f"-{money(invoice.credit_applied)}"])
     if invoice.amount_paid:
-        rows.append(["Paid", f"-{invoice.amount_paid}"])
-    rows.append(["Balance due", f"{invoice.balance}"])
+        rows.append(["Paid", f"-{money(invoice.amount_paid)}"])
+    rows.append(["Balance due", money(invoice.balance)])
     table = Table(rows, colWidths=[130 * mm, 40 * mm], repeatRows=1)
     totals_from = 1 + len(invoice.items.all())
     table.setStyle(
@@ -64,6 +67,12 @@ def invoice_pdf(invoice):
     if payments:
         story += [Spacer(1, 6 * mm), Paragraph("Payments", styles["Heading3"])]
         for p in payments:
-            story.append(Paragraph(text(f"{p.received_at:%Y-%m-%d} — {p.amount} {p.currency} ({p.gateway}, {p.transaction_id})"), styles["Normal"]))
+            amount = format_money(p.amount, p.currency)
+            story.append(Paragraph(text(f"{p.received_at:%Y-%m-%d} — {amount} {p.currency} ({p.gateway}, {p.transaction_id})"), styles["Normal"]))
+    if invoice.status == invoice.Status.UNPAID:
+        # As on the invoice page: the credit that may pay it, shown as every page shows it (rounded down).
+        balance = format_money(client.credit_balance, client.currency, spendable=True)
+        line = f"Your credit balance: {balance} {client.currency}"
+        story += [Spacer(1, 6 * mm), Paragraph(text(line), styles["Normal"])]
     doc.build(story)
     return buffer.getvalue()

@@ -24,9 +24,10 @@ from provisioning.modules.base import ModuleError
 
 
 def _credit_context(client, invoice):
-    available = spendable(client.credit_balance)
+    """The credit figures of an invoice page: what may be spent is what is shown (docs/billing.md)."""
+    available = spendable(client.credit_balance, invoice.currency)
     payable = invoice.status == Invoice.Status.UNPAID and invoice.kind != Invoice.Kind.ADD_FUNDS and invoice.balance > 0
-    return {"credit_available": available, "can_pay_from_credit": payable and available > 0,
+    return {"can_pay_from_credit": payable and available > 0,
             "credit_to_apply": min(available, invoice.balance) if payable else 0}
 
 

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.utils.html import format_html
 
 from billing.models import Invoice, Service
+from billing.money import credit_shown, format_money
 from portal.activity import Actor
 from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, contact_create, contact_delete, contact_update, email_in_use
 from portal.impersonation import LoginAsClientAdminMixin
@@ -71,17 +73,17 @@ class ClientInvoiceInline(admin.TabularInline):
 
 @admin.register(Client)
 class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "display_name", "email", "country", "status", "credit_balance", "live_services", "created_at"]
+    list_display = ["id", "display_name", "email", "country", "status", "credit", "live_services", "created_at"]
     list_display_links = ["id", "display_name"]
     list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended"]
     search_fields = ["company_name", "first_name", "last_name", "email", "=id"]
-    readonly_fields = ["credit_balance", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at"]
+    readonly_fields = ["credit", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at"]
     inlines = [ClientUserInline, ContactInline, ClientServiceInline, ClientInvoiceInline]
     actions = ["close_clients"]
     fieldsets = [
         (None, {"fields": ["company_name", ("first_name", "last_name"), ("email", "phone"), "status"]}),
         ("Address", {"fields": ["address1", "address2", ("city", "state", "postcode"), "country"]}),
-        ("Billing", {"fields": ["currency", "tax_exempt", "apply_credit_to_invoices", "credit_balance"]}),
+        ("Billing", {"fields": ["currency", "tax_exempt", "apply_credit_to_invoices", "credit"]}),
         (
             "VoIP",
             {
@@ -97,6 +99,16 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         live = Q(services__status__in=[Service.Status.ACTIVE, Service.Status.SUSPENDED])
         return super().get_queryset(request).annotate(live_services=Count("services", filter=live))
+
+    @admin.display(description="credit balance", ordering="credit_balance")
+    def credit(self, obj):
+        """What the client sees and may spend, and beside it, when it differs, the exact four-place balance the
+        ledger sums to — staff reconcile with that one (docs/billing.md, *Showing money*)."""
+        shown = format_money(obj.credit_balance, obj.currency, spendable=True)
+        if credit_shown(obj.credit_balance, obj.currency) == obj.credit_balance:
+            return f"{shown} {obj.currency}"
+        exact = format_money(obj.credit_balance, obj.currency, exact=True)
+        return format_html('{} {} <span class="quiet">(exact {})</span>', shown, obj.currency, exact)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Contact:

@@ -2,16 +2,27 @@
 from rest_framework import serializers
 
 from billing.models import BillingCycle, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Product, ProductPrice, Service
+from billing.money import format_money
 from portal.models import ActivityLog, Client
 from portal.services import PROFILE_FIELDS
 
 
 class ClientSerializer(serializers.ModelSerializer):
+    # Credit as every page shows it (what may be spent, rounded down) and the ledger's exact sum (docs/billing.md).
+    credit_balance = serializers.SerializerMethodField(help_text="What may be spent: rounded down, e.g. 24.51.")
+    credit_balance_exact = serializers.SerializerMethodField(help_text="The ledger's sum to four places, e.g. 24.5161.")
+
     class Meta:
         model = Client
-        fields = ["id", *PROFILE_FIELDS, "currency", "status", "tax_exempt", "credit_balance", "low_balance_threshold",
-                  "created_at", "last_login_at"]
-        read_only_fields = ["status", "tax_exempt", "credit_balance", "low_balance_threshold", "created_at", "last_login_at"]
+        fields = ["id", *PROFILE_FIELDS, "currency", "status", "tax_exempt", "credit_balance", "credit_balance_exact",
+                  "low_balance_threshold", "created_at", "last_login_at"]
+        read_only_fields = ["status", "tax_exempt", "low_balance_threshold", "created_at", "last_login_at"]
+
+    def get_credit_balance(self, client) -> str:
+        return format_money(client.credit_balance, client.currency, spendable=True)
+
+    def get_credit_balance_exact(self, client) -> str:
+        return format_money(client.credit_balance, client.currency, exact=True)
 
 
 class ClientCreateSerializer(ClientSerializer):
@@ -152,8 +163,15 @@ class CreditEntrySerializer(serializers.ModelSerializer):
 
 class CreditSerializer(serializers.Serializer):
     client = serializers.IntegerField()
-    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    balance = serializers.SerializerMethodField(help_text="What may be spent: rounded down, e.g. 24.51.")
+    balance_exact = serializers.SerializerMethodField(help_text="The ledger's sum to four places, e.g. 24.5161.")
     entries = CreditEntrySerializer(many=True)
+
+    def get_balance(self, data) -> str:
+        return format_money(data["balance"], data["currency"], spendable=True)
+
+    def get_balance_exact(self, data) -> str:
+        return format_money(data["balance"], data["currency"], exact=True)
 
 
 class CreditAdjustSerializer(serializers.Serializer):

@@ -77,7 +77,7 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             client.refresh_from_db()
             code = status.HTTP_201_CREATED
         entries = CreditLedgerEntry.objects.filter(client=client).order_by("-created_at", "-pk")[:100]
-        data = {"client": client.pk, "balance": client.credit_balance, "entries": entries}
+        data = {"client": client.pk, "balance": client.credit_balance, "currency": client.currency, "entries": entries}
         return Response(s.CreditSerializer(data).data, status=code)
 
 

@@ -8,7 +8,7 @@ from api.whmcs.registry import (
     WhmcsError, action, filter_by, get_or_error, paginate, parse_amount, truthy, unsupported,
 )
 from api.whmcs.shapes import (
-    INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, invoice_row, local_midnight, money, transaction_fields, when,
+    INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, credit_money, invoice_row, local_midnight, money, transaction_fields, when,
 )
 from billing.models import BillableItem, CreditLedgerEntry, Invoice, InvoiceItem, Payment
 from billing.services.billable import billable_item_create
@@ -73,7 +73,7 @@ def get_invoice(call):
         "ccgateway": False,
         "items": {"item": [
             {"id": i.pk, "type": ITEM_TYPES.get(i.kind, "Item"), "relid": i.service_id or 0, "description": i.description,
-             "amount": money(i.amount), "taxed": int(i.taxable)}
+             "amount": money(i.amount, invoice.currency), "taxed": int(i.taxable)}
             for i in items
         ]},
         "transactions": {"transaction": [transaction_fields(p) for p in payments]},
@@ -269,7 +269,7 @@ def add_credit(call):
         amount = -amount
     credit_adjust(client=client, amount=amount, reason=call.str("description"), actor=call.actor)
     client.refresh_from_db(fields=["credit_balance"])
-    return {"newbalance": money(client.credit_balance)}
+    return {"newbalance": credit_money(client)}
 
 
 @action("GetCredits", category=B, scope="credit.read", required=(("clientid", "Client ID Not Found"),))
@@ -277,7 +277,7 @@ def get_credits(call):
     client = find_client(call)
     entries = list(CreditLedgerEntry.objects.filter(client=client).order_by("created_at", "pk"))
     credits = [
-        {"id": e.pk, "date": when(e.created_at), "description": e.description, "amount": money(e.amount),
+        {"id": e.pk, "date": when(e.created_at), "description": e.description, "amount": money(e.amount, client.currency),
          "relid": e.invoice_id or 0, "type": e.get_kind_display()}
         for e in entries
     ]
@@ -292,7 +292,7 @@ def apply_credit(call):
     amount = None if call.str("amount").lower() == "full" else call.decimal("amount")
     before = invoice.credit_applied
     invoice = invoice_pay_from_credit(invoice=invoice, actor=call.actor, amount=amount)
-    return {"invoiceid": invoice.pk, "amount": money(invoice.credit_applied - before),
+    return {"invoiceid": invoice.pk, "amount": money(invoice.credit_applied - before, invoice.currency),
             "invoicepaid": "true" if invoice.status == Invoice.Status.PAID else "false"}
 
 

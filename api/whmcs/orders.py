@@ -113,12 +113,12 @@ def get_orders(call):
     orders = [
         {
             "id": s.pk, "ordernum": str(s.pk), "userid": s.client_id, "contactid": 0, "date": when(s.created_at),
-            "amount": money(s.first_payment_amount), "paymentmethod": "manual", "paymentmethodname": "Manual",
+            "amount": money(s.first_payment_amount, s.currency), "paymentmethod": "manual", "paymentmethodname": "Manual",
             "invoiceid": invoices.get(s.pk, 0), "status": ORDER_STATUS[s.status], "ipaddress": "", "notes": "",
             "promocode": "", "name": s.client.full_name, "currencyprefix": "", "currencysuffix": f" {s.currency}",
             "lineitems": {"lineitem": [{
                 "type": "product", "relid": s.pk, "producttype": s.product.get_type_display(), "product": s.product.name,
-                "domain": s.domain, "billingcycle": CYCLES.get(s.billing_cycle), "amount": money(s.first_payment_amount),
+                "domain": s.domain, "billingcycle": CYCLES.get(s.billing_cycle), "amount": money(s.first_payment_amount, s.currency),
                 "status": s.get_status_display(),
             }]},
         }
@@ -140,7 +140,7 @@ def product_fields(product, currency_codes):
     prices = defaultdict(dict)
     for p in product.prices.all():
         price_key, setup_key = WHMCS_PRICE_FIELDS[p.cycle]
-        prices[p.currency].update({price_key: money(p.price), setup_key: money(p.setup_fee)})
+        prices[p.currency].update({price_key: money(p.price, p.currency), setup_key: money(p.setup_fee, p.currency)})
     pricing = {}
     for code in currency_codes:
         if code in prices:

@@ -82,14 +82,14 @@ def upgrade_product(call):
             "oldproductid": service.product_id, "oldproductname": service.product.name,
             "newproductid": quote.product.pk, "newproductname": quote.product.name,
             "daysuntilrenewal": quote.days_left, "totaldays": quote.days_in_period,
-            "newproductbillingcycle": CYCLES.get(service.billing_cycle), "price": money(quote.amount),
-            "recurringamount": money(quote.new_recurring), "upgradeinprogress": False,
+            "newproductbillingcycle": CYCLES.get(service.billing_cycle), "price": money(quote.amount, service.currency),
+            "recurringamount": money(quote.new_recurring, service.currency), "upgradeinprogress": False,
         }
     result = change_apply(service=service, actor=call.actor, product=product, option_values=values)
     return {
         "orderid": service.pk, "invoiceid": result.invoice.pk if result.invoice else 0,
-        "newproductid": result.quote.product.pk, "price": money(result.quote.amount),
-        "recurringamount": money(result.quote.new_recurring),
+        "newproductid": result.quote.product.pk, "price": money(result.quote.amount, service.currency),
+        "recurringamount": money(result.quote.new_recurring, service.currency),
     }
 
 

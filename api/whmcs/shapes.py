@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.models import BillingCycle, Invoice, ProductPrice, Service
+from billing.money import format_money
 from portal.models import Client
 
 CYCLES = {
@@ -26,8 +27,14 @@ WHMCS_PRICE_FIELDS = {  # pricing keys WHMCS uses per cycle: (price, setup fee)
 SUSPEND_REASONS = {"": "", **{value: label for value, label in Service.SuspendReason.choices}}
 
 
-def money(value):
-    return f"{value or 0:.2f}"
+def money(value, currency):
+    """An amount as WHMCS's API returns it: a string with the currency's decimals (billing.money.format_money)."""
+    return format_money(value or 0, currency)
+
+
+def credit_money(client):
+    """A client's credit as the portal shows it everywhere: what may be spent, rounded down (docs/billing.md)."""
+    return format_money(client.credit_balance, client.currency, spendable=True)
 
 
 def day(value):
@@ -93,7 +100,7 @@ def client_fields(client, *, currency_ids=None):
         "country": client.country,
         "phonenumber": client.phone,
         "status": client.get_status_display(),
-        "credit": money(client.credit_balance),
+        "credit": credit_money(client),
         "taxexempt": client.tax_exempt,
         "currency": currency_ids.get(client.currency, 0),
         "currency_code": client.currency,
@@ -138,8 +145,8 @@ def service_fields(service, *, options=()):
         "serverip": "",
         "serverhostname": server.hostname if server else "",
         "suspensionreason": service.suspend_reason_text or SUSPEND_REASONS.get(service.suspend_reason, ""),
-        "firstpaymentamount": money(service.first_payment_amount),
-        "recurringamount": money(service.recurring_amount),
+        "firstpaymentamount": money(service.first_payment_amount, service.currency),
+        "recurringamount": money(service.recurring_amount, service.currency),
         "paymentmethod": "manual",
         "paymentmethodname": "Manual",
         "billingcycle": CYCLES.get(service.billing_cycle, service.billing_cycle),
@@ -189,12 +196,12 @@ def invoice_row(invoice):
         "duedate": day(invoice.due_date),
         "datepaid": when(invoice.paid_at),
         "last_capture_attempt": "0000-00-00 00:00:00",
-        "subtotal": money(invoice.subtotal),
-        "credit": money(invoice.credit_applied),
-        "tax": money(invoice.tax),
+        "subtotal": money(invoice.subtotal, invoice.currency),
+        "credit": money(invoice.credit_applied, invoice.currency),
+        "tax": money(invoice.tax, invoice.currency),
         "tax2": "0.00",
-        "total": money(invoice.total),
-        "balance": money(invoice.balance),
+        "total": money(invoice.total, invoice.currency),
+        "balance": money(invoice.balance, invoice.currency),
         "taxrate": f"{invoice.tax_rate:.2f}",
         "taxrate2": "0.00",
         "status": invoice.get_status_display(),
@@ -223,9 +230,9 @@ def transaction_fields(payment):
         "gateway": payment.gateway,
         "date": when(payment.received_at),
         "description": payment.note or default_description(payment),
-        "amountin": money(payment.amount),
-        "fees": money(payment.fees),
-        "amountout": money(payment.amount_out),
+        "amountin": money(payment.amount, payment.currency),
+        "fees": money(payment.fees, payment.currency),
+        "amountout": money(payment.amount_out, payment.currency),
         "rate": "1.00000",
         "transid": payment.transaction_id,
         "invoiceid": payment.invoice_id or 0,

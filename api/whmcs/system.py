@@ -270,7 +270,7 @@ def income_figures(today):
         **{name: Sum(net, filter=Q(received_at__gte=start, received_at__lt=end), default=0) for name, start in starts.items()},
         alltime=Sum(net, default=0),
     )
-    return {f"income_{name}": money(value) for name, value in sums.items()}
+    return {f"income_{name}": money(value, settings.DEFAULT_CURRENCY) for name, value in sums.items()}
 
 
 def order_figures(today):
@@ -313,7 +313,7 @@ def get_stats(call):
     stats["clients_active"] = counts["active_clients"]
     stats.update({f"services_{status}": n for status, n in counts["services_by_status"].items()})
     stats["invoices_overdue"] = counts["overdue_invoices"]["count"]
-    stats["invoices_overdue_amount"] = money(counts["overdue_invoices"]["amount"])
+    stats["invoices_overdue_amount"] = money(counts["overdue_invoices"]["amount"], settings.DEFAULT_CURRENCY)
     return stats
 
 

@@ -125,7 +125,7 @@ def _apply_credit(drafts):
         client, invoice = draft.client, draft.invoice
         if not (draft.apply_credit and client.apply_credit_to_invoices and draft.kind == Invoice.Kind.STANDARD):
             continue
-        use = min(spendable(client.credit_balance), invoice.total)
+        use = min(spendable(client.credit_balance, invoice.currency), invoice.total)
         if use <= 0:
             continue
         invoice.credit_applied = use

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from billing.models import CreditLedgerEntry
-from billing.money import quantize
+from billing.money import format_money, quantize
 from portal.activity import log_activity
 from portal.models import Client
 
@@ -61,7 +61,9 @@ def credit_adjust(*, client, amount, reason, actor):
     client = lock_client(client)
     if client.credit_balance + amount < 0:
         raise ValidationError(
-            {"amount": f"That would take the balance below zero (it is {quantize(client.credit_balance)})."}
+            # The exact figure: the rule is checked against it, and a rounded one could look like room to spare.
+            {"amount": "That would take the balance below zero (it is exactly "
+                       f"{format_money(client.credit_balance, client.currency, exact=True)} {client.currency})."}
         )
     entry, _ = ledger_post(
         client=client, kind=CreditLedgerEntry.Kind.ADJUSTMENT, amount=amount, description=reason.strip(), actor=actor

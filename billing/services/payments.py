@@ -125,7 +125,7 @@ def invoice_pay_from_credit(*, invoice, actor, amount=None):
         raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: nothing to pay.")
     if invoice.kind == Invoice.Kind.ADD_FUNDS:
         raise ValidationError("An add-funds invoice cannot be paid from credit: pay it to add credit.")
-    available = spendable(client.credit_balance)
+    available = spendable(client.credit_balance, invoice.currency)
     if available <= 0:
         raise ValidationError("There is no credit on the account to apply.")
     use = min(available, invoice.balance) if amount is None else _clean_amount(amount)

@@ -82,7 +82,7 @@ def refund_record(*, amount, transaction_id, gateway, actor, invoice=None, clien
                   gateway=gateway, transaction_id=transaction_id, received_at=received_at or timezone.now(),
                   recorded_by=recorded_by(actor), note=(note or "")[:255])
     if invoice is None:
-        available = spendable(client.credit_balance)
+        available = spendable(client.credit_balance, client.currency)
         if amount > available:
             raise ValidationError({"amount_out": f"Refund at most {available} {client.currency} (the client's credit)."})
         payment = _create(invoice=None, **fields)

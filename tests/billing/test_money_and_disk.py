@@ -24,8 +24,8 @@ def test_months_keep_the_anchor_day_through_short_months():
 def test_quantize_rounds_half_up_once_and_credit_spends_whole_cents():
     assert quantize(Decimal("2.005")) == Decimal("2.01")
     assert quantize(Decimal("2.0049")) == Decimal("2.00")
-    assert spendable(Decimal("4.5099")) == Decimal("4.50")
-    assert spendable(Decimal("-1.0000")) == Decimal("0.00")
+    assert spendable(Decimal("4.5099"), "USD") == Decimal("4.50")
+    assert spendable(Decimal("-1.0000"), "USD") == Decimal("0.00")
 
 
 RULE = {"disk_tranche_size_gb": "5", "disk_tranche_price": "2.50", "disk_included_gb": "10", "disk_tranche_max": "0"}
