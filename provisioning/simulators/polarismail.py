@@ -626,7 +626,7 @@ class PolarisMailSimulator(Simulator):
     def seed(self, data):
         """{"domains": [{"name", "active"?, "verified"?, "users": [{"username", "password", "account_type"?,
         "quota_gb"?, "used_mb"?, "uname"?, "forwards"?}], "aliases": {local: target}, "lists": {local: [members]},
-        "dkim"?: bool}], "foreign": [names]}: add what is missing, update the rest. Idempotent."""
+        "branding"?: {"brandname", "supportemail", "brandcolor"}, "dkim"?: bool}], "foreign": [names]}: add what is missing, update the rest. Idempotent."""
         with self.lock:
             self.foreign |= {str(name).lower() for name in data.get("foreign", [])}
             for row in data.get("domains", []):
@@ -649,6 +649,9 @@ class PolarisMailSimulator(Simulator):
                 domain.aliases.update({str(k).lower(): str(v).lower() for k, v in row.get("aliases", {}).items()})
                 for local, members in row.get("lists", {}).items():
                     domain.lists[str(local).lower()] = SimList(str(local).lower(), members=list(members))
+                if "branding" in row:
+                    domain.branding = {key: str(row["branding"].get(key, ""))
+                                       for key in ("brandname", "supportemail", "brandcolor")}
                 if row.get("dkim") and domain.verified:
                     self.admin_enableDKIM({"domain": name}, None)
 
