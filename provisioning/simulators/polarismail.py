@@ -626,7 +626,8 @@ class PolarisMailSimulator(Simulator):
     def seed(self, data):
         """{"domains": [{"name", "active"?, "verified"?, "users": [{"username", "password", "account_type"?,
         "quota_gb"?, "used_mb"?, "uname"?, "forwards"?}], "aliases": {local: target}, "lists": {local: [members]},
-        "branding"?: {"brandname", "supportemail", "brandcolor"}, "dkim"?: bool}], "foreign": [names]}: add what is missing, update the rest. Idempotent."""
+        "branding"?: {"brandname", "supportemail", "brandcolor"}, "dkim"?: bool}], "foreign": [names]}: add what is
+        missing, update the rest. Idempotent."""
         with self.lock:
             self.foreign |= {str(name).lower() for name in data.get("foreign", [])}
             for row in data.get("domains", []):
