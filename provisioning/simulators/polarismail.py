@@ -617,7 +617,9 @@ class PolarisMailSimulator(Simulator):
         with self.lock:
             return {
                 "domains": {
-                    name: {**asdict(domain), "logo": len(domain.logo)} for name, domain in self.domains.items()
+                    name: {**asdict(domain), "users": {local: _user_state(user) for local, user in domain.users.items()},
+                           "logo": len(domain.logo)}
+                    for name, domain in self.domains.items()
                 },
                 "foreign": sorted(self.foreign),
                 "logins": self.logins,
@@ -673,6 +675,12 @@ class PolarisMailSimulator(Simulator):
             self.expire_tokens()
         if data.get("verify"):
             self.verify(str(data["verify"]))
+
+
+def _user_state(user):
+    """A mailbox for GET /_simulator/state: JSON has no decimals, so its GB and MB are written as the API writes
+    numbers."""
+    return {**asdict(user), "quota_gb": _text(user.quota_gb), "used_mb": _text(user.used_mb)}
 
 
 def _append(items, value, taken):

@@ -3,6 +3,7 @@ each start."""
 from decimal import Decimal
 
 import pytest
+import requests
 
 from billing.models import Product, Service
 from billing.pricing import service_option_values
@@ -67,6 +68,9 @@ def test_each_start_seeds_the_polarismail_simulator_with_the_demo_domains_mailbo
         assert domain.branding == {"brandname": "Acme Team Mail", "supportemail": "support@acme-team.example",
                                    "brandcolor": "c2410c"}
         assert domain.dkim_enabled is True
+        state = requests.get(f"{polarismail.url}/_simulator/state", timeout=5).json()["domains"]["acme-team.example"]
+        assert (state["users"]["sales"]["quota_gb"], state["lists"]["announce"]["members"]) == (
+            "5", ["alice@acme-team.example", "bob@globex.example"])  # the state page the banner names works
 
     check_seeded()
     polarismail.reset()  # a restart of the simulator: memory is empty again
