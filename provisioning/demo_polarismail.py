@@ -1,6 +1,6 @@
 """The demo's PolarisMail service (seed 003): alice's "Mail Team" domain on the PolarisMail simulator that
 `python3 run.py` starts, with mailboxes of both types, an alias, a distribution list with members and webmail
-branding, so that the client area's Distribution Lists and Branding pages (which only the PolarisMail module
+branding, so that the client area's Distribution Lists and Branding pages (Branding only the PolarisMail module
 offers) show real data in the demo.
 
 Like the SmarterMail simulator (provisioning.demo), the PolarisMail simulator keeps its state in memory, so every
