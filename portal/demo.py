@@ -114,8 +114,7 @@ def _load_demo_data():
             ("bob", "hosted_pbx", "globex-pbx.example", S.ACTIVE, 25, ""),
             ("carol", "hosted_pbx", "initech-pbx.example", S.ACTIVE, 25, ""),
         ]
-        mail_servers = {"smartermail": provisioning_demo.mail_server_group()[0],
-                        polaris_demo.MODULE: polaris_demo.server_group()[0]}
+        mail_server, _ = provisioning_demo.mail_server_group()
         for who, product_key, domain, status, due_in, reason in plan:
             product, price = products[product_key]
             client = clients[who]
@@ -136,7 +135,7 @@ def _load_demo_data():
                 suspended_at=timezone.now() - timedelta(days=2) if status == S.SUSPENDED else None,
                 terminated_at=timezone.now() - timedelta(days=15) if status == S.TERMINATED else None,
                 username=f"admin@{domain}",
-                server=mail_servers[product.module] if is_mail and status != S.PENDING else None,
+                server=mail_server if is_mail and status != S.PENDING else None,
                 password=provisioning_demo.MAILBOX_PASSWORD if is_mail else "",
                 disk_usage_mb=Decimal("812.40") if is_mail and status == S.ACTIVE else None,
                 usage_updated_at=timezone.now() if is_mail and status == S.ACTIVE else None,

@@ -107,8 +107,10 @@ def mailbox_plan(product):
 
 
 def wire_service(service):
-    """The demo service's login mailbox and its plan's mailboxes (the included ones, so its price is the plan's)."""
-    Service.objects.filter(pk=service.pk).update(username=LOGIN_MAILBOX)
+    """The demo service on the PolarisMail server, its login mailbox, and its plan's mailboxes (the included ones,
+    so its price is the plan's)."""
+    server = server_group()[0] if service.server_id else None
+    Service.objects.filter(pk=service.pk).update(server=server, username=LOGIN_MAILBOX)
     for option in ConfigurableOption.objects.filter(product=service.product, code__startswith="mailboxes_"):
         ServiceConfigOption.objects.create(service=service, option=option, choice=option.choices.get(),
                                            quantity=option.included_quantity)
