@@ -126,8 +126,8 @@ def start_simulator(name, env):
 
 
 # The vendor simulators the demo's servers point at: name → the variable load_demo reads their URL from.
-SIMULATORS = {"smartermail": "DEMO_SMARTERMAIL_URL", "vodia": "DEMO_VODIA_URL", "lesnet": "DEMO_LESNET_URL",
-              "fusionpbx": "DEMO_FUSIONPBX_URL"}
+SIMULATORS = {"smartermail": "DEMO_SMARTERMAIL_URL", "polarismail": "DEMO_POLARISMAIL_URL", "vodia": "DEMO_VODIA_URL",
+              "lesnet": "DEMO_LESNET_URL", "fusionpbx": "DEMO_FUSIONPBX_URL"}
 
 
 def fusionpbx_where(url):
@@ -180,8 +180,10 @@ def run_demo(port):
     say(f"Portal:      http://127.0.0.1:{port}/   (client area)")
     say(f"Staff area:  http://127.0.0.1:{port}/admin/")
     say("Logins:      staff admin / demo-admin-pass;  client alice@acme.example / demo-client-pass")
-    say(f"Simulators:  SmarterMail {urls['smartermail']}, Vodia {urls['vodia']}, LesNet {urls['lesnet']}, "
-        f"FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)")
+    say(f"Simulators:  SmarterMail {urls['smartermail']}, PolarisMail {urls['polarismail']}, Vodia {urls['vodia']}, "
+        f"LesNet {urls['lesnet']}, FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)")
+    say("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "
+        "Lists, Branding")
     say(f"FusionPBX:   {fusionpbx_where(urls['fusionpbx'])}; Hosted PBX services of bob and carol (the demo's "
         "autosuspend sweep disabled carol's extensions: Unsuspend on her service page turns them on)")
     say(f"VoIP:        alice's call records: My services → VoIP Metered → Call records; Vodia pushes CDRs to "

@@ -29,6 +29,7 @@ from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
 from provisioning import demo as provisioning_demo
+from provisioning import demo_polarismail as polaris_demo
 from voip import demo as voip_demo
 
 STAFF_USERNAME = "admin"
@@ -59,11 +60,12 @@ CLIENTS = [
 
 def load_demo():
     """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
-    point the demo servers at the simulators run.py started (SmarterMail, Vodia, LesNet, FusionPBX) and seed
-    them. Returns True when it loaded the data set."""
+    point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX)
+    and seed them. Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
     provisioning_demo.attach_simulator()
+    polaris_demo.attach_simulator()
     voip_demo.attach_simulators()
     return loaded
 
@@ -98,6 +100,8 @@ def _load_demo_data():
             ("alice", "mail_pro", "acme.example", S.ACTIVE, 12, ""),
             ("alice", "mail_basic", "acme-widgets.example", S.ACTIVE, 40, ""),
             ("alice", "voip_metered", "acme.example", S.ACTIVE, 20, ""),
+            # PolarisMail: the Distribution Lists and Branding pages (provisioning.demo_polarismail seeds them).
+            ("alice", "mail_team", polaris_demo.DEMO_DOMAIN, S.ACTIVE, 30, ""),
             ("bob", "mail_pro", "globex.example", S.ACTIVE, -3, ""),
             ("bob", "sip_trunk", "globex-trunk.example", S.ACTIVE, 18, ""),
             ("carol", "mail_basic", "initech.example", S.SUSPENDED, -9, Service.SuspendReason.OVERDUE),
@@ -139,6 +143,8 @@ def _load_demo_data():
             )
             if not is_mail:
                 voip_demo.wire_service(service)
+            elif product.module == polaris_demo.MODULE:
+                polaris_demo.wire_service(service)
             _invoices_for(service, due, today)
         provisioning_demo.usage_history(Service.objects.filter(product__type=Product.Type.MAIL, status=S.ACTIVE))
         _credit(clients)
@@ -192,6 +198,7 @@ def _catalogue():
                        {**smartermail, "module_options": provisioning_demo.product_options("basic")}),
         "mail_pro": (mail, "Mail Business", Product.Type.MAIL, "12.00",
                      {**smartermail, "module_options": provisioning_demo.product_options("business")}),
+        "mail_team": (mail, "Mail Team", Product.Type.MAIL, "6.00", polaris_demo.product_provisioning()),
         **voip_demo.product_spec(voip),
     }
     products = {}
@@ -206,6 +213,7 @@ def _catalogue():
         )
         products[key] = (product, monthly)
     _mailbox_options(products["mail_pro"][0])
+    polaris_demo.mailbox_plan(products["mail_team"][0])
     voip_demo.rate_products(products)
     return products
 

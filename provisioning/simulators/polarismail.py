@@ -617,7 +617,9 @@ class PolarisMailSimulator(Simulator):
         with self.lock:
             return {
                 "domains": {
-                    name: {**asdict(domain), "logo": len(domain.logo)} for name, domain in self.domains.items()
+                    name: {**asdict(domain), "users": {local: _user_state(user) for local, user in domain.users.items()},
+                           "logo": len(domain.logo)}
+                    for name, domain in self.domains.items()
                 },
                 "foreign": sorted(self.foreign),
                 "logins": self.logins,
@@ -626,7 +628,8 @@ class PolarisMailSimulator(Simulator):
     def seed(self, data):
         """{"domains": [{"name", "active"?, "verified"?, "users": [{"username", "password", "account_type"?,
         "quota_gb"?, "used_mb"?, "uname"?, "forwards"?}], "aliases": {local: target}, "lists": {local: [members]},
-        "dkim"?: bool}], "foreign": [names]}: add what is missing, update the rest. Idempotent."""
+        "branding"?: {"brandname", "supportemail", "brandcolor"}, "dkim"?: bool}], "foreign": [names]}: add what is
+        missing, update the rest. Idempotent."""
         with self.lock:
             self.foreign |= {str(name).lower() for name in data.get("foreign", [])}
             for row in data.get("domains", []):
@@ -649,6 +652,9 @@ class PolarisMailSimulator(Simulator):
                 domain.aliases.update({str(k).lower(): str(v).lower() for k, v in row.get("aliases", {}).items()})
                 for local, members in row.get("lists", {}).items():
                     domain.lists[str(local).lower()] = SimList(str(local).lower(), members=list(members))
+                if "branding" in row:
+                    domain.branding = {key: str(row["branding"].get(key, ""))
+                                       for key in ("brandname", "supportemail", "brandcolor")}
                 if row.get("dkim") and domain.verified:
                     self.admin_enableDKIM({"domain": name}, None)
 
@@ -669,6 +675,12 @@ class PolarisMailSimulator(Simulator):
             self.expire_tokens()
         if data.get("verify"):
             self.verify(str(data["verify"]))
+
+
+def _user_state(user):
+    """A mailbox for GET /_simulator/state: JSON has no decimals, so its GB and MB are written as the API writes
+    numbers."""
+    return {**asdict(user), "quota_gb": _text(user.quota_gb), "used_mb": _text(user.used_mb)}
 
 
 def _append(items, value, taken):

@@ -4,6 +4,14 @@ status, business errors as 400 + success:false + the vendor's code in `message`,
 refresh and 60-second single-use auto-login tokens), 401 without a valid token and 403 for a domain admin on
 settings/sysadmin/*, sizes in bytes.
 
+Mailing lists follow the paths and fields of the clients the spec cites (SolidCP's SmarterMail100 provider and
+SmarterMailMcp, which agree): settings/domain/mailing-lists/list, /add, /{id}/delete, /{id}/subscriber-search,
+/{id}/subscriber-add and /{id}/subscriber-remove (these two take a JSON array of addresses). The sources give no
+error codes for lists; this simulator's follow the vendor's pattern: MAILING_LIST_ADD_ERROR_NAME_IN_USE (the
+name is a mailbox's, an alias's or another list's), MAILING_LIST_ADD_ERROR_INVALID_NAME, MAILING_LIST_NOT_FOUND,
+MAILING_LIST_ERROR_INVALID_ADDRESS, MAILING_LIST_ERROR_INVALID_MODERATOR. Adding a subscriber twice, or removing
+one that is not there, changes nothing and succeeds.
+
 Storage is simulated too: each domain's `path` is a folder in `files`, removed by domain-delete only when
 deleteFiles is true, so tests can tell "files kept" from "files deleted".
 
@@ -40,6 +48,24 @@ class SimUser:
 
 
 @dataclass
+class SimMailingList:
+    """A mailing list (settings/domain/mailing-lists/*): found by its numeric id, addressed by its local part."""
+
+    id: int
+    list_address: str  # local part
+    moderator_address: str
+    description: str = ""
+    subscribers: list = field(default_factory=list)  # addresses, in the order they were added
+
+    def row(self):
+        """One item of GET settings/domain/mailing-lists/list."""
+        return {"id": self.id, "listAddress": self.list_address, "moderatorAddress": self.moderator_address,
+                "description": self.description, "status": 0, "postingPermissions": 1, "enableDigest": False,
+                "doubleOptIn": False, "disableSubscriptions": False, "listSubscriberCount": len(self.subscribers),
+                "digestSubscriberCount": 0, "posterCount": 0, "bannedUserCount": 0}
+
+
+@dataclass
 class SimDomain:
     name: str
     path: str
@@ -55,6 +81,7 @@ class SimDomain:
     main_admin: str = ""
     users: dict = field(default_factory=dict)  # local part -> SimUser
     aliases: dict = field(default_factory=dict)  # alias name -> list of target addresses
+    mailing_lists: dict = field(default_factory=dict)  # list id -> SimMailingList
     domain_aliases: list = field(default_factory=list)  # other domain names delivering here
     dkim: dict = field(default_factory=lambda: dict(DKIM_OFF))  # domainKeysSettings
 
@@ -71,7 +98,7 @@ class SimDomain:
             "aliasCount": len(self.aliases),
             "aliasLimit": self.alias_limit,
             "domainAliasCount": self.domain_alias_count,
-            "listCount": 0,
+            "listCount": len(self.mailing_lists),
             "listLimit": self.list_limit,
             "size": self.size,
             "maxSize": self.max_size,
@@ -81,6 +108,11 @@ class SimDomain:
             "imgLink": "",
             "status": "Enabled" if self.is_enabled else "Disabled",
         }
+
+    def taken(self, local):
+        """Whether a mailbox, alias or mailing list has this local part: each address exists once."""
+        return local in self.users or local in self.aliases or any(
+            item.list_address == local for item in self.mailing_lists.values())
 
     def settings(self):
         """domainSettings as GET settings/sysadmin/domain-settings/{d} returns them."""
@@ -159,6 +191,7 @@ class SmarterMailSimulator(Simulator):
         self.autologin_tokens = {}
         self.logins = 0  # successful authenticate-user calls
         self.refreshes = 0
+        self.last_list_id = 0  # mailing-list ids are unique on the server
         self._token_lock = threading.Lock()
 
     # --- envelope ----------------------------------------------------------------------------------------
@@ -415,7 +448,7 @@ class SmarterMailSimulator(Simulator):
             return self.error(400, "USER_ADD_ERROR_INVALID_NAME")
         if len(password) < self.password_min_length:
             return self.error(400, "USER_ADD_ERROR_PASSWORD_TOO_SHORT")
-        if username in domain.users:
+        if domain.taken(username):
             return self.error(400, "USER_ADD_ERROR_NAME_IN_USE")
         flags = data.get("securityFlags") or {}
         domain.users[username] = SimUser(
@@ -481,7 +514,7 @@ class SmarterMailSimulator(Simulator):
         name = str(alias.get("name", "")).strip().lower()
         if not USER_NAME.match(name):
             return self.error(400, "ALIAS_ADD_ERROR_INVALID_NAME")
-        if name in domain.aliases or name in domain.users:
+        if domain.taken(name):
             return self.error(400, "ALIAS_ADD_ERROR_NAME_IN_USE")
         targets = _addresses(alias.get("aliasTargetList"))
         if targets is None:
@@ -584,7 +617,75 @@ class SmarterMailSimulator(Simulator):
         domain.dkim.update(isActive=False, pending=False)
         return self.ok()
 
+    # --- domain admin: mailing lists -----------------------------------------------------------------------
+
+    @route("GET", API + "settings/domain/mailing-lists/list", access="da")
+    def mailing_lists_list(self, request, domain):
+        return self.ok(items=[item.row() for item in sorted(domain.mailing_lists.values(), key=lambda i: i.id)])
+
+    @route("POST", API + "settings/domain/mailing-lists/add", access="da")
+    def mailing_list_add(self, request, domain):
+        body = request.json or {}
+        local = str(body.get("listAddress", "")).strip().lower()
+        moderator = str(body.get("moderatorAddress", "")).strip().lower()
+        if not USER_NAME.match(local):
+            return self.error(400, "MAILING_LIST_ADD_ERROR_INVALID_NAME")
+        if domain.taken(local):
+            return self.error(400, "MAILING_LIST_ADD_ERROR_NAME_IN_USE")
+        if _addresses([moderator]) is None:
+            return self.error(400, "MAILING_LIST_ERROR_INVALID_MODERATOR")
+        self.last_list_id += 1
+        item = SimMailingList(self.last_list_id, local, moderator, description=str(body.get("description") or ""))
+        domain.mailing_lists[item.id] = item
+        return self.ok(item=item.row())
+
+    @route("POST", API + "settings/domain/mailing-lists/{list_id}/delete", access="da")
+    def mailing_list_delete(self, request, domain, list_id):
+        if domain.mailing_lists.pop(_number(list_id), None) is None:
+            return self.error(400, "MAILING_LIST_NOT_FOUND")
+        return self.ok()
+
+    @route("POST", API + "settings/domain/mailing-lists/{list_id}/subscriber-search", access="da")
+    def mailing_list_subscriber_search(self, request, domain, list_id):
+        item = domain.mailing_lists.get(_number(list_id))
+        if item is None:
+            return self.error(400, "MAILING_LIST_NOT_FOUND")
+        body = request.json or {}
+        search = str(body.get("search") or "").lower()
+        found = [address for address in item.subscribers if search in address]
+        skip, take = int(body.get("skip") or 0), int(body.get("take") or 100)
+        return self.ok(items=[{"emailAddress": address, "bounceCount": 0} for address in found[skip:skip + take]],
+                       totalCount=len(found))
+
+    @route("POST", API + "settings/domain/mailing-lists/{list_id}/subscriber-add", access="da")
+    def mailing_list_subscriber_add(self, request, domain, list_id):
+        """The body is a JSON array of addresses; ones already subscribed are left as they are."""
+        item = domain.mailing_lists.get(_number(list_id))
+        if item is None:
+            return self.error(400, "MAILING_LIST_NOT_FOUND")
+        addresses = _addresses(request.json if isinstance(request.json, list) else None)
+        if addresses is None:
+            return self.error(400, "MAILING_LIST_ERROR_INVALID_ADDRESS")
+        item.subscribers += [address for address in dict.fromkeys(addresses) if address not in item.subscribers]
+        return self.ok()
+
+    @route("POST", API + "settings/domain/mailing-lists/{list_id}/subscriber-remove", access="da")
+    def mailing_list_subscriber_remove(self, request, domain, list_id):
+        """The body is a JSON array of addresses; ones not subscribed are ignored."""
+        item = domain.mailing_lists.get(_number(list_id))
+        if item is None:
+            return self.error(400, "MAILING_LIST_NOT_FOUND")
+        gone = {str(address).strip().lower() for address in (request.json if isinstance(request.json, list) else [])}
+        item.subscribers = [address for address in item.subscribers if address not in gone]
+        return self.ok()
+
     # --- inspection (non-vendor) ------------------------------------------------------------------------
+
+    def mailing_list(self, domain_name, local):
+        """The domain's mailing list with this local part, or None (tests)."""
+        with self.lock:
+            return next((item for item in self.domains[domain_name.lower()].mailing_lists.values()
+                         if item.list_address == local.lower()), None)
 
     def verify_dkim(self, name):
         """The domain's DKIM record is published: a pending key starts signing."""
@@ -649,7 +750,7 @@ class SmarterMailSimulator(Simulator):
             self.access_tokens.clear()
             self.refresh_tokens.clear()
             self.autologin_tokens.clear()
-            self.logins = self.refreshes = 0
+            self.logins = self.refreshes = self.last_list_id = 0
 
     def set_knobs(self, data):
         super().set_knobs(data)
@@ -667,6 +768,11 @@ def _addresses(values, *, empty_ok=False):
     if (not addresses and not empty_ok) or not all(re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", a) for a in addresses):
         return None
     return addresses
+
+
+def _number(text):
+    """A numeric path segment (a mailing list's id), or None."""
+    return int(text) if str(text).isdigit() else None
 
 
 def _new_dkim_key(domain, key_size):

@@ -1,9 +1,15 @@
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from billing.models import Invoice, Product, Service
 from portal import demo
 from portal.models import Client
+from provisioning import demo_polarismail as polaris_demo
+from provisioning.mail.models import MailboxRecord
+from tests.provisioning.polarismail_fixtures import polarismail  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +54,46 @@ def test_demo_history_is_what_the_invoice_generator_would_have_left():
     assert Invoice.objects.count() == invoices  # every period inside the window is invoiced already
     overdue = Service.objects.get(domain="globex.example")
     assert overdue.next_invoice_date > overdue.next_due_date
+
+
+@pytest.fixture
+def alice_with_the_polarismail_simulator(client, polarismail, monkeypatch):  # noqa: F811
+    """The demo loaded with its PolarisMail server on a simulator (as run.py does), alice signed in."""
+    monkeypatch.setenv(polaris_demo.URL_VARIABLE, polarismail.url)
+    demo.load_demo()
+    client.post("/login/", {"username": demo.CLIENTS[0].email, "password": demo.CLIENT_PASSWORD})
+    return client, Service.objects.get(domain=polaris_demo.DEMO_DOMAIN)
+
+
+def page_text(response):
+    assert response.status_code == 200
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def test_alices_polarismail_service_offers_distribution_lists_and_branding(alice_with_the_polarismail_simulator):
+    client, service = alice_with_the_polarismail_simulator
+    dashboard = page_text(client.get(reverse("clientarea:mail_dashboard", args=[service.pk])))
+    assert "</i> Distribution Lists</a>" in dashboard and "</i> Branding</a>" in dashboard
+    lists = page_text(client.get(reverse("clientarea:mail_lists", args=[service.pk])))
+    assert re.findall(r'fw-semibold text-break me-auto">([^<]+)<', lists) == [
+        "announce@acme-team.example", "team@acme-team.example"]
+    team = page_text(client.get(reverse("clientarea:mail_list", args=[service.pk, "team"])))
+    assert re.findall(r'me-auto text-break">([^<]+)<', team) == [
+        "alice@acme-team.example", "sales@acme-team.example", "support@acme-team.example", "dana@contractors.example"]
+    branding = client.get(reverse("clientarea:mail_branding", args=[service.pk]))
+    assert branding.status_code == 200
+    form = branding.context["form"]
+    assert (form["brand_name"].value(), form["support_email"].value(), form["color"].value()) == (
+        "Acme Team Mail", "support@acme-team.example", "#c2410c")
+
+
+def test_alices_polarismail_accounts_add_up_to_the_services_disk_figure(alice_with_the_polarismail_simulator):
+    client, service = alice_with_the_polarismail_simulator
+    accounts = page_text(client.get(reverse("clientarea:mail_accounts", args=[service.pk])))
+    for address in ("alice@acme-team.example", "sales@acme-team.example", "support@acme-team.example"):
+        assert address in accounts
+    records = MailboxRecord.objects.filter(service=service)
+    assert sorted(records.values_list("address", "mailbox_type")) == [
+        ("alice@acme-team.example", "enhanced"), ("sales@acme-team.example", "basic"),
+        ("support@acme-team.example", "basic")]
+    assert sum(record.used_mb for record in records) == service.disk_usage_mb

@@ -37,7 +37,7 @@ CAROL = "carol@initech.example"
 @pytest.fixture(autouse=True)
 def no_simulators_from_the_environment(monkeypatch):
     for variable in (voip_demo.VODIA_URL_VARIABLE, voip_demo.LESNET_URL_VARIABLE, voip_demo.FUSION_URL_VARIABLE,
-                     "DEMO_SMARTERMAIL_URL"):
+                     "DEMO_SMARTERMAIL_URL", "DEMO_POLARISMAIL_URL"):
         monkeypatch.delenv(variable, raising=False)
 
 

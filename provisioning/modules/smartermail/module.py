@@ -3,8 +3,8 @@
 Create makes the domain with its storage path (option 5), outbound IP (6) and user limit (7), together with
 its domain administrator, the service's primary login. Suspend/unsuspend switch the domain off and on; nothing
 is deleted. Terminate deletes the domain, and its files only when option 8 says so. Usage is one call per
-server. SSO asks the server for a one-minute auto-login URL. Mailboxes, aliases, forwarding, domain aliases
-and DKIM for the mail client area: SmarterMailMailboxes (mailboxes.py).
+server. SSO asks the server for a one-minute auto-login URL. Mailboxes, aliases, forwarding, mailing lists,
+domain aliases and DKIM for the mail client area: SmarterMailMailboxes (mailboxes.py).
 
 "Already in that state" counts as success: suspending a disabled domain, terminating a domain that is gone,
 and creating a domain that an earlier attempt of this same service created (proved by logging in as its
@@ -219,6 +219,11 @@ class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
             return response.status_code == 200 and bool(response.json().get("isDomainAdmin"))
         except ValueError:
             return False
+
+    @staticmethod
+    def _admin_address(service):
+        """The domain administrator's address (the moderator of the mailing lists the module makes)."""
+        return f"{admin_name(service)}@{service.domain.lower()}"
 
     @staticmethod
     def _domain_admin_token(client, service):

@@ -1,5 +1,6 @@
 """The same mail pages over SmarterMail (its mailbox capability against the simulator) and Modoboa (the real
 one): what a module cannot do is hidden and its page answers 404, never a broken button."""
+import re
 from decimal import Decimal
 
 import pytest
@@ -7,11 +8,21 @@ from django.urls import reverse
 
 from billing.models import Product, Service
 from portal.activity import Actor
+from portal.models import ActivityLog
 from provisioning import lifecycle
 from provisioning.mail import services
 from provisioning.mail.selectors import mail_context
 from provisioning.modules.base import SsoTarget
-from provisioning.modules.mailboxes import Alias, Dkim, Forward, MailboxChanges, MailboxError, NewMailbox, Reason
+from provisioning.modules.mailboxes import (
+    Alias,
+    DistributionList,
+    Dkim,
+    Forward,
+    MailboxChanges,
+    MailboxError,
+    NewMailbox,
+    Reason,
+)
 from provisioning.modules.modoboa import ModoboaModule
 from provisioning.modules.smartermail import SmarterMailModule
 from tests.provisioning.modoboa.conftest import modoboa, modoboa_server, new_domain  # noqa: F401
@@ -93,6 +104,85 @@ def test_smartermail_forwards_are_listed_with_one_domain_admin_token(sm_live, sm
     assert smartermail.calls_to("manage-domain") == before + 1
 
 
+def test_smartermail_distribution_lists_are_its_mailing_lists(sm_live, smartermail):  # noqa: F811
+    made = module.create_distribution_list(ref(sm_live), DistributionList(
+        address="Team@smarter.example", members=("A@x.example", "b@x.example", "a@x.example")))
+    assert made == DistributionList(address="team@smarter.example", members=("a@x.example", "b@x.example"))
+    on_server = smartermail.mailing_list("smarter.example", "team")
+    assert (on_server.moderator_address, on_server.subscribers) == ("admin@smarter.example",
+                                                                    ["a@x.example", "b@x.example"])
+    assert module.list_distribution_lists(ref(sm_live)) == [DistributionList(address="team@smarter.example")]
+    module.add_list_member(ref(sm_live), "team@smarter.example", " C@x.example ")
+    module.remove_list_member(ref(sm_live), "team@smarter.example", "a@x.example")
+    module.remove_list_member(ref(sm_live), "team@smarter.example", "a@x.example")  # not a member: done already
+    assert module.get_distribution_list(ref(sm_live), "team@smarter.example") == DistributionList(
+        address="team@smarter.example", members=("b@x.example", "c@x.example"))
+    module.delete_distribution_list(ref(sm_live), "team@smarter.example")
+    module.delete_distribution_list(ref(sm_live), "team@smarter.example")  # gone already: done
+    assert smartermail.domain("smarter.example").mailing_lists == {}
+    assert module.list_distribution_lists(ref(sm_live)) == []
+
+
+def test_smartermail_list_refusals_are_clear_and_change_nothing(sm_live, smartermail):  # noqa: F811
+    module.create_distribution_list(ref(sm_live), DistributionList(address="team@smarter.example", members=()))
+
+    def refusal(call, *args):
+        with pytest.raises(MailboxError) as info:
+            call(ref(sm_live), *args)
+        return info.value.reason, info.value.message
+
+    taken = DistributionList(address="team@smarter.example", members=("a@x.example",))
+    assert refusal(module.create_distribution_list, taken)[0] == Reason.TAKEN
+    mailbox_name = DistributionList(address="admin@smarter.example")
+    assert refusal(module.create_distribution_list, mailbox_name)[0] == Reason.TAKEN
+    assert refusal(module.create_mailbox, NewMailbox(address="team@smarter.example", password="Team-Passw0rd"))[0] \
+        == Reason.TAKEN  # a list's address is taken for mailboxes and aliases too
+    assert refusal(module.create_distribution_list, DistributionList(address="bad!name@smarter.example"))[0] == \
+        Reason.INVALID_NAME
+    # a list made with a member the server refuses is not left behind
+    bad_member = DistributionList(address="news@smarter.example", members=("a@x.example", "not-an-address"))
+    reason, message = refusal(module.create_distribution_list, bad_member)
+    assert reason == Reason.INVALID and "MAILING_LIST_ERROR_INVALID_ADDRESS" in message
+    assert smartermail.mailing_list("smarter.example", "news") is None
+    module.add_list_member(ref(sm_live), "team@smarter.example", "a@x.example")
+    assert refusal(module.add_list_member, "team@smarter.example", "A@x.example") == (
+        Reason.TAKEN, "a@x.example is already a member of team@smarter.example.")
+    assert refusal(module.get_distribution_list, "nope@smarter.example") == (
+        Reason.NOT_FOUND, "There is no mailing list nope@smarter.example on SmarterMail.")
+    assert refusal(module.add_list_member, "nope@smarter.example", "a@x.example")[0] == Reason.NOT_FOUND
+    assert [(item.list_address, item.subscribers) for item in smartermail.domain("smarter.example").mailing_lists
+            .values()] == [("team", ["a@x.example"])]
+
+
+def test_smartermail_list_pages_in_the_client_area(client, sm_live, smartermail, owner):  # noqa: F811
+    Product.objects.filter(pk=sm_live.product_id).update(type=Product.Type.MAIL)
+    client.force_login(owner.owner_user)
+
+    def url(name, *args):
+        return reverse(f"clientarea:{name}", args=[sm_live.pk, *args])
+
+    assert "</i> Distribution Lists</a>" in client.get(url("mail_dashboard")).content.decode()
+    made = client.post(url("mail_lists"), {"local_part": "team", "members": "a@x.example\nb@x.example"}, follow=True)
+    assert "Distribution list team@smarter.example created." in made.content.decode()
+    assert smartermail.mailing_list("smarter.example", "team").subscribers == ["a@x.example", "b@x.example"]
+    assert "team@smarter.example" in client.get(url("mail_lists")).content.decode()
+    added = client.post(url("mail_list", "team"), {"action": "add", "member": "c@x.example"}, follow=True)
+    assert "c@x.example added to team@smarter.example." in added.content.decode()
+    again = client.post(url("mail_list", "team"), {"action": "add", "member": "c@x.example"})
+    assert again.status_code == 200 and again.context["form"].errors["member"] == [
+        "That address is already in use on your domain (by a mailbox, alias or list). Choose another name."]
+    client.post(url("mail_list", "team"), {"action": "remove", "member": "a@x.example"})
+    detail = client.get(url("mail_list", "team")).content.decode()
+    assert re.findall(r'me-auto text-break">([^<]+)<', detail) == ["b@x.example", "c@x.example"]
+    taken = client.post(url("mail_lists"), {"local_part": "admin", "members": ""})
+    assert taken.context["form"].errors["local_part"] == [
+        "That address is already in use on your domain (by a mailbox, alias or list). Choose another name."]
+    client.post(url("mail_list_delete", "team"))
+    assert smartermail.domain("smarter.example").mailing_lists == {}
+    assert client.get(url("mail_list", "team")).status_code == 404
+    assert ActivityLog.objects.filter(action__startswith="mail.list_").count() == 4
+
+
 def test_smartermail_domain_aliases_and_dkim(sm_live, smartermail):  # noqa: F811
     module.add_domain_alias(ref(sm_live), "smarter.org")
     assert module.list_domain_aliases(ref(sm_live)) == ["smarter.org"]
@@ -118,11 +208,10 @@ def test_smartermail_client_area_hides_what_it_cannot_do(client, sm_live, smarte
     Product.objects.filter(pk=sm_live.product_id).update(type=Product.Type.MAIL)
     client.force_login(owner.owner_user)
     page = client.get(reverse("clientarea:mail_dashboard", args=[sm_live.pk])).content.decode()
-    for shown in ("Accounts", "Aliases", "Forwarding", "DKIM Setup", "Domain Aliases", "DNS Guide"):
+    for shown in ("Accounts", "Aliases", "Forwarding", "Distribution Lists", "DKIM Setup", "Domain Aliases",
+                  "DNS Guide"):
         assert f"</i> {shown}</a>" in page, shown
-    for hidden in ("Distribution Lists", "Branding"):
-        assert hidden not in page, hidden
-    assert client.get(reverse("clientarea:mail_lists", args=[sm_live.pk])).status_code == 404
+    assert "Branding" not in page
     assert client.get(reverse("clientarea:mail_branding", args=[sm_live.pk])).status_code == 404
     accounts = client.get(reverse("clientarea:mail_accounts", args=[sm_live.pk])).content.decode()
     assert "admin@smarter.example" in accounts and "administrator" in accounts
@@ -189,5 +278,5 @@ def test_flags_of_each_module():
     smarter, modo = SmarterMailModule(), ModoboaModule()
     assert smarter.mailbox_sso_targets == {SsoTarget.WEBMAIL} and not modo.mailbox_sso_targets
     assert not (modo.supports_dkim or modo.supports_branding or modo.supports_distribution_lists)
-    assert not (smarter.supports_branding or smarter.supports_distribution_lists)
+    assert smarter.supports_distribution_lists and not smarter.supports_branding
     assert smarter.supports_mailboxes and modo.supports_mailboxes
