@@ -2,7 +2,6 @@
 low-balance alert for alice, frank autosuspended for zero credit, two weeks of FusionPBX calls read from the
 simulator's v_xml_cdr, carol's Hosted PBX suspended in extension mode, and the Vodia, LesNet and FusionPBX
 simulators seeded."""
-import time
 from decimal import Decimal
 from io import StringIO
 
@@ -41,11 +40,10 @@ def no_simulators_from_the_environment(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
 
 
-def test_load_demo_runs_on_an_empty_database_in_well_under_twenty_seconds():
+def test_load_demo_loads_an_empty_database():
+    # How long it takes is measured by bench/demo_load.py (docs/benchmarks.md), not asserted here.
     out = StringIO()
-    started = time.monotonic()
     call_command("load_demo", stdout=out)
-    assert time.monotonic() - started < 20
     assert "Demo data loaded." in out.getvalue()
     assert Client.objects.count() == len(demo.CLIENTS)
 
