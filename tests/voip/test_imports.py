@@ -82,10 +82,11 @@ def test_asterisk_master_csv(service, source):
     source.save()
     result = upload(source, "asterisk_master.csv", "asterisk")
     rows = calls()
-    answered = rows["1705314595.1"]
+    by_uniqueid = {key.split("/")[0]: cdr for key, cdr in rows.items()}
+    answered = by_uniqueid["1705314595.1"]
     assert answered.answer_time.isoformat() == "2024-01-15T10:30:00+00:00"  # 05:30 in New York
     assert (answered.status, answered.billsec, answered.cost) == ("rated", 65, Decimal("0.7500"))
-    assert rows["1705315200.2"].status == "ignored"  # NO ANSWER
+    assert by_uniqueid["1705315200.2"].status == "ignored"  # NO ANSWER
     # The 21-column line carries account code acct9 and extension 1002, which no service has.
     assert rows["1705316400.7-3"].status == "unmatched" and rows["1705316400.7-3"].account == "acct9"
     assert result.unmatched_sample == [{"line": 4, "account": "acct9", "caller": "1002", "callee": "011442083661177"}]
@@ -152,3 +153,30 @@ def test_progress_is_complete_when_done(service, source):
     result = upload(source, "portal.csv", "portal")
     assert result.bytes_total == (CDR_FIXTURES / "portal.csv").stat().st_size
     assert result.bytes_done == result.bytes_total and result.progress_percent == 100
+
+
+def test_asterisk_legs_sharing_a_uniqueid_are_stored_as_five_calls_and_a_reimport_adds_none(service, source):
+    # Five CDRs of one call (tests/fixtures/cdrs/asterisk_linked_call_18.csv): four of channel uniqueid .50 with
+    # different destination channels, billsec and disposition, one of the Local channel .52.
+    first = upload(source, "asterisk_linked_call_18.csv", "asterisk")
+    assert (first.lines_read, first.inserted, first.duplicates) == (5, 5, 0)
+    assert sorted(Cdr.objects.values_list("billsec", "disposition")) == [
+        (0, "ANSWERED"), (0, "ANSWERED"), (0, "NO ANSWER"), (0, "NO ANSWER"), (17, "ANSWERED")]
+    again = upload(source, "asterisk_linked_call_18.csv", "asterisk")
+    assert (again.lines_read, again.inserted, again.duplicates, again.unmatched) == (5, 0, 5, 0)
+    assert Cdr.objects.count() == 5
+
+
+def test_the_unmatched_sample_lists_exactly_the_unmatched_calls_the_import_stored(service, source):
+    # Lines 2-4 are one call written three times: one call stored, two duplicates.
+    text = ("id,direction,caller,callee,answer_time,billsec\n"
+            + "same,outbound,9999,2125551234,2024-01-15T10:00:00Z,5\n" * 3
+            + "other,outbound,9998,2125551234,2024-01-15T10:05:00Z,5\n")
+    first = upload(source, "calls.csv", "portal", text.encode())
+    assert (first.inserted, first.duplicates, first.unmatched) == (2, 2, 2)
+    assert first.unmatched_sample == [
+        {"line": 2, "account": "", "caller": "9999", "callee": "2125551234"},
+        {"line": 5, "account": "", "caller": "9998", "callee": "2125551234"},
+    ]
+    again = upload(source, "calls.csv", "portal", text.encode())
+    assert (again.inserted, again.duplicates, again.unmatched, again.unmatched_sample) == (0, 4, 0, [])

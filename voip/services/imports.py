@@ -60,7 +60,6 @@ class ImportReport:
         self.parse_errors = 0
         self.errors = []
         self.error_count = 0
-        self.unmatched_sample = []
 
     def error(self, line, reason):
         self.error_count += 1
@@ -152,12 +151,7 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
             service_id, result = None, RatingResult(Cdr.Status.UNMATCHED, item.ignore_reason)
         elif service_id is None:
             result = RatingResult(Cdr.Status.UNMATCHED, UNMATCHED_REASON)
-        if service_id is None:
-            if len(report.unmatched_sample) < MAX_UNMATCHED_SAMPLE:
-                report.unmatched_sample.append(
-                    {"line": item.line, "account": item.account, "caller": item.caller, "callee": item.callee}
-                )
-        else:
+        if service_id is not None:
             result = rating.result(service_id, item)
             if result.status == INVALID:
                 report.error(item.line, result.reason)
@@ -247,13 +241,21 @@ def finish_import(cdr_import, report, *, status=S.DONE):
         "duplicates": max(records - inserted, 0), "rated": counts.get(RATED, 0), "unrated": counts.get(UNRATED, 0),
         "ignored": counts.get(IGNORED, 0), "invalid": counts.get(INVALID, 0) + report.parse_errors,
         "unmatched": counts.get(Cdr.Status.UNMATCHED, 0), "charged": charged, "errors": report.errors,
-        "error_count": report.error_count, "unmatched_sample": report.unmatched_sample,
+        "error_count": report.error_count, "unmatched_sample": unmatched_sample(cdr_import),
     }
     if status == S.DONE and cdr_import.bytes_total:
         fields["bytes_done"] = cdr_import.bytes_total
     CdrImport.objects.filter(pk=cdr_import.pk).update(**fields)
     cdr_import.refresh_from_db()
     return cdr_import
+
+
+def unmatched_sample(cdr_import):
+    """The first unmatched calls the import stored, in line order: exactly the calls its `unmatched` count
+    counts (a line whose call was stored before is a duplicate, not an unmatched call of this import)."""
+    rows = (Cdr.objects.filter(cdr_import=cdr_import, status=Cdr.Status.UNMATCHED)
+            .order_by("line", "id").values("line", "account", "caller", "callee")[:MAX_UNMATCHED_SAMPLE])
+    return list(rows)
 
 
 def post_charges(cdr_import):
