@@ -9,7 +9,7 @@ from billing.models import CreditLedgerEntry
 from portal.models import Client
 from voip.models import Cdr, CdrImport
 from voip.services.uploads import process_upload, upload_cdr_file
-from tests.voip.builders import CDR_FIXTURES, voip_product, voip_service
+from tests.voip.builders import CDR_FIXTURES, file_source, make_package, voip_product, voip_service
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +180,57 @@ def test_the_unmatched_sample_lists_exactly_the_unmatched_calls_the_import_store
     ]
     again = upload(source, "calls.csv", "portal", text.encode())
     assert (again.inserted, again.duplicates, again.unmatched, again.unmatched_sample) == (0, 4, 0, [])
+
+
+# One answered call to the 6-digit DID 211474 on context stadion-pstn (the public sample's line, caller replaced).
+STADION_CALL = (
+    '"","89001234567","211474","stadion-pstn","""89001234567"" <89001234567>","SIP/211474-00000010","","Hangup",'
+    '"","2024-01-28 01:13:18","2024-01-28 01:13:18","2024-01-28 01:13:28",10,10,"ANSWERED","DOCUMENTATION",'
+    '"1706404398.48",""\n'
+)
+
+
+@pytest.fixture
+def faroese_service(voip_client):
+    """A client on a Faroese PBX (6-digit national numbers) whose DID is +298 211474, with an inbound rate."""
+    package = make_package("Faroe", lines=[
+        "prefix,destination,connect_fee,rate_per_minute,minimum_seconds,increment_seconds,direction\n",
+        "298,Faroe Islands,0,0.60,1,1,inbound\n",
+    ])
+    product = voip_product(package, options={"default_region": "FO"})
+    return voip_service(voip_client, product, module_data={"dids": ["298211474"], "extensions": ["301", "200"]})
+
+
+def test_a_six_digit_did_on_a_configured_inbound_context_is_rated_inbound(faroese_service):
+    source = file_source("Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
+    result = upload(source, "stadion.csv", "asterisk", STADION_CALL.encode())
+    call = Cdr.objects.get()
+    assert (call.direction, call.service_id, call.status, call.e164, call.cost) == (
+        "inbound", faroese_service.pk, "rated", "298211474", Decimal("0.1000"))
+    assert (result.rated, result.ignored, result.unmatched, result.charged) == (1, 0, 0, Decimal("0.1000"))
+
+
+def test_without_the_sources_settings_the_six_digit_did_is_not_an_inbound_call(faroese_service):
+    # The default contexts do not know stadion-pstn: an outbound call from a caller no service has.
+    upload(file_source("Defaults"), "stadion.csv", "asterisk", STADION_CALL.encode())
+    assert Cdr.objects.values_list("direction", "status").get() == ("outbound", "unmatched")
+    Cdr.objects.all().delete()
+    # The context alone: inbound to the service's DID, but 6 digits are read as an extension (not billed).
+    upload(file_source("Context only", inbound_contexts="stadion-pstn"), "stadion.csv", "asterisk",
+           STADION_CALL.encode())
+    call = Cdr.objects.get()
+    assert (call.direction, call.service_id, call.status, call.reason) == (
+        "inbound", faroese_service.pk, "ignored", "internal: extension 211474")
+
+
+def test_re_rating_reads_numbers_with_the_calls_sources_extension_length(faroese_service):
+    from datetime import date
+
+    from tests.voip.builders import SYSTEM
+    from voip.services.rerating import rerate_service
+
+    source = file_source("Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
+    upload(source, "stadion.csv", "asterisk", STADION_CALL.encode())
+    result = rerate_service(service=faroese_service, start=date(2024, 1, 27), end=date(2024, 1, 29), actor=SYSTEM)
+    assert (result.lines_read, result.duplicates, result.charged) == (1, 1, Decimal("0"))  # nothing changed
+    assert Cdr.objects.values_list("status", "cost").get() == ("rated", Decimal("0.1000"))

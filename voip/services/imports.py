@@ -34,6 +34,7 @@ from voip.cdr_formats import CdrError
 from voip.models import BillingMode, Cdr, CdrImport, CdrSource
 from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
+from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.services.decks import products_with_settings, rater_for
 from voip.services.matching import matcher_for
 from voip.services.unbilled import refresh_unbilled
@@ -69,10 +70,12 @@ class ImportReport:
 
 class ServiceRating:
     """Rates calls of services with their products' decks, time-of-day periods read in each service's client's
-    time zone (step 10); raters are resolved once per product and zone. `product_of`: {service id: product id};
-    `zone_of`: {service id: client time zone name}, read here when the caller has not (the ServiceMatcher has)."""
+    time zone (step 10); raters are resolved once per product, zone and extension length. `product_of`:
+    {service id: product id}; `zone_of`: {service id: client time zone name}, read here when the caller has not
+    (the ServiceMatcher has); `extension_digits`: the longest extension of the calls' source (CdrSource)."""
 
-    def __init__(self, product_of, zone_of=None):
+    def __init__(self, product_of, zone_of=None, extension_digits=DEFAULT_EXTENSION_DIGITS):
+        self.extension_digits = extension_digits
         self.product_of = product_of
         self.products = products_with_settings(product_of.values())
         self.zone_of = client_zones(product_of) if zone_of is None else zone_of
@@ -84,15 +87,18 @@ class ServiceRating:
         settings = self.products[self.product_of[service_id]][1]
         return settings is not None and settings.billing_mode == BillingMode.POSTPAID
 
-    def result(self, service_id, record):
+    def result(self, service_id, record, extension_digits=None):
+        """The RatingResult of `record` for the service; `extension_digits`: the record's source's longest
+        extension, when not this rating's (re-rating calls of several sources)."""
         product_id = self.product_of[service_id]
-        key = (product_id, self.zone_of.get(service_id, ""))
+        digits = self.extension_digits if extension_digits is None else extension_digits
+        key = (product_id, self.zone_of.get(service_id, ""), digits)
         try:
             rater = self._raters[key]
         except KeyError:
             product, settings = self.products[product_id]
             try:
-                rater = rater_for(product, settings, key[1])
+                rater = rater_for(product, settings, key[1], digits)
             except ValueError as exc:
                 rater = f"the product's VoIP number settings or the client's time zone are invalid: {exc}"
             self._raters[key] = rater
@@ -134,7 +140,7 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
     column for it. Returns the finished CdrImport."""
     source = cdr_import.source
     matcher = matcher or matcher_for(source)
-    rating = ServiceRating(matcher.product_of, matcher.zone_of)
+    rating = ServiceRating(matcher.product_of, matcher.zone_of, source.extension_digits)
     report = ImportReport()
     batch = []
     adapt_time = connection.ops.adapt_datetimefield_value

@@ -16,7 +16,7 @@ from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
 from voip.cdr_formats import CdrRecord
-from voip.models import Cdr, CdrImport
+from voip.models import Cdr, CdrImport, CdrSource
 from voip.rating.engine import RATED
 from voip.selectors import period_bounds
 from voip.services.imports import (
@@ -62,9 +62,11 @@ def rerate_service(*, service, start, end, actor):
             ).order_by("id")
         )
         before = _charged(calls)
+        digits_of = dict(CdrSource.objects.filter(pk__in={cdr.source_id for cdr in calls})
+                         .values_list("pk", "extension_digits"))
         changed = []
         for cdr in calls:
-            new = _rated_values(rating.result(service.pk, _record(cdr)), now)
+            new = _rated_values(rating.result(service.pk, _record(cdr), digits_of[cdr.source_id]), now)
             if any(getattr(cdr, name) != value for name, value in new.items() if name != "rated_at"):
                 for name, value in new.items():
                     setattr(cdr, name, value)
@@ -123,7 +125,7 @@ def rematch_unmatched(*, source, actor):
     charge them as one new batch. Returns the CdrImport (kind re-rate) with the counts; calls that still match
     nothing stay unmatched."""
     matcher = matcher_for(source)
-    rating = ServiceRating(matcher.product_of, matcher.zone_of)
+    rating = ServiceRating(matcher.product_of, matcher.zone_of, source.extension_digits)
     cdr_import = _batch(source, actor, f"Unmatched calls of {source.name} matched again")
     now = timezone.now()
     with transaction.atomic():

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrFileError
+from voip.cdr_formats import FORMATS, CdrFileError
 from voip.models import CdrImport
 from voip.rating.text import OPEN_INPUT
 from voip.services.imports import fail_import, run_import, source_time_zone
@@ -76,8 +76,7 @@ def parser_for(source, file_format, lines):
     billable dispositions). Raises CdrFileError or ValueError (a bad time zone)."""
     options = source.options or {}
     return FORMATS[file_format](
-        lines, time_zone=source_time_zone(source),
-        inbound_contexts=options.get("inbound_contexts") or DEFAULT_INBOUND_CONTEXTS,
+        lines, time_zone=source_time_zone(source), inbound_contexts=source.inbound_context_names(),
         billable_dispositions=options.get("billable_dispositions") or None,
     )
 
