@@ -356,6 +356,14 @@ class Cdr(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.CharField(max_length=200, blank=True)
     line = models.PositiveIntegerField(default=0, help_text="Line in the imported file.")
+    call_id = models.CharField(
+        "call id", max_length=100, blank=True, help_text="The id all legs of the call share, when the PBX sends one "
+        "(Vodia's PrimaryCallID).",
+    )
+    internal_leg = models.BooleanField(
+        default=False, help_text="A leg of a call another record carries (the extension leg of a trunk call, a "
+        "FusionPBX b-leg): kept here, never listed or counted as a call in the client's call records.",
+    )
     rated_at = models.DateTimeField(null=True, blank=True)
     # Fixed when the call is stored, from its product's billing mode: a postpaid call is never debited from
     # credit, a prepaid one never invoiced, whatever the product's mode becomes later.

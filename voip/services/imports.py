@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
-from voip.cdr_formats import CdrError
+from voip.cdr_formats import EXTENSION_LEG, LOCAL, CdrError
 from voip.models import BillingMode, Cdr, CdrImport, CdrSource
 from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
@@ -146,12 +146,14 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
     adapt_time = connection.ops.adapt_datetimefield_value
     rated_at = adapt_time(timezone.now())
     ids = (source.pk, cdr_import.pk)
+    legs_named = False  # whether any record names its call (then its legs are linked at the end)
     for item in items:
         report.lines += 1
         if type(item) is CdrError:
             report.parse_errors += 1
             report.error(item.line, item.reason)
             continue
+        legs_named = legs_named or bool(item.call_id)
         service_id = matcher.match(item, extension_of(item) if extension_of is not None else "")
         if item.ignore_reason.startswith(PROVIDER_UNMATCHED):  # e.g. LesNet: no DID of the peer in the call
             service_id, result = None, RatingResult(Cdr.Status.UNMATCHED, item.ignore_reason)
@@ -169,6 +171,8 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
             _progress(cdr_import, report, progress)
     if batch:
         _insert(batch)
+    if legs_named:
+        hide_internal_legs(cdr_import)
     return finish_import(cdr_import, report)
 
 
@@ -176,7 +180,7 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
 CDR_COLUMNS = (
     "source_id", "external_id", "cdr_import_id", "service_id", "direction", "account", "caller", "callee", "number",
     "e164", "answer_time", "billsec", "disposition", "billed_seconds", "prefix", "destination", "cost",
-    "precise_cost", "status", "reason", "line", "rated_at", "postpaid",
+    "precise_cost", "status", "reason", "line", "rated_at", "postpaid", "call_id", "internal_leg",
 )
 
 
@@ -192,6 +196,7 @@ def _cdr_row(ids, record, service_id, result, rated_at, adapt_time, postpaid=Fal
         (record.disposition or "")[:40], result.billed_seconds, rate.prefix if rate is not None else "",
         rate.destination[:120] if rate is not None else "", result.cost, stored_precise_cost(result), status,
         result.reason[:200], record.line, rated_at if status == RATED else None, postpaid,
+        _external_id(record.call_id), record.internal_leg,
     )
 
 
@@ -225,6 +230,44 @@ def _insert(rows):
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+CALL_WINDOW = timedelta(days=1)  # how far apart the answer times of two legs of one call may be
+
+
+def hide_internal_legs(cdr_import):
+    """Flag the local legs of calls that have an external leg as internal legs, so that the client's call records
+    show each call once: its external (trunk) leg, not also its extension leg. Vodia sends one record per leg;
+    the legs of a call share its PrimaryCallID (`call_id`), and the call's first leg — often the extension's —
+    has that id as its own (`external_id`). The legs arrive in any order, in separate pushes:
+
+    - an external leg stored by this import hides its call's first leg if that is local (found by the unique
+      (source, external id) key, whether stored before or now);
+    - a local leg stored by this import is hidden when an external leg of its call was stored before (looked
+      up among its service's calls of the same day or so, by the (service, answer time) index).
+
+    A local leg whose call has no external leg stays: a real extension-to-extension call (the "Local" filter)."""
+    source_id = cdr_import.source_id
+    stored = Cdr.objects.filter(cdr_import=cdr_import).exclude(call_id="")
+    outside = stored.exclude(direction=LOCAL).values_list("call_id", flat=True)
+    first_legs = set(outside)
+    if first_legs:
+        _hide(Cdr.objects.filter(source_id=source_id, direction=LOCAL, internal_leg=False, external_id__in=first_legs))
+    local = list(stored.filter(direction=LOCAL, internal_leg=False, service__isnull=False, answer_time__isnull=False)
+                 .values_list("pk", "call_id", "service_id", "answer_time"))
+    if not local:
+        return
+    times = [row[3] for row in local]
+    joined = set(
+        Cdr.objects.filter(service_id__in={row[2] for row in local}, answer_time__gte=min(times) - CALL_WINDOW,
+                           answer_time__lt=max(times) + CALL_WINDOW, call_id__in={row[1] for row in local})
+        .exclude(direction=LOCAL).values_list("call_id", flat=True)
+    )
+    _hide(Cdr.objects.filter(pk__in=[row[0] for row in local if row[1] in joined]))
+
+
+def _hide(legs):
+    legs.update(internal_leg=True, reason=EXTENSION_LEG)
 
 
 def _progress(cdr_import, report, progress):

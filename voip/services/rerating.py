@@ -20,7 +20,8 @@ from voip.models import Cdr, CdrImport, CdrSource
 from voip.rating.engine import RATED
 from voip.selectors import period_bounds
 from voip.services.imports import (
-    PROVIDER_UNMATCHED, ImportReport, ServiceRating, finish_import, start_import, stored_precise_cost,
+    PROVIDER_UNMATCHED, ImportReport, ServiceRating, finish_import, hide_internal_legs, start_import,
+    stored_precise_cost,
 )
 from voip.services.matching import matcher_for
 from voip.services.unbilled import refresh_unbilled
@@ -147,6 +148,8 @@ def rematch_unmatched(*, source, actor):
             cdr.cdr_import_id = cdr_import.pk  # the new batch charges it (or, postpaid, leaves it unbilled)
             changed.append(cdr)
         Cdr.objects.bulk_update(changed, (*RERATED_FIELDS, "service", "cdr_import", "postpaid"), batch_size=1000)
+    if any(cdr.call_id for cdr in changed):
+        hide_internal_legs(cdr_import)  # legs of one call matched now: the call is listed once
     report = ImportReport()
     report.lines = len(changed)
     finish_import(cdr_import, report)
