@@ -234,3 +234,21 @@ def test_re_rating_reads_numbers_with_the_calls_sources_extension_length(faroese
     result = rerate_service(service=faroese_service, start=date(2024, 1, 27), end=date(2024, 1, 29), actor=SYSTEM)
     assert (result.lines_read, result.duplicates, result.charged) == (1, 1, Decimal("0"))  # nothing changed
     assert Cdr.objects.values_list("status", "cost").get() == ("rated", Decimal("0.1000"))
+
+
+def test_an_asterisk_call_stored_under_its_bare_uniqueid_before_is_still_a_duplicate(service, source):
+    # Stored by an earlier version, which keyed lines without `sequence` by the uniqueid alone: the answered leg
+    # (line 5) of the linked call. Importing the file again stores the four other legs, never that one twice.
+    from datetime import UTC, datetime
+
+    from tests.voip.builders import stored_calls
+
+    (old,) = stored_calls(service, source, [{
+        "external_id": "1706407446.50", "caller": "89001234567", "callee": "211553", "number": "211553",
+        "answer_time": datetime(2024, 1, 28, 2, 4, 12, tzinfo=UTC), "billsec": 17, "disposition": "ANSWERED",
+        "cost": "0.0100",
+    }])
+    result = upload(source, "asterisk_linked_call_18.csv", "asterisk")
+    assert (result.lines_read, result.inserted, result.duplicates) == (5, 4, 1)
+    assert Cdr.objects.count() == 5 and Cdr.objects.get(external_id="1706407446.50").pk == old.pk
+    assert not Cdr.objects.filter(billsec=17).exclude(pk=old.pk).exists()
