@@ -21,7 +21,7 @@ class CallFilterForm(forms.Form):
     direction = forms.ChoiceField(
         required=False, choices=[
             ("", "All calls"), (OUTBOUND, "Outbound"), (INBOUND, "Inbound"),
-            (Cdr.Direction.LOCAL, "Local (extension to extension)"),
+            (Cdr.Direction.LOCAL, "Local"),
         ],
     )
     number = forms.CharField(required=False, max_length=40, label="Number",

@@ -141,7 +141,7 @@ def test_an_outbound_vodia_call_is_one_row_and_one_call(client, traffic):
     assert (totals.calls, totals.cost) == (3, Decimal("0.7000") + Decimal("1.3000") + Decimal("0.7000"))
     html = response.content.decode()
     assert "Ignored (not billed)" not in html
-    assert '<option value="local">Local (extension to extension)</option>' in html
+    assert '<option value="local">Local</option>' in html
 
 
 def test_the_local_filter_lists_only_real_extension_to_extension_calls(client, traffic):
@@ -150,6 +150,7 @@ def test_the_local_filter_lists_only_real_extension_to_extension_calls(client, t
     assert response.context["totals"].calls == 1 and response.context["totals"].cost == 0
     html = response.content.decode()
     assert "Local calls (extension to extension)" in html and "Billed minutes" not in html
+    assert 'data-testid="spend-chart"' not in html  # local calls have no spend to chart
     assert '<option value="local" selected>' in html
     assert [rows_of(page(client, traffic, direction=d)) for d in ("outbound", "inbound")] == [
         [("outbound", "1001", "+12125551234")] * 2, [("inbound", "+13105550199", "12125550100")]]
