@@ -370,8 +370,8 @@ class CdrImportAdmin(RecordOnlyAdmin):
 class CdrAdmin(RecordOnlyAdmin):
     list_display = ["answer_time", "service", "direction", "caller", "callee", "destination", "billsec",
                     "billed_seconds", "cost", "status", "postpaid", "usage_invoice", "source"]
-    list_filter = ["status", "direction", "postpaid", "source"]
-    search_fields = ["=external_id", "caller", "callee", "=e164", "=service__domain"]
+    list_filter = ["status", "direction", "internal_leg", "postpaid", "source"]
+    search_fields = ["=external_id", "=call_id", "caller", "callee", "=e164", "=service__domain"]
     list_select_related = ["service__product", "source", "usage_invoice"]
     raw_id_fields = ["service", "cdr_import"]
     show_full_result_count = False

@@ -19,7 +19,10 @@ class CallFilterForm(forms.Form):
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     direction = forms.ChoiceField(
-        required=False, choices=[("", "All calls"), (OUTBOUND, "Outbound"), (INBOUND, "Inbound")]
+        required=False, choices=[
+            ("", "All calls"), (OUTBOUND, "Outbound"), (INBOUND, "Inbound"),
+            (Cdr.Direction.LOCAL, "Local"),
+        ],
     )
     number = forms.CharField(required=False, max_length=40, label="Number",
                              widget=forms.TextInput(attrs={"placeholder": "Part of a number"}))

@@ -2,18 +2,21 @@
 product (which package rates its calls, how its numbers are read), the places call records come from, each
 import batch, and the call records themselves. The rating rules live in voip/rating (pure code); writes go
 through voip/services, reads through voip/selectors."""
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from api.models import address_allowed, parse_networks
 from portal.encryption import EncryptedTextField
 from portal.models import SingletonSettings
+from voip.cdr_formats.base import DEFAULT_INBOUND_CONTEXTS
 from voip.rating.deck import INBOUND, OUTBOUND
 from voip.rating.engine import AFTER_MINIMUM, IGNORED, INVALID, RATED, UNRATED, WHOLE_DURATION
+from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.rating.periods import describe, valid_days
 
 # Prices: at most 8 decimal places below a million (voip/rating/deck.py keeps the cost formula exact with them).
@@ -140,6 +143,11 @@ class VoipProduct(models.Model):
         return f"VoIP settings of {self.product}"
 
 
+def context_names(text):
+    """Dial-plan context names from a text listing them one per line or separated by commas (in order, once)."""
+    return list(dict.fromkeys(name for name in re.split(r"[\s,;]+", text or "") if name))
+
+
 class CdrSource(models.Model):
     """A place call records come from: a PBX or carrier polled on a schedule (FusionPBX and Vodia hourly,
     LesNet daily), Vodia pushing to the portal, or files staff upload."""
@@ -194,9 +202,20 @@ class CdrSource(models.Model):
         max_length=64, default="UTC", help_text="Zone of timestamps written without an offset (Asterisk and "
         "FreeSWITCH local time)."
     )
+    inbound_contexts = models.TextField(
+        blank=True, help_text="Asterisk and FreeSWITCH files (no direction column): the dial-plan contexts whose "
+        "calls are inbound, one per line or separated by commas, e.g. stadion-pstn. Blank: "
+        + ", ".join(sorted(DEFAULT_INBOUND_CONTEXTS)) + ".",
+    )
+    extension_digits = models.PositiveSmallIntegerField(
+        "longest extension (digits)", default=DEFAULT_EXTENSION_DIGITS, validators=[MaxValueValidator(10)],
+        help_text="Numbers without '+' of at most this many digits are the PBX's extensions (not billed, never a "
+        "DID); longer ones are phone numbers and DIDs. Lower it when the PBX writes short DIDs: 4 reads a 6-digit "
+        "local DID as a DID.",
+    )
     options = models.JSONField(
-        default=dict, blank=True, help_text="Kind-specific settings, e.g. {\"inbound_contexts\": [\"public\"], "
-        "\"billable_dispositions\": [\"ANSWERED\"], \"overlap_minutes\": 120}.",
+        default=dict, blank=True, help_text="Kind-specific settings, e.g. {\"billable_dispositions\": "
+        "[\"ANSWERED\"], \"overlap_minutes\": 120}.",
     )
     schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.HOURLY)
     enabled = models.BooleanField(default=True)
@@ -217,10 +236,15 @@ class CdrSource(models.Model):
         return self.name
 
     def clean(self):
+        self.inbound_contexts = "\n".join(context_names(self.inbound_contexts))
         try:
             parse_networks(self.push_allowed_ips)
         except ValueError as exc:
             raise ValidationError({"push_allowed_ips": f"Not an IP address or CIDR: {exc}"}) from None
+
+    def inbound_context_names(self):
+        """The contexts whose calls are inbound: the listed ones, else the defaults."""
+        return frozenset(context_names(self.inbound_contexts)) or DEFAULT_INBOUND_CONTEXTS
 
     def push_ip_allowed(self, ip):
         """True when the allow-list is blank or holds `ip` (a bad stored list allows nothing)."""
@@ -332,6 +356,14 @@ class Cdr(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.CharField(max_length=200, blank=True)
     line = models.PositiveIntegerField(default=0, help_text="Line in the imported file.")
+    call_id = models.CharField(
+        "call id", max_length=100, blank=True, help_text="The id all legs of the call share, when the PBX sends one "
+        "(Vodia's PrimaryCallID).",
+    )
+    internal_leg = models.BooleanField(
+        default=False, help_text="A leg of a call another record carries (the extension leg of a trunk call, a "
+        "FusionPBX b-leg): kept here, never listed or counted as a call in the client's call records.",
+    )
     rated_at = models.DateTimeField(null=True, blank=True)
     # Fixed when the call is stored, from its product's billing mode: a postpaid call is never debited from
     # credit, a prepaid one never invoiced, whatever the product's mode becomes later.

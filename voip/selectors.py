@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.models import Product, Service
 from voip.models import BillingMode, Cdr, VoipProduct
+from voip.rating.deck import INBOUND, OUTBOUND
 from voip.money import exact_sum
 from voip.services.unbilled import unbilled_calls
 
@@ -40,11 +41,15 @@ def client_voip_service(client, service_id):
         raise Http404("No such VoIP service.") from None
 
 
+#: The directions of calls (what the call records count and bill): local calls are listed on their own filter.
+CALL_DIRECTIONS = (OUTBOUND, INBOUND)
+
+
 @dataclass(frozen=True)
 class CallFilter:
     start: date
     end: date
-    direction: str = ""  # "", outbound or inbound
+    direction: str = ""  # "" (outbound and inbound), outbound, inbound or local
     number: str = ""  # part of the caller, callee or E.164 number
 
     @classmethod
@@ -54,11 +59,15 @@ class CallFilter:
 
 
 def service_calls(service, call_filter):
-    """The service's calls answered in the filter's period, newest first."""
+    """The service's calls answered in the filter's period, newest first: one row per call (internal legs of a
+    call are never listed); outbound and inbound calls unless the filter asks for one direction, local
+    (extension-to-extension) calls only when it asks for them — they are not billed and not counted as calls."""
     first, after = period_bounds(call_filter.start, call_filter.end)
-    calls = Cdr.objects.filter(service=service, answer_time__gte=first, answer_time__lt=after)
+    calls = Cdr.objects.filter(service=service, answer_time__gte=first, answer_time__lt=after, internal_leg=False)
     if call_filter.direction:
         calls = calls.filter(direction=call_filter.direction)
+    else:
+        calls = calls.filter(direction__in=CALL_DIRECTIONS)
     if call_filter.number:
         text = call_filter.number
         digits = "".join(ch for ch in text if ch.isdigit())
@@ -102,7 +111,10 @@ def daily_spend(calls, call_filter):
 
 
 def recent_calls(service, limit=5):
-    return list(Cdr.objects.filter(service=service, answer_time__isnull=False).order_by("-answer_time", "-id")[:limit])
+    """The service's latest outbound and inbound calls (as the call records list them)."""
+    calls = Cdr.objects.filter(service=service, answer_time__isnull=False, internal_leg=False,
+                               direction__in=CALL_DIRECTIONS)
+    return list(calls.order_by("-answer_time", "-id")[:limit])
 
 
 def month_to_date(service, today=None):

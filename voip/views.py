@@ -18,6 +18,7 @@ from portal.views import client_required
 from voip import selectors
 from voip.charts import spend_chart_svg
 from voip.forms import CallFilterForm
+from voip.models import Cdr
 from voip.services.push import PushError, PushRefused, admit_push, max_body_bytes, receive_push, too_large
 
 PAGE_SIZE = 50
@@ -45,13 +46,16 @@ def calls(request, voip_service_id):
     paginator.count = totals.calls  # the totals counted these calls already: no second COUNT(*) of the period
     page = paginator.get_page(request.GET.get("page"))
     currency = request.client.currency
+    # Local calls are never billed: no spend to chart (and no query for it).
+    local = call_filter.direction == Cdr.Direction.LOCAL
+    chart = "" if local else spend_chart_svg(selectors.daily_spend(service_calls, call_filter), currency=currency)
     context = {
         "service": service,
         "form": form,
         "call_filter": call_filter,
         "page": page,
         "totals": totals,
-        "chart": spend_chart_svg(selectors.daily_spend(service_calls, call_filter), currency=currency),
+        "chart": chart,
         "chart_note": CallFilterForm.chart_note(call_filter),
         "query": request.GET.urlencode(),
         "postpaid": selectors.postpaid_usage(service),

@@ -78,3 +78,47 @@ def test_client_filters_calls_exports_csv_and_sees_the_spend_chart(page, live_se
     expect(page.get_by_test_id("call-table").locator("tbody tr")).to_have_count(1)
     expect(page.get_by_test_id("spend-chart")).to_have_attribute("aria-label", re.compile(r"0\.70 USD in total"))
     screenshot(page, "voip-3-inbound")
+
+
+def test_a_vodia_call_is_one_row_and_local_calls_have_their_own_filter(page, live_server):
+    """Vodia pushes two legs per outbound call (the extension's and the trunk's): the client sees one call; an
+    extension-to-extension call appears only under the Local filter, outside the call count."""
+    import json
+
+    from provisioning.simulators.vodia import json_leg
+    from voip.models import CdrSource
+    from voip.services.push import receive_push
+
+    client = ClientFactory()
+    service = voip_service(client, voip_product(make_package(), name="VoIP Business"), domain="pbx.acme.example",
+                           module_data={"tenant": "pbx.acme.example", "extensions": ["1001", "1002"]})
+    source = CdrSource.objects.create(name="Vodia", kind=CdrSource.Kind.VODIA, schedule=CdrSource.Schedule.MANUAL)
+    at = int((timezone.now() - timedelta(hours=2)).timestamp())
+    times = {"start": at, "connect": at + 5, "end": at + 65}
+    legs = [
+        json_leg(call_id="c1", direction="I", extension="1001", local_party="+12125551234", remote_party="1001",
+                 **times),
+        json_leg(call_id="c1-trunk", primary_call_id="c1", direction="O", trunk="SIP Trunk", local_party="1001",
+                 remote_party="+12125551234", **times),
+        json_leg(call_id="x1", direction="I", extension="1001", local_party="1002", remote_party="1001", **times),
+    ]
+    for leg in legs:
+        receive_push(source=source, body=json.dumps(leg).encode(), account="pbx.acme.example")
+
+    login_client(page, client.owner_user)
+    page.goto(f"/services/{service.pk}/calls/")
+    rows = page.get_by_test_id("call-table").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Outbound")
+    expect(page.get_by_test_id("call-totals")).to_contain_text("Calls")
+    expect(page.get_by_test_id("call-totals")).to_contain_text("0.7000")
+    screenshot(page, "voip-4-one-row-per-call")
+
+    page.get_by_label("Direction").select_option("local")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Local")
+    expect(rows.first).to_contain_text("1002")
+    expect(page.get_by_test_id("call-totals")).to_contain_text("Local calls (extension to extension)")
+    screenshot(page, "voip-5-local-calls")
+    screenshot(page, "voip-5-local-calls-phone", viewport={"width": 390, "height": 844})

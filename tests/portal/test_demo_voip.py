@@ -91,6 +91,15 @@ def test_alice_has_call_records_a_spend_chart_positive_credit_and_a_low_balance_
     chart = page.context["chart"]
     assert "<svg" in chart and "<rect" in chart  # bars: days with spend
     assert page.context["totals"].cost > 0 and page.context["totals"].calls > 50
+    # A call is one row: the demo's outbound calls push an extension leg and a trunk leg (one PrimaryCallID); the
+    # page counts calls, not legs, and lists no extension legs.
+    from voip.selectors import CallFilter, period_bounds
+
+    shown = CallFilter.default()
+    first, after = period_bounds(shown.start, shown.end)
+    answered = Cdr.objects.filter(service=service, answer_time__gte=first, answer_time__lt=after)
+    assert page.context["totals"].calls == answered.values("call_id").distinct().count() < answered.count()
+    assert {call.direction for call in page.context["page"].object_list} <= {"outbound", "inbound"}
 
 
 def test_frank_runs_out_of_credit_and_the_sweep_suspends_his_vodia_services():

@@ -119,7 +119,7 @@ def test_source_credentials_are_write_only(client, staff_user):
     assert reverse("voip:vodia_push", args=[source.pk]) in html
     data = {"name": "Vodia", "kind": "vodia", "push_username": "pbx", "push_password": "", "password": "",
             "token": "", "time_zone": "UTC", "schedule": "hourly", "enabled": "on", "column_mapping": "{}",
-            "options": "{}", "file_format": "", "url": "", "username": ""}
+            "options": "{}", "file_format": "", "url": "", "username": "", "extension_digits": "6"}
     assert client.post(url, data).status_code == 302
     source.refresh_from_db()
     assert (source.push_password, source.password) == ("top-secret", "api-secret")
@@ -128,9 +128,25 @@ def test_source_credentials_are_write_only(client, staff_user):
 def test_a_new_lesnet_source_is_imported_daily(client, staff_user):
     client.force_login(staff_user)
     data = {"name": "LesNet", "kind": "lesnet", "schedule": "hourly", "time_zone": "UTC", "enabled": "on",
-            "column_mapping": "{}", "options": "{}"}
+            "column_mapping": "{}", "options": "{}", "extension_digits": "6"}
     assert client.post(reverse("admin:voip_cdrsource_add"), data).status_code == 302
     assert CdrSource.objects.get(name="LesNet").schedule == "daily"
+
+
+def test_staff_set_a_sources_inbound_contexts_and_extension_length_in_its_form(client, staff_user):
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:voip_cdrsource_add")).content.decode()
+    assert 'name="inbound_contexts"' in page and 'name="extension_digits"' in page
+    data = {"name": "Stadion", "kind": "file", "schedule": "manual", "time_zone": "Asia/Irkutsk", "enabled": "on",
+            "column_mapping": "{}", "options": "{}", "inbound_contexts": "stadion-pstn, from-trunk\nstadion-pstn",
+            "extension_digits": "4"}
+    assert client.post(reverse("admin:voip_cdrsource_add"), data).status_code == 302
+    source = CdrSource.objects.get(name="Stadion")
+    assert (source.inbound_contexts, source.extension_digits) == ("stadion-pstn\nfrom-trunk", 4)
+    assert source.inbound_context_names() == {"stadion-pstn", "from-trunk"}
+    data.update(name="Too long", extension_digits="11")
+    page = client.post(reverse("admin:voip_cdrsource_add"), data).content.decode()
+    assert "Ensure this value is less than or equal to 10." in page and not CdrSource.objects.filter(name="Too long")
 
 
 def test_staff_set_the_billing_mode_and_see_it_in_the_list(client, staff_user, product):
@@ -193,3 +209,19 @@ def test_the_cdr_list_shows_the_usage_invoice_without_a_query_per_row(client, st
     few = queries()
     invoiced_rows(6)
     assert queries() == few
+
+
+def test_inbound_contexts_kept_in_a_sources_options_move_to_the_new_field():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("voip.migrations.0009_source_inbound_contexts_and_extension_digits")
+    listed = CdrSource.objects.create(name="Listed", kind="file", options={
+        "inbound_contexts": ["stadion-pstn", "public"], "overlap_minutes": 60})
+    untouched = CdrSource.objects.create(name="Untouched", kind="file", options={"overlap_minutes": 30})
+    migration.contexts_from_options(apps, None)
+    listed.refresh_from_db()
+    untouched.refresh_from_db()
+    assert (listed.inbound_contexts, listed.options) == ("stadion-pstn\npublic", {"overlap_minutes": 60})
+    assert (untouched.inbound_contexts, untouched.options) == ("", {"overlap_minutes": 30})

@@ -108,8 +108,9 @@ def test_asterisk_master_csv():
     good = records(items)
     assert sorted(good) == [1, 2, 3, 4, 8]
     first = good[1]
-    assert (first.external_id, first.direction, first.caller, first.number, first.billsec) == (
-        "1705314595.1", "outbound", "1001", "2125551234", 65)
+    assert (first.direction, first.caller, first.number, first.billsec) == ("outbound", "1001", "2125551234", 65)
+    # 18 columns: uniqueid without sequence, so the key is the uniqueid and a hash of the leg's fields.
+    assert first.external_id.startswith("1705314595.1/") and len(first.external_id) == len("1705314595.1/") + 16
     assert first.answer_time == at(10, 30)  # 05:30 in New York
     assert good[2].ignore_reason == "not answered (NO ANSWER)" and good[2].answer_time is None
     # 16 columns: no uniqueid, so the id is a hash of the line; from-trunk is an inbound context.
@@ -117,6 +118,25 @@ def test_asterisk_master_csv():
     assert good[4].external_id == "1705316400.7-3"  # 21 columns: uniqueid and sequence
     assert (good[4].account, good[1].account) == ("acct9", "")  # accountcode
     assert good[8].number == "1002"  # an extension: the rater ignores it
+
+
+def asterisk_ids(name):
+    items = parse(AsteriskParser, name)
+    assert not errors(items)
+    return [item.external_id for item in items]
+
+
+def test_asterisk_cdrs_of_one_channel_sharing_a_uniqueid_are_distinct_legs():
+    # The public sample's call 1706407446.50 (mineevburyat/dj-asterisk-cdr Master.csv, caller number replaced):
+    # a forked Dial logs four CDRs on channel SIP/211553-00000011 (uniqueid .50; billsec 0, 0, 0 and 17,
+    # ANSWERED / NO ANSWER) and one on the Local channel (.52), all with linkedid .50.
+    with_sequence = asterisk_ids("asterisk_linked_call.csv")  # 21 columns
+    assert with_sequence == ["1706407446.52-42", "1706407446.50-40", "1706407446.50-47", "1706407446.50-48",
+                             "1706407446.50-50"]
+    without_sequence = asterisk_ids("asterisk_linked_call_18.csv")  # 18 columns: uniqueid and userfield only
+    assert len(set(without_sequence)) == 5
+    assert [key.split("/")[0] for key in without_sequence] == ["1706407446.52"] + ["1706407446.50"] * 4
+    assert asterisk_ids("asterisk_linked_call_18.csv") == without_sequence  # the same lines: the same keys
 
 
 def test_asterisk_malformed_lines():

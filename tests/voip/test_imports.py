@@ -9,7 +9,7 @@ from billing.models import CreditLedgerEntry
 from portal.models import Client
 from voip.models import Cdr, CdrImport
 from voip.services.uploads import process_upload, upload_cdr_file
-from tests.voip.builders import CDR_FIXTURES, voip_product, voip_service
+from tests.voip.builders import CDR_FIXTURES, file_source, make_package, voip_product, voip_service
 
 pytestmark = pytest.mark.django_db
 
@@ -82,10 +82,11 @@ def test_asterisk_master_csv(service, source):
     source.save()
     result = upload(source, "asterisk_master.csv", "asterisk")
     rows = calls()
-    answered = rows["1705314595.1"]
+    by_uniqueid = {key.split("/")[0]: cdr for key, cdr in rows.items()}
+    answered = by_uniqueid["1705314595.1"]
     assert answered.answer_time.isoformat() == "2024-01-15T10:30:00+00:00"  # 05:30 in New York
     assert (answered.status, answered.billsec, answered.cost) == ("rated", 65, Decimal("0.7500"))
-    assert rows["1705315200.2"].status == "ignored"  # NO ANSWER
+    assert by_uniqueid["1705315200.2"].status == "ignored"  # NO ANSWER
     # The 21-column line carries account code acct9 and extension 1002, which no service has.
     assert rows["1705316400.7-3"].status == "unmatched" and rows["1705316400.7-3"].account == "acct9"
     assert result.unmatched_sample == [{"line": 4, "account": "acct9", "caller": "1002", "callee": "011442083661177"}]
@@ -152,3 +153,102 @@ def test_progress_is_complete_when_done(service, source):
     result = upload(source, "portal.csv", "portal")
     assert result.bytes_total == (CDR_FIXTURES / "portal.csv").stat().st_size
     assert result.bytes_done == result.bytes_total and result.progress_percent == 100
+
+
+def test_asterisk_legs_sharing_a_uniqueid_are_stored_as_five_calls_and_a_reimport_adds_none(service, source):
+    # Five CDRs of one call (tests/fixtures/cdrs/asterisk_linked_call_18.csv): four of channel uniqueid .50 with
+    # different destination channels, billsec and disposition, one of the Local channel .52.
+    first = upload(source, "asterisk_linked_call_18.csv", "asterisk")
+    assert (first.lines_read, first.inserted, first.duplicates) == (5, 5, 0)
+    assert sorted(Cdr.objects.values_list("billsec", "disposition")) == [
+        (0, "ANSWERED"), (0, "ANSWERED"), (0, "NO ANSWER"), (0, "NO ANSWER"), (17, "ANSWERED")]
+    again = upload(source, "asterisk_linked_call_18.csv", "asterisk")
+    assert (again.lines_read, again.inserted, again.duplicates, again.unmatched) == (5, 0, 5, 0)
+    assert Cdr.objects.count() == 5
+
+
+def test_the_unmatched_sample_lists_exactly_the_unmatched_calls_the_import_stored(service, source):
+    # Lines 2-4 are one call written three times: one call stored, two duplicates.
+    text = ("id,direction,caller,callee,answer_time,billsec\n"
+            + "same,outbound,9999,2125551234,2024-01-15T10:00:00Z,5\n" * 3
+            + "other,outbound,9998,2125551234,2024-01-15T10:05:00Z,5\n")
+    first = upload(source, "calls.csv", "portal", text.encode())
+    assert (first.inserted, first.duplicates, first.unmatched) == (2, 2, 2)
+    assert first.unmatched_sample == [
+        {"line": 2, "account": "", "caller": "9999", "callee": "2125551234"},
+        {"line": 5, "account": "", "caller": "9998", "callee": "2125551234"},
+    ]
+    again = upload(source, "calls.csv", "portal", text.encode())
+    assert (again.inserted, again.duplicates, again.unmatched, again.unmatched_sample) == (0, 4, 0, [])
+
+
+# One answered call to the 6-digit DID 211474 on context stadion-pstn (the public sample's line, caller replaced).
+STADION_CALL = (
+    '"","89001234567","211474","stadion-pstn","""89001234567"" <89001234567>","SIP/211474-00000010","","Hangup",'
+    '"","2024-01-28 01:13:18","2024-01-28 01:13:18","2024-01-28 01:13:28",10,10,"ANSWERED","DOCUMENTATION",'
+    '"1706404398.48",""\n'
+)
+
+
+@pytest.fixture
+def faroese_service(voip_client):
+    """A client on a Faroese PBX (6-digit national numbers) whose DID is +298 211474, with an inbound rate."""
+    package = make_package("Faroe", lines=[
+        "prefix,destination,connect_fee,rate_per_minute,minimum_seconds,increment_seconds,direction\n",
+        "298,Faroe Islands,0,0.60,1,1,inbound\n",
+    ])
+    product = voip_product(package, options={"default_region": "FO"})
+    return voip_service(voip_client, product, module_data={"dids": ["298211474"], "extensions": ["301", "200"]})
+
+
+def test_a_six_digit_did_on_a_configured_inbound_context_is_rated_inbound(faroese_service):
+    source = file_source("Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
+    result = upload(source, "stadion.csv", "asterisk", STADION_CALL.encode())
+    call = Cdr.objects.get()
+    assert (call.direction, call.service_id, call.status, call.e164, call.cost) == (
+        "inbound", faroese_service.pk, "rated", "298211474", Decimal("0.1000"))
+    assert (result.rated, result.ignored, result.unmatched, result.charged) == (1, 0, 0, Decimal("0.1000"))
+
+
+def test_without_the_sources_settings_the_six_digit_did_is_not_an_inbound_call(faroese_service):
+    # The default contexts do not know stadion-pstn: an outbound call from a caller no service has.
+    upload(file_source("Defaults"), "stadion.csv", "asterisk", STADION_CALL.encode())
+    assert Cdr.objects.values_list("direction", "status").get() == ("outbound", "unmatched")
+    Cdr.objects.all().delete()
+    # The context alone: inbound to the service's DID, but 6 digits are read as an extension (not billed).
+    upload(file_source("Context only", inbound_contexts="stadion-pstn"), "stadion.csv", "asterisk",
+           STADION_CALL.encode())
+    call = Cdr.objects.get()
+    assert (call.direction, call.service_id, call.status, call.reason) == (
+        "inbound", faroese_service.pk, "ignored", "internal: extension 211474")
+
+
+def test_re_rating_reads_numbers_with_the_calls_sources_extension_length(faroese_service):
+    from datetime import date
+
+    from tests.voip.builders import SYSTEM
+    from voip.services.rerating import rerate_service
+
+    source = file_source("Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
+    upload(source, "stadion.csv", "asterisk", STADION_CALL.encode())
+    result = rerate_service(service=faroese_service, start=date(2024, 1, 27), end=date(2024, 1, 29), actor=SYSTEM)
+    assert (result.lines_read, result.duplicates, result.charged) == (1, 1, Decimal("0"))  # nothing changed
+    assert Cdr.objects.values_list("status", "cost").get() == ("rated", Decimal("0.1000"))
+
+
+def test_an_asterisk_call_stored_under_its_bare_uniqueid_before_is_still_a_duplicate(service, source):
+    # Stored by an earlier version, which keyed lines without `sequence` by the uniqueid alone: the answered leg
+    # (line 5) of the linked call. Importing the file again stores the four other legs, never that one twice.
+    from datetime import UTC, datetime
+
+    from tests.voip.builders import stored_calls
+
+    (old,) = stored_calls(service, source, [{
+        "external_id": "1706407446.50", "caller": "89001234567", "callee": "211553", "number": "211553",
+        "answer_time": datetime(2024, 1, 28, 2, 4, 12, tzinfo=UTC), "billsec": 17, "disposition": "ANSWERED",
+        "cost": "0.0100",
+    }])
+    result = upload(source, "asterisk_linked_call_18.csv", "asterisk")
+    assert (result.lines_read, result.inserted, result.duplicates) == (5, 4, 1)
+    assert Cdr.objects.count() == 5 and Cdr.objects.get(external_id="1706407446.50").pk == old.pk
+    assert not Cdr.objects.filter(billsec=17).exclude(pk=old.pk).exists()

@@ -34,12 +34,30 @@ class AsteriskParser(CdrParser):
         )
 
 
+#: The fields that tell apart the CDRs one channel logs (its `uniqueid` is the channel's, so a Dial to several
+#: destinations, a transfer or a second bridge gives several CDRs with the same `uniqueid`): destination,
+#: channels, application, times, seconds and outcome. Not `clid` (its text may be re-encoded between exports).
+LEG_FIELDS = (1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
+
+
 def _external_id(fields):
-    """`uniqueid`, with `sequence` when present (one channel can log several CDRs); without `uniqueid`, a
-    hash of the line, so that the same line imported twice is recognised."""
+    """The CDR's key within its source. Asterisk's `uniqueid` names a channel, not a CDR: one channel logs
+    several CDRs (forked Dial, transfers, several bridges) that share it; `sequence` (21 columns,
+    `newcdrcolumns=yes`) tells them apart, and `linkedid` ties the channels of one call together. So:
+
+    - `uniqueid` and `sequence`: `uniqueid-sequence`;
+    - `uniqueid` without `sequence` (17 or 18 columns): `uniqueid/` + a hash of the fields that distinguish the
+      channel's CDRs (LEG_FIELDS), so that each leg is kept and the same line imported again is the same key;
+    - no `uniqueid` (16 columns): a hash of the whole line."""
     uniqueid = fields[16].strip() if len(fields) > 16 else ""
     if not uniqueid:
-        text = "\x1f".join(fields).encode("utf-8", "surrogateescape")
-        return "sha256:" + hashlib.sha256(text).hexdigest()[:32]
+        return "sha256:" + _digest(fields)
     sequence = fields[20].strip() if len(fields) > 20 else ""
-    return f"{uniqueid}-{sequence}" if sequence else uniqueid
+    if sequence:
+        return f"{uniqueid}-{sequence}"
+    return f"{uniqueid}/{_digest([fields[index] for index in LEG_FIELDS])[:16]}"
+
+
+def _digest(values):
+    text = "\x1f".join(values).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(text).hexdigest()[:32]

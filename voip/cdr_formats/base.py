@@ -12,6 +12,8 @@ from voip.rating.deck import INBOUND, OUTBOUND
 from voip.rating.text import csv_lines
 
 LOCAL = "local"
+LOCAL_CALL = "local call (extension to extension)"
+EXTENSION_LEG = "extension leg: the trunk leg carries the charge"
 
 #: Dial-plan contexts whose calls are inbound, for formats without a direction column (Asterisk, FreeSWITCH):
 #: FreeSWITCH/FusionPBX `public`, and the usual Asterisk/FreePBX trunk contexts.
@@ -35,6 +37,12 @@ class CdrRecord:
     # peer id, Asterisk/FreeSWITCH accountcode), "" when the format has none: the import matches CDRs to
     # services by it together with the numbers.
     account: str = ""
+    # The id all legs of one call share, when the format names it (Vodia's PrimaryCallID): the import hides the
+    # local (extension) legs of a call that has an external leg.
+    call_id: str = ""
+    # A leg that is part of a call another record carries (a FusionPBX b-leg, a Vodia extension leg that is not
+    # its call's primary leg): stored for staff, never a call of its own in the client's call records.
+    internal_leg: bool = False
 
 
 @dataclass(slots=True)

@@ -9,7 +9,8 @@ spreadsheet) is read as ordinary CSV.
   billsec); billed when > 0.
 - Answer time from the epochs, never the stamps (fusionpbx#5955): `start_epoch + tta` (the export's
   `tta` = answer_epoch − start_epoch); only without those, `answer_stamp` (its offset, else the parser's zone).
-- Only a-legs are billed: a `b` leg (present with `log-b-leg`) is the other half of a billed call.
+- Only a-legs are billed: a `b` leg (present with `log-b-leg`) is the other half of a billed call, an internal
+  leg (not a call of its own in the client's call records).
 - The account is `domain_name` (the tenant), else `accountcode`, when the export has them.
 """
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from voip.rating.deck import INBOUND, OUTBOUND
 from voip.rating.text import aware_utc, csv_lines, header_index, whole_seconds
 
-from .base import LOCAL, CdrParser, CdrRecord
+from .base import LOCAL, LOCAL_CALL, CdrParser, CdrRecord
 
 REQUIRED = ("xml_cdr_uuid", "direction", "caller_destination", "destination_number")
 OPTIONAL = (
@@ -69,10 +70,11 @@ class FusionPbxParser(CdrParser):
         if direction not in _DIRECTIONS:
             raise ValueError(f"direction must be inbound, outbound or local, not {value('direction')!r}")
         ignore = ""
-        if value("leg").lower() == "b":
+        b_leg = value("leg").lower() == "b"
+        if b_leg:
             ignore = "b-leg (the a-leg carries the charge)"
         elif direction == LOCAL:
-            ignore = "local call (extension to extension)"
+            ignore = LOCAL_CALL
         column = "caller_destination" if direction == INBOUND else "destination_number"
         number = value(column)
         if not number and not ignore:
@@ -80,7 +82,7 @@ class FusionPbxParser(CdrParser):
         return CdrRecord(
             line, external_id, direction, value("caller_id_number"), value("destination_number"), number,
             self._answer_time(value), _billsec(value), value("status") or value("hangup_cause"), ignore, fields,
-            value("domain_name") or value("accountcode"),
+            value("domain_name") or value("accountcode"), internal_leg=b_leg,
         )
 
     def _answer_time(self, value):

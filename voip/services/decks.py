@@ -20,7 +20,7 @@ from voip.rating.deck import DIRECTIONS, Deck
 from voip.rating.deck import Rate as DeckRate
 from voip.rating.deck_file import DeckFileError, read_deck
 from voip.rating.engine import AFTER_MINIMUM, Rater
-from voip.rating.numbers import Normaliser
+from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,9 @@ def deck_for(package):
 
 
 @lru_cache(maxsize=128)
-def _rater(package_key, increment_mode, region, local_npa, accept_possible, time_zone):
-    normaliser = Normaliser(region, local_npa=local_npa, accept_possible=accept_possible)
+def _rater(package_key, increment_mode, region, local_npa, accept_possible, time_zone, extension_digits):
+    normaliser = Normaliser(region, local_npa=local_npa, accept_possible=accept_possible,
+                            extension_digits=extension_digits)
     deck = _deck(*package_key) if package_key is not None else Deck(())
     try:
         zone = ZoneInfo(time_zone)
@@ -84,9 +85,11 @@ def number_settings(module_options):
     return region, tuple(str(code).strip() for code in npa if str(code).strip())
 
 
-def rater_for(product, settings, time_zone=None):
+def rater_for(product, settings, time_zone=None, extension_digits=DEFAULT_EXTENSION_DIGITS):
     """The Rater for a product and its VoipProduct settings: the package's deck with the product's number
-    rules, its time-of-day periods read in `time_zone` (an IANA name; blank: the business time zone). Without
+    rules, its time-of-day periods read in `time_zone` (an IANA name; blank: the business time zone), numbers of
+    at most `extension_digits` digits taken as extensions (the call's CDR source says how long its PBX's
+    extensions are). Without
     a package (or settings) the deck is empty, so numbers are still classified (extensions and
     emergency numbers ignored, bad numbers invalid) and every other call is unrated. Raises ValueError for
     number settings the rating core refuses (an unknown region) or an unknown time zone."""
@@ -95,7 +98,7 @@ def rater_for(product, settings, time_zone=None):
     return _rater(
         (package.pk, package.rates_version, package.created_at) if package else None,
         package.increment_mode if package else AFTER_MINIMUM, region, local_npa,
-        bool(settings and settings.accept_possible_numbers), client_time_zone(time_zone),
+        bool(settings and settings.accept_possible_numbers), client_time_zone(time_zone), extension_digits,
     )
 
 

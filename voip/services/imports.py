@@ -30,10 +30,11 @@ from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
-from voip.cdr_formats import CdrError
+from voip.cdr_formats import EXTENSION_LEG, LOCAL, CdrError
 from voip.models import BillingMode, Cdr, CdrImport, CdrSource
 from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
+from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.services.decks import products_with_settings, rater_for
 from voip.services.matching import matcher_for
 from voip.services.unbilled import refresh_unbilled
@@ -60,7 +61,6 @@ class ImportReport:
         self.parse_errors = 0
         self.errors = []
         self.error_count = 0
-        self.unmatched_sample = []
 
     def error(self, line, reason):
         self.error_count += 1
@@ -70,10 +70,12 @@ class ImportReport:
 
 class ServiceRating:
     """Rates calls of services with their products' decks, time-of-day periods read in each service's client's
-    time zone (step 10); raters are resolved once per product and zone. `product_of`: {service id: product id};
-    `zone_of`: {service id: client time zone name}, read here when the caller has not (the ServiceMatcher has)."""
+    time zone (step 10); raters are resolved once per product, zone and extension length. `product_of`:
+    {service id: product id}; `zone_of`: {service id: client time zone name}, read here when the caller has not
+    (the ServiceMatcher has); `extension_digits`: the longest extension of the calls' source (CdrSource)."""
 
-    def __init__(self, product_of, zone_of=None):
+    def __init__(self, product_of, zone_of=None, extension_digits=DEFAULT_EXTENSION_DIGITS):
+        self.extension_digits = extension_digits
         self.product_of = product_of
         self.products = products_with_settings(product_of.values())
         self.zone_of = client_zones(product_of) if zone_of is None else zone_of
@@ -85,15 +87,18 @@ class ServiceRating:
         settings = self.products[self.product_of[service_id]][1]
         return settings is not None and settings.billing_mode == BillingMode.POSTPAID
 
-    def result(self, service_id, record):
+    def result(self, service_id, record, extension_digits=None):
+        """The RatingResult of `record` for the service; `extension_digits`: the record's source's longest
+        extension, when not this rating's (re-rating calls of several sources)."""
         product_id = self.product_of[service_id]
-        key = (product_id, self.zone_of.get(service_id, ""))
+        digits = self.extension_digits if extension_digits is None else extension_digits
+        key = (product_id, self.zone_of.get(service_id, ""), digits)
         try:
             rater = self._raters[key]
         except KeyError:
             product, settings = self.products[product_id]
             try:
-                rater = rater_for(product, settings, key[1])
+                rater = rater_for(product, settings, key[1], digits)
             except ValueError as exc:
                 rater = f"the product's VoIP number settings or the client's time zone are invalid: {exc}"
             self._raters[key] = rater
@@ -135,29 +140,26 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
     column for it. Returns the finished CdrImport."""
     source = cdr_import.source
     matcher = matcher or matcher_for(source)
-    rating = ServiceRating(matcher.product_of, matcher.zone_of)
+    rating = ServiceRating(matcher.product_of, matcher.zone_of, source.extension_digits)
     report = ImportReport()
     batch = []
     adapt_time = connection.ops.adapt_datetimefield_value
     rated_at = adapt_time(timezone.now())
     ids = (source.pk, cdr_import.pk)
+    legs_named = False  # whether any record names its call (then its legs are linked at the end)
     for item in items:
         report.lines += 1
         if type(item) is CdrError:
             report.parse_errors += 1
             report.error(item.line, item.reason)
             continue
+        legs_named = legs_named or bool(item.call_id)
         service_id = matcher.match(item, extension_of(item) if extension_of is not None else "")
         if item.ignore_reason.startswith(PROVIDER_UNMATCHED):  # e.g. LesNet: no DID of the peer in the call
             service_id, result = None, RatingResult(Cdr.Status.UNMATCHED, item.ignore_reason)
         elif service_id is None:
             result = RatingResult(Cdr.Status.UNMATCHED, UNMATCHED_REASON)
-        if service_id is None:
-            if len(report.unmatched_sample) < MAX_UNMATCHED_SAMPLE:
-                report.unmatched_sample.append(
-                    {"line": item.line, "account": item.account, "caller": item.caller, "callee": item.callee}
-                )
-        else:
+        if service_id is not None:
             result = rating.result(service_id, item)
             if result.status == INVALID:
                 report.error(item.line, result.reason)
@@ -169,6 +171,8 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
             _progress(cdr_import, report, progress)
     if batch:
         _insert(batch)
+    if legs_named:
+        hide_internal_legs(cdr_import)
     return finish_import(cdr_import, report)
 
 
@@ -176,7 +180,7 @@ def run_import(cdr_import, items, *, progress=None, matcher=None, extension_of=N
 CDR_COLUMNS = (
     "source_id", "external_id", "cdr_import_id", "service_id", "direction", "account", "caller", "callee", "number",
     "e164", "answer_time", "billsec", "disposition", "billed_seconds", "prefix", "destination", "cost",
-    "precise_cost", "status", "reason", "line", "rated_at", "postpaid",
+    "precise_cost", "status", "reason", "line", "rated_at", "postpaid", "call_id", "internal_leg",
 )
 
 
@@ -192,6 +196,7 @@ def _cdr_row(ids, record, service_id, result, rated_at, adapt_time, postpaid=Fal
         (record.disposition or "")[:40], result.billed_seconds, rate.prefix if rate is not None else "",
         rate.destination[:120] if rate is not None else "", result.cost, stored_precise_cost(result), status,
         result.reason[:200], record.line, rated_at if status == RATED else None, postpaid,
+        _external_id(record.call_id), record.internal_leg,
     )
 
 
@@ -227,6 +232,44 @@ def _insert(rows):
         cursor.executemany(sql, rows)
 
 
+CALL_WINDOW = timedelta(days=1)  # how far apart the answer times of two legs of one call may be
+
+
+def hide_internal_legs(cdr_import):
+    """Flag the local legs of calls that have an external leg as internal legs, so that the client's call records
+    show each call once: its external (trunk) leg, not also its extension leg. Vodia sends one record per leg;
+    the legs of a call share its PrimaryCallID (`call_id`), and the call's first leg — often the extension's —
+    has that id as its own (`external_id`). The legs arrive in any order, in separate pushes:
+
+    - an external leg stored by this import hides its call's first leg if that is local (found by the unique
+      (source, external id) key, whether stored before or now);
+    - a local leg stored by this import is hidden when an external leg of its call was stored before (looked
+      up among its service's calls of the same day or so, by the (service, answer time) index).
+
+    A local leg whose call has no external leg stays: a real extension-to-extension call (the "Local" filter)."""
+    source_id = cdr_import.source_id
+    stored = Cdr.objects.filter(cdr_import=cdr_import).exclude(call_id="")
+    outside = stored.exclude(direction=LOCAL).values_list("call_id", flat=True)
+    first_legs = set(outside)
+    if first_legs:
+        _hide(Cdr.objects.filter(source_id=source_id, direction=LOCAL, internal_leg=False, external_id__in=first_legs))
+    local = list(stored.filter(direction=LOCAL, internal_leg=False, service__isnull=False, answer_time__isnull=False)
+                 .values_list("pk", "call_id", "service_id", "answer_time"))
+    if not local:
+        return
+    times = [row[3] for row in local]
+    joined = set(
+        Cdr.objects.filter(service_id__in={row[2] for row in local}, answer_time__gte=min(times) - CALL_WINDOW,
+                           answer_time__lt=max(times) + CALL_WINDOW, call_id__in={row[1] for row in local})
+        .exclude(direction=LOCAL).values_list("call_id", flat=True)
+    )
+    _hide(Cdr.objects.filter(pk__in=[row[0] for row in local if row[1] in joined]))
+
+
+def _hide(legs):
+    legs.update(internal_leg=True, reason=EXTENSION_LEG)
+
+
 def _progress(cdr_import, report, progress):
     changes = {"lines_read": report.lines, "heartbeat_at": timezone.now()}
     if progress is not None:
@@ -247,13 +290,21 @@ def finish_import(cdr_import, report, *, status=S.DONE):
         "duplicates": max(records - inserted, 0), "rated": counts.get(RATED, 0), "unrated": counts.get(UNRATED, 0),
         "ignored": counts.get(IGNORED, 0), "invalid": counts.get(INVALID, 0) + report.parse_errors,
         "unmatched": counts.get(Cdr.Status.UNMATCHED, 0), "charged": charged, "errors": report.errors,
-        "error_count": report.error_count, "unmatched_sample": report.unmatched_sample,
+        "error_count": report.error_count, "unmatched_sample": unmatched_sample(cdr_import),
     }
     if status == S.DONE and cdr_import.bytes_total:
         fields["bytes_done"] = cdr_import.bytes_total
     CdrImport.objects.filter(pk=cdr_import.pk).update(**fields)
     cdr_import.refresh_from_db()
     return cdr_import
+
+
+def unmatched_sample(cdr_import):
+    """The first unmatched calls the import stored, in line order: exactly the calls its `unmatched` count
+    counts (a line whose call was stored before is a duplicate, not an unmatched call of this import)."""
+    rows = (Cdr.objects.filter(cdr_import=cdr_import, status=Cdr.Status.UNMATCHED)
+            .order_by("line", "id").values("line", "account", "caller", "callee")[:MAX_UNMATCHED_SAMPLE])
+    return list(rows)
 
 
 def post_charges(cdr_import):

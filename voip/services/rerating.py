@@ -16,11 +16,12 @@ from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
 from voip.cdr_formats import CdrRecord
-from voip.models import Cdr, CdrImport
+from voip.models import Cdr, CdrImport, CdrSource
 from voip.rating.engine import RATED
 from voip.selectors import period_bounds
 from voip.services.imports import (
-    PROVIDER_UNMATCHED, ImportReport, ServiceRating, finish_import, start_import, stored_precise_cost,
+    PROVIDER_UNMATCHED, ImportReport, ServiceRating, finish_import, hide_internal_legs, start_import,
+    stored_precise_cost,
 )
 from voip.services.matching import matcher_for
 from voip.services.unbilled import refresh_unbilled
@@ -62,9 +63,11 @@ def rerate_service(*, service, start, end, actor):
             ).order_by("id")
         )
         before = _charged(calls)
+        digits_of = dict(CdrSource.objects.filter(pk__in={cdr.source_id for cdr in calls})
+                         .values_list("pk", "extension_digits"))
         changed = []
         for cdr in calls:
-            new = _rated_values(rating.result(service.pk, _record(cdr)), now)
+            new = _rated_values(rating.result(service.pk, _record(cdr), digits_of[cdr.source_id]), now)
             if any(getattr(cdr, name) != value for name, value in new.items() if name != "rated_at"):
                 for name, value in new.items():
                     setattr(cdr, name, value)
@@ -123,7 +126,7 @@ def rematch_unmatched(*, source, actor):
     charge them as one new batch. Returns the CdrImport (kind re-rate) with the counts; calls that still match
     nothing stay unmatched."""
     matcher = matcher_for(source)
-    rating = ServiceRating(matcher.product_of, matcher.zone_of)
+    rating = ServiceRating(matcher.product_of, matcher.zone_of, source.extension_digits)
     cdr_import = _batch(source, actor, f"Unmatched calls of {source.name} matched again")
     now = timezone.now()
     with transaction.atomic():
@@ -145,6 +148,8 @@ def rematch_unmatched(*, source, actor):
             cdr.cdr_import_id = cdr_import.pk  # the new batch charges it (or, postpaid, leaves it unbilled)
             changed.append(cdr)
         Cdr.objects.bulk_update(changed, (*RERATED_FIELDS, "service", "cdr_import", "postpaid"), batch_size=1000)
+    if any(cdr.call_id for cdr in changed):
+        hide_internal_legs(cdr_import)  # legs of one call matched now: the call is listed once
     report = ImportReport()
     report.lines = len(changed)
     finish_import(cdr_import, report)

@@ -2,14 +2,15 @@
 own CSV). The file is stored under VAR_DIR/voip-uploads and a task imports it after the request, updating the
 import's progress every chunk; the admin page polls it. The file is removed once imported."""
 import uuid
+from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrFileError
-from voip.models import CdrImport
+from voip.cdr_formats import FORMATS, CdrFileError, CdrRecord
+from voip.models import Cdr, CdrImport
 from voip.rating.text import OPEN_INPUT
 from voip.services.imports import fail_import, run_import, source_time_zone
 
@@ -76,10 +77,31 @@ def parser_for(source, file_format, lines):
     billable dispositions). Raises CdrFileError or ValueError (a bad time zone)."""
     options = source.options or {}
     return FORMATS[file_format](
-        lines, time_zone=source_time_zone(source),
-        inbound_contexts=options.get("inbound_contexts") or DEFAULT_INBOUND_CONTEXTS,
+        lines, time_zone=source_time_zone(source), inbound_contexts=source.inbound_context_names(),
         billable_dispositions=options.get("billable_dispositions") or None,
     )
+
+
+LEGACY_CHUNK = 500  # Asterisk lines per lookup of calls stored under a bare uniqueid
+
+
+def with_legacy_asterisk_keys(source, items):
+    """`items` with the Asterisk keys of calls stored before a channel's CDRs were told apart. Lines without
+    `sequence` were keyed by their bare `uniqueid`; they are now `uniqueid/<hash of the leg>`. A line whose call
+    is stored under the bare uniqueid — same callee, answer time, billsec and disposition — keeps that key, so
+    importing an old file again stores and charges nothing twice (one query per LEGACY_CHUNK lines)."""
+    for chunk in batched(items, LEGACY_CHUNK):
+        keyed = [item for item in chunk if type(item) is CdrRecord and "/" in item.external_id]
+        bare = {item.external_id.partition("/")[0] for item in keyed}
+        stored = {
+            key: tuple(leg) for key, *leg in Cdr.objects.filter(source=source, external_id__in=bare)
+            .values_list("external_id", "callee", "answer_time", "billsec", "disposition")
+        } if bare else {}
+        for item in keyed:
+            uniqueid = item.external_id.partition("/")[0]
+            if stored.get(uniqueid) == (item.callee[:64], item.answer_time, item.billsec, item.disposition[:40]):
+                item.external_id = uniqueid
+        yield from chunk
 
 
 def process_upload(*, import_id):
@@ -105,9 +127,12 @@ def process_upload(*, import_id):
             return fail_import(
                 cdr_import, f"The file cannot be read as {cdr_import.file_format}: {exc}. Nothing was imported."
             )
+        items = parser
+        if cdr_import.file_format == "asterisk":
+            items = with_legacy_asterisk_keys(cdr_import.source, parser)
         # An unexpected error from here on leaves the import running; settle_stale_imports charges what it stored.
         cdr_import = run_import(
-            cdr_import, parser, progress=lambda: lines.done, extension_of=extension_reader(parser)
+            cdr_import, items, progress=lambda: lines.done, extension_of=extension_reader(parser)
         )
     path.unlink(missing_ok=True)
     return cdr_import

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from provisioning.voip_services import number_normaliser
-from voip.cdr_formats import LOCAL, CdrError, CdrRecord
+from voip.cdr_formats import EXTENSION_LEG, LOCAL, LOCAL_CALL, CdrError, CdrRecord
 from voip.rating.deck import INBOUND, OUTBOUND
 from voip.rating.numbers import E164
 
@@ -84,13 +84,19 @@ def _json_leg(position, values, fields, context):
     caller, callee = (local, remote) if direction == OUTBOUND else (remote, local)
     answer, billsec = _answer_and_billsec(values, context.zone)
     ignore = "" if answer is not None else "not answered"
+    primary = _text(values.get("primarycallid")) or call_id
+    internal = False
     if not any(_text(values.get(key)) for key in TRUNK_KEYS):
-        direction, ignore = LOCAL, "extension leg: the trunk leg carries the charge"
+        # An extension leg. A call's first leg names the call (its CallID is the PrimaryCallID): it is the call
+        # when no trunk leg joins it (extension to extension), and the import hides it when one does. Any later
+        # extension leg is part of a call another leg carries.
+        direction, internal = LOCAL, primary != call_id
+        ignore = EXTENSION_LEG if internal else LOCAL_CALL
     elif not callee and not ignore:
         raise ValueError(f"{'RemoteParty' if direction == OUTBOUND else 'LocalParty'} is empty")
     disposition = "answered" if answer is not None else "not answered"
     return CdrRecord(position, call_id, direction, caller, callee, callee, answer, billsec, disposition, ignore, fields,
-                     context.tenant)
+                     context.tenant, call_id=primary, internal_leg=internal)
 
 
 def _webcdr(position, values, fields, context):
@@ -104,7 +110,7 @@ def _webcdr(position, values, fields, context):
     direction = _leg_direction(values.get("legs")) or _direction_of(callee, context)
     ignore = ""
     if direction == LOCAL:
-        ignore = "local call (extension to extension)"
+        ignore = LOCAL_CALL
     elif answer is None or values.get("abandoned") is True:
         ignore = "not answered"
     account = _text(values.get("domain")).lower() or context.tenant

@@ -142,7 +142,10 @@ def test_json_legs_bill_the_trunk_leg_and_ignore_the_extension_leg():
                  end=1767261605.2),
     ]
     extension_leg, trunk_leg = parse_pushed_cdrs(json.dumps(legs).encode(), tenant="Acme.Example")
-    assert extension_leg.ignore_reason.startswith("extension leg") and extension_leg.direction == "local"
+    # Not billed; the call's first leg, so the import hides it when the trunk leg names the call (PrimaryCallID).
+    assert (extension_leg.direction, extension_leg.ignore_reason, extension_leg.call_id) == (
+        "local", "local call (extension to extension)", "PRA93")
+    assert trunk_leg.call_id == "PRA93" and not trunk_leg.internal_leg
     assert (trunk_leg.external_id, trunk_leg.direction, trunk_leg.number, trunk_leg.caller) == (
         "mte7y70@pbx", "outbound", "+61132221", "504")
     assert trunk_leg.billsec == 3  # 2.2 s rounded up
