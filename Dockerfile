@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The portal's production image: gunicorn serving portal.wsgi on :8000 (static files by whitenoise), and the same
+# The portal's production image: gunicorn serving config.wsgi on :8000 (static files by whitenoise), and the same
 # image runs the Celery worker and beat (see docker-compose.yml). Configuration comes only from the environment
 # (PORTAL_ENV=production refuses to start without SECRET_KEY, FIELD_ENCRYPTION_KEY, ALLOWED_HOSTS, REDIS_URL,
 # EMAIL_URL; DATABASE_URL=mysql://…). Migrations are not run at start: docker-compose.yml runs them once in its
@@ -31,7 +31,7 @@ RUN apt-get update \
 
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
-    DJANGO_SETTINGS_MODULE=portal.settings \
+    DJANGO_SETTINGS_MODULE=config.settings \
     PORTAL_ENV=production \
     PORTAL_VAR_DIR=/data \
     STATIC_ROOT=/app/staticfiles \
@@ -69,7 +69,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
 
 # WEB_CONCURRENCY (read by gunicorn) sets the number of worker processes; FORWARDED_ALLOW_IPS the proxies
 # whose X-Forwarded-* headers gunicorn trusts.
-CMD ["gunicorn", "portal.wsgi:application", \
+CMD ["gunicorn", "config.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
      "--timeout", "60", \
      "--graceful-timeout", "30", \

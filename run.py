@@ -166,7 +166,7 @@ def run_demo(port):
     except (subprocess.CalledProcessError, KeyboardInterrupt, SystemExit):
         stop_all(simulators.values())
         raise
-    celery = [str(VENV_PYTHON), "-m", "celery", "-A", "portal"]
+    celery = [str(VENV_PYTHON), "-m", "celery", "-A", "config"]
     processes = {
         "web": [str(VENV_PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"],

@@ -20,7 +20,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.core import signing
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, get_resolver, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -101,6 +101,15 @@ def destination_path(client, destination="", *, service_id=None, redirect_path="
     return reverse(f"clientarea:{name}", args=[service_id])
 
 
+def public_url_names():
+    """The client area's public pages, as its URLconf declares them (PUBLIC_URL_NAMES). Read through Django's
+    resolver, not imported: the URLconf is on the top floor (config), which imports this module."""
+    for pattern in get_resolver().url_patterns:
+        if getattr(pattern, "namespace", None) == "clientarea":
+            return pattern.urlconf_module.PUBLIC_URL_NAMES
+    return set()
+
+
 def safe_path(path):
     """`path` when it is a same-site client-area page a signed-in client may open, else SsoError."""
     path = (path or "").strip()
@@ -108,13 +117,11 @@ def safe_path(path):
     if (not path.startswith("/") or path.startswith("//") or "\\" in path or parts.scheme or parts.netloc
             or not url_has_allowed_host_and_scheme(path, allowed_hosts=set())):
         raise SsoError("sso_redirect_path must be a path of this site's client area, such as /services/")
-    from portal.urls_clientarea import PUBLIC_URL_NAMES
-
     try:
         match = resolve(parts.path)
     except Resolver404:
         raise SsoError(f"sso_redirect_path {parts.path!r} is not a client-area page") from None
-    if match.namespace != "clientarea" or match.url_name in PUBLIC_URL_NAMES:
+    if match.namespace != "clientarea" or match.url_name in public_url_names():
         raise SsoError(f"sso_redirect_path {parts.path!r} is not a client-area page")
     return path
 

@@ -52,7 +52,7 @@ def parse_args():
 ARGS = parse_args()
 VAR_DIR = tempfile.mkdtemp(prefix="bench-automation-")
 ENV = {
-    "PORTAL_VAR_DIR": VAR_DIR, "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
+    "PORTAL_VAR_DIR": VAR_DIR, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
     "DATABASE_URL": ARGS.database_url, "REDIS_URL": ARGS.redis_url, "CELERY_TASK_ALWAYS_EAGER": "0",
     # Fixed keys, so that --reuse can read the server password stored by an earlier run.
     "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"automation-benchmark-only-key-32").decode(),
@@ -69,17 +69,23 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.voip_common import recreate_mysql_database  # noqa: E402
 from billing.automation import engine, locks, selection, tasks  # noqa: E402
 from billing.automation.rules import Rules  # noqa: E402
 from billing.models import (  # noqa: E402
-    AutomationSettings, EmailLog, Invoice, InvoiceItem, OverwriteRule, Product, ProductGroup, Service,
+    AutomationSettings,
+    EmailLog,
+    Invoice,
+    InvoiceItem,
+    OverwriteRule,
+    Product,
+    ProductGroup,
+    Service,
 )
-from portal.celery import app  # noqa: E402
+from config.celery import app  # noqa: E402
 from portal.models import ActivityLog, Client, JobRun  # noqa: E402
 from provisioning.models import ModuleCall, Server  # noqa: E402
 from provisioning.simulators.smartermail import SmarterMailSimulator  # noqa: E402
-
-from bench.voip_common import recreate_mysql_database  # noqa: E402
 
 BATCH = 5000
 

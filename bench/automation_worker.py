@@ -7,7 +7,7 @@ the environment), plus one benchmark knob read from the environment:
 """
 import os
 
-from portal.celery import app  # noqa: F401 - the app this module exposes to `celery -A`
+from config.celery import app  # noqa: F401 - the app this module exposes to `celery -A`
 
 if os.environ.get("BENCH_CALL_THREADS"):
     from django.conf import settings

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/billingbench")
 os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="bench-invoices-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
@@ -35,7 +35,15 @@ from django.db import connection  # noqa: E402
 
 from billing import emails  # noqa: E402
 from billing.models import (  # noqa: E402
-    AutomationSettings, CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, NumberSequence, Product, ProductGroup, Service,
+    AutomationSettings,
+    CreditLedgerEntry,
+    EmailLog,
+    Invoice,
+    InvoiceItem,
+    NumberSequence,
+    Product,
+    ProductGroup,
+    Service,
 )
 from billing.services.generation import generate_invoices  # noqa: E402
 from portal.models import ActivityLog, Client  # noqa: E402

@@ -38,7 +38,7 @@ def parse_args():
 
 ARGS = parse_args()
 os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-usage-")
-os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 os.environ["LOG_LEVEL"] = "WARNING"
 if ARGS.database_url:
     os.environ["DATABASE_URL"] = ARGS.database_url
@@ -52,14 +52,13 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
+from bench.voip_common import recreate_mysql_database  # noqa: E402
 from billing.models import Product, ProductGroup, Service  # noqa: E402
 from portal.models import Client  # noqa: E402
 from provisioning.models import Server, UsageSample  # noqa: E402
 from provisioning.modules.smartermail.client import forget_tokens  # noqa: E402
 from provisioning.simulators.smartermail import MB, SmarterMailSimulator  # noqa: E402
 from provisioning.usage import update_server_usage  # noqa: E402
-
-from bench.voip_common import recreate_mysql_database  # noqa: E402
 
 FIRST_DAY = date(2026, 11, 20)
 

@@ -14,7 +14,7 @@ def setup_django(prefix, database_url, **environment):
     django.setup() and migrate (dropping and creating a MariaDB database first). Returns the var dir."""
     sys.path.insert(0, str(ROOT))
     var_dir = tempfile.mkdtemp(prefix=prefix)
-    os.environ.update(PORTAL_VAR_DIR=var_dir, DJANGO_SETTINGS_MODULE="portal.settings", LOG_LEVEL="WARNING",
+    os.environ.update(PORTAL_VAR_DIR=var_dir, DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING",
                       **environment)
     mysql = database_url.startswith("mysql")
     if mysql:

@@ -1,10 +1,10 @@
 from django import forms
-from django.core.exceptions import ValidationError
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing import admin_emails, admin_money
+from billing import admin_clients, admin_emails, admin_money  # noqa: F401 - admin_clients registers the Client page
 from billing.disk import tranche_rule
 from billing.models import (
     BillableItem,

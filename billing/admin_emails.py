@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from billing import emails
 from billing.models import EmailLog, EmailTemplate
+from portal import mail_text
 
 
 class EmailTemplateForm(forms.ModelForm):
@@ -20,20 +21,20 @@ class EmailTemplateForm(forms.ModelForm):
         }
 
     def _clean_text(self, name):
-        text = emails.smarty_to_django(self.cleaned_data.get(name, ""))
-        blocks = emails.unsupported_smarty(text)
+        text = mail_text.smarty_to_django(self.cleaned_data.get(name, ""))
+        blocks = mail_text.unsupported_smarty(text)
         if blocks:
             raise forms.ValidationError(
                 f"Smarty blocks are not converted: {', '.join(blocks)}. Rewrite them in Django syntax "
                 "({% if … %}…{% endif %}, {% for … %}…{% endfor %})."
             )
-        refused = emails.refused_tags(text)
+        refused = mail_text.refused_tags(text)
         if refused:
             raise forms.ValidationError(
                 f"These template tags are not available in e-mails: {', '.join('{% ' + tag + ' %}' for tag in refused)}."
             )
         try:
-            emails.render_text(text, emails.sample_context())
+            mail_text.render_text(text, emails.sample_context())
         except TemplateSyntaxError as exc:
             raise forms.ValidationError(f"Template error: {exc}") from None
         return text

@@ -11,21 +11,26 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.forms import (
-    CreditAdjustmentForm, InvoiceEditForm, PaymentForm, RefundForm, TransactionCorrectionForm, apply_errors, option_fields,
+    CreditAdjustmentForm,
+    InvoiceEditForm,
+    PaymentForm,
+    RefundForm,
+    TransactionCorrectionForm,
+    option_fields,
     option_values,
 )
 from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
-from billing.money import format_money
 from billing.pricing import product_options
+from billing.selectors import orderable_products
 from billing.services.generation import generate_invoices
 from billing.services.invoices import invoice_cancel
 from billing.services.ledger import credit_adjust
-from billing.selectors import orderable_products
 from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit, payment_record
 from portal.activity import Actor
+from portal.forms import apply_errors
 from portal.models import Client
-
+from portal.money import format_money
 
 
 def admin_form_page(modeladmin, request, *, title, form, template="billing/admin/form_page.html", **context):

@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
-from billing.money import MB_PER_GB, ZERO, quantize
+from billing.money import MB_PER_GB
+from portal.money import ZERO, quantize
 
 # Product.module_options keys (docs/module-options.md gives the SmarterMail option numbers).
 SIZE = "disk_tranche_size_gb"  # option 1

@@ -10,7 +10,6 @@ Sending is in two steps so that one event never sends twice:
 2. the task `billing.tasks.send_emails` claims queued rows with a conditional UPDATE (so two workers never
    both take one), renders them with the merge fields as they are then, sends and records the result.
 """
-import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,12 +20,13 @@ from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
-from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import EmailLog, EmailTemplate, Invoice
-from billing.money import ZERO, format_money
+from portal.mail_text import render_text
+from portal.money import ZERO, format_money
 
 INVOICE_CREATED = "Invoice Created"
 INVOICE_PAID = "Invoice Payment Confirmation"
@@ -37,40 +37,11 @@ SERVICE_TERMINATED = "Service Termination Notification"
 LOW_BALANCE = "Low Balance Alert"
 VOIP_ZERO_BALANCE = "VoIP Zero Balance"
 
-SMARTY_VARIABLE = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
-SMARTY_UNSUPPORTED = re.compile(r"\{/?(?:if|else|elseif|foreach|section|literal|php)\b[^}]*\}")
-# The engine has no template loaders or extra tag libraries: these tags could only fail when the e-mail is sent
-# ({% include %} inside an {% if %} passes a test render), and {% debug %} would print the server's modules.
-REFUSED_TAGS = re.compile(r"\{%\s*(include|extends|load|debug)\b")
 SEND_BATCH = 200
 # A one-off message (the WHMCS API's SendEmail with custommessage) has no stored template: its subject and
 # text travel in the log's `extra` under this key, and are rendered like a template's when it is sent. A
 # leading underscore cannot be used as a template variable, so it never clashes with a merge field.
 CUSTOM_MESSAGE = "_custom"
-# Plain-text mail: no HTML escaping. Staff edit the templates; the engine has no loaders (no {% include %}).
-ENGINE = Engine(autoescape=False, loaders=[])
-
-
-def smarty_to_django(text):
-    """`{$client_first_name}` → `{{ client_first_name }}`; Django syntax is left as it is."""
-    return SMARTY_VARIABLE.sub(lambda match: "{{ " + match.group(1) + " }}", text)
-
-
-def unsupported_smarty(text):
-    """Smarty blocks ({if}, {foreach}, …) that the conversion does not translate, for a clear admin error."""
-    return sorted(set(SMARTY_UNSUPPORTED.findall(text)))
-
-
-def refused_tags(text):
-    """Template tags an e-mail text may not use ({% include %}, {% extends %}, {% load %}, {% debug %})."""
-    return sorted(set(REFUSED_TAGS.findall(text)))
-
-
-def render_text(text, context):
-    """Render one template text (Django or Smarty variables). Raises TemplateSyntaxError on a broken template."""
-    return ENGINE.from_string(smarty_to_django(text)).render(Context(context, autoescape=False))
-
-
 def render_template(template, context):
     """(subject, body) of an EmailTemplate; the subject on one line."""
     subject = " ".join(render_text(template.subject, context).split())

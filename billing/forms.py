@@ -184,12 +184,3 @@ class TransactionCorrectionForm(forms.Form):
 class CreditAdjustmentForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, help_text="Negative to take credit away.")
     reason = forms.CharField(max_length=255)
-
-
-def apply_errors(form, error):
-    """Show a service's ValidationError on the form: keyed messages on their fields, the rest on the form."""
-    if hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)

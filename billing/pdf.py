@@ -1,5 +1,6 @@
 """The invoice as a PDF (reportlab): the same facts as the printable page."""
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from reportlab.lib import colors
@@ -7,9 +8,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
-from billing.money import format_money
+from portal.money import format_money
 
 
 def invoice_pdf(invoice):

@@ -21,7 +21,7 @@ from billing.models import (
     ProductPrice,
     ServiceConfigOption,
 )
-from billing.money import ZERO, quantize
+from portal.money import ZERO, quantize
 
 MAILBOX_OPTION_PREFIX = "mailboxes_"
 

@@ -1,10 +1,15 @@
-"""Client-area billing pages, merged into the `clientarea` namespace by portal.urls_clientarea. The invoice
-detail page (`clientarea:invoice`) is portal's URL, served by billing.views.invoice_detail."""
+"""Client-area billing pages, merged into the `clientarea` namespace by config.urls_clientarea: the dashboard,
+services and invoices, and paying, ordering, changing and cancelling."""
 from django.urls import path
 
 from billing import views
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("services/", views.service_list, name="services"),
+    path("services/<int:service_id>/", views.service_detail, name="service"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:invoice_id>/pay-from-credit/", views.invoice_pay_credit, name="invoice_pay_credit"),
     path("add-funds/", views.add_funds, name="add_funds"),

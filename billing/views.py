@@ -1,15 +1,16 @@
-"""Client-area billing pages. Every object comes through a selector scoped to request.client (404 otherwise);
-every write is one service call with the acting user; bad input comes back as a form error, never a 500."""
+"""Client-area billing pages: the dashboard, services and invoices, paying, ordering, changing and cancelling.
+Every object comes through a selector scoped to request.client (404 otherwise); every write is one service
+call with the acting user; bad input comes back as a form error, never a 500."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from billing import selectors
-from billing.forms import AddFundsForm, CancellationForm, ChangeForm, CreditPreferenceForm, OrderForm, apply_errors, option_values
+from billing.forms import AddFundsForm, CancellationForm, ChangeForm, CreditPreferenceForm, OrderForm, option_values
 from billing.models import Invoice
-from billing.money import spendable
 from billing.pdf import invoice_pdf as render_invoice_pdf
 from billing.pricing import PricingError, price_product, product_cycle_prices, product_options, service_option_values
 from billing.services.cancellation import cancellation_request
@@ -19,8 +20,39 @@ from billing.services.ledger import client_set_credit_preference
 from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit
 from portal.activity import Actor
-from portal.views import client_required
+from portal.forms import apply_errors
+from portal.money import spendable
+from portal.views import PAGE_SIZE, client_required
 from provisioning.modules.base import ModuleError
+
+
+@client_required
+def dashboard(request):
+    client = request.client
+    context = {
+        "summary": selectors.client_dashboard(client),
+        "services": selectors.client_services(client)[:10],
+        "invoices": selectors.client_invoices(client)[:10],
+    }
+    return render(request, "portal/dashboard.html", context)
+
+
+@client_required
+def service_list(request):
+    page = Paginator(selectors.client_services(request.client), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/service_list.html", {"page": page})
+
+
+@client_required
+def service_detail(request, service_id):
+    service = selectors.client_service(request.client, service_id)
+    return render(request, "portal/service_detail.html", {"service": service})
+
+
+@client_required
+def invoice_list(request):
+    page = Paginator(selectors.client_invoices(request.client), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/invoice_list.html", {"page": page})
 
 
 def _credit_context(client, invoice):

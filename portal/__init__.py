@@ -1,4 +1,1 @@
-# The Celery app is loaded with Django so that @shared_task binds to it.
-from portal.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The portal app: the ground floor (clients, users, audit, the client-area shell, money formatting)."""

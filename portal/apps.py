@@ -13,4 +13,4 @@ class PortalConfig(AppConfig):
 class PortalAdminConfig(AdminConfig):
     """The staff area: Django's admin with the portal's dashboard as its index page."""
 
-    default_site = "portal.admin_site.PortalAdminSite"
+    default_site = "config.admin_site.PortalAdminSite"

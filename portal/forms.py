@@ -76,3 +76,12 @@ class CrispyFormMixin:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", self.submit_label))
+
+
+def apply_errors(form, error):
+    """Show a service's ValidationError on the form: keyed messages on their fields, the rest on the form."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

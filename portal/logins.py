@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from billing.emails import render_text
 from portal.activity import log_activity
+from portal.mail_text import render_text
 from portal.models import ClientUser
 from portal.services import EMAIL_TAKEN, email_taken, users_with_email
 

@@ -1,5 +1,5 @@
-"""The client-area shell: sign-in, dashboard, services, invoices and profile. Every object is loaded through a
-selector scoped to the signed-in client (portal.selectors), so another client's id answers 404."""
+"""The client-area shell: sign-in, password, profile and `client_required`, which every client page wears.
+The dashboard, services and invoices are billing's pages (billing.views); each app adds its own."""
 from functools import wraps
 
 from django.contrib import messages
@@ -7,7 +7,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -37,42 +36,6 @@ def client_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-@client_required
-def dashboard(request):
-    client = request.client
-    context = {
-        "summary": selectors.client_dashboard(client),
-        "services": selectors.client_services(client)[:10],
-        "invoices": selectors.client_invoices(client)[:10],
-    }
-    return render(request, "portal/dashboard.html", context)
-
-
-@client_required
-def service_list(request):
-    page = Paginator(selectors.client_services(request.client), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/service_list.html", {"page": page})
-
-
-@client_required
-def service_detail(request, service_id):
-    service = selectors.client_service(request.client, service_id)
-    return render(request, "portal/service_detail.html", {"service": service})
-
-
-@client_required
-def invoice_list(request):
-    page = Paginator(selectors.client_invoices(request.client), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/invoice_list.html", {"page": page})
-
-
-def invoice_detail(request, invoice_id):
-    """Moved to billing (pay from credit, PDF); the URL name stays clientarea:invoice."""
-    from billing.views import invoice_detail as billing_invoice_detail
-
-    return billing_invoice_detail(request, invoice_id)
 
 
 @client_required

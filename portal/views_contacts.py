@@ -8,9 +8,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
-from billing.forms import apply_errors
 from portal.activity import Actor
 from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
+from portal.forms import apply_errors
 from portal.models import Contact
 from portal.views import client_required
 

@@ -1,4 +1,4 @@
-"""Client-area pages of provisioning, merged into the `clientarea` namespace by portal.urls_clientarea: the mail
+"""Client-area pages of provisioning, merged into the `clientarea` namespace by config.urls_clientarea: the mail
 client area (seed 003). Every page takes `mail_service_id`, the client's own e-mail hosting service (another
 client's answers 404); mailboxes, aliases and lists are named by their local part in the service's domain."""
 from django.urls import path

@@ -1,5 +1,5 @@
 """Test settings: the real settings (so DATABASE_URL picks SQLite or MariaDB) with fast, local side effects."""
-from portal.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 CELERY_TASK_ALWAYS_EAGER = True  # tasks run in-process; tests/portal/test_celery_worker.py uses a real worker
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -3,7 +3,7 @@ run.py` starts), the VoIP services wired to tenants, DIDs and peers that exist t
 of calls imported through the real pipeline, so that rating, the ledger's call debits, a low-balance alert and
 an autosuspension are all there to see.
 
-- `catalogue` / `wire_service` / `sources` are called by portal.demo while it creates the data set.
+- `catalogue` / `wire_service` / `sources` are called by config.demo while it creates the data set.
 - `load_calls` imports 30 days of calls, one day at a time, oldest first: each Vodia tenant's day is one push
   (voip.services.push.receive_push, as the PBX's POST would), each LesNet day one scheduled import
   (voip.services.fetching.import_source) of the file a private LesNet simulator serves for that day. After each
@@ -162,7 +162,7 @@ TOPUPS = (
 )
 
 
-# --- the catalogue and services (called by portal.demo inside its transaction) -----------------------------
+# --- the catalogue and services (called by config.demo inside its transaction) -----------------------------
 
 
 def servers():
@@ -192,7 +192,7 @@ def servers():
 
 
 def product_spec(group):
-    """portal.demo's catalogue rows for the VoIP products: key → (group, name, type, monthly, provisioning)."""
+    """config.demo's catalogue rows for the VoIP products: key → (group, name, type, monthly, provisioning)."""
     voip_servers = servers()
     vodia = {"module": "vodia", "server_group": voip_servers["vodia"][1]}
     lesnet = {"module": "lesnet", "server_group": voip_servers["lesnet"][1]}

@@ -1,4 +1,4 @@
-"""VoIP URLs outside the client area (included at /voip/ by portal.urls): the Vodia CDR push endpoint."""
+"""VoIP URLs outside the client area (included at /voip/ by config.urls): the Vodia CDR push endpoint."""
 from django.urls import path
 
 from voip import views

@@ -1,4 +1,4 @@
-"""Client-area VoIP pages, merged into the `clientarea` namespace by portal.urls_clientarea. The kwarg is
+"""Client-area VoIP pages, merged into the `clientarea` namespace by config.urls_clientarea. The kwarg is
 `voip_service_id` (not `service_id`): only VoIP services have call records, so the isolation test makes one
 (tests/voip/isolation.py)."""
 from django.urls import path

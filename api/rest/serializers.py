@@ -1,9 +1,18 @@
 """REST representations. Writes are validated here for shape only; the services enforce the rules."""
 from rest_framework import serializers
 
-from billing.models import BillingCycle, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Product, ProductPrice, Service
-from billing.money import format_money
+from billing.models import (
+    BillingCycle,
+    CreditLedgerEntry,
+    Invoice,
+    InvoiceItem,
+    Payment,
+    Product,
+    ProductPrice,
+    Service,
+)
 from portal.models import ActivityLog, Client
+from portal.money import format_money
 from portal.services import PROFILE_FIELDS
 
 

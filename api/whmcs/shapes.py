@@ -6,8 +6,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.models import BillingCycle, Invoice, ProductPrice, Service
-from billing.money import format_money
 from portal.models import Client
+from portal.money import format_money
 
 CYCLES = {
     BillingCycle.MONTHLY: "Monthly",
@@ -28,7 +28,7 @@ SUSPEND_REASONS = {"": "", **{value: label for value, label in Service.SuspendRe
 
 
 def money(value, currency):
-    """An amount as WHMCS's API returns it: a string with the currency's decimals (billing.money.format_money)."""
+    """An amount as WHMCS's API returns it: a string with the currency's decimals (portal.money.format_money)."""
     return format_money(value or 0, currency)
 
 

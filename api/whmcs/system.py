@@ -20,9 +20,9 @@ from api.whmcs.shapes import currencies, local_midnight, money, when
 from billing import emails
 from billing.admin_emails import EmailTemplateForm
 from billing.models import EmailTemplate, Invoice, Payment, Service
+from billing.selectors import dashboard_counts
 from portal.activity import log_activity
 from portal.models import ActivityLog, JobRun
-from portal.selectors import dashboard_counts
 
 Y = "System"
 

@@ -19,10 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import BillableItem, InvoiceItem
-from billing.money import add_months, quantize
+from billing.money import add_months
 from billing.services.invoices import Draft, Line, issue_invoices
 from portal.activity import build_entry, log_activities, log_activity
 from portal.models import Client
+from portal.money import quantize
 
 IA = BillableItem.InvoiceAction
 

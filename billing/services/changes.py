@@ -25,14 +25,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Product, Service, ServiceConfigOption
-from billing.money import ZERO, add_cycle, is_recurring, quantize
+from billing.money import add_cycle, is_recurring
 from billing.pricing import (
-    MAILBOX_OPTION_PREFIX, PricingError, mailbox_types, price_product, product_options, selection_values,
+    MAILBOX_OPTION_PREFIX,
+    PricingError,
+    mailbox_types,
+    price_product,
+    product_options,
+    selection_values,
     service_option_values,
 )
 from billing.services.invoices import Line, invoice_create
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
+from portal.money import ZERO, quantize
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem
-from billing.money import quantize
 from billing.services.invoices import Line, take_back_excess, totals
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
+from portal.money import quantize
 
 EDITABLE = (Invoice.Status.UNPAID, Invoice.Status.DRAFT)
 _UNSET = object()

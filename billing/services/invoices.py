@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from billing import emails
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, TaxRate
-from billing.money import ZERO, quantize, spendable
 from billing.numbering import allocate_invoice_numbers
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import build_entry, log_activities, log_activity
 from portal.models import Client
+from portal.money import ZERO, quantize, spendable
 
 
 @dataclass

@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from billing.models import CreditLedgerEntry
-from billing.money import format_money, quantize
 from portal.activity import log_activity
 from portal.models import Client
+from portal.money import format_money, quantize
 
 
 def lock_client(client):

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from billing import emails
 from billing.models import AutomationSettings, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Service
-from billing.money import ZERO, quantize, spendable
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import build_entry, log_activities, log_activity
+from portal.money import ZERO, quantize, spendable
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Invoice, Payment
-from billing.money import ZERO, quantize, spendable
 from billing.services.ledger import ledger_post, lock_client
 from billing.services.payments import _clean_amount, clean_reference, recorded_by
 from portal.activity import log_activity
+from portal.money import ZERO, quantize, spendable
 
 EDITABLE_FIELDS = ("note", "transaction_id", "gateway", "received_at", "fees")
 

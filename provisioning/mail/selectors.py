@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.http import Http404
 
 from billing.models import Product, Service
-from portal.selectors import client_services
+from billing.selectors import client_services
 from provisioning import lifecycle
 from provisioning.mail import plan
 from provisioning.mail.models import MailboxRecord

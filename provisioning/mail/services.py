@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Service
-from billing.money import quantize
 from billing.services.changes import change_mailbox_type, change_mailbox_type_quote
 from billing.services.ledger import lock_client
 from portal.activity import Actor, log_activity
+from portal.money import quantize
 from provisioning.calls import call_module
 from provisioning.mail import plan
 from provisioning.mail.models import MailboxRecord

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from billing.forms import apply_errors
 from portal.activity import Actor
+from portal.forms import apply_errors
 from portal.views import client_required
 from provisioning.mail import forms, plan, selectors, services
 from provisioning.mail.errors import add_to_form, customer_error

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from billing import emails
 from billing.models import EmailLog, EmailTemplate, Payment, Service
+from billing.selectors import dashboard_counts, staff_dashboard
 from portal.models import ActivityLog, JobRun
-from portal.selectors import dashboard_counts, staff_dashboard
 from tests.api.conftest import Whmcs, make_key
 from tests.factories import InvoiceFactory, ServiceFactory, StaffFactory, UserFactory
 

@@ -1,7 +1,7 @@
 import pytest
 
 from billing.selectors import ledger_balance
-from portal import demo
+from config import demo
 from portal.models import Client
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from billing.disk import tranche_rule
-from billing.money import add_cycle, period_end, quantize, spendable
+from billing.money import add_cycle, period_end
+from portal.money import quantize, spendable
 
 
 def test_months_keep_the_anchor_day_through_short_months():

@@ -12,11 +12,11 @@ from django.urls import reverse
 
 from billing.emails import deliver, queue_email
 from billing.models import Invoice
-from billing.money import currency_decimals, format_money, spendable
 from billing.services.ledger import credit_adjust
 from billing.services.payments import invoice_pay_from_credit
 from portal.activity import Actor
 from portal.models import Client
+from portal.money import currency_decimals, format_money, spendable
 from tests.api.conftest import Rest, Whmcs, make_key
 from tests.factories import ClientFactory, InvoiceFactory, InvoiceItemFactory
 

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.models import Invoice, InvoiceItem, TaxRate
-from billing.money import quantize
 from billing.services.invoices import Line, invoice_create, totals
 from portal.activity import Actor
 from portal.models import Client
+from portal.money import quantize
 from tests.factories import ClientFactory
 
 amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=2, allow_nan=False, allow_infinity=False)

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import Product, Service
-from portal import demo
+from config import demo
 from portal.models import ClientUser
 from provisioning import demo as provisioning_demo
 from tests.browser.conftest import DESKTOP, PHONE, login_client, screenshot

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Service
-from portal import demo
+from config import demo
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog
 from provisioning.modules.fake import FakeModule

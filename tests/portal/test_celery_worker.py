@@ -1,8 +1,8 @@
 """Integration: a real Celery worker, started as a subprocess, takes a task from Redis and writes to the test
 database that this test process uses.
 
-The worker runs with the real settings (DJANGO_SETTINGS_MODULE=portal.settings, not eager), REDIS_URL as its
-broker and DATABASE_URL pointing at the test database (a file for SQLite, see portal/settings.py
+The worker runs with the real settings (DJANGO_SETTINGS_MODULE=config.settings, not eager), REDIS_URL as its
+broker and DATABASE_URL pointing at the test database (a file for SQLite, see config/settings.py
 `_db["TEST"]`; the test_… database for MariaDB). `transactional_db` makes the worker's rows visible here and
 lets the flush after the test remove them.
 """
@@ -84,7 +84,7 @@ def start_worker(*, queue, log_path, var_dir):
     }
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "PORTAL_ENV": "development",
             "DATABASE_URL": database_url_for_worker(),
             "REDIS_URL": redis_url(),
@@ -93,7 +93,7 @@ def start_worker(*, queue, log_path, var_dir):
         }
     )
     command = [
-        sys.executable, "-m", "celery", "-A", "portal", "worker",
+        sys.executable, "-m", "celery", "-A", "config", "worker",
         "-P", "solo",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
         "-Q", queue,

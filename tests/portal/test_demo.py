@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from billing.models import Invoice, Product, Service
-from portal import demo
+from config import demo
 from portal.models import Client
 from provisioning import demo_polarismail as polaris_demo
 from provisioning.mail.models import MailboxRecord

@@ -13,7 +13,7 @@ from django.urls import reverse
 from billing.emails import LOW_BALANCE, VOIP_ZERO_BALANCE
 from billing.models import CreditLedgerEntry, EmailLog, Product, Service
 from billing.selectors import ledger_balance
-from portal import demo
+from config import demo
 from portal.activity import Actor
 from portal.models import ActivityLog, Client
 from provisioning import lifecycle
@@ -24,8 +24,8 @@ from provisioning.simulators.lesnet import LesNetSimulator
 from provisioning.simulators.vodia import VodiaSimulator
 from voip import demo as voip_demo
 from voip import demo_fusionpbx
-from voip.money import exact_sum
 from voip.models import Cdr, CdrImport, CdrSource, RatePackage, VoipProduct
+from voip.money import exact_sum
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 another client gets 404 for the owner's objects, and an anonymous visitor is sent to the login page.
 
 The URL list is read from the URLconf, so a new client-area page fails this test until it has a row in
-OBJECT_KWARGS (when it takes an object id) or is public (portal.urls_clientarea.PUBLIC_URL_NAMES).
+OBJECT_KWARGS (when it takes an object id) or is public (config.urls_clientarea.PUBLIC_URL_NAMES).
 Each app's tests add their own rows in `tests/<app>/isolation.py`: OBJECT_KWARGS = {url kwarg: f(owner) -> id}
 where `owner` is the owning Client (make the object for it there)."""
 from importlib import import_module
@@ -10,8 +10,8 @@ from importlib import import_module
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
+from config.urls_clientarea import PUBLIC_URL_NAMES
 from portal.models import Contact
-from portal.urls_clientarea import PUBLIC_URL_NAMES
 from tests.factories import InvoiceFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from celery.schedules import crontab
 from django.conf import settings
 
-from portal.celery import app
+from config.celery import app
 from portal.jobs import all_jobs, beat_schedule, track_job
 from portal.models import JobRun
 from portal.tasks import heartbeat

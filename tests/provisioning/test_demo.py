@@ -7,7 +7,7 @@ import requests
 
 from billing.models import Product, Service
 from billing.pricing import service_option_values
-from portal import demo
+from config import demo
 from portal.activity import Actor
 from provisioning import demo as provisioning_demo
 from provisioning import demo_polarismail as polaris_demo

@@ -29,10 +29,11 @@ from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 
 from billing.models import InvoiceItem
-from billing.money import ZERO, period_key, quantize
+from billing.money import period_key
 from billing.services.invoices import Draft, Line, issue_invoices
 from portal.activity import Actor, log_activity
 from portal.models import Client
+from portal.money import ZERO, quantize
 from voip.models import Cdr, VoipSettings
 from voip.money import exact_sum
 from voip.rating.engine import UNRATED

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import ConfigurableOption, Product, Service, ServiceConfigOption
-from portal import demo
+from config import demo
 from portal.models import ClientUser
 from provisioning import demo as provisioning_demo
 from provisioning.mail.models import MailboxRecord

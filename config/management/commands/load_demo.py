@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from portal import demo
+from config import demo
 
 
 class Command(BaseCommand):

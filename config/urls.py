@@ -10,5 +10,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("includes/api.php", api_php, name="whmcs_api"),
     path("voip/", include("voip.urls")),
-    path("", include("portal.urls_clientarea")),
+    path("", include("config.urls_clientarea")),
 ]

@@ -1,11 +1,11 @@
-"""Template filters for money; both call billing.money.format_money, the one way money is written.
+"""Template filters for money; both call portal.money.format_money, the one way money is written.
 
     {{ invoice.total|money:invoice.currency }}          → 27.12 (the currency's decimals, half up)
     {{ request.client|credit }}                         → 24.51 (the client's credit, rounded down: spendable)
 """
 from django import template
 
-from billing.money import format_money
+from portal.money import format_money
 
 register = template.Library()
 

@@ -15,6 +15,7 @@ from billing.models import (
     ConfigurableOption,
     ConfigurableOptionChoice,
     ConfigurableOptionPrice,
+    CreditLedgerEntry,
     Invoice,
     InvoiceItem,
     Payment,
@@ -25,6 +26,7 @@ from billing.models import (
 )
 from billing.money import add_cycle, period_end, period_key
 from billing.numbering import allocate_invoice_number
+from billing.services.ledger import ledger_post
 from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
@@ -170,9 +172,6 @@ DEMO_CREDIT = {"alice": "12.50", "frank": "25.00", "carol": "3.20"}
 
 
 def _credit(clients):
-    from billing.models import CreditLedgerEntry
-    from billing.services.ledger import ledger_post
-
     opening = timezone.now() - timedelta(days=voip_demo.HISTORY_DAYS + 1)  # before the demo month of calls
     for who, amount in DEMO_CREDIT.items():
         entry, _ = ledger_post(

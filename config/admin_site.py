@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.selectors import staff_dashboard
+from billing.selectors import staff_dashboard
 
 
 class PortalAdminSite(admin.AdminSite):
