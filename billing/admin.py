@@ -1,11 +1,6 @@
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.urls import reverse
-from django.utils.html import format_html
 
 from billing import admin_clients, admin_emails, admin_money  # noqa: F401 - admin_clients registers the Client page
-from billing.disk import tranche_rule
 from billing.models import (
     BillableItem,
     ConfigurableOption,
@@ -19,14 +14,8 @@ from billing.models import (
     Payment,
     Product,
     ProductGroup,
-    ProductPrice,
-    Service,
-    ServiceConfigOption,
     TaxRate,
 )
-from provisioning.admin_service import ServiceLifecycleAdminMixin
-from provisioning.forms import ModuleOptionsFormMixin
-from provisioning.registry import module_choices
 
 
 class ProductInline(admin.TabularInline):
@@ -41,46 +30,6 @@ class ProductGroupAdmin(admin.ModelAdmin):
     list_display = ["name", "sort_order", "hidden"]
     search_fields = ["name"]
     inlines = [ProductInline]
-
-
-class ProductPriceInline(admin.TabularInline):
-    model = ProductPrice
-    extra = 0
-
-
-class ConfigurableOptionInline(admin.TabularInline):
-    model = ConfigurableOption
-    extra = 0
-    show_change_link = True
-
-
-class ProductForm(ModuleOptionsFormMixin, forms.ModelForm):
-    """Module options are validated against the chosen module's schema (named, typed, with defaults)."""
-
-    module = forms.ChoiceField(choices=module_choices, required=False, label="Provisioning module")
-
-    class Meta:
-        model = Product
-        fields = "__all__"
-
-    def clean_module_options(self):
-        options = self.cleaned_data.get("module_options") or {}
-        try:
-            tranche_rule(options)  # disk-tranche billing options (docs/billing.md)
-        except ValidationError as exc:
-            raise forms.ValidationError(list(exc.message_dict.values())[0]) from None
-        return options
-
-
-@admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    form = ProductForm
-    list_display = ["name", "group", "type", "module", "server_group", "hidden", "retired"]
-    list_filter = ["type", "group", "module", "hidden", "retired"]
-    search_fields = ["name", "group__name"]
-    list_select_related = ["group", "server_group"]
-    readonly_fields = ["created_at"]
-    inlines = [ProductPriceInline, ConfigurableOptionInline]
 
 
 class ConfigurableOptionChoiceInline(admin.TabularInline):
@@ -109,48 +58,6 @@ class ConfigurableOptionChoiceAdmin(admin.ModelAdmin):
     search_fields = ["label", "option__name"]
     list_select_related = ["option__product"]
     inlines = [ConfigurableOptionPriceInline]
-
-
-class ServiceConfigOptionInline(admin.TabularInline):
-    model = ServiceConfigOption
-    extra = 0
-    raw_id_fields = ["option", "choice"]
-
-
-@admin.register(Service)
-class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "domain", "client_link", "product", "status", "billing_cycle", "recurring_amount", "next_due_date"]
-    list_display_links = ["id", "domain"]
-    list_filter = ["status", "product__type", "billing_cycle", "suspend_reason", "product", "server"]
-    search_fields = ["domain", "username", "client__company_name", "client__last_name", "client__email", "=id"]
-    list_select_related = ["client", "product"]
-    raw_id_fields = ["client"]
-    date_hierarchy = "next_due_date"
-    inlines = [ServiceConfigOptionInline]
-    # Status and password change only through the lifecycle functions (actions below), never by editing.
-    # module_data is the modules' record (what a suspension switched off, provider ids): staff edit VoIP
-    # identifiers through their own fields, never the raw JSON, so a stale page cannot overwrite that record.
-    readonly_fields = [
-        "module_data",
-        "status", "suspend_reason", "suspend_reason_text", "suspend_mode", "suspended_at", "terminated_at",
-        "password_set", "disk_usage_mb", "usage_updated_at", "created_at", "updated_at",
-    ]
-    exclude = ["password"]
-    change_list_template = "billing/admin/service_change_list.html"
-
-    def get_urls(self):
-        from django.urls import path
-
-        view = self.admin_site.admin_view(lambda request: admin_money.staff_order_view(self, request))
-        return [path("add-order/", view, name="billing_service_add_order"), *super().get_urls()]
-
-    @admin.display(description="Client", ordering="client__last_name")
-    def client_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:portal_client_change", args=[obj.client_id]), obj.client)
-
-    @admin.display(description="Password", boolean=True)
-    def password_set(self, obj):
-        return bool(obj.password)
 
 
 @admin.register(NumberSequence)

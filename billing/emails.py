@@ -24,6 +24,7 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import hooks
 from billing.models import EmailLog, EmailTemplate, Invoice
 from portal.mail_text import render_text
 from portal.money import ZERO, format_money
@@ -283,10 +284,8 @@ def recipient(log):
 
 
 def _dispatch(ids):
-    from billing.tasks import send_emails
-
     for start in range(0, len(ids), SEND_BATCH):
-        send_emails.delay(log_ids=ids[start : start + SEND_BATCH])
+        hooks.send_emails_later(ids[start : start + SEND_BATCH])
 
 
 def claim(*, log_ids=None, older_than=None):

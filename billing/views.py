@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from billing import selectors
+from billing import hooks, selectors
 from billing.forms import AddFundsForm, CancellationForm, ChangeForm, CreditPreferenceForm, OrderForm, option_values
 from billing.models import Invoice
 from billing.pdf import invoice_pdf as render_invoice_pdf
@@ -23,7 +23,6 @@ from portal.activity import Actor
 from portal.forms import apply_errors
 from portal.money import spendable
 from portal.views import PAGE_SIZE, client_required
-from provisioning.modules.base import ModuleError
 
 
 @client_required
@@ -196,7 +195,7 @@ def service_cancel(request, service_id):
             )
         except ValidationError as exc:
             apply_errors(form, exc)
-        except ModuleError as exc:
+        except hooks.ProviderError as exc:
             messages.warning(request, f"Your request is recorded, but the service could not be removed yet ({exc.message}). We will retry.")
             return redirect("clientarea:service", service_id=service.pk)
         else:

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from portal.activity import Actor
 from portal.admin_forms import SecretFieldsForm
-from provisioning import lifecycle, services
+from provisioning import admin_products, admin_service, lifecycle, services  # noqa: F401 - they register the Product and Service pages
 from provisioning.forms import ServerSettingsFormMixin
 from provisioning.models import ModuleCall, RetryQueueEntry, Server, ServerGroup
 from provisioning.modules.base import ModuleError

@@ -1,5 +1,5 @@
-"""Lifecycle controls on the staff Service pages. The Service model and its admin live in billing; the
-lifecycle (module calls, buttons, SSO) belongs to provisioning, so billing.admin.ServiceAdmin mixes this in.
+"""The staff Service pages. The Service model lives in billing; its staff page is registered here because the
+lifecycle (module calls, buttons, SSO) belongs to provisioning: ServiceAdmin mixes in ServiceLifecycleAdminMixin.
 
 The change page gets a provisioning panel (templates/admin/billing/service/change_form.html): buttons for
 Create, Suspend (with a reason), Unsuspend, Change package (after staff changed the product or options),
@@ -13,7 +13,9 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
+from billing import admin_money
 from billing.models import Product, Service, ServiceConfigOption
 from portal.activity import Actor
 from provisioning import lifecycle, services
@@ -255,3 +257,43 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
         if permission == "change" and not self.has_change_permission(request, service):
             raise PermissionDenied
         return service
+
+
+class ServiceConfigOptionInline(admin.TabularInline):
+    model = ServiceConfigOption
+    extra = 0
+    raw_id_fields = ["option", "choice"]
+
+
+@admin.register(Service)
+class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "domain", "client_link", "product", "status", "billing_cycle", "recurring_amount", "next_due_date"]
+    list_display_links = ["id", "domain"]
+    list_filter = ["status", "product__type", "billing_cycle", "suspend_reason", "product", "server"]
+    search_fields = ["domain", "username", "client__company_name", "client__last_name", "client__email", "=id"]
+    list_select_related = ["client", "product"]
+    raw_id_fields = ["client"]
+    date_hierarchy = "next_due_date"
+    inlines = [ServiceConfigOptionInline]
+    # Status and password change only through the lifecycle functions (actions below), never by editing.
+    # module_data is the modules' record (what a suspension switched off, provider ids): staff edit VoIP
+    # identifiers through their own fields, never the raw JSON, so a stale page cannot overwrite that record.
+    readonly_fields = [
+        "module_data",
+        "status", "suspend_reason", "suspend_reason_text", "suspend_mode", "suspended_at", "terminated_at",
+        "password_set", "disk_usage_mb", "usage_updated_at", "created_at", "updated_at",
+    ]
+    exclude = ["password"]
+    change_list_template = "billing/admin/service_change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request: admin_money.staff_order_view(self, request))
+        return [path("add-order/", view, name="billing_service_add_order"), *super().get_urls()]
+
+    @admin.display(description="Client", ordering="client__last_name")
+    def client_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:portal_client_change", args=[obj.client_id]), obj.client)
+
+    @admin.display(description="Password", boolean=True)
+    def password_set(self, obj):
+        return bool(obj.password)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from billing.hooks import ActionRefused
 from billing.models import Service
 from billing.pricing import granted_option_values
 from portal.activity import log_activity
@@ -24,8 +26,8 @@ S = Service.Status
 LIVE = (S.ACTIVE, S.SUSPENDED)
 
 
-class InvalidTransition(Exception):
-    """The action is not allowed from the service's current status."""
+class InvalidTransition(ActionRefused):
+    """The action is not allowed from the service's current status (a billing.hooks.ActionRefused)."""
 
 
 @dataclass(frozen=True)
@@ -260,4 +262,12 @@ def server_ref(server):
         api_token=server.api_token,
         verify_tls=server.verify_tls,
         settings=dict(server.settings),
+    )
+
+
+def waiting_for_staff(action):
+    """EXISTS, for a Service queryset: the provider refused `action` with a permanent error that nobody has dealt
+    with yet (billing's automation leaves such services to staff; billing.hooks.waiting_for_staff)."""
+    return Exists(
+        ModuleCall.objects.filter(service_id=OuterRef("pk"), action=action, awaiting_retry=True, permanent_error=True)
     )

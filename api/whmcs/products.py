@@ -10,9 +10,9 @@ from django.db import transaction
 
 from api.whmcs.registry import WhmcsError, action, parse_amount
 from api.whmcs.shapes import currency_code
-from billing.admin import ProductForm
 from billing.models import BillingCycle, Product, ProductGroup, ProductPrice
 from portal.activity import log_activity
+from provisioning.admin_products import ProductForm
 from provisioning.models import ServerGroup
 
 P = "Products"

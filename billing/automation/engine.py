@@ -27,21 +27,22 @@ the transaction of the change. The clients' notices are queued for a whole batch
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date as date_type, datetime, time
+from datetime import date as date_type
+from datetime import datetime, time
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing import emails
+from billing import emails, hooks
 from billing.automation import client_status, selection
 from billing.automation.invoices import handle_terminated_service_invoices
 from billing.automation.rules import SUSPEND, TERMINATE, Rules
 from billing.models import AutomationSettings, Product, Service
 from billing.services.ledger import lock_client
-from portal.concurrency import run_on_threads
 from portal.activity import Actor, log_activity
+from portal.concurrency import run_on_threads
 from portal.models import Client
 
 logger = logging.getLogger(__name__)
@@ -288,8 +289,6 @@ def execute(items, *, date, actor, mode, threads=None):
 def process_item(item, *, date, actor, mode, products=None):
     """Claim one service and suspend or terminate it. Returns (outcome, error). Never raises for one service:
     an unexpected error is logged and the next pass tries again."""
-    from provisioning import lifecycle
-    from provisioning.modules.base import ModuleError
 
     action = item["action"]
     try:
@@ -304,12 +303,12 @@ def process_item(item, *, date, actor, mode, products=None):
                 service.product = products[service.product_id]
             try:
                 if action == SUSPEND:
-                    lifecycle.service_suspend(service=service, actor=actor, reason=Service.SuspendReason.OVERDUE)
+                    hooks.service_suspend(service=service, actor=actor, reason=Service.SuspendReason.OVERDUE)
                 else:
-                    lifecycle.service_terminate(service=service, actor=actor)
-            except lifecycle.InvalidTransition:
+                    hooks.service_terminate(service=service, actor=actor)
+            except hooks.ActionRefused:
                 return SKIPPED, ""
-            except ModuleError as exc:
+            except hooks.ProviderError as exc:
                 _log_decision(item, service, date=date, mode=mode, actor=actor, outcome=FAILED, error=exc.message)
                 return FAILED, exc.message
             if action == TERMINATE:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, Q
 
+from billing import hooks
 from billing.automation.rules import SUSPEND, TERMINATE
 from billing.models import Invoice, InvoiceItem, Service
 
@@ -56,11 +57,7 @@ def due_condition(rules, action, date, *, overrides_only=False):
 
 def waiting_for_staff(action):
     """EXISTS: the provider refused this action with a permanent error that nobody has dealt with yet."""
-    from provisioning.models import ModuleCall
-
-    return Exists(
-        ModuleCall.objects.filter(service_id=OuterRef("pk"), action=action, awaiting_retry=True, permanent_error=True)
-    )
+    return hooks.waiting_for_staff(action)
 
 
 def due_services(rules, action, date, *, overrides_only=False, exclude_ids=None):

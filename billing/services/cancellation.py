@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from billing import hooks
 from billing.models import Service
 from billing.services.invoices import cancel_unpaid_items
 from billing.services.ledger import lock_client
@@ -60,12 +61,10 @@ def _record_request(*, service, cancellation_type, reason, actor):
 
 
 def _carry_out(service, *, actor, raise_errors=False):
-    from provisioning import lifecycle
-    from provisioning.modules.base import ModuleError
 
     try:
-        lifecycle.service_cancel(service=service, actor=actor)
-    except (ModuleError, lifecycle.InvalidTransition):
+        hooks.service_cancel(service=service, actor=actor)
+    except (hooks.ProviderError, hooks.ActionRefused):
         if raise_errors:
             raise
         return False

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from billing import hooks
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Product, Service, ServiceConfigOption
 from billing.money import add_cycle, is_recurring
 from billing.pricing import (
@@ -181,14 +182,12 @@ def apply_on_provider(*, service, actor):
     new limits). The change is applied at once in the portal (upgrades are not held until paid), so the provider
     follows at once too. A provider failure never undoes the change (it has committed): lifecycle records the
     failed call, logs it and queues it for retry (Provisioning › Retry queue), where staff see it."""
-    from provisioning import lifecycle
-    from provisioning.modules.base import ModuleError
 
     try:
-        lifecycle.service_change_package(service=service, actor=actor)
-    except lifecycle.InvalidTransition:
+        hooks.service_change_package(service=service, actor=actor)
+    except hooks.ActionRefused:
         pass  # no longer live (cancelled meanwhile): nothing on the provider to change
-    except ModuleError:
+    except hooks.ProviderError:
         pass  # recorded, logged and queued for retry by the lifecycle
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from billing import hooks
 from billing.models import BillableItem, Invoice, Service
 from billing.services.cancellation import REQUESTABLE, _carry_out
 from billing.services.invoices import refund_to_credit
@@ -38,8 +39,6 @@ class CloseResult:
 
 def client_close(*, client, actor, reason=""):
     """Close the client, cancel its unpaid invoices and its services. Returns a CloseResult."""
-    from provisioning.lifecycle import InvalidTransition
-    from provisioning.modules.base import ModuleError
 
     result = _close_records(client=client, actor=actor, reason=(reason or "").strip())
     for service in Service.objects.filter(
@@ -47,9 +46,9 @@ def client_close(*, client, actor, reason=""):
     ).select_related("product").order_by("pk"):
         try:
             _carry_out(service, actor=actor, raise_errors=True)
-        except ModuleError as exc:  # recorded (and queued for retry) by lifecycle; the daily run tries again
+        except hooks.ProviderError as exc:  # recorded (and queued for retry) by lifecycle; the daily run tries again
             result.services_failed.append((service, exc.message))
-        except InvalidTransition as exc:  # cancelled meanwhile by another path
+        except hooks.ActionRefused as exc:  # cancelled meanwhile by another path
             result.services_failed.append((service, str(exc)))
         else:
             result.services_cancelled.append(service)

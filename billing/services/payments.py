@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import emails
+from billing import emails, hooks
 from billing.models import AutomationSettings, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Service
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import build_entry, log_activities, log_activity
@@ -183,9 +183,7 @@ def settle_invoices(*, invoices, actor):
 
 
 def _follow_up(invoice_ids):
-    from billing.tasks import invoice_paid_follow_up
-
-    invoice_paid_follow_up.delay(invoice_ids=invoice_ids)
+    hooks.follow_up_paid_invoices_later(invoice_ids)
 
 
 def advance_due_dates(*, invoice_ids):
@@ -228,7 +226,7 @@ def advance_due_dates(*, invoice_ids):
 class FollowUp:
     accepted: list
     unsuspended: list
-    failed: list  # (service, ModuleError)
+    failed: list  # (service, hooks.ProviderError)
 
 
 def after_invoices_paid(*, invoice_ids, actor):
@@ -237,8 +235,6 @@ def after_invoices_paid(*, invoice_ids, actor):
 
     Each transition runs on its own (provisioning.lifecycle): a module error leaves that service as it was,
     is recorded for retry by lifecycle, and never touches the payment."""
-    from provisioning import lifecycle
-    from provisioning.modules.base import ModuleError
 
     settings = AutomationSettings.load()
     today = timezone.localdate()
@@ -259,21 +255,21 @@ def after_invoices_paid(*, invoice_ids, actor):
     ) if to_unsuspend else set()
     for service in to_accept:
         try:
-            lifecycle.service_create(service=service, actor=actor)
+            hooks.service_create(service=service, actor=actor)
             result.accepted.append(service)
-        except lifecycle.InvalidTransition:
+        except hooks.ActionRefused:
             pass  # accepted meanwhile (staff, or a concurrent run)
-        except ModuleError as exc:
+        except hooks.ProviderError as exc:
             result.failed.append((service, exc))
     for service in to_unsuspend:
         if service.pk in still_overdue:
             continue
         suspended_at = service.suspended_at
         try:
-            lifecycle.service_unsuspend(service=service, actor=actor)
-        except lifecycle.InvalidTransition:
+            hooks.service_unsuspend(service=service, actor=actor)
+        except hooks.ActionRefused:
             continue
-        except ModuleError as exc:
+        except hooks.ProviderError as exc:
             result.failed.append((service, exc))
             continue
         result.unsuspended.append(service)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from billing.hooks import ProviderError
 from provisioning.options import OptionSchema, OptionsError
 
 # The product option that says whether Terminate deletes the provider's data (SmarterMail's option 8). The
@@ -13,13 +14,9 @@ from provisioning.options import OptionSchema, OptionsError
 DELETE_DATA_OPTION = "delete_data_on_terminate"
 
 
-class ModuleError(Exception):
-    """A provider refused or failed. `permanent` errors need a person; temporary ones are retried."""
-
-    def __init__(self, message, *, permanent=False):
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
+class ModuleError(ProviderError):
+    """A provider refused or failed. `permanent` errors need a person; temporary ones are retried. A
+    billing.hooks.ProviderError, so billing tells it apart without importing provisioning."""
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def test_email_log_resend(staff, django_capture_on_commit_callbacks, mailoutbox)
 
 
 def test_product_with_bad_disk_options_is_refused():
-    from billing.admin import ProductForm
+    from provisioning.admin_products import ProductForm
     from tests.factories import ProductGroupFactory
 
     data = {"group": ProductGroupFactory().pk, "name": "Mail", "type": "mail", "module": "", "sort_order": 0,

@@ -3,7 +3,7 @@ the retry queue (retry through the lifecycle, dismiss), and module options valid
 import pytest
 from django.urls import reverse
 
-from billing.admin import ProductForm
+from provisioning.admin_products import ProductForm
 from billing.models import Service
 from portal.activity import Actor
 from portal.models import ActivityLog
