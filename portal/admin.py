@@ -200,7 +200,7 @@ class SentEmailAdmin(admin.ModelAdmin):
     superusers only: it holds every login's password reset and invitation links, staff logins' included, so
     whoever reads it can sign in as anyone."""
 
-    list_display = ["sent_at", "to", "subject", "from_email", "attachment_count"]
+    list_display = ["sent_at", "subject", "to", "from_email", "attachment_count"]
     list_display_links = ["sent_at", "subject"]
     search_fields = ["to", "cc", "bcc", "subject"]
     date_hierarchy = "sent_at"
@@ -208,9 +208,7 @@ class SentEmailAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["sent_at", "from_email", "to", "cc", "bcc", "reply_to", "subject", "message_id"]}),
-        ("Text", {"fields": ["text_body"]}),
-        ("HTML", {"fields": ["html_preview"]}),
-        ("Attachments", {"fields": ["attachment_list"]}),
+        ("Content", {"fields": ["text_body", "html_preview", "attachment_list"]}),
     ]
     readonly_fields = ["sent_at", "from_email", "to", "cc", "bcc", "reply_to", "subject", "message_id",
                        "text_body", "html_preview", "attachment_list"]
@@ -234,12 +232,12 @@ class SentEmailAdmin(admin.ModelAdmin):
     def attachment_count(self, obj):
         return len(obj.attachments) or ""
 
-    @admin.display(description="Text")
+    @admin.display(description="Text part")
     def text_body(self, obj):
         return format_html('<pre data-testid="email-text" style="white-space: pre-wrap; margin: 0">{}</pre>',
                            obj.body or "(no text part)")
 
-    @admin.display(description="HTML")
+    @admin.display(description="HTML part")
     def html_preview(self, obj):
         """The HTML part in a sandboxed frame: no scripts, forms, plugins or navigation, and not this page's
         origin, so it can neither run nor reach the staff area. The markup goes in escaped, as an attribute."""
@@ -247,7 +245,7 @@ class SentEmailAdmin(admin.ModelAdmin):
             return "(no HTML part)"
         return format_html(
             '<iframe data-testid="email-html" sandbox="" referrerpolicy="no-referrer" title="HTML part" srcdoc="{}" '
-            'style="width: 100%; max-width: 60rem; height: 32rem; border: 1px solid var(--hairline-color); '
+            'style="width: min(60rem, calc(100vw - 4rem)); height: 32rem; border: 1px solid var(--hairline-color); '
             'background: #fff"></iframe>',
             obj.html_body,
         )

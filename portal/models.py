@@ -271,7 +271,7 @@ class SentEmail(models.Model):
     sent_at = models.DateTimeField(default=timezone.now, db_index=True)
     message_id = models.CharField(max_length=255, blank=True)
     from_email = models.CharField("from", max_length=320)
-    to = models.TextField(blank=True, help_text="Addresses, comma-separated.")
+    to = models.TextField(blank=True)  # addresses, comma-separated, as are cc, bcc and reply_to
     cc = models.TextField(blank=True)
     bcc = models.TextField(blank=True)
     reply_to = models.TextField(blank=True)
