@@ -174,3 +174,21 @@ def test_one_mailbox_type_change_takes_effect_at_once_as_seed_003_says(system):
                                      expected_amount="2.00", mailbox="ceo@d.example")
     assert (result.change.status, result.invoice.status) == (ServiceChange.Status.APPLIED, Invoice.Status.UNPAID)
     assert service_option_values(service) == {"mailboxes_basic": 3, "mailboxes_enhanced": 2}
+
+
+def test_staff_see_pending_changes_and_apply_one_now_from_the_admin(client, system, staff_user):
+    from django.urls import reverse
+
+    service = active_service(system, values={"mailboxes_basic": 5})
+    result = upgraded(service, system)
+    client.force_login(staff_user)
+    listing = client.get(reverse("admin:billing_servicechange_changelist"))
+    assert listing.status_code == 200 and service.domain in listing.content.decode()
+    assert client.get(reverse("admin:billing_servicechange_change", args=[result.change.pk])).status_code == 200
+    assert b"changes_take_effect_at_once" in client.get(reverse("admin:billing_product_change", args=[service.product_id])).content
+    response = client.post(reverse("admin:billing_servicechange_changelist"),
+                           {"action": "apply_now", "_selected_action": [result.change.pk]})
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert (service.recurring_amount, ServiceChange.objects.get().status) == (Decimal("27.00"), ServiceChange.Status.APPLIED)
+    assert ActivityLog.objects.get(action="service.change_applied").actor_label == staff_user.username
