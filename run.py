@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The two commands of the README, for a machine that has only Python 3:
 
-    python3 run.py          start the portal with demo data (SQLite, Celery worker and beat with no server)
+    python3 run.py          start the portal with demo data (SQLite, Celery worker and beat with no server);
+                            its e-mails are kept in the staff area (Sent e-mails), and the URLs and logins
+                            are printed last, once everything is up
     python3 run.py test     run the test suite (extra arguments go to pytest)
 
 It creates .venv with a Python new enough for Django 6 (3.12 or later; it looks for one if `python3` is
@@ -151,10 +153,137 @@ def stop_all(processes):
             process.kill()
 
 
+def demo_env(port, base=None):
+    """The environment of every process of the demo. Its e-mails go to the outbox (EMAIL_URL=outbox://): kept
+    in the staff area's Sent e-mails page, delivered to nobody and not printed over the console."""
+    env = {**(os.environ if base is None else base), "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")  # links in the demo's e-mails
+    env.setdefault("EMAIL_URL", "outbox://")  # a mail server of one's own (EMAIL_URL set) is used instead
+    return env
+
+
+def log_dir():
+    return var_dir() / "log"
+
+
+def shown(path):
+    """A path as the banner shows it: relative to the clone when it is inside (var/log), else in full."""
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
+
+
+# The Celery processes write to var/log/ (their INFO lines every five minutes would push the banner away);
+# each line is the one that says the process is up.
+LOGGED = {"worker": " ready.", "beat": "beat: Starting..."}
+OUTBOX_PATH = "/admin/portal/sentemail/"
+
+
+def banner(port, urls, *, email_url, fusionpbx):
+    """The lines run.py prints once everything is up, last, so they are on screen when the start is over."""
+    base = f"http://127.0.0.1:{port}"
+    if email_url.startswith("outbox:"):
+        mail = f"E-mails:     {base}{OUTBOX_PATH}  (Sent e-mails, staff area: the demo delivers none, it keeps them there)"
+    else:
+        mail = f"E-mails:     sent through EMAIL_URL ({email_url.partition('://')[0]}://…)"
+    logs = shown(log_dir())
+    return [
+        "=" * 100,
+        f"Portal:      {base}/   (client area)",
+        f"Staff area:  {base}/admin/",
+        "Logins:      staff admin / demo-admin-pass;  client alice@acme.example / demo-client-pass",
+        mail,
+        (f"Simulators:  SmarterMail {urls['smartermail']}, PolarisMail {urls['polarismail']}, Vodia {urls['vodia']}, "
+         f"LesNet {urls['lesnet']}, FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)"),
+        ("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "
+         "Lists, Branding"),
+        (f"FusionPBX:   {fusionpbx}; Hosted PBX services of bob and carol (the demo's autosuspend sweep disabled "
+         "carol's extensions: Unsuspend on her service page turns them on)"),
+        (f"VoIP:        alice's call records: My services → VoIP Metered → Call records; Vodia pushes CDRs to "
+         f"{base}/voip/cdr-push/<source id>/?domain=<tenant> as vodia-demo / demo-push-pass"),
+        (f"Celery:      worker and beat are running (filesystem broker under var/); their logs: "
+         f"{logs / 'celery-worker.log'}, {logs / 'celery-beat.log'}"),
+        "=" * 100,
+        "Press Ctrl-C to stop.",
+    ]
+
+
+def start_processes(port, env):
+    """The web server (its requests logged on the console) and the Celery worker and beat (logged to var/log/)."""
+    celery = [str(VENV_PYTHON), "-m", "celery", "-A", "config"]
+    commands = {
+        "web": [str(VENV_PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"],
+        "beat": [*celery, "beat", "--loglevel", "INFO"],
+    }
+    log_dir().mkdir(parents=True, exist_ok=True)
+    children = {}
+    for name, command in commands.items():
+        if name in LOGGED:
+            with open(log_dir() / f"celery-{name}.log", "w") as log:  # the child keeps its own copy of the file
+                children[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        else:
+            children[name] = subprocess.Popen(command, cwd=ROOT, env=env)
+    # One heartbeat through the broker now, so the staff dashboard shows the worker alive without waiting
+    # for beat's first five-minute mark.
+    subprocess.run([*celery, "call", "portal.tasks.heartbeat"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+    return children
+
+
+def _listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True  # a connection, not a request: no request line printed on the console
+    except OSError:
+        return False
+
+
+def wait_until_ready(port, children, timeout=120):
+    """Wait until the web server listens and the worker and beat logs say they started (or one exits, or the
+    time runs out); returns the names of the processes not ready."""
+    waiting = {"web", *LOGGED}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children.values()):
+            break
+        if "web" in waiting and _listening(port):
+            waiting.discard("web")
+        for name, line in LOGGED.items():
+            path = log_dir() / f"celery-{name}.log"
+            if name in waiting and path.exists() and line in path.read_text(errors="replace"):
+                waiting.discard(name)
+        time.sleep(0.3)
+    return waiting
+
+
+def log_tail(name, lines=20):
+    path = log_dir() / f"celery-{name}.log"
+    if name not in LOGGED or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def supervise(children):
+    """Until Ctrl-C or a process exits; then stop them all. The exit status of run.py."""
+    try:
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+        failed = [name for name, child in children.items() if child.poll() is not None]
+        say(f"Stopped because {', '.join(failed)} exited.")
+        for name in failed:
+            if log_tail(name):
+                say(f"The end of {log_dir() / f'celery-{name}.log'}:\n{log_tail(name)}")
+        code = 1
+    except KeyboardInterrupt:
+        code = 0
+    stop_all(children.values())
+    return code
+
+
 def run_demo(port):
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    env = {**os.environ, "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
-    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")  # links in the demo's e-mails
+    env = demo_env(port)
     simulators, urls = {}, {}
     try:
         for name, variable in SIMULATORS.items():
@@ -166,39 +295,20 @@ def run_demo(port):
     except (subprocess.CalledProcessError, KeyboardInterrupt, SystemExit):
         stop_all(simulators.values())
         raise
-    celery = [str(VENV_PYTHON), "-m", "celery", "-A", "config"]
-    processes = {
-        "web": [str(VENV_PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"],
-        "beat": [*celery, "beat", "--loglevel", "INFO"],
-    }
-    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
-    children.update(simulators)
-    # One heartbeat through the broker now, so the staff dashboard shows the worker alive without waiting
-    # for beat's first five-minute mark.
-    subprocess.run([*celery, "call", "portal.tasks.heartbeat"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
-    say(f"Portal:      http://127.0.0.1:{port}/   (client area)")
-    say(f"Staff area:  http://127.0.0.1:{port}/admin/")
-    say("Logins:      staff admin / demo-admin-pass;  client alice@acme.example / demo-client-pass")
-    say(f"Simulators:  SmarterMail {urls['smartermail']}, PolarisMail {urls['polarismail']}, Vodia {urls['vodia']}, "
-        f"LesNet {urls['lesnet']}, FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)")
-    say("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "
-        "Lists, Branding")
-    say(f"FusionPBX:   {fusionpbx_where(urls['fusionpbx'])}; Hosted PBX services of bob and carol (the demo's "
-        "autosuspend sweep disabled carol's extensions: Unsuspend on her service page turns them on)")
-    say(f"VoIP:        alice's call records: My services → VoIP Metered → Call records; Vodia pushes CDRs to "
-        f"http://127.0.0.1:{port}/voip/cdr-push/<source id>/?domain=<tenant> as vodia-demo / demo-push-pass")
-    say("Celery worker and beat are running (filesystem broker under var/). Press Ctrl-C to stop.")
+    say("Starting the web server, the Celery worker and beat")
+    children = {**simulators}
     try:
-        while all(child.poll() is None for child in children.values()):
-            time.sleep(0.5)
-        failed = [name for name, child in children.items() if child.poll() is not None]
-        say(f"Stopped because {', '.join(failed)} exited.")
-        code = 1
+        children.update(start_processes(port, env))
+        late = wait_until_ready(port, children)
     except KeyboardInterrupt:
-        code = 0
-    stop_all(children.values())
-    return code
+        stop_all(children.values())
+        return 0
+    if late:
+        say(f"Not ready yet: {', '.join(sorted(late))} (see above, or the logs under {log_dir()}).")
+    # Last, once the start-up lines are printed: the URLs and logins stay on screen.
+    for line in banner(port, urls, email_url=env["EMAIL_URL"], fusionpbx=fusionpbx_where(urls["fusionpbx"])):
+        say(line)
+    return supervise(children)
 
 
 def run_tests(args):

@@ -14,6 +14,7 @@ from billing.models import (
     Payment,
     Product,
     ProductGroup,
+    ServiceChange,
     TaxRate,
 )
 
@@ -58,6 +59,47 @@ class ConfigurableOptionChoiceAdmin(admin.ModelAdmin):
     search_fields = ["label", "option__name"]
     list_select_related = ["option__product"]
     inlines = [ConfigurableOptionPriceInline]
+
+
+@admin.register(ServiceChange)
+class ServiceChangeAdmin(admin.ModelAdmin):
+    """Upgrades/downgrades (billing.services.changes): a record, never edited. A pending one takes effect when its
+    invoice is paid; staff may apply it at once (the invoice stays to be collected), or cancel its invoice, which
+    cancels it. Staff who edit a service's product or options on the service page change it at once, unbilled."""
+
+    list_display = ["id", "service", "status", "old_product", "new_product", "old_recurring", "new_recurring", "amount",
+                    "invoice", "created_at", "applied_at"]
+    list_filter = ["status"]
+    search_fields = ["service__domain", "service__client__email", "invoice__number"]
+    list_select_related = ["service__product", "old_product", "new_product", "invoice"]
+    actions = ["apply_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Apply the selected pending changes now (without waiting for payment)",
+                  permissions=["change"])
+    def apply_now(self, request, queryset):
+        from django.contrib import messages
+
+        from billing.services.changes import change_apply_now
+        from portal.activity import Actor
+
+        applied = 0
+        for change in queryset.order_by("pk"):
+            try:
+                change_apply_now(change=change, actor=Actor.from_request(request))
+                applied += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{change}: {' '.join(exc.messages)}", messages.WARNING)
+        if applied:
+            self.message_user(request, f"{applied} change(s) applied; their invoices stay to be paid.", messages.SUCCESS)
 
 
 @admin.register(NumberSequence)

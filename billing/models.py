@@ -68,6 +68,12 @@ class Product(models.Model):
     auto_accept_on_payment = models.BooleanField(
         default=True, help_text="Accept the order and run Create as soon as its first invoice is paid."
     )
+    changes_take_effect_at_once = models.BooleanField(
+        "upgrades take effect at once", default=False,
+        help_text="Off (the default, as WHMCS): an upgrade/downgrade of this product's services takes effect when its "
+                  "invoice is paid. On: it takes effect as soon as the client confirms, and the invoice is collected "
+                  "as usual. A change that costs nothing or is credited always takes effect at once.",
+    )
     hidden = models.BooleanField(default=False)
     retired = models.BooleanField(default=False, help_text="Retired products keep their services but take no orders.")
     sort_order = models.PositiveIntegerField(default=0)
@@ -225,6 +231,12 @@ class Service(models.Model):
     def __str__(self):
         return f"{self.product} – {self.domain}"
 
+    @property
+    def pending_change(self):
+        """The upgrade/downgrade that waits for its invoice to be paid (billing.services.changes), or None."""
+        return (self.changes.filter(status=ServiceChange.Status.PENDING)
+                .select_related("invoice", "new_product").order_by("pk").first())
+
 
 class ServiceConfigOption(models.Model):
     """A service's chosen value for one configurable option."""
@@ -240,6 +252,45 @@ class ServiceConfigOption(models.Model):
     def clean(self):
         if self.choice_id and self.option_id and self.choice.option_id != self.option_id:
             raise ValidationError({"choice": "This choice belongs to another option."})
+
+
+class ServiceChange(models.Model):
+    """One upgrade/downgrade of a service (billing.services.changes): what it changes from and to, and what it
+    costs. Pending until its invoice is paid (unless the product applies changes at once), then applied;
+    cancelled with its invoice. At most one is pending per service (the service row lock keeps it so)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending payment"
+        APPLIED = "applied", "Applied"
+        CANCELLED = "cancelled", "Cancelled"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="changes")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    old_product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    new_product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    old_options = models.JSONField(default=dict, blank=True, help_text="Option values before: code → value.")
+    new_options = models.JSONField(default=dict, blank=True, help_text="Option values after: code → value.")
+    new_selections = models.JSONField(
+        default=list, blank=True, help_text="The priced option rows to store on applying: option, choice, quantity."
+    )
+    old_recurring = models.DecimalField(**MONEY)
+    new_recurring = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY, help_text="The prorated charge (positive) or credit (negative).")
+    description = models.CharField(max_length=500)
+    invoice = models.ForeignKey(
+        "Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="service_changes",
+        help_text="The invoice of the prorated charge; paying it applies a pending change.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["service", "status"])]
+
+    def __str__(self):
+        return f"Change of {self.service.domain} ({self.get_status_display().lower()})"
 
 
 class Invoice(models.Model):

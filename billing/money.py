@@ -41,3 +41,28 @@ def period_end(start, cycle, *, anchor_day=None):
 def period_key(service_id, start, kind="service"):
     """The unique key of one billed period of one service (InvoiceItem.period_key)."""
     return f"{kind}:{service_id}:{start.isoformat()}"
+
+
+def consistent_anchor_day(due, anchor_day):
+    """The anchor day that `due` is on: `anchor_day` (the registration day) when `due` is on it (or on the last
+    day of a month shorter than it), else `due`'s own day (an imported or hand-edited due date off the grid)."""
+    if anchor_day and add_months(due, 0, anchor_day=anchor_day) == due:
+        return anchor_day
+    return due.day
+
+
+def period_containing(day, *, due, cycle, anchor_day=None):
+    """The billing period [start, end) that contains `day`, on the grid of periods that meet at the due date
+    `due` (one period is [due − one cycle, due)). `day` may be before `due` (paid-up periods), on it or after it
+    (periods not paid yet: an overdue service). A one-time cycle has no period: ValueError."""
+    months = CYCLE_MONTHS[BillingCycle(cycle)]
+    if months is None:
+        raise ValueError("A one-time service has no billing period.")
+    anchor = consistent_anchor_day(due, anchor_day)
+    elapsed = (day.year - due.year) * 12 + day.month - due.month
+    count = elapsed // months  # the period starting `count` cycles after `due` holds `day`, give or take one
+    while add_months(due, months * count, anchor_day=anchor) > day:
+        count -= 1
+    while add_months(due, months * (count + 1), anchor_day=anchor) <= day:
+        count += 1
+    return add_months(due, months * count, anchor_day=anchor), add_months(due, months * (count + 1), anchor_day=anchor)

@@ -14,14 +14,14 @@ from billing.models import Invoice
 from billing.pdf import invoice_pdf as render_invoice_pdf
 from billing.pricing import PricingError, price_product, product_cycle_prices, product_options, service_option_values
 from billing.services.cancellation import cancellation_request
-from billing.services.changes import change_apply, change_quote
+from billing.services.changes import change_apply, change_quote, pending_change
 from billing.services.invoices import add_funds_invoice_create
 from billing.services.ledger import client_set_credit_preference
 from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit
 from portal.activity import Actor
 from portal.forms import apply_errors
-from portal.money import spendable
+from portal.money import format_money, spendable
 from portal.views import PAGE_SIZE, client_required
 
 
@@ -158,11 +158,13 @@ def service_change(request, service_id):
     data = request.POST if request.method == "POST" else None
     form = ChangeForm(data, products=products, options=options, initial_values=initial, product=chosen)
     quote, blocked = None, []
+    pending = pending_change(service)
     try:
         change_quote(service=service)
     except ValidationError as exc:
-        blocked = exc.messages
-    if request.method == "POST" and not blocked and form.is_valid():
+        blocked = [] if pending else exc.messages  # a pending change is shown with its invoice instead
+    blocked_by_pending = pending is not None
+    if request.method == "POST" and not blocked and not blocked_by_pending and form.is_valid():
         values = option_values(form.cleaned_data)
         try:
             if request.POST.get("action") == "confirm":
@@ -170,16 +172,21 @@ def service_change(request, service_id):
                     service=service, product=chosen, option_values=values, actor=Actor.from_request(request),
                     expected_amount=request.POST.get("expected_amount"),
                 )
+                if result.pending:
+                    messages.success(request, f"Your change is ordered. It takes effect when invoice {result.invoice} is paid.")
+                    return redirect("clientarea:invoice", invoice_id=result.invoice.pk)
                 if result.invoice:
                     messages.success(request, f"Changed. Invoice {result.invoice} bills the rest of this period.")
                     return redirect("clientarea:invoice", invoice_id=result.invoice.pk)
-                extra = f" {-result.quote.amount} {service.currency} was added to your credit." if result.credit else ""
+                credit = format_money(-result.quote.amount, service.currency)
+                extra = f" {credit} {service.currency} was added to your credit." if result.credit else ""
                 messages.success(request, "Changed." + extra)
                 return redirect("clientarea:service", service_id=service.pk)
             quote = change_quote(service=service, product=chosen, option_values=values)
         except ValidationError as exc:
             apply_errors(form, exc)
-    return render(request, "billing/service_change.html", {"service": service, "form": form, "quote": quote, "blocked": blocked})
+    return render(request, "billing/service_change.html",
+                  {"service": service, "form": form, "quote": quote, "blocked": blocked, "pending": pending})
 
 
 @client_required

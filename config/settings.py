@@ -210,7 +210,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # E-mail: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587; the console by default.
 # Django 6.1 configures mail through MAILERS; django-environ parses the URL into the older EMAIL_* names.
 # Production sends invoices and notices, so it needs a real mail server: EMAIL_URL is required there.
-_email = env.email_url("EMAIL_URL", default=_required_in_production("EMAIL_URL", development_default="consolemail://"))
+# outbox:// (the demo's, set by run.py) keeps every e-mail in the staff area's Sent e-mails and delivers none;
+# production refuses it, as it would send nothing and store password reset links.
+_EMAIL_URL = _required_in_production("EMAIL_URL", development_default="consolemail://")
+_OUTBOX = _EMAIL_URL.partition("://")[0] == "outbox"
+if _OUTBOX and PRODUCTION:
+    raise ImproperlyConfigured(
+        "EMAIL_URL=outbox:// keeps e-mails in the staff area instead of sending them; production must deliver "
+        "them: set EMAIL_URL to the mail server (e.g. smtp+tls://user:password@smtp.example.com:587)."
+    )
+_email = env.email_url_config(_EMAIL_URL, backend="portal.mail_outbox.OutboxEmailBackend" if _OUTBOX else None)
 _mail_options = {}
 if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
     _mail_options = {

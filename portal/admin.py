@@ -2,9 +2,10 @@
 and contacts (the client page itself, with its services and invoices, is billing's: billing/admin_clients.py)."""
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, email_in_use
-from portal.models import ActivityLog, ClientUser, Contact, JobRun
+from portal.models import ActivityLog, ClientUser, Contact, JobRun, SentEmail
 
 
 class ClientUserInline(admin.TabularInline):
@@ -70,3 +71,69 @@ class JobRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SentEmail)
+class SentEmailAdmin(admin.ModelAdmin):
+    """The outbox (EMAIL_URL=outbox://, the demo's): the e-mails the portal would have sent, read-only. For
+    superusers only: it holds every login's password reset and invitation links, staff logins' included, so
+    whoever reads it can sign in as anyone."""
+
+    list_display = ["sent_at", "subject", "to", "from_email", "attachment_count"]
+    list_display_links = ["sent_at", "subject"]
+    search_fields = ["to", "cc", "bcc", "subject"]
+    date_hierarchy = "sent_at"
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["sent_at", "from_email", "to", "cc", "bcc", "reply_to", "subject", "message_id"]}),
+        ("Content", {"fields": ["text_body", "html_preview", "attachment_list"]}),
+    ]
+    readonly_fields = ["sent_at", "from_email", "to", "cc", "bcc", "reply_to", "subject", "message_id",
+                       "text_body", "html_preview", "attachment_list"]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Attachments")
+    def attachment_count(self, obj):
+        return len(obj.attachments) or ""
+
+    @admin.display(description="Text part")
+    def text_body(self, obj):
+        return format_html('<pre data-testid="email-text" style="white-space: pre-wrap; margin: 0">{}</pre>',
+                           obj.body or "(no text part)")
+
+    @admin.display(description="HTML part")
+    def html_preview(self, obj):
+        """The HTML part in a sandboxed frame: no scripts, forms, plugins or navigation, and not this page's
+        origin, so it can neither run nor reach the staff area. The markup goes in escaped, as an attribute."""
+        if not obj.html_body:
+            return "(no HTML part)"
+        return format_html(
+            '<iframe data-testid="email-html" sandbox="" referrerpolicy="no-referrer" title="HTML part" srcdoc="{}" '
+            'style="width: min(60rem, calc(100vw - 4rem)); height: 32rem; border: 1px solid var(--hairline-color); '
+            'background: #fff"></iframe>',
+            obj.html_body,
+        )
+
+    @admin.display(description="Attachments")
+    def attachment_list(self, obj):
+        if not obj.attachments:
+            return "(none)"
+        return format_html_join(
+            "\n", "<div>{} ({}, {} bytes)</div>",
+            ((item.get("name") or "(unnamed)", item.get("content_type", ""), item.get("size", 0)) for item in obj.attachments),
+        )

@@ -261,3 +261,29 @@ class Contact(models.Model):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class SentEmail(models.Model):
+    """A copy of an e-mail kept by the outbox mail backend (EMAIL_URL=outbox://, portal.mail_outbox) instead of
+    being delivered: the demo's mailbox, read in the staff area. Never used in production, where e-mails leave
+    through SMTP and are not stored (password reset links in particular)."""
+
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    from_email = models.CharField("from", max_length=320)
+    to = models.TextField(blank=True)  # addresses, comma-separated, as are cc, bcc and reply_to
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    reply_to = models.TextField(blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    body = models.TextField(blank=True, help_text="The plain-text part.")
+    html_body = models.TextField(blank=True, help_text="The HTML part, if the e-mail had one.")
+    attachments = models.JSONField(default=list, blank=True, help_text="Name, content type and size of each.")
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = "sent e-mail"
+        verbose_name_plural = "sent e-mails (outbox)"
+
+    def __str__(self):
+        return f"{self.subject or '(no subject)'} → {self.to}"

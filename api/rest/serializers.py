@@ -113,10 +113,17 @@ class ChangeQuoteSerializer(serializers.Serializer):
     product = serializers.IntegerField(source="product.pk")
     old_recurring = serializers.DecimalField(max_digits=12, decimal_places=2)
     new_recurring = serializers.DecimalField(max_digits=12, decimal_places=2)
+    period_start = serializers.DateField(allow_null=True)
+    period_end = serializers.DateField(allow_null=True, help_text="Exclusive: the next due date when paid up.")
     days_left = serializers.IntegerField()
     days_in_period = serializers.IntegerField()
+    period_text = serializers.CharField(help_text="The period in words, e.g. '12 of 30 days left in the period …'.")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     invoice = serializers.IntegerField(allow_null=True, required=False)
+    change_status = serializers.CharField(
+        allow_null=True, required=False,
+        help_text="On confirm: 'pending' (takes effect when the invoice is paid) or 'applied'.",
+    )
 
 
 class InvoiceItemSerializer(serializers.ModelSerializer):

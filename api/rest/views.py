@@ -166,12 +166,13 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise lifecycle.InvalidTransition(f"Only an active service can be changed ({service.domain} is {service.get_status_display()}).")
         kwargs = {"service": service, "product": data.get("product"), "option_values": data.get("options")}
         if not data["confirm"]:
-            quote, invoice = change_quote(**kwargs), None
+            quote, invoice, change = change_quote(**kwargs), None, None
         else:
             result = change_apply(actor=actor(request), expected_amount=data.get("expected_amount"), **kwargs)
-            quote, invoice = result.quote, result.invoice
+            quote, invoice, change = result.quote, result.invoice, result.change
         payload = s.ChangeQuoteSerializer(quote).data
         payload["invoice"] = invoice.pk if invoice else None
+        payload["change_status"] = change.status if change else None
         return Response(payload)
 
 

@@ -70,9 +70,10 @@ def _change_target(call, service):
 
 
 @action("UpgradeProduct", category=V, scope="services.write", required=NEED_SERVICE,
-        note="Prorated by billing.services.changes: a charge is invoiced at once, a downgrade credited; "
-             "the change applies at once, on the provider too (ModuleChangePackage). promocode and a change of "
-             "billing cycle are not supported.")
+        note="Prorated by billing.services.changes: a charge is invoiced at once and, as in WHMCS, the change "
+             "takes effect when that invoice is paid (at once where the product says so); a downgrade is credited "
+             "and takes effect at once, on the provider too (ModuleChangePackage). A second upgrade while one "
+             "waits for payment is refused. promocode and a change of billing cycle are not supported.")
 def upgrade_product(call):
     service = find_service(call)
     product, values = _change_target(call, service)

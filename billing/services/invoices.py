@@ -194,6 +194,9 @@ def invoice_cancel(*, invoice, actor, reason="cancelled by staff"):
         actor=actor, action="invoice.cancel", target=invoice, message=f"Invoice {invoice} cancelled: {reason}",
         data={"returned_to_credit": str(received)},
     )
+    from billing.services.changes import cancel_pending_changes
+
+    cancel_pending_changes(invoice_ids=[invoice.pk], actor=actor, reason=f"invoice {invoice} cancelled")
     return invoice
 
 
@@ -246,6 +249,12 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
             message=f"{len(moving)} line(s) of invoice {invoice} cancelled: {reason}",
             data={"items": [i.pk for i in moving], "invoice_status": invoice.status},
         )
+        upgrades = {i.service_id for i in moving if i.kind == InvoiceItem.Kind.UPGRADE}
+        if upgrades:
+            from billing.services.changes import cancel_pending_changes
+
+            cancel_pending_changes(invoice_ids=[invoice.pk], service_ids=upgrades, actor=actor,
+                                   reason=f"its line on invoice {invoice} was cancelled: {reason}")
     settle_invoices(invoices=settled, actor=actor)
     return touched
 

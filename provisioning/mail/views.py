@@ -264,6 +264,10 @@ def account_manage(request, ctx, mailbox):
                    "whole plan.")
     elif record.mailbox_type not in {kind.code for kind in allowance.types}:
         blocked = "This mailbox has no type in your plan; contact support to sort it out."
+    elif ctx.service.pending_change:
+        from billing.services.changes import pending_message
+
+        blocked = pending_message(ctx.service.pending_change)
     form = forms.MailboxTypeForm(request.POST or None, ctx=ctx, current=record.mailbox_type)
     quote = None
     if request.method == "POST" and not blocked and form.is_valid():

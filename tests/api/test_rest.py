@@ -121,7 +121,10 @@ def test_change_quote_then_confirm(rest, owner):
     done = rest.post(f"services/{service.pk}/change/", {"product": big.pk, "confirm": True,
                                                         "expected_amount": quote.json()["amount"]})
     assert done.status_code == 200 and done.json()["new_recurring"] == "25.00"
-    assert Service.objects.get(pk=service.pk).product == big
+    assert (done.json()["change_status"], Service.objects.get(pk=service.pk).product) == ("pending", small)
+    paid = rest.post("payments/", {"invoice": done.json()["invoice"], "amount": quote.json()["amount"], "transaction_id": "chg-1"})
+    assert paid.status_code in (200, 201), paid.content
+    assert Service.objects.get(pk=service.pk).product == big  # the change takes effect when its invoice is paid
 
 
 @override_settings(API_RATE_LIMIT=2)

@@ -126,4 +126,7 @@ def test_upgrade_product_calconly_quotes_without_changing(whmcs, owner):
                     paymentmethod="banktransfer"))
     assert done["invoiceid"] and done["price"] == quote["price"]
     service.refresh_from_db()
+    assert service.product == small  # as in WHMCS: the upgrade takes effect when its invoice is paid
+    ok(whmcs("AddInvoicePayment", invoiceid=done["invoiceid"], transid="UP-1", amount=done["price"], gateway="banktransfer"))
+    service.refresh_from_db()
     assert service.product == big

@@ -116,10 +116,11 @@ def test_no_proration_when_nothing_is_paid_or_invoiced(system):
     service = active_service(system, values={"mailboxes_basic": 1}, paid=False)
     Invoice.objects.update(status=Invoice.Status.CANCELLED)
     quote = change_quote(service=service, option_values={"mailboxes_basic": 4}, today=date(2026, 11, 10))
-    assert (quote.days_left, quote.amount) == (0, Decimal("0.00"))
+    # The period is still real (21 of 30 days left); it is not invoiced, so nothing of it is prorated.
+    assert (quote.days_left, quote.days_in_period, quote.period_billed, quote.amount) == (21, 30, False, Decimal("0.00"))
 
 
-def test_confirming_an_upgrade_applies_it_and_invoices_the_difference(system):
+def test_confirming_an_upgrade_invoices_the_difference_and_applies_it_when_paid(system):
     service = active_service(system, values={"mailboxes_basic": 5})
     from unittest import mock
 
@@ -127,6 +128,9 @@ def test_confirming_an_upgrade_applies_it_and_invoices_the_difference(system):
         with pytest.raises(ValidationError, match="amount changed"):
             change_apply(service=service, option_values={"mailboxes_basic": 5, "mailboxes_enhanced": 2}, actor=system, expected_amount="5.00")
         result = change_apply(service=service, option_values={"mailboxes_basic": 5, "mailboxes_enhanced": 2}, actor=system, expected_amount="6.00")
+    service.refresh_from_db()
+    assert (result.pending, service.recurring_amount) == (True, Decimal("15.00"))
+    payment_record(invoice=result.invoice, amount=Decimal("6.00"), transaction_id="up-1", actor=system)
     service.refresh_from_db()
     assert service.recurring_amount == Decimal("27.00")
     assert service_option_values(service) == {"mailboxes_basic": 5, "mailboxes_enhanced": 2}

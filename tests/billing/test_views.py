@@ -91,9 +91,14 @@ def test_upgrade_page_shows_the_prorated_amount_and_confirms(signed_in, owner):
     review = signed_in.post(url, {**form, "action": "review"})
     quote = review.context["quote"]
     assert quote.new_recurring == Decimal("11.00") and b"What it costs" in review.content
-    signed_in.post(url, {**form, "action": "confirm", "expected_amount": str(quote.amount)})
+    confirmed = signed_in.post(url, {**form, "action": "confirm", "expected_amount": str(quote.amount)})
+    change = service.pending_change
+    assert confirmed["Location"] == reverse("clientarea:invoice", args=[change.invoice_id])
     service.refresh_from_db()
-    assert service.recurring_amount == Decimal("11.00")
+    assert service.recurring_amount == Decimal("5.00")  # takes effect when the invoice is paid
+    for page in (signed_in.get(url), signed_in.get(reverse("clientarea:service", args=[service.pk]))):
+        assert b'data-testid="change-pending"' in page.content
+        assert f'href="{reverse("clientarea:invoice", args=[change.invoice_id])}"'.encode() in page.content
 
 
 def test_cancellation_request_at_the_end_of_the_period(signed_in, owner):

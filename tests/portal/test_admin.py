@@ -16,7 +16,7 @@ from tests.factories import InvoiceFactory, ProductFactory, ServiceFactory
 pytestmark = pytest.mark.django_db
 
 DOMAIN_MODELS = {
-    "portal.client", "portal.activitylog", "portal.jobrun", "billing.productgroup", "billing.product",
+    "portal.client", "portal.activitylog", "portal.jobrun", "portal.sentemail", "billing.productgroup", "billing.product",
     "billing.service", "billing.invoice", "billing.payment", "billing.creditledgerentry", "billing.emailtemplate",
     "billing.automationsettings", "billing.overwriterule", "billing.billableitem", "provisioning.server", "provisioning.servergroup",
     "provisioning.modulecall",

@@ -88,3 +88,10 @@ def test_check_deploy_with_production_settings_reports_only_what_the_readme_expl
 def test_an_unknown_mode_is_refused(tmp_path):
     result = run_django({"PORTAL_ENV": "staging"}, "manage.py", "check", tmp_path=tmp_path)
     assert result.returncode != 0 and "PORTAL_ENV must be 'development' or 'production'" in result.stderr
+
+
+def test_outbox_url_keeps_e_mails_in_development_and_is_refused_in_production(tmp_path):
+    assert probe({"EMAIL_URL": "outbox://"}, tmp_path)["mailer"] == "portal.mail_outbox.OutboxEmailBackend"
+    result = run_django({**PRODUCTION, "EMAIL_URL": "outbox://"}, "manage.py", "check", tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "EMAIL_URL=outbox:// keeps e-mails in the staff area instead of sending them" in result.stderr

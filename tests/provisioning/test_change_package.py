@@ -281,18 +281,20 @@ def test_an_upgrade_from_the_client_area_changes_the_providers_limits_and_its_in
         response = client.post(url, {**form, "action": "confirm", "expected_amount": str(amount)})
     invoice = Invoice.objects.get(client=owner, status=Invoice.Status.UNPAID)
     assert response["Location"] == reverse("clientarea:invoice", args=[invoice.pk])
-    assert smartermail.domain(service.domain).user_limit == 6
-    call = ModuleCall.objects.get(action="change_package")
-    assert call.success and "6 users" in call.response_summary
-    entry = ActivityLog.objects.get(action="service.change_package")
-    assert entry.actor_label == owner.owner_user.username
+    # The change takes effect when its invoice is paid (the product's default): the provider is not touched yet.
+    assert smartermail.domain(service.domain).user_limit == 0
+    assert not ModuleCall.objects.filter(action="change_package").exists()
 
-    payment_record(invoice=invoice, amount=invoice.total, transaction_id="upgrade-1", actor=ACTOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(invoice=invoice, amount=invoice.total, transaction_id="upgrade-1", actor=ACTOR)
     invoice.refresh_from_db()
     service.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID and service.status == S.ACTIVE
     assert smartermail.domain(service.domain).user_limit == 6
-    assert ModuleCall.objects.filter(action="change_package").count() == 1  # once, not again on payment
+    call = ModuleCall.objects.get(action="change_package")  # once, on payment
+    assert call.success and "6 users" in call.response_summary
+    entry = ActivityLog.objects.get(action="service.change_package")
+    assert entry.actor_label == ACTOR.label  # the payment's actor applies it
 
 
 def test_a_provider_failure_never_undoes_the_change_and_is_queued(sm_active, smartermail,
