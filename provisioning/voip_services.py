@@ -18,7 +18,7 @@ from django.db import transaction
 
 from portal.activity import log_activity
 from provisioning.options import HOSTNAME, ListOption, OptionsError, TextOption
-from voip.rating.numbers import E164, INTERNAL, Normaliser
+from provisioning.telephony.numbers import E164, INTERNAL, Normaliser
 
 FUSIONPBX, VODIA, LESNET = "fusionpbx", "vodia", "lesnet"
 KINDS = (FUSIONPBX, VODIA, LESNET)

@@ -15,12 +15,13 @@ from django.db import transaction
 from django.db.models import F
 
 from portal.activity import log_activity
+from provisioning.telephony.calls import DIRECTIONS
+from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 from voip.models import Rate, RatePackage, VoipProduct
-from voip.rating.deck import DIRECTIONS, Deck
+from voip.rating.deck import Deck
 from voip.rating.deck import Rate as DeckRate
 from voip.rating.deck_file import DeckFileError, read_deck
 from voip.rating.engine import AFTER_MINIMUM, Rater
-from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from voip.cdr_formats import FORMATS, CdrFileError, CdrRecord
+from provisioning.telephony.cdrs import CdrFileError, CdrRecord
+from provisioning.telephony.text import OPEN_INPUT
+from voip.cdr_formats import FORMATS
 from voip.models import Cdr, CdrImport
-from voip.rating.text import OPEN_INPUT
 from voip.services.imports import fail_import, run_import, source_time_zone
 
 UPLOAD_FORMATS = {
