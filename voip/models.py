@@ -10,9 +10,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from api.models import address_allowed, parse_networks
 from portal.encryption import EncryptedTextField
 from portal.models import SingletonSettings
+from portal.network import address_allowed, parse_networks
 from provisioning.telephony.calls import INBOUND, OUTBOUND
 from provisioning.telephony.cdrs import DEFAULT_INBOUND_CONTEXTS
 from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS
