@@ -1,7 +1,6 @@
 """API credentials. The secret is shown once when the key is made and only its SHA-256 is stored."""
 import hashlib
 import hmac
-import ipaddress
 import secrets
 
 from django.conf import settings
@@ -10,34 +9,13 @@ from django.db import models
 from django.utils import timezone
 
 from api.scopes import ALL, EXPLICIT_SCOPES, owner_may
+from portal.network import address_allowed, parse_networks
 
 
 def hash_secret(secret):
     """SHA-256 of the secret. The secret is 256 random bits, so a slow password hash would add nothing but
     latency to every call (docs/api.md, "Secrets")."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def parse_networks(text):
-    """The allow-list as ip_network objects; one CIDR or address per line or comma. Raises ValueError."""
-    parts = [p.strip() for p in (text or "").replace(",", "\n").splitlines() if p.strip()]
-    return [ipaddress.ip_network(p, strict=False) for p in parts]
-
-
-def address_allowed(ip, allow_list):
-    """True when the allow-list text is blank or holds `ip`. An unreadable address, or a stored list that no
-    longer parses, allows nothing."""
-    try:
-        networks = parse_networks(allow_list)
-    except ValueError:
-        return False
-    if not networks:
-        return True
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
 
 
 class ApiKey(models.Model):

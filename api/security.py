@@ -1,15 +1,21 @@
-"""Shared by both APIs: finding the credential, the IP allow-list, the rate limit and who acted."""
+"""Shared by both APIs: finding the credential, the IP allow-list, the rate limit and who acted. The caller's
+address and the per-minute counters are portal.network's, which the Vodia CDR push shares."""
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
 from api.models import ApiKey
 from api.scopes import owner_may
 from portal.activity import Actor
+from portal.network import client_ip, count_failed_auth, failed_auth_limited, rate_limited
+
+__all__ = [
+    "AuthError", "Caller", "client_ip", "count_failed_auth", "failed_auth_limited", "key_caller", "rate_limited",
+    "staff_caller",
+]
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
 
@@ -47,10 +53,6 @@ class Caller:
         return owner_may(self.user, scope)
 
 
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
-
-
 def key_caller(identifier, secret, ip):
     """The Caller for an identifier and secret, or AuthError. The IP check comes after the secret check so
     that the allow-list cannot be probed without the secret."""
@@ -72,30 +74,3 @@ def staff_caller(username, password, ip):
     if user is None or not password or not user.is_active or not user.is_staff or not user.check_password(password):
         raise AuthError("Authentication Failed")
     return Caller(name=user.get_username(), ip=ip, user=user)
-
-
-def rate_limited(caller, *, now=None):
-    """Count one call in the caller's current minute; True when it is over its limit. Cache-based, so with
-    Redis as the cache every web process shares the count."""
-    window = int((now or timezone.now()).timestamp() // 60)
-    key = f"api-rate:{caller.rate_id}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count > caller.rate_limit
-
-
-def failed_auth_limited(ip):
-    """Failed authentications per address and minute: past the limit the address gets only the rate error."""
-    window = int(timezone.now().timestamp() // 60)
-    return (cache.get(f"api-authfail:{ip}:{window}") or 0) >= settings.API_AUTH_FAILURE_LIMIT
-
-
-def count_failed_auth(ip):
-    window = int(timezone.now().timestamp() // 60)
-    key = f"api-authfail:{ip}:{window}"
-    cache.add(key, 0, timeout=120)
-    cache.incr(key)

@@ -29,11 +29,12 @@ sys.path.insert(0, str(ROOT))
 import phonenumbers  # noqa: E402
 from phonenumbers import PhoneNumber  # noqa: E402
 
+from provisioning.telephony.numbers import Normaliser  # noqa: E402
+from provisioning.telephony.text import OPEN_INPUT, OPEN_OUTPUT  # noqa: E402
 from voip.cdr_formats import PortalParser  # noqa: E402
-from voip.rating import Normaliser, Rater  # noqa: E402
+from voip.rating import Rater  # noqa: E402
 from voip.rating.deck_file import read_deck  # noqa: E402
 from voip.rating.offline import rate_file  # noqa: E402
-from voip.rating.text import OPEN_INPUT, OPEN_OUTPUT  # noqa: E402
 
 SEED = 20240115
 LOCAL_NPA = "212"

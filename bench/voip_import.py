@@ -47,7 +47,7 @@ from billing.models import CreditLedgerEntry, Product, ProductGroup, Service  # 
 from portal.activity import Actor  # noqa: E402
 from portal.models import Client  # noqa: E402
 from voip.models import Cdr, CdrSource, RatePackage, VoipProduct  # noqa: E402
-from voip.rating.text import OPEN_INPUT  # noqa: E402
+from provisioning.telephony.text import OPEN_INPUT  # noqa: E402
 from voip.services.decks import import_deck  # noqa: E402
 from voip.money import exact_sum  # noqa: E402
 from voip.services.uploads import process_upload, upload_cdr_file  # noqa: E402

@@ -16,9 +16,11 @@ from functools import lru_cache
 import phonenumbers
 from django.db import transaction
 
+from billing.models import Service
 from portal.activity import log_activity
 from provisioning.options import HOSTNAME, ListOption, OptionsError, TextOption
-from voip.rating.numbers import E164, INTERNAL, Normaliser
+from provisioning.registry import get_module
+from provisioning.telephony.numbers import E164, INTERNAL, Normaliser
 
 FUSIONPBX, VODIA, LESNET = "fusionpbx", "vodia", "lesnet"
 KINDS = (FUSIONPBX, VODIA, LESNET)
@@ -144,8 +146,6 @@ def number_normaliser(region="US", local_npa=()):
 
 def product_number_settings(product):
     """(region, local_npa) from a product's module options; IdentifierError when they are invalid."""
-    from provisioning.registry import get_module
-
     module = get_module(product.module) if product.module in KINDS else None
     if module is None:
         return "US", ()
@@ -350,8 +350,6 @@ def merge_identifiers(current, parsed):
 def set_voip_identifiers(*, service, identifiers, actor):
     """Store a service's VoIP identifiers in its module_data (other keys untouched) and log the change.
     Returns True when something changed."""
-    from billing.models import Service
-
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
         before = VoipIdentifiers.from_module_data(identifiers.kind, locked.module_data)

@@ -14,12 +14,14 @@ from django.utils.html import format_html, format_html_join
 
 from billing.admin_money import RecordOnlyAdmin
 from billing.automation.admin import ConfigurationAuditMixin, SingletonSettingsAdmin
+from billing.models import Product
 from portal.activity import Actor
 from voip.forms import CdrUploadForm, DeckImportForm, RerateForm
 from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct, VoipSettings
 from voip.services.decks import bump_version, import_deck
 from voip.services.rerating import rematch_unmatched, rerate_service
 from voip.services.uploads import upload_cdr_file
+from voip.tasks import import_source
 
 
 
@@ -172,8 +174,6 @@ class VoipProductAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "product":
-            from billing.models import Product
-
             kwargs["queryset"] = Product.objects.filter(type=Product.Type.VOIP)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -252,8 +252,6 @@ class CdrSourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Import now (fetch from the provider)", permissions=["change"])
     def import_now(self, request, queryset):
-        from voip.tasks import import_source
-
         ids = list(queryset.exclude(server=None).values_list("id", flat=True))
         transaction.on_commit(lambda: [import_source.delay(pk) for pk in ids])
         messages.success(request, f"{len(ids)} import(s) queued; see CDR imports for their reports.")

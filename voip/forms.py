@@ -5,8 +5,8 @@ from django import forms
 from django.contrib.admin.widgets import AdminDateWidget, ForeignKeyRawIdWidget
 
 from billing.models import Product, Service
+from provisioning.telephony.calls import INBOUND, OUTBOUND
 from voip.models import Cdr, CdrSource
-from voip.rating.deck import INBOUND, OUTBOUND
 from voip.selectors import MAX_CHART_DAYS, CallFilter
 from voip.services.uploads import UPLOAD_FORMATS
 

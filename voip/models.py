@@ -10,13 +10,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from api.models import address_allowed, parse_networks
 from portal.encryption import EncryptedTextField
 from portal.models import SingletonSettings
-from voip.cdr_formats.base import DEFAULT_INBOUND_CONTEXTS
-from voip.rating.deck import INBOUND, OUTBOUND
+from portal.network import address_allowed, parse_networks
+from provisioning.telephony.calls import INBOUND, OUTBOUND
+from provisioning.telephony.cdrs import DEFAULT_INBOUND_CONTEXTS
+from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.rating.engine import AFTER_MINIMUM, IGNORED, INVALID, RATED, UNRATED, WHOLE_DURATION
-from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.rating.periods import describe, valid_days
 
 # Prices: at most 8 decimal places below a million (voip/rating/deck.py keeps the cost formula exact with them).

@@ -10,8 +10,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from billing.models import Product, Service
+from provisioning.telephony.calls import INBOUND, OUTBOUND
 from voip.models import BillingMode, Cdr, VoipProduct
-from voip.rating.deck import INBOUND, OUTBOUND
 from voip.money import exact_sum
 from voip.services.unbilled import unbilled_calls
 

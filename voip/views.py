@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from api.security import client_ip
+from portal.network import client_ip
 from portal.views import client_required
 from voip import selectors
 from voip.charts import spend_chart_svg

@@ -149,7 +149,7 @@ class ProvisioningModule(ABC):
 
     def fetch_cdrs(self, source: CdrSourceRef, since: datetime | None) -> Iterable:
         """The source's call records from `since` (aware UTC; None: all the provider keeps), as CdrRecord or
-        CdrError items (voip.cdr_formats) in any order; a bad record is a CdrError with its line/position and
+        CdrError items (provisioning.telephony.cdrs) in any order; a bad record is a CdrError with its line/position and
         reason, never an exception. Records must carry a stable `external_id` (re-fetching is harmless: the
         import skips known ids) and, where the provider names one, the tenant/account in `account` (the import
         matches CDRs to services by it and by the numbers; see docs/voip.md). Needs `supports_cdrs`."""

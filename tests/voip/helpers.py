@@ -2,7 +2,8 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from voip.rating import Deck, Normaliser, Rate, Rater
+from provisioning.telephony.numbers import Normaliser
+from voip.rating import Deck, Rate, Rater
 
 ANSWERED_AT = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
+from provisioning.telephony.calls import MAX_SECONDS
 from voip.rating import Rate
-from voip.rating.deck import MAX_SECONDS
 
 prices = st.decimals(min_value=Decimal(0), max_value=Decimal("999999.99999999"), places=8)
 small_prices = st.decimals(min_value=Decimal(0), max_value=Decimal("5"), places=4)

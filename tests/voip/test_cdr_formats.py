@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from voip.cdr_formats import (
-    FORMATS, AsteriskParser, CdrError, CdrFileError, CdrRecord, FreeSwitchParser, FusionPbxParser, PortalParser,
-)
-from voip.rating.text import OPEN_INPUT
+from provisioning.modules.fusionpbx.cdrs import FusionPbxParser
+from provisioning.telephony.cdrs import CdrError, CdrFileError, CdrRecord
+from provisioning.telephony.text import OPEN_INPUT
+from voip.cdr_formats import FORMATS, AsteriskParser, FreeSwitchParser, PortalParser
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cdrs"
 NEW_YORK = ZoneInfo("America/New_York")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from voip.rating import INBOUND, OUTBOUND, Deck, PrefixIndex
+from provisioning.telephony.calls import INBOUND, OUTBOUND
+from provisioning.telephony.text import OPEN_INPUT
+from voip.rating import Deck, PrefixIndex
 from voip.rating.deck_file import DeckFileError, read_deck
-from voip.rating.text import OPEN_INPUT
 
 from .helpers import make_rate
 

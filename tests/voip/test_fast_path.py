@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provisioning.telephony.numbers import E164, Normaliser, nanp_validity
 from voip.rating import (
     INCREMENT_MODES, Deck, Rater, billable_seconds, cost_units, precise_cost, quantize_cost,
 )
-from voip.rating.numbers import E164, Normaliser, nanp_validity
 
 from .reference import reference_billed, reference_cost, reference_lookup, reference_split_cost
 from .strategies import BASE, decks, instants, long_calls, moments, rates, seconds, timed_decks, zones

@@ -1,7 +1,7 @@
 """Number normalisation, shared/voip-rating.md step 2, including every listed `phonenumbers` trap."""
 import pytest
 
-from voip.rating.numbers import E164, INTERNAL, INVALID, Normalised, Normaliser, clean_number
+from provisioning.telephony.numbers import E164, INTERNAL, INVALID, Normalised, Normaliser, clean_number
 
 US = Normaliser("US", local_npa=["212"])
 

@@ -4,9 +4,9 @@ seconds cost nothing, billed seconds respect the minimum and the increment; the 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provisioning.telephony.numbers import Normaliser
 from voip.rating import (
-    AFTER_MINIMUM, INCREMENT_MODES, RATED, WHOLE_DURATION, Deck, Normaliser, PrefixIndex, Rater, billable_seconds,
-    quantize_cost,
+    AFTER_MINIMUM, INCREMENT_MODES, RATED, WHOLE_DURATION, Deck, PrefixIndex, Rater, billable_seconds, quantize_cost,
 )
 from voip.rating.engine import IGNORED, cost_units
 

@@ -14,7 +14,7 @@ from provisioning.models import ModuleCall
 from tests.factories import ServerFactory
 from tests.voip.modules import PbxModule
 from voip import tasks
-from voip.cdr_formats import CdrError, CdrRecord
+from provisioning.telephony.cdrs import CdrError, CdrRecord
 from voip.models import Cdr, CdrImport, CdrSource
 from voip.services.fetching import import_source
 from voip.services.imports import run_import, settle_stale_imports, start_import

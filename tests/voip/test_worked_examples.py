@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.telephony.text import OPEN_INPUT
 from voip.cdr_formats import FreeSwitchParser
 from voip.rating import AFTER_MINIMUM, IGNORED, RATED, WHOLE_DURATION, billable_seconds
-from voip.rating.text import OPEN_INPUT
 
 from .helpers import make_rate, make_rater, rate_call
 

@@ -6,9 +6,8 @@ inbound context are inbound, the rest outbound; `dst` is the rated number in bot
 is `accountcode`."""
 import hashlib
 
-from voip.rating.text import aware_utc, whole_seconds
-
-from .base import CdrParser, CdrRecord
+from provisioning.telephony.cdrs import CdrParser, CdrRecord
+from provisioning.telephony.text import aware_utc, whole_seconds
 
 LAYOUT = (
     "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata", "start",

@@ -3,9 +3,8 @@ header, 13 fields, all quoted, with a space before the last one. Stamps are the 
 parser's `time_zone`). A call is answered when `answer_stamp` is set (and billed when `billsec > 0`). There
 is no direction column: calls in an inbound context (`public`) are inbound; `destination_number` is the rated
 number in both directions. The account is `accountcode`."""
-from voip.rating.text import aware_utc, whole_seconds
-
-from .base import CdrParser, CdrRecord
+from provisioning.telephony.cdrs import CdrParser, CdrRecord
+from provisioning.telephony.text import aware_utc, whole_seconds
 
 LAYOUT = (
     "caller_id_name", "caller_id_number", "destination_number", "context", "start_stamp", "answer_stamp",

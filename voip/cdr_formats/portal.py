@@ -3,10 +3,9 @@
 found by name (other columns are carried along). `direction` is outbound or inbound; `answer_time` is
 ISO 8601 in UTC (an explicit offset is converted); `billsec` is whole seconds. The rated number is `callee`
 in both directions: the dialled number of an outbound call, the called DID of an inbound one."""
-from voip.rating.deck import DIRECTIONS
-from voip.rating.text import aware_utc, header_index, whole_seconds
-
-from .base import CdrParser, CdrRecord
+from provisioning.telephony.calls import DIRECTIONS
+from provisioning.telephony.cdrs import CdrParser, CdrRecord
+from provisioning.telephony.text import aware_utc, header_index, whole_seconds
 
 REQUIRED = ("id", "direction", "caller", "callee", "answer_time", "billsec")
 OPTIONAL = ("disposition", "account")

@@ -4,21 +4,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+from provisioning.telephony.calls import DIRECTIONS, MAX_SECONDS, OUTBOUND
+from provisioning.telephony.numbers import CACHE_LIMIT
+
 from .periods import DAY_SECONDS, day_mask, pick, second_of_day, valid_days
 
-OUTBOUND = "outbound"
-INBOUND = "inbound"
-DIRECTIONS = (OUTBOUND, INBOUND)
-
 #: Prices carry at most 8 decimal places and stay below a million (a DecimalField(14, 8) holds them); with
-#: durations bounded by MAX_SECONDS this keeps every Decimal step of the cost formula exact in the default
-#: 28-digit context, which is what lets the integer fast path equal it (see engine.cost_units).
+#: durations bounded by MAX_SECONDS (provisioning.telephony.calls) this keeps every Decimal step of the cost
+#: formula exact in the default 28-digit context, which is what lets the integer fast path equal it (see
+#: engine.cost_units).
 PRICE_PLACES = 8
 MAX_PRICE = Decimal("999999.99999999")
-MAX_SECONDS = 10_000_000  # about 115 days: larger durations are data errors
 PRICE_UNIT = 10**PRICE_PLACES  # prices are also kept as integers in units of 1e-8
 MAX_PREFIX_DIGITS = 15  # E.164 numbers have at most 15 digits
-CACHE_LIMIT = 1 << 20  # numbers remembered per index; the cache is emptied when it grows past this
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,11 @@ called DID, with the same deck."""
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from .deck import DIRECTIONS, Deck, Rate
+from provisioning.telephony.calls import DIRECTIONS
+from provisioning.telephony.text import aware_utc, csv_lines, header_index, whole_seconds
+
+from .deck import Deck, Rate
 from .periods import parse_days, parse_time
-from .text import aware_utc, csv_lines, header_index, whole_seconds
 
 RATE_COLUMNS = ("prefix", "destination", "connect_fee", "rate_per_minute", "minimum_seconds", "increment_seconds")
 OPTIONAL_RATE_COLUMNS = (

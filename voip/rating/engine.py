@@ -1,18 +1,19 @@
 """Rating one call: shared/voip-rating.md steps 1 (eligibility), 4 (billable seconds) and 5 (cost), with
-step 2 (numbers.Normaliser) and step 3 (deck.Deck) plugged in, and step 10 (time-of-day rates: a call split
-by periods.split, its billed seconds shared between the parts' rates by price_parts).
+step 2 (provisioning.telephony.numbers.Normaliser) and step 3 (deck.Deck) plugged in, and step 10 (time-of-day
+rates: a call split by periods.split, its billed seconds shared between the parts' rates by price_parts).
 
 Costs are exact: `precise_cost` is the spec's Decimal formula; `cost_units` computes the same quantized cost
 in integers (units of 0.0001), which is what bulk rating uses. Prices have at most 8 decimal places and
-durations at most deck.MAX_SECONDS, so every Decimal step of the formula is exact in its 28-digit context
-and the two agree on every input (tests/voip/test_fast_path.py checks it on random inputs).
+durations at most MAX_SECONDS (provisioning.telephony.calls), so every Decimal step of the formula is exact in
+its 28-digit context and the two agree on every input (tests/voip/test_fast_path.py checks it on random inputs).
 """
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 
-from .deck import INBOUND, OUTBOUND
-from .numbers import E164, INTERNAL
+from provisioning.telephony.calls import INBOUND, OUTBOUND
+from provisioning.telephony.numbers import E164, INTERNAL
+
 from .periods import NoRateAt, describe, split
 
 RATED = "rated"
@@ -172,7 +173,7 @@ class Rater:
         return self._rate(direction, number, billsec, answer_time, ignore_reason)
 
     def rate_record(self, record):
-        """Rate a cdr_formats.CdrRecord."""
+        """Rate a provisioning.telephony.cdrs.CdrRecord."""
         return self._rate(record.direction, record.number, record.billsec, record.answer_time, record.ignore_reason)
 
     def _rate(self, direction, number, billsec, answer_time, ignore_reason):

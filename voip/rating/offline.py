@@ -3,7 +3,7 @@ output row per input CDR line, nothing kept in memory but the ids seen (a repeat
 import csv
 from dataclasses import dataclass, field
 
-from voip.cdr_formats import CdrError
+from provisioning.telephony.cdrs import CdrError
 
 from .engine import IGNORED, INVALID, STATUSES, RatingResult, format_units
 

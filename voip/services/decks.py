@@ -14,13 +14,15 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import F
 
+from billing.models import Product
 from portal.activity import log_activity
+from provisioning.telephony.calls import DIRECTIONS
+from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 from voip.models import Rate, RatePackage, VoipProduct
-from voip.rating.deck import DIRECTIONS, Deck
+from voip.rating.deck import Deck
 from voip.rating.deck import Rate as DeckRate
 from voip.rating.deck_file import DeckFileError, read_deck
 from voip.rating.engine import AFTER_MINIMUM, Rater
-from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +106,6 @@ def rater_for(product, settings, time_zone=None, extension_digits=DEFAULT_EXTENS
 
 def products_with_settings(product_ids):
     """{product id: (Product, its VoipProduct or None)} with the packages, in two queries."""
-    from billing.models import Product
-
     settings = {
         row.product_id: row
         for row in VoipProduct.objects.filter(product_id__in=set(product_ids)).select_related("rate_package")

@@ -1,7 +1,7 @@
 """The CDR import pipeline: parse → normalise → match → rate → insert → debit (voip-rating.md steps 1–6).
 
 Every way in — a scheduled fetch from a provider module, a Vodia push, a file staff upload — produces
-CdrRecord/CdrError items (voip.cdr_formats) and hands them to `run_import`, which:
+CdrRecord/CdrError items (provisioning.telephony.cdrs) and hands them to `run_import`, which:
 
 - matches each record to a service (voip.services.matching: dicts built once per import);
 - rates it with the service's product deck and number rules (voip.rating; decks cached per package version);
@@ -30,11 +30,11 @@ from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
-from voip.cdr_formats import EXTENSION_LEG, LOCAL, CdrError
+from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL, CdrError
+from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.models import BillingMode, Cdr, CdrImport, CdrSource
 from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
-from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS
 from voip.services.decks import products_with_settings, rater_for
 from voip.services.matching import matcher_for
 from voip.services.unbilled import refresh_unbilled

@@ -16,8 +16,8 @@ A live service wins over a terminated one that had the same identifier. A record
 import phonenumbers
 
 from billing.models import Product, Service
-from voip.rating.deck import INBOUND
-from voip.rating.numbers import clean_number
+from provisioning.telephony.calls import INBOUND
+from provisioning.telephony.numbers import clean_number
 
 # module_data keys, as docs/voip-providers.md §1 names them (provisioning.voip_services.KEYS). DIDs are stored
 # there as E.164 digits without "+".

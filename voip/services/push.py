@@ -13,12 +13,12 @@ Who may push (`admit_push`, docs/voip-providers.md §5.2), in this order, each r
 status:
 
 1. an address with too many failed authentications this minute gets 429 before its credentials are looked at
-   (the API's per-address counter, api.security: a brute force on either counts against both);
+   (the API's per-address counter, portal.network: a brute force on either counts against both);
 2. HTTP Basic with the source's push user and password, compared in constant time (as SHA-256 digests, so
    neither the length nor an unknown source shows in the timing), else 401 — an unknown or disabled source
    gets the same 401;
 3. the source's IP allow-list, after the credentials so that it cannot be probed without them, else 403;
-4. the source's pushes per minute (api.security's cache counter under its own key), else 429;
+4. the source's pushes per minute (portal.network's cache counter under its own key), else 429;
 5. the body's size (Content-Length before it is read, then the bytes), else 413.
 
 429 answers carry Retry-After (the seconds left in the minute window). Each refusal is logged (logger
@@ -38,7 +38,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from api.security import count_failed_auth, failed_auth_limited, rate_limited
+from portal.network import count_failed_auth, failed_auth_limited, rate_limited
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
 from voip.models import CdrImport, CdrSource
 from voip.services.imports import run_import, start_import
@@ -66,7 +66,7 @@ class PushRefused(Exception):
 
 @dataclass(frozen=True)
 class _PushCaller:
-    """What api.security.rate_limited counts: one source's pushes, under a key of their own."""
+    """What portal.network.rate_limited counts: one source's pushes, under a key of their own."""
 
     source_id: int
     rate_limit: int
@@ -85,7 +85,7 @@ def rate_limit_of(source):
 
 
 def seconds_left_in_minute(now=None):
-    """Retry-After for the minute windows of api.security's counters: the seconds until the next window."""
+    """Retry-After for the minute windows of portal.network's counters: the seconds until the next window."""
     return 60 - int((now or timezone.now()).timestamp()) % 60
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
-from voip.cdr_formats import CdrRecord
+from provisioning.telephony.cdrs import CdrRecord
 from voip.models import Cdr, CdrImport, CdrSource
 from voip.rating.engine import RATED
 from voip.selectors import period_bounds

@@ -1,6 +1,12 @@
 """CDR files staff upload in the admin (Asterisk Master.csv, FreeSWITCH cdr_csv, FusionPBX export, the portal's
 own CSV). The file is stored under VAR_DIR/voip-uploads and a task imports it after the request, updating the
-import's progress every chunk; the admin page polls it. The file is removed once imported."""
+import's progress every chunk; the admin page polls it. The file is removed once imported.
+
+The task is voip.tasks.import_upload, which calls process_upload. Tasks sit above the services (voip.tasks
+imports them), so this module does not import voip.tasks back: VoipConfig.ready registers the task's `delay`
+here at start-up (register_import_queue), and upload_cdr_file queues through it. A registered callable rather
+than sending the task by name: Celery's send_task ignores CELERY_TASK_ALWAYS_EAGER, and a signature by name
+only runs eagerly once the task module happens to be imported, while the hook is always the task itself."""
 import uuid
 from itertools import batched
 from pathlib import Path
@@ -9,9 +15,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from voip.cdr_formats import FORMATS, CdrFileError, CdrRecord
+from provisioning.telephony.cdrs import CdrFileError, CdrRecord
+from provisioning.telephony.text import OPEN_INPUT
+from voip.cdr_formats import FORMATS
 from voip.models import Cdr, CdrImport
-from voip.rating.text import OPEN_INPUT
 from voip.services.imports import fail_import, run_import, source_time_zone
 
 UPLOAD_FORMATS = {
@@ -20,6 +27,15 @@ UPLOAD_FORMATS = {
     "fusionpbx": "FusionPBX CDR export (CSV)",
     "portal": "Portal CSV (id,direction,caller,callee,answer_time,billsec)",
 }
+
+# How an upload's import is queued: set at start-up by VoipConfig.ready (voip.tasks.import_upload.delay).
+_queue_import = None
+
+
+def register_import_queue(queue):
+    """Set the function that queues an upload's import, `queue(import_id)` (VoipConfig.ready)."""
+    global _queue_import
+    _queue_import = queue
 
 
 def upload_dir():
@@ -45,9 +61,9 @@ def upload_cdr_file(*, source, uploaded_file, file_format, actor_user=None):
 
 
 def _queue(import_id):
-    from voip.tasks import import_upload
-
-    import_upload.delay(import_id)
+    if _queue_import is None:
+        raise RuntimeError("No upload import queue is registered: the voip app is not ready (VoipConfig.ready).")
+    _queue_import(import_id)
 
 
 class _CountedLines:

@@ -16,13 +16,14 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from provisioning.modules.base import ActionResult, ModuleError
+from provisioning.modules.fusionpbx.cdrs import FusionPbxParser
 from provisioning.modules.fusionpbx.client import FusionPbxClient, FusionPbxError, NotFound
 from provisioning.modules.fusionpbx.database import OPTIONAL_CDR_COLUMNS, FusionPbxDatabase, with_credentials
 from provisioning.modules.fusionpbx.eventsocket import EventSocket
 from provisioning.modules.fusionpbx.options import EXTENSION, GATEWAY, PRODUCT_OPTIONS, SERVER_SETTINGS, SUSPEND_MODES
 from provisioning.modules.fusionpbx.switch import Switch
 from provisioning.modules.voip_common import VoipModule
-from voip.cdr_formats import CdrError, FusionPbxParser
+from provisioning.telephony.cdrs import CdrError
 
 CDR_PAGE = 1000
 SUSPENSION = "fusionpbx_suspension"

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from provisioning.options import OptionsError
+from provisioning.telephony.calls import INBOUND, OUTBOUND
+from provisioning.telephony.cdrs import CdrError, CdrRecord
+from provisioning.telephony.numbers import E164
+from provisioning.telephony.text import csv_lines
 from provisioning.voip_services import number_normaliser
-from voip.cdr_formats import CdrError, CdrRecord
-from voip.rating.deck import INBOUND, OUTBOUND
-from voip.rating.numbers import E164
-from voip.rating.text import csv_lines
 
 DELIMITERS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 AUTO_DELIMITERS = ("\t", ",", ";", "|")

@@ -17,8 +17,8 @@ from provisioning.modules.lesnet.cdrs import (
 )
 from provisioning.modules.voip_common import TIMEOUT_SETTINGS, VoipModule, basic_auth, provider_http
 from provisioning.options import OptionSchema, TextOption
+from provisioning.telephony.cdrs import CdrError
 from provisioning.voip_services import NUMBER_OPTIONS
-from voip.cdr_formats import CdrError
 
 PRODUCT_OPTIONS = OptionSchema(*NUMBER_OPTIONS)
 SERVER_SETTINGS = OptionSchema(

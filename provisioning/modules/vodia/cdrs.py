@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from provisioning.voip_services import number_normaliser
-from voip.cdr_formats import EXTENSION_LEG, LOCAL, LOCAL_CALL, CdrError, CdrRecord
-from voip.rating.deck import INBOUND, OUTBOUND
-from voip.rating.numbers import E164
+from provisioning.telephony.calls import INBOUND, OUTBOUND
+from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL, LOCAL_CALL, CdrError, CdrRecord
+from provisioning.telephony.numbers import E164
 
 JSON_LEG_ACTION = "call-data-record"
 START_KEYS = ("start", "timestart", "starttime", "start_time")

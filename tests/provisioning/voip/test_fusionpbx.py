@@ -15,8 +15,8 @@ from provisioning.modules.base import CdrSourceRef, ModuleError
 from provisioning.modules.fusionpbx.options import PRODUCT_OPTIONS
 from provisioning.registry import get_module
 from provisioning.simulators.fusionpbx import SWITCHNAME
+from provisioning.telephony.cdrs import CdrError, CdrRecord
 from tests.provisioning.voip.conftest import ACTOR, TENANT, created, fusionpbx_settings
-from voip.cdr_formats import CdrError, CdrRecord
 
 S = Service.Status
 pytestmark = pytest.mark.django_db

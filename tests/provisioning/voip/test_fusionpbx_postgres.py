@@ -17,9 +17,9 @@ from provisioning.models import ModuleCall
 from provisioning.modules.base import CdrSourceRef, ModuleError
 from provisioning.registry import get_module
 from provisioning.simulators.fusionpbx import FusionPbxSimulator
+from provisioning.telephony.cdrs import CdrRecord
 from tests.conftest import service_unavailable
 from tests.provisioning.voip.conftest import ACTOR, TENANT, fusionpbx_settings, server_for, voip_service
-from voip.cdr_formats import CdrRecord
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 

@@ -17,8 +17,8 @@ from provisioning.modules.lesnet.cdrs import (
     sniff_delimiter,
 )
 from provisioning.registry import get_module
+from provisioning.telephony.cdrs import CdrError, CdrRecord
 from tests.provisioning.voip.conftest import ACTOR, PEER
-from voip.cdr_formats import CdrError, CdrRecord
 
 S = Service.Status
 DIDS = ("12046664021",)

@@ -12,8 +12,8 @@ from provisioning.modules.base import ModuleError
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
 from provisioning.registry import get_module
 from provisioning.simulators.vodia import json_leg, push_cdrs, webcdr
+from provisioning.telephony.cdrs import CdrError, CdrRecord
 from tests.provisioning.voip.conftest import ACTOR, VODIA_TENANT, created
-from voip.cdr_formats import CdrError, CdrRecord
 
 S = Service.Status
 

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from voip.cdr_formats import DEFAULT_INBOUND_CONTEXTS, FORMATS, CdrFileError
+from provisioning.telephony.cdrs import DEFAULT_INBOUND_CONTEXTS, CdrFileError
+from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
+from provisioning.telephony.text import OPEN_INPUT, OPEN_OUTPUT
+from voip.cdr_formats import FORMATS
 from voip.rating.deck_file import DeckFileError, read_deck
 from voip.rating.engine import AFTER_MINIMUM, INCREMENT_MODES, Rater
-from voip.rating.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 from voip.rating.offline import rate_file
-from voip.rating.text import OPEN_INPUT, OPEN_OUTPUT
 
 
 def _listed(values):

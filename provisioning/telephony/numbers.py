@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat
 
-from .deck import CACHE_LIMIT
+CACHE_LIMIT = 1 << 20  # numbers remembered per normaliser (and per deck index); the cache is emptied past this
 
 E164 = "e164"
 INTERNAL = "internal"

@@ -16,10 +16,9 @@ spreadsheet) is read as ordinary CSV.
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from voip.rating.deck import INBOUND, OUTBOUND
-from voip.rating.text import aware_utc, csv_lines, header_index, whole_seconds
-
-from .base import LOCAL, LOCAL_CALL, CdrParser, CdrRecord
+from provisioning.telephony.calls import INBOUND, OUTBOUND
+from provisioning.telephony.cdrs import LOCAL, LOCAL_CALL, CdrParser, CdrRecord
+from provisioning.telephony.text import aware_utc, csv_lines, header_index, whole_seconds
 
 REQUIRED = ("xml_cdr_uuid", "direction", "caller_destination", "destination_number")
 OPTIONAL = (

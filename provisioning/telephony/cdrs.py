@@ -8,8 +8,8 @@ before the first record.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from voip.rating.deck import INBOUND, OUTBOUND
-from voip.rating.text import csv_lines
+from .calls import INBOUND, OUTBOUND
+from .text import csv_lines
 
 LOCAL = "local"
 LOCAL_CALL = "local call (extension to extension)"

@@ -3,7 +3,7 @@ field conversions they share. A field's problem is a ValueError whose message is
 import csv
 from datetime import UTC, datetime
 
-from .deck import MAX_SECONDS
+from .calls import MAX_SECONDS
 
 #: Opening arguments for every input file: a BOM is dropped, bytes that are not UTF-8 are kept as they are
 #: (written back unchanged to the output), and line ends are left to the CSV reader.
