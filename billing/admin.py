@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from billing import admin_clients, admin_emails, admin_money  # noqa: F401 - admin_clients registers the Client page
 from billing.models import (
@@ -17,6 +18,8 @@ from billing.models import (
     ServiceChange,
     TaxRate,
 )
+from billing.services.changes import change_apply_now
+from portal.activity import Actor
 
 
 class ProductInline(admin.TabularInline):
@@ -86,11 +89,6 @@ class ServiceChangeAdmin(admin.ModelAdmin):
     @admin.action(description="Apply the selected pending changes now (without waiting for payment)",
                   permissions=["change"])
     def apply_now(self, request, queryset):
-        from django.contrib import messages
-
-        from billing.services.changes import change_apply_now
-        from portal.activity import Actor
-
         applied = 0
         for change in queryset.order_by("pk"):
             try:

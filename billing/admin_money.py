@@ -22,6 +22,7 @@ from billing.forms import (
 from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
 from billing.pricing import product_options
 from billing.selectors import orderable_products
+from billing.services import billable, invoice_edit, transactions
 from billing.services.generation import generate_invoices
 from billing.services.invoices import invoice_cancel
 from billing.services.ledger import credit_adjust
@@ -156,13 +157,11 @@ class InvoiceAdmin(admin.ModelAdmin):
         return admin_form_page(self, request, title=f"Record a payment for invoice {invoice}", form=form, invoice=invoice)
 
     def edit_view(self, request, invoice_id):
-        from billing.services.invoice_edit import invoice_update
-
         invoice = self._invoice(request, invoice_id)
         form = InvoiceEditForm(request.POST or None, invoice=invoice)
         if request.method == "POST" and form.is_valid():
             try:
-                updated = invoice_update(invoice=invoice, actor=Actor.from_request(request), **form.edits())
+                updated = invoice_edit.invoice_update(invoice=invoice, actor=Actor.from_request(request), **form.edits())
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -174,14 +173,12 @@ class InvoiceAdmin(admin.ModelAdmin):
                                         "lowered total goes to the client's credit.")
 
     def refund_view(self, request, invoice_id):
-        from billing.services.transactions import refund_record, refundable
-
         invoice = self._invoice(request, invoice_id)
-        left = refundable(invoice)
+        left = transactions.refundable(invoice)
         form = RefundForm(request.POST or None, initial={"amount": left})
         if request.method == "POST" and form.is_valid():
             try:
-                refund_record(invoice=invoice, actor=Actor.from_request(request), **form.cleaned_data)
+                transactions.refund_record(invoice=invoice, actor=Actor.from_request(request), **form.cleaned_data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -254,15 +251,14 @@ class PaymentAdmin(RecordOnlyAdmin):
                 *super().get_urls()]
 
     def correct_view(self, request, payment_id):
-        from billing.services.transactions import EDITABLE_FIELDS, transaction_update
-
         if not request.user.has_perm("billing.change_payment"):
             raise PermissionDenied
         payment = get_object_or_404(Payment, pk=payment_id)
-        form = TransactionCorrectionForm(request.POST or None, initial={f: getattr(payment, f) for f in EDITABLE_FIELDS})
+        initial = {name: getattr(payment, name) for name in transactions.EDITABLE_FIELDS}
+        form = TransactionCorrectionForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                transaction_update(payment=payment, actor=Actor.from_request(request), **form.cleaned_data)
+                transactions.transaction_update(payment=payment, actor=Actor.from_request(request), **form.cleaned_data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -318,16 +314,12 @@ class CreditLedgerEntryAdmin(RecordOnlyAdmin):
         return admin_form_page(self, request, title=title, form=form)
 
     def payment_view(self, request):
-        from billing.services.transactions import payment_to_credit
-
         return self._money_view(request, title="Record a payment to a client's credit", form_class=ClientPaymentForm,
-                                run=payment_to_credit, done="{amount} added to the credit of {client}.")
+                                run=transactions.payment_to_credit, done="{amount} added to the credit of {client}.")
 
     def refund_view(self, request):
-        from billing.services.transactions import refund_record
-
         return self._money_view(request, title="Refund a client's credit", form_class=ClientRefundForm,
-                                run=refund_record, done="{amount} of the credit of {client} refunded.")
+                                run=transactions.refund_record, done="{amount} of the credit of {client} refunded.")
 
     def adjust_view(self, request):
         return self._money_view(request, title="Adjust a client's credit", form_class=ClientCreditAdjustmentForm,
@@ -422,15 +414,13 @@ class BillableItemAdmin(admin.ModelAdmin):
         return fields
 
     def save_model(self, request, obj, form, change):
-        from billing.services.billable import EDITABLE_FIELDS, billable_item_create, billable_item_update
-
         if change:
-            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
-            billable_item_update(item=obj, actor=Actor.from_request(request), changes=changes)
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in billable.EDITABLE_FIELDS}
+            billable.billable_item_update(item=obj, actor=Actor.from_request(request), changes=changes)
         else:
-            created = billable_item_create(
+            created = billable.billable_item_create(
                 client=obj.client, actor=Actor.from_request(request),
-                **{name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data},
+                **{name: form.cleaned_data[name] for name in billable.EDITABLE_FIELDS if name in form.cleaned_data},
             )
             obj.pk = created.pk
 
@@ -439,10 +429,8 @@ class BillableItemAdmin(admin.ModelAdmin):
 
     @admin.action(description="Invoice selected items now (one invoice per client)", permissions=["change"])
     def invoice_now(self, request, queryset):
-        from billing.services.billable import billable_items_invoice
-
         try:
-            invoices = billable_items_invoice(items=list(queryset), actor=Actor.from_request(request))
+            invoices = billable.billable_items_invoice(items=list(queryset), actor=Actor.from_request(request))
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
@@ -450,7 +438,5 @@ class BillableItemAdmin(admin.ModelAdmin):
 
     @admin.action(description="Stop selected items (no further invoices)", permissions=["change"])
     def stop_items(self, request, queryset):
-        from billing.services.billable import billable_items_stop
-
-        count = billable_items_stop(items=list(queryset), actor=Actor.from_request(request))
+        count = billable.billable_items_stop(items=list(queryset), actor=Actor.from_request(request))
         self.message_user(request, f"Stopped {count} item(s).", messages.SUCCESS)

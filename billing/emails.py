@@ -25,8 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import hooks
-from billing.models import EmailLog, EmailTemplate, Invoice
+from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, Product, Service
 from portal.mail_text import render_text
+from portal.models import Client, Contact
 from portal.money import ZERO, format_money
 
 INVOICE_CREATED = "Invoice Created"
@@ -126,8 +127,6 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
 
 def sample_context():
     """Merge fields with made-up values, for the staff preview."""
-    from billing.models import Product, Service
-    from portal.models import Client
 
     client = Client(
         pk=1001, first_name="Alice", last_name="Archer", company_name="Acme Widgets Ltd", email="alice@acme.example",
@@ -161,8 +160,6 @@ class _SampleInvoice:
 
 class _SampleItems:
     def all(self):
-        from billing.models import InvoiceItem
-
         return [InvoiceItem(description="Mail Business – acme.example (2026-11-15 – 2026-12-14)", amount=Decimal("24.00"))]
 
 
@@ -245,7 +242,6 @@ def contact_copies(rows):
     """A copy of each new client e-mail for each contact who opted in to its category: two queries in all."""
     if not rows:
         return []
-    from portal.models import Contact
 
     categories = dict(
         EmailTemplate.objects.filter(name__in={row.template_name for row in rows}).values_list("name", "category")

@@ -7,6 +7,7 @@ from django import forms
 
 from billing.models import BillingCycle, ConfigurableOption, Service
 from billing.pricing import granted_quantity
+from billing.services.invoice_edit import LineChange, new_line
 from billing.services.invoices import add_funds_limits
 
 
@@ -143,8 +144,6 @@ class InvoiceEditForm(forms.Form):
 
     def edits(self):
         """The arguments of invoice_update for what was changed."""
-        from billing.services.invoice_edit import LineChange, new_line
-
         data, changes, deletes = self.cleaned_data, {}, []
         for item in self.items:
             if data.get(f"delete_{item.pk}"):

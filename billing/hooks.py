@@ -36,3 +36,8 @@ waiting_for_staff = Hook("billing.waiting_for_staff", "services whose provider c
 send_emails_later = Hook("billing.send_emails_later", "queue the sending of e-mail log rows")
 follow_up_paid_invoices_later = Hook("billing.follow_up_paid_invoices_later",
                                      "queue accepting orders and unsuspending services after a payment")
+
+# Plan changes (billing.services.changes, which issues their invoices) wait on those invoices: paying one applies
+# its change, cancelling one cancels it. Answered by billing/apps.py with the changes module's functions.
+apply_paid_changes = Hook("billing.apply_paid_changes", "apply the plan changes whose invoices are now paid")
+cancel_pending_changes = Hook("billing.cancel_pending_changes", "cancel the plan changes of cancelled invoices")

@@ -13,6 +13,8 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def install_beat_schedule(sender, **kwargs):
+    # Imported here, not at the top: this module loads with the settings, before Django's apps are ready,
+    # and portal.jobs loads models.
     from portal.jobs import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 
-from portal.models import ActivityLog
+from portal.models import ActivityLog, Client
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,6 @@ def log_activities(entries):
 
 def _client_id_of(target):
     """The client an entry is about, read from the target without a query."""
-    from portal.models import Client
-
     if isinstance(target, Client):
         return target.pk
     return getattr(target, "client_id", None)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from portal.encryption import decrypt, encrypt
+
 HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SECRET_PREFIX = "enc:"
@@ -195,8 +197,6 @@ class SecretOption(TextOption):
         if isinstance(raw, str) and raw.startswith(SECRET_PREFIX):
             from django.core.exceptions import ImproperlyConfigured
 
-            from portal.encryption import decrypt
-
             try:
                 raw = decrypt(raw[len(SECRET_PREFIX):])
             except ImproperlyConfigured:
@@ -207,8 +207,6 @@ class SecretOption(TextOption):
         value = self.to_python(value)
         if not value:
             return ""
-        from portal.encryption import encrypt
-
         return SECRET_PREFIX + encrypt(value)
 
 

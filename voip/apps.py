@@ -8,10 +8,7 @@ class VoipConfig(AppConfig):
     verbose_name = "VoIP"
 
     def ready(self):
-        # The upload service queues its import through this hook instead of importing voip.tasks, which imports
-        # the services (voip/services/uploads.py says why a hook). Here rather than at the top: an app's modules
-        # that import models can only be imported once the app registry is ready.
-        from voip import tasks
-        from voip.services import uploads
+        # Imported here, not at the top: app modules load models, which Django allows only once apps are ready.
+        from voip import hooks, tasks
 
-        uploads.register_import_queue(tasks.import_upload.delay)
+        hooks.import_upload_later.answer(tasks.import_upload_later)

@@ -70,3 +70,8 @@ def usage_invoicing(run_date=None):
     with track_job("voip_usage_invoicing") as summary:
         summary["summary"] = invoicing.invoice_usage(run_date=day).summary
     return summary["summary"]
+
+
+def import_upload_later(import_id):
+    """What voip's upload service queues once the upload commits (voip.hooks, answered in voip/apps.py)."""
+    import_upload.delay(import_id)

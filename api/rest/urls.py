@@ -2,6 +2,7 @@ from django.apps import apps
 from rest_framework.routers import DefaultRouter
 
 from api.rest import views
+from api.rest.cdrs import CdrViewSet
 from api.rest.contacts_billable import BillableItemViewSet, ContactViewSet
 
 router = DefaultRouter()
@@ -15,6 +16,4 @@ router.register("contacts", ContactViewSet)
 router.register("billable-items", BillableItemViewSet)
 
 if apps.is_installed("voip") and any(m.__name__ == "Cdr" for m in apps.get_app_config("voip").get_models()):
-    from api.rest.cdrs import CdrViewSet
-
     router.register("cdrs", CdrViewSet)

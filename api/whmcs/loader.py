@@ -1,6 +1,8 @@
 """Import every category module once, so that each registers its actions."""
 from importlib import import_module
 
+from api.whmcs.registry import ACTIONS
+
 MODULES = ("clients", "orders", "products", "services", "billing", "system", "sso", "users", "unsupported")
 _loaded = False
 
@@ -11,6 +13,5 @@ def load_actions():
         for name in MODULES:
             import_module(f"api.whmcs.{name}")
         _loaded = True
-    from api.whmcs.registry import ACTIONS
 
     return ACTIONS

@@ -40,6 +40,7 @@ from billing.automation import client_status, selection
 from billing.automation.invoices import handle_terminated_service_invoices
 from billing.automation.rules import SUSPEND, TERMINATE, Rules
 from billing.models import AutomationSettings, Product, Service
+from billing.services.cancellation import cancellations_process, due_cancellations
 from billing.services.ledger import lock_client
 from portal.activity import Actor, log_activity
 from portal.concurrency import run_on_threads
@@ -146,8 +147,6 @@ def _service_rows(rules, action, date, services, limit):
 
 
 def _cancellation_rows(date, limit):
-    from billing.services.cancellation import due_cancellations
-
     due = due_cancellations(date)
     values = due.values(*selection.ROW_FIELDS, "cancellation_type")
     rows = []
@@ -234,8 +233,6 @@ def run_automation(*, date, dry_run=False, mode=DAILY, actor=None, threads=None)
 def run_cancellations(plan, *, date, actor):
     """End-of-period cancellation requests due on `date` (billing's own function: it calls the module, cancels
     the service's unpaid lines, and leaves a failed one for the next run)."""
-    from billing.services.cancellation import cancellations_process
-
     rows = {row.service_id: row for row in plan.service_rows(CANCEL)}
     if not rows:
         return

@@ -16,6 +16,7 @@ from django.db import transaction
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem
 from billing.services.invoices import Line, take_back_excess, totals
 from billing.services.ledger import ledger_post, lock_client
+from billing.services.payments import settle_invoices
 from portal.activity import log_activity
 from portal.money import quantize
 
@@ -128,8 +129,6 @@ def invoice_update(*, invoice, actor, line_changes=None, new_lines=(), delete_id
         data={"changes": diff, "returned_to_credit": str(returned)},
     )
     if invoice.status == Invoice.Status.UNPAID and invoice.balance <= 0:
-        from billing.services.payments import settle_invoices
-
         settle_invoices(invoices=[invoice], actor=actor)
     return invoice
 

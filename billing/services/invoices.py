@@ -10,10 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from billing import emails
+from billing import emails, hooks
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, TaxRate
 from billing.numbering import allocate_invoice_numbers
 from billing.services.ledger import ledger_post, lock_client
+from billing.services.payments import _clean_amount, settle_invoices
 from portal.activity import build_entry, log_activities, log_activity
 from portal.models import Client
 from portal.money import ZERO, quantize, spendable
@@ -64,8 +65,6 @@ def totals(amounts_and_taxable, rate):
 def issue_invoices(*, drafts, on_date, actor):
     """Issue invoices for drafts whose clients the caller has locked in the open transaction. Applies credit
     where the client opted in, settles invoices that need no payment, audits, and queues 'Invoice Created'."""
-    from billing.services.payments import settle_invoices
-
     if not drafts:
         return []
     countries = {d.client.country for d in drafts if not d.client.tax_exempt}
@@ -194,9 +193,7 @@ def invoice_cancel(*, invoice, actor, reason="cancelled by staff"):
         actor=actor, action="invoice.cancel", target=invoice, message=f"Invoice {invoice} cancelled: {reason}",
         data={"returned_to_credit": str(received)},
     )
-    from billing.services.changes import cancel_pending_changes
-
-    cancel_pending_changes(invoice_ids=[invoice.pk], actor=actor, reason=f"invoice {invoice} cancelled")
+    hooks.cancel_pending_changes(invoice_ids=[invoice.pk], actor=actor, reason=f"invoice {invoice} cancelled")
     return invoice
 
 
@@ -206,8 +203,6 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
     An invoice left with no lines is cancelled. Otherwise the lines move to a new, unnumbered, cancelled
     invoice (seed 001) and the original is re-totalled; money it received beyond its new total goes to credit.
     The caller holds the client lock."""
-    from billing.services.payments import settle_invoices
-
     items = InvoiceItem.objects.filter(service_id__in=service_ids, invoice__status=Invoice.Status.UNPAID)
     if from_date is not None:
         items = items.filter(period_start__gte=from_date)
@@ -251,10 +246,8 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
         )
         upgrades = {i.service_id for i in moving if i.kind == InvoiceItem.Kind.UPGRADE}
         if upgrades:
-            from billing.services.changes import cancel_pending_changes
-
-            cancel_pending_changes(invoice_ids=[invoice.pk], service_ids=upgrades, actor=actor,
-                                   reason=f"its line on invoice {invoice} was cancelled: {reason}")
+            hooks.cancel_pending_changes(invoice_ids=[invoice.pk], service_ids=upgrades, actor=actor,
+                                         reason=f"its line on invoice {invoice} was cancelled: {reason}")
     settle_invoices(invoices=settled, actor=actor)
     return touched
 
@@ -268,8 +261,6 @@ def add_funds_limits():
 def add_funds_invoice_create(*, client, amount, actor):
     """An add-funds invoice: paying it adds its amount to the client's credit. Not taxed (tax is charged when
     the credit pays a taxable invoice) and never paid from credit itself."""
-    from billing.services.payments import _clean_amount
-
     amount = _clean_amount(amount)
     low, high = add_funds_limits()
     if not low <= amount <= high:

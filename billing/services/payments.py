@@ -159,9 +159,7 @@ def settle_invoices(*, invoices, actor):
     for inv in invoices:
         inv.status, inv.paid_at = Invoice.Status.PAID, now
     advance_due_dates(invoice_ids=ids)
-    from billing.services.changes import apply_paid_changes
-
-    apply_paid_changes(invoice_ids=ids, actor=actor)  # upgrades waiting for these invoices take effect
+    hooks.apply_paid_changes(invoice_ids=ids, actor=actor)  # upgrades waiting for these invoices take effect
     for inv in invoices:
         if inv.kind == Invoice.Kind.ADD_FUNDS:
             ledger_post(

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from billing.services.changes import pending_message
 from portal.activity import Actor
 from portal.forms import apply_errors
 from portal.views import client_required
@@ -265,8 +266,6 @@ def account_manage(request, ctx, mailbox):
     elif record.mailbox_type not in {kind.code for kind in allowance.types}:
         blocked = "This mailbox has no type in your plan; contact support to sort it out."
     elif ctx.service.pending_change:
-        from billing.services.changes import pending_message
-
         blocked = pending_message(ctx.service.pending_change)
     form = forms.MailboxTypeForm(request.POST or None, ctx=ctx, current=record.mailbox_type)
     quote = None

@@ -1,6 +1,9 @@
 """Template filters of the mail client area."""
 from django import template
 
+from provisioning.mail.selectors import has_mail_pages as check
+from provisioning.mail.selectors import plan_usage
+
 register = template.Library()
 
 
@@ -13,16 +16,12 @@ def local_part(address):
 @register.simple_tag
 def has_mail_pages(service):
     """Whether the service's page links to its e-mail dashboard."""
-    from provisioning.mail.selectors import has_mail_pages as check
-
     return check(service)
 
 
 @register.simple_tag
 def mail_plan_usage(service):
     """The plan's mailbox figures of a mail service ([] for others): see selectors.plan_usage."""
-    from provisioning.mail.selectors import plan_usage
-
     return plan_usage(service)
 
 

@@ -3,10 +3,7 @@ own CSV). The file is stored under VAR_DIR/voip-uploads and a task imports it af
 import's progress every chunk; the admin page polls it. The file is removed once imported.
 
 The task is voip.tasks.import_upload, which calls process_upload. Tasks sit above the services (voip.tasks
-imports them), so this module does not import voip.tasks back: VoipConfig.ready registers the task's `delay`
-here at start-up (register_import_queue), and upload_cdr_file queues through it. A registered callable rather
-than sending the task by name: Celery's send_task ignores CELERY_TASK_ALWAYS_EAGER, and a signature by name
-only runs eagerly once the task module happens to be imported, while the hook is always the task itself."""
+imports them), so this module queues it through a hook (voip.hooks.import_upload_later, answered at start-up)."""
 import uuid
 from itertools import batched
 from pathlib import Path
@@ -17,6 +14,7 @@ from django.utils import timezone
 
 from provisioning.telephony.cdrs import CdrFileError, CdrRecord
 from provisioning.telephony.text import OPEN_INPUT
+from voip import hooks
 from voip.cdr_formats import FORMATS
 from voip.models import Cdr, CdrImport
 from voip.services.imports import fail_import, run_import, source_time_zone
@@ -27,16 +25,6 @@ UPLOAD_FORMATS = {
     "fusionpbx": "FusionPBX CDR export (CSV)",
     "portal": "Portal CSV (id,direction,caller,callee,answer_time,billsec)",
 }
-
-# How an upload's import is queued: set at start-up by VoipConfig.ready (voip.tasks.import_upload.delay).
-_queue_import = None
-
-
-def register_import_queue(queue):
-    """Set the function that queues an upload's import, `queue(import_id)` (VoipConfig.ready)."""
-    global _queue_import
-    _queue_import = queue
-
 
 def upload_dir():
     path = Path(settings.VAR_DIR) / "voip-uploads"
@@ -56,14 +44,8 @@ def upload_cdr_file(*, source, uploaded_file, file_format, actor_user=None):
         source=source, kind=CdrImport.Kind.UPLOAD, status=CdrImport.Status.QUEUED, file_name=uploaded_file.name[:255],
         file_path=str(path), file_format=file_format, bytes_total=path.stat().st_size, created_by=actor_user,
     )
-    transaction.on_commit(lambda: _queue(cdr_import.pk))
+    transaction.on_commit(lambda: hooks.import_upload_later(cdr_import.pk))
     return cdr_import
-
-
-def _queue(import_id):
-    if _queue_import is None:
-        raise RuntimeError("No upload import queue is registered: the voip app is not ready (VoipConfig.ready).")
-    _queue_import(import_id)
 
 
 class _CountedLines:
