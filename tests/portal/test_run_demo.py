@@ -69,7 +69,7 @@ def test_the_banner_is_printed_last_once_the_web_server_worker_and_beat_are_up(r
     monkeypatch.setattr(run, "fusionpbx_where", lambda url: "database x")
 
     def popen(command, *, cwd, env, **streams):
-        name = "web" if "runserver" in command else command[command.index("portal") + 1]
+        name = "web" if "runserver" in command else command[command.index("config") + 1]
         events.append(("start", name, env["EMAIL_URL"]))
         return FakeProcess(events, name)
 
