@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from PIL import Image, UnidentifiedImageError
 
+from portal.text import with_article
 from provisioning.mail import plan
 from provisioning.options import HOSTNAME
 
@@ -300,7 +301,7 @@ class BrandingForm(MailForm):
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise ValidationError("The logo must be a PNG, JPEG or GIF image.") from None
         if kind not in LOGO_FORMATS:
-            raise ValidationError(f"The logo is a {kind} image; use PNG, JPEG or GIF.")
+            raise ValidationError(f"The logo is {with_article(kind)} image; use PNG, JPEG or GIF.")
         return data, LOGO_FORMATS[kind]
 
 
