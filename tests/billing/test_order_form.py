@@ -28,7 +28,7 @@ def product_with_prices(*cycles, **fields):
 
 def cycle_options(response):
     html = response.content.decode()
-    select = re.search(r'<select name="cycle".*?</select>', html, re.S).group(0)
+    select = re.search(r'<select name="cycle".*?</select>', html, re.DOTALL).group(0)
     return re.findall(r'<option value="(\w+)"( selected)?', select)
 
 

@@ -26,10 +26,10 @@ def test_the_clients_other_hosted_domain_is_refused_naming_the_service_that_host
     other = mail_service(domain="shop.org", users=())
     response = add_alias(signed_in, shop, "Shop.ORG")
     assert response.status_code == 200
-    assert response.context["form"].errors == {"name": [
+    assert response.context["form"].errors == {"name": [(
         f"shop.org is already a hosted domain: your {other.product.name} service #{other.pk} hosts its mail. "
         "A hosted domain cannot also be an alias of shop.example; to send its mail here, cancel that service first."
-    ]}
+    )]}
     assert polarismail.domain("shop.example").alias_domains == []
     assert not ActivityLog.objects.filter(action="mail.domain_alias_add").exists()
 
@@ -59,7 +59,7 @@ def test_a_domain_the_mail_server_refuses_as_taken_gets_a_message_about_domains(
     shop = mail_service(domain="shop.example")
     polarismail.seed({"foreign": ["reseller-b.example"]})  # hosted in another account of the provider
     response = add_alias(signed_in, shop, "reseller-b.example")
-    assert response.context["form"].errors == {"name": [
+    assert response.context["form"].errors == {"name": [(
         "reseller-b.example is already in use on the mail server, as a hosted domain or as a domain alias, so it "
         "cannot be an alias of shop.example."
-    ]}
+    )]}
