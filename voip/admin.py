@@ -23,7 +23,6 @@ from voip.services.rerating import rematch_unmatched, rerate_service
 from voip.services.uploads import upload_cdr_file
 
 
-
 def _page(modeladmin, request, template, title, **context):
     return TemplateResponse(request, template, {
         **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "title": title, **context,
