@@ -9,6 +9,7 @@ from portal.activity import Actor
 from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, contact_create, contact_delete, contact_update, email_in_use
 from portal.impersonation import LoginAsClientAdminMixin
 from portal.models import ActivityLog, Client, ClientUser, Contact, JobRun, SentEmail
+from portal.phones import HELP_TEXT as PHONE_HELP
 
 
 class ClientUserInline(admin.TabularInline):
@@ -21,6 +22,7 @@ class ContactInlineForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = CONTACT_FIELDS
+        help_texts = {"phone": PHONE_HELP}
 
     def clean_email(self):
         # The service's rule, checked here too: save_formset cannot turn a refusal into a form error.
@@ -71,8 +73,16 @@ class ClientInvoiceInline(admin.TabularInline):
         return False
 
 
+class ClientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = "__all__"
+        help_texts = {"phone": PHONE_HELP}
+
+
 @admin.register(Client)
 class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
+    form = ClientAdminForm
     list_display = ["id", "display_name", "email", "country", "status", "credit", "live_services", "created_at"]
     list_display_links = ["id", "display_name"]
     list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended"]
