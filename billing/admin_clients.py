@@ -1,5 +1,6 @@
 """The staff page of a client: details, users, contacts, services, invoices and credit, and closing clients.
 Billing's, not portal's, because it shows and closes billing's records."""
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
@@ -12,6 +13,7 @@ from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, cont
 from portal.impersonation import LoginAsClientAdminMixin
 from portal.models import Client, Contact
 from portal.money import credit_shown, format_money
+from portal.phones import HELP_TEXT as PHONE_HELP
 
 
 class ClientServiceInline(admin.TabularInline):
@@ -42,8 +44,16 @@ class ClientInvoiceInline(admin.TabularInline):
         return False
 
 
+class ClientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = "__all__"
+        help_texts = {"phone": PHONE_HELP}
+
+
 @admin.register(Client)
 class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
+    form = ClientAdminForm
     list_display = ["id", "display_name", "email", "country", "status", "credit", "live_services", "created_at"]
     list_display_links = ["id", "display_name"]
     list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended"]

@@ -52,6 +52,8 @@ class OrderForm(forms.Form):
             (p.cycle, f"{BillingCycle(p.cycle).label}: {p.price} {p.currency}" + (f" + {p.setup_fee} setup" if p.setup_fee else ""))
             for p in prices
         ]
+        if prices:  # the first offered cycle in WHMCS's order (monthly first), not whatever the database returns
+            self.fields["cycle"].initial = prices[0].cycle
         self.fields.update(option_fields(options))
 
 

@@ -73,9 +73,14 @@ def product_options(product):
     )
 
 
+CYCLE_ORDER = [cycle.value for cycle in BillingCycle]  # monthly, quarterly, semi-annually, annually, one time
+
+
 def product_cycle_prices(product, currency):
-    """{cycle: ProductPrice} of the product in one currency."""
-    return {p.cycle: p for p in ProductPrice.objects.filter(product=product, currency=currency)}
+    """{cycle: ProductPrice} of the product in one currency, shortest cycle first (monthly … annually, one time):
+    the order form lists them so and preselects the first, as WHMCS does (products have no default cycle)."""
+    prices = ProductPrice.objects.filter(product=product, currency=currency)
+    return {p.cycle: p for p in sorted(prices, key=lambda p: CYCLE_ORDER.index(p.cycle))}
 
 
 def resolve_selections(*, options, values):

@@ -2,7 +2,7 @@
 time zone (CELERY_TIMEZONE = BUSINESS_TIME_ZONE), never in the server's."""
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -18,3 +18,13 @@ def install_beat_schedule(sender, **kwargs):
     from portal.jobs import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()
+
+
+@signals.beat_init.connect
+def record_beat_start(sender=None, **kwargs):
+    """Jobs that have not run yet count from beat's start: the staff dashboard calls them "Not due yet" until
+    their first due time has passed (portal.jobs)."""
+    # Imported here, not at the top: as above, portal.jobs loads models.
+    from portal.jobs import record_beat_start
+
+    record_beat_start()

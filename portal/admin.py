@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 
 from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, email_in_use
 from portal.models import ActivityLog, ClientUser, Contact, JobRun, SentEmail
+from portal.phones import HELP_TEXT as PHONE_HELP
 
 
 class ClientUserInline(admin.TabularInline):
@@ -18,6 +19,7 @@ class ContactInlineForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = CONTACT_FIELDS
+        help_texts = {"phone": PHONE_HELP}
 
     def clean_email(self):
         # The service's rule, checked here too: save_formset cannot turn a refusal into a form error.

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from portal.models import Client, ClientUser
+from portal.phones import HELP_TEXT as PHONE_HELP
 from portal.services import PROFILE_FIELDS
 
 
@@ -44,6 +45,7 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = Client
         fields = PROFILE_FIELDS
+        help_texts = {"phone": PHONE_HELP}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import OperationalError, connection, models
 from django.utils import timezone
 
+from portal.phones import clean_phone
+
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 country code such as CA.")
 
@@ -127,6 +129,9 @@ class Client(models.Model):
     @property
     def display_name(self):
         return f"{self.company_name} ({self.full_name})" if self.company_name else self.full_name
+
+    def clean(self):
+        clean_phone(self, self.country)
 
 
 class ClientUser(models.Model):
@@ -257,6 +262,13 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>"
+
+    def clean(self):
+        try:
+            client_country = self.client.country
+        except Client.DoesNotExist:  # an inline contact before its client is known
+            client_country = ""
+        clean_phone(self, self.country or client_country)
 
     @property
     def full_name(self):

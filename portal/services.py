@@ -62,8 +62,9 @@ def client_update_profile(*, client, actor, changes):
         if name not in PROFILE_FIELDS:
             raise ValueError(f"{name} is not a profile field")
         setattr(client, name, value)
-    client.full_clean()
-    diff = {name: [before[name], value] for name, value in changes.items() if before[name] != value}
+    client.full_clean()  # may normalise values (the phone): the log and the save use the cleaned ones
+    after = {name: getattr(client, name) for name in changes}
+    diff = {name: [before[name], after[name]] for name in changes if before[name] != after[name]}
     if not diff:
         return client
     client.save(update_fields=[*diff, "updated_at"])

@@ -12,6 +12,7 @@ from portal.activity import Actor
 from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
 from portal.forms import apply_errors
 from portal.models import Contact
+from portal.phones import HELP_TEXT as PHONE_HELP
 from portal.views import client_required
 
 # Domain and support e-mails are kept for WHMCS compatibility but the portal sends none: not offered here.
@@ -22,6 +23,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = FORM_FIELDS
+        help_texts = {"phone": PHONE_HELP}
         labels = {
             "general_emails": "General e-mails (account notices, low balance)",
             "invoice_emails": "Invoice e-mails (new invoices, payment confirmations, overdue notices)",
@@ -53,7 +55,7 @@ def contact_list(request):
 
 @client_required
 def contact_add(request):
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST or None, instance=Contact(client=request.client))  # its country reads the phone
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in FORM_FIELDS}
         try:

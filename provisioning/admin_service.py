@@ -62,6 +62,16 @@ def module_error_message(service, error):
     return f"{service.domain}: {error.message} {advice}"
 
 
+
+# The terminate page in plain words, by product type: (what stops at once, what the "delete the data" choice is
+# about). The choice's default is the product's "delete data on termination" setting; no option numbers shown.
+TERMINATE_WORDS = {
+    Product.Type.MAIL: ("its mailboxes stop working at once", "the mailboxes' mail and files"),
+    Product.Type.VOIP: ("its phones and numbers stop working at once", "the PBX tenant's data (extensions, voicemail "
+                                                                        "and recordings)"),
+    None: ("the service stops at once", "the service's data"),
+}
+
 class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
     actions = ["accept_create", "suspend_manually", "unsuspend"]
     change_form_template = "admin/billing/service/change_form.html"
@@ -199,8 +209,11 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
             if self._run(request, service, lifecycle.service_terminate, f"Terminated {service.domain}.",
                          delete_data=form.cleaned_data["delete_data"]):
                 return redirect(back)
+        stops, data = TERMINATE_WORDS.get(service.product.type, TERMINATE_WORDS[None])
         return self._confirmation(request, service, form, "terminate", {
             "product_deletes_data": product_default,
+            "what_stops": stops,
+            "data_words": data,
             "submit_label": "Terminate",
         })
 

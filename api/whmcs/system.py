@@ -168,10 +168,13 @@ def send_email(call):
     return {}
 
 
-@action("GetActivityLog", category=Y, scope="activity.read")
+@action("GetActivityLog", category=Y, scope="activity.read",
+        note="Newest first. Filters: clientid (WHMCS's name; userid is accepted too), date, user, description, "
+             "ipaddress.")
 def get_activity_log(call):
     entries = filter_by(
-        call, ActivityLog.objects.order_by("-created_at", "-pk"), userid=("client_id", "int"),
+        call, ActivityLog.objects.order_by("-created_at", "-pk"), clientid=("client_id", "int"),
+        userid=("client_id", "int"),
         date=("created_at__date", "date"), user=("actor_label", "str"), description=("message__icontains", "str"),
         ipaddress=("ip_address", "str"),
     )

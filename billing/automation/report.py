@@ -47,6 +47,11 @@ class Preview:
         return [row[:-1] for row in table_rows(self.plan)]
 
     @property
+    def labelled_rows(self):
+        """Each row as (column name, cell) pairs: the staff dashboard labels the cells on a phone."""
+        return [list(zip(COLUMNS, row)) for row in self.rows]
+
+    @property
     def totals(self):
         return [(engine.ACTION_LABELS[action], count) for action, count in self.plan.totals.items() if count]
 

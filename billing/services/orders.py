@@ -9,12 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceItem, Service, ServiceConfigOption
-from billing.money import is_recurring, period_end, period_key, add_cycle
+from billing.money import add_cycle, is_recurring, period_end, period_key
 from billing.pricing import PricingError, price_product, selection_values
 from billing.selectors import orderable_products
 from billing.services.invoices import Line, invoice_create
 from billing.services.ledger import lock_client
 from portal.activity import log_activity
+from portal.text import type_noun, with_article
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -54,7 +55,8 @@ def order_create(*, client, product, domain, cycle, option_values, actor, staff=
     taken = Service.objects.filter(domain=domain, product__type=product.type, status__in=Service.LIVE_STATUSES)
     if taken.exists():
         raise ValidationError(
-            {"domain": f"{domain} already has a {product.get_type_display().lower()} service. Contact support to move it."}
+            {"domain": f"{domain} already has {with_article(type_noun(product.get_type_display()))} service. "
+                       "Contact support to move it."}
         )
     today = timezone.localdate()
     recurring = is_recurring(cycle)

@@ -51,15 +51,17 @@ class CustomerError:
     message: str
 
 
-def customer_error(error, *, what="it", call=None):
-    """What to tell the customer about a ModuleError (and next to which form field)."""
+def customer_error(error, *, what="it", call=None, texts=None):
+    """What to tell the customer about a ModuleError (and next to which form field). `texts` overrides TEXTS for
+    one page (Reason -> (field, text)), e.g. "taken" means a domain, not an address, on the domain alias page."""
     if not error.permanent:
         return CustomerError(None, TEMPORARY)
     reason = getattr(error, "reason", "") or reason_from_words(error.message)
     if reason == Reason.INVALID and getattr(error, "vendor_message", ""):
         return CustomerError(None, f"The mail server did not accept this: {error.vendor_message}.")
-    if reason in TEXTS:
-        field, text = TEXTS[reason]
+    texts = {**TEXTS, **(texts or {})}
+    if reason in texts:
+        field, text = texts[reason]
         return CustomerError(field, text.format(what=what))
     reference = f" (reference #{call.pk})" if call is not None and call.pk else ""
     return CustomerError(None, "The mail server refused the change, so nothing was changed. If it happens again, "

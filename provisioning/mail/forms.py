@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from PIL import Image, UnidentifiedImageError
 
+from billing.models import Product, Service
+from portal.text import with_article
 from provisioning.mail import plan
 from provisioning.options import HOSTNAME
 
@@ -300,7 +302,7 @@ class BrandingForm(MailForm):
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise ValidationError("The logo must be a PNG, JPEG or GIF image.") from None
         if kind not in LOGO_FORMATS:
-            raise ValidationError(f"The logo is a {kind} image; use PNG, JPEG or GIF.")
+            raise ValidationError(f"The logo is {with_article(kind)} image; use PNG, JPEG or GIF.")
         return data, LOGO_FORMATS[kind]
 
 
@@ -317,5 +319,22 @@ class DomainAliasForm(MailForm):
             raise ValidationError("Enter a domain name such as example.org.")
         if name == self.ctx.domain:
             raise ValidationError("That is this service's own domain.")
+        hosted = hosted_mail_service(name)
+        if hosted is not None and hosted.client_id == self.ctx.service.client_id:
+            raise ValidationError(
+                f"{name} is already a hosted domain: your {hosted.product.name} service #{hosted.pk} hosts its mail. "
+                f"A hosted domain cannot also be an alias of {self.ctx.domain}; to send its mail here, cancel that "
+                "service first."
+            )
+        if hosted is not None:
+            raise ValidationError(f"{name} is already a hosted domain on our mail servers, so it cannot be an alias "
+                                  f"of {self.ctx.domain}.")
         return name
+
+
+def hosted_mail_service(domain):
+    """The live (pending, active or suspended) mail service whose own domain is `domain`, or None. The mail
+    servers refuse such a domain as an alias (it is a domain of their own), whoever's it is."""
+    return (Service.objects.filter(domain=domain, product__type=Product.Type.MAIL, status__in=Service.LIVE_STATUSES)
+            .select_related("product").order_by("pk").first())
 

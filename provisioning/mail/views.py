@@ -97,7 +97,7 @@ def actor(request):
     return Actor.from_request(request)
 
 
-def attempt(request, change, *, form=None, what="it", field_map=None):
+def attempt(request, change, *, form=None, what="it", field_map=None, texts=None):
     """Run a service write; put any refusal where the customer sees it (next to the field when it has one).
     Returns (result, True) on success, (None, False) otherwise."""
     try:
@@ -113,7 +113,7 @@ def attempt(request, change, *, form=None, what="it", field_map=None):
         else:
             messages.error(request, " ".join(exc.messages))
     except ModuleError as exc:
-        error = customer_error(exc, what=what, call=getattr(exc, "call", None))
+        error = customer_error(exc, what=what, call=getattr(exc, "call", None), texts=texts)
         if form is not None:
             add_to_form(form, error, field_map)
         else:
@@ -516,8 +516,10 @@ def domain_aliases(request, ctx):
                 return done(request, f"Domain alias {name} removed.", "mail_domain_aliases", ctx.service.pk)
         elif form.is_valid():
             name = form.cleaned_data["name"]
+            taken = (f"{name} is already in use on the mail server, as a hosted domain or as a domain alias, so it "
+                     f"cannot be an alias of {ctx.domain}.")
             _, ok = attempt(request, lambda: services.domain_alias_add(ctx, actor(request), name=name), form=form,
-                            field_map={"address": "name"})
+                            field_map={"address": "name"}, texts={Reason.TAKEN: ("name", taken)})
             if ok:
                 return done(request, f"Domain alias {name} added: publish the same MX records for it.",
                             "mail_domain_aliases", ctx.service.pk)

@@ -2,7 +2,8 @@
 `change-package` lifecycle POST with its scope and 409s."""
 import pytest
 
-from billing.models import Service
+from billing.models import Invoice, Service
+from billing.services.payments import payment_record
 from portal.activity import Actor
 from portal.models import ActivityLog
 from provisioning import lifecycle
@@ -56,7 +57,8 @@ def test_whmcs_module_change_package_needs_its_scope(client):
     assert allowed("ModuleChangePackage", serviceid=service.pk)["result"] == "success"
 
 
-def test_whmcs_upgrade_product_changes_the_package_on_the_provider(whmcs, django_capture_on_commit_callbacks):
+def test_whmcs_upgrade_product_changes_the_package_on_the_provider_once_its_invoice_is_paid(
+        whmcs, django_capture_on_commit_callbacks):
     service = fake_live()
     set_mailboxes(service, basic=2)
     paid_period(service)
@@ -64,6 +66,10 @@ def test_whmcs_upgrade_product_changes_the_package_on_the_provider(whmcs, django
         answer = whmcs("UpgradeProduct", serviceid=service.pk, type="configoptions",
                        **{"configoptions[mailboxes_basic]": 4})
     assert answer["result"] == "success" and answer["invoiceid"]
+    assert FakeModule.calls == []  # the change waits for its invoice (docs/billing.md, Upgrades and downgrades)
+    invoice = Invoice.objects.get(pk=answer["invoiceid"])
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(invoice=invoice, amount=invoice.balance, transaction_id="upgrade-1", actor=Actor.system("test"))
     assert FakeModule.calls == [("change_package", service.domain)]
     assert FakeModule.domains[service.domain].options["config"] == {"mailboxes_basic": 4, "mailboxes_enhanced": 0}
 

@@ -8,6 +8,7 @@ from django.test import override_settings
 from api.models import ApiKey
 from api.whmcs.loader import load_actions
 from billing.models import CreditLedgerEntry, Invoice, Service
+from portal.activity import Actor, log_activity
 from portal.models import ActivityLog, Client
 from tests.api.conftest import Whmcs, make_key
 from tests.factories import PASSWORD, ClientFactory, ServiceFactory, StaffFactory
@@ -233,7 +234,10 @@ def test_read_actions_answer_in_whmcs_shapes(whmcs, owner):
     assert whmcs("GetCurrencies")["currencies"]["currency"][0] == {
         "id": 1, "code": "USD", "prefix": "", "suffix": " USD", "format": 1, "rate": "1.00000", "default": True}
     assert whmcs("GetPaymentMethods")["paymentmethods"]["paymentmethod"][0]["module"] == "manual"
-    assert whmcs("GetActivityLog", limitnum=1)["numreturned"] == 1 or True
+    for n in (1, 2):
+        log_activity(actor=Actor.system("test"), action="test.entry", message=f"Entry {n}", client=owner)
+    activity = whmcs("GetActivityLog", limitnum=1)
+    assert (activity["totalresults"], activity["numreturned"], len(activity["activity"]["entry"])) == (2, 1, 1)
     assert whmcs("GetEmailTemplates")["result"] == "success"
     assert whmcs("WhmcsDetails")["whmcs"]["version"]
     assert whmcs("GetClientsDetails", email=owner.email)["client"]["id"] == owner.pk
@@ -253,3 +257,19 @@ def test_create_sso_token_for_login_as_client(client, whmcs, owner):
     assert client.get(token["redirect_url"]).status_code == 302  # single use: the second try goes back to the admin
     clerk = Whmcs(client, make_key(name="clerk", owner=StaffFactory()))
     assert clerk("CreateSsoToken", client_id=owner.pk, login_as_client=1)["result"] == "error"
+
+
+def test_get_activity_log_pages_newest_first_and_filters_by_client(whmcs, owner, other_client):
+    system = Actor.system("test")
+    first = log_activity(actor=system, action="test.one", message="First for the owner", client=owner)
+    second = log_activity(actor=system, action="test.two", message="Second for the owner", client=owner)
+    log_activity(actor=system, action="test.three", message="For the other client", client=other_client)
+    page = whmcs("GetActivityLog", limitnum=1)
+    assert (page["totalresults"], page["startnumber"], page["numreturned"]) == (3, 0, 1)
+    assert [entry["description"] for entry in page["activity"]["entry"]] == ["For the other client"]
+    mine = whmcs("GetActivityLog", clientid=owner.pk, limitnum=1, limitstart=1)
+    assert (mine["totalresults"], mine["startnumber"], mine["numreturned"]) == (2, 1, 1)
+    [entry] = mine["activity"]["entry"]
+    assert (entry["id"], entry["clientid"], entry["userid"], entry["description"]) == (first.pk, owner.pk, owner.pk,
+                                                                                    "First for the owner")
+    assert [e["id"] for e in whmcs("GetActivityLog", userid=owner.pk)["activity"]["entry"]] == [second.pk, first.pk]

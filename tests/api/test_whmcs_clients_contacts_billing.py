@@ -99,7 +99,7 @@ def test_update_client_status_errors_change_nothing(client, whmcs, owner):
 
 def test_add_update_get_and_delete_a_contact(whmcs, owner, other_client):
     added = whmcs("AddContact", clientid=owner.pk, firstname="Ann", lastname="Ledger", email="ann@example.com",
-                  phonenumber="+1 555 0100", country="ca", invoiceemails="1", productemails="0")
+                  phonenumber="+1 902 555 0100", country="ca", invoiceemails="1", productemails="0")
     contact = Contact.objects.get(pk=added["contactid"])
     assert added == {"result": "success", "contactid": contact.pk}
     assert (contact.client, contact.country, contact.invoice_emails, contact.product_emails) == (owner, "CA", True, False)
@@ -109,7 +109,7 @@ def test_add_update_get_and_delete_a_contact(whmcs, owner, other_client):
     assert listed["contacts"]["contact"][0] == {
         "id": contact.pk, "userid": owner.pk, "firstname": "Ann", "lastname": "Ledger", "companyname": "",
         "email": "ann@example.com", "address1": "", "address2": "", "city": "", "state": "", "postcode": "",
-        "country": "CA", "phonenumber": "+1 555 0100", "subaccount": 0, "permissions": "", "generalemails": 0,
+        "country": "CA", "phonenumber": "+19025550100", "subaccount": 0, "permissions": "", "generalemails": 0,
         "invoiceemails": 1, "productemails": 0, "domainemails": 0, "supportemails": 0,
     }
     assert whmcs("GetContacts", email="OTHER@example.com")["contacts"]["contact"][0]["firstname"] == "Other"

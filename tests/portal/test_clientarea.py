@@ -80,9 +80,9 @@ def test_profile_update_saves_and_audits_the_changed_fields(client, owner):
     response = client.post("/profile/", data)
     assert response.status_code == 302
     owner.refresh_from_db()
-    assert (owner.city, owner.phone, owner.country) == ("Halifax", "+1 902 555 0100", "CA")
+    assert (owner.city, owner.phone, owner.country) == ("Halifax", "+19025550100", "CA")
     entry = ActivityLog.objects.get(action="client.profile_update")
-    assert entry.data["changes"] == {"city": ["", "Halifax"], "phone": ["", "+1 902 555 0100"]}
+    assert entry.data["changes"] == {"city": ["", "Halifax"], "phone": ["", "+19025550100"]}
     assert entry.actor_user == owner.owner_user
 
 

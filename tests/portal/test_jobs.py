@@ -41,6 +41,7 @@ def test_beat_reads_crontabs_in_the_business_time_zone_not_the_servers():
     toronto = ZoneInfo("America/Toronto")
     daily_nine = crontab(hour=9, minute=0, app=app)
     app.conf.timezone = "America/Toronto"
+    app.__dict__.pop("timezone", None)  # Celery caches app.timezone once anything (the dashboard) has read it
     try:
         # 13:30 UTC in winter is 08:30 in Toronto: the 09:00 run is due in 30 minutes, not in 19.5 hours.
         last_run = datetime(2026, 11, 20, 9, 0, tzinfo=toronto)
@@ -50,6 +51,7 @@ def test_beat_reads_crontabs_in_the_business_time_zone_not_the_servers():
         assert remaining.total_seconds() == 30 * 60
     finally:
         app.conf.timezone = settings.BUSINESS_TIME_ZONE
+        app.__dict__.pop("timezone", None)
 
 
 def _insert_lost_to_a_deadlock(winner_committed):

@@ -1,7 +1,9 @@
 """The staff service page: lifecycle buttons, messages that say what to do, typed confirmation, SSO jump,
 permissions, audit, usage chart. Against the SmarterMail simulator over HTTP."""
+import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -101,11 +103,30 @@ def test_a_permanent_failure_says_it_needs_a_person(admin_client, sm_service, sm
     assert "already exists" in message and "This needs a person" in message
 
 
+def warning_of(page):
+    html = page.content.decode()
+    paragraph = re.search(r'<p class="errornote" data-testid="terminate-warning">(.*?)</p>', html, re.DOTALL).group(1)
+    return " ".join(unescape(re.sub(r"<[^>]+>", "", paragraph)).split())
+
+
+def test_the_terminate_page_says_in_plain_words_that_a_product_deleting_data_deletes_it(admin_client, active):
+    service = active(delete_data_on_terminate=True)
+    page = admin_client.get(action_url(service, "terminate"))
+    warning = warning_of(page)
+    assert "The mailboxes' mail and files will be deleted from the server — this product's setting; " in warning
+    assert "option" not in warning.lower()
+    assert page.context["form"]["delete_data"].initial is True
+
+
 def test_terminate_asks_for_the_domain_typed_and_follows_the_choice_about_data(admin_client, active, smartermail):
     service = active(delete_data_on_terminate=False)
     path = smartermail.domain(service.domain).path
     page = admin_client.get(action_url(service, "terminate"))
-    assert "keep the files" in page.content.decode()
+    assert warning_of(page) == (
+        f"Terminating {service.domain} removes it from {service.server}: its mailboxes stop working at once. "
+        "The mailboxes' mail and files will be kept on the server after termination — this product's setting; "
+        'tick "Delete the data on the server" below to delete them. Termination cannot be undone.'
+    )
     assert page.context["form"]["delete_data"].initial is False
 
     wrong = admin_client.post(action_url(service, "terminate"), {"confirm_domain": "other.example"})
@@ -133,7 +154,7 @@ def test_change_password_sets_it_on_the_provider_and_shows_refusals_in_the_form(
     mismatch = admin_client.post(url, {"new_password": "Abcdefgh12", "confirm_password": "Abcdefgh13"})
     assert "The two passwords differ." in mismatch.content.decode()
     weak = admin_client.post(url, {"new_password": "short", "confirm_password": "short"})
-    assert "at least 8 characters (product option 9)" in weak.content.decode()
+    assert "The password must be at least 8 characters (the product&#x27;s minimum password length)." in weak.content.decode()
     response = admin_client.post(url, {"new_password": "Better-Pass-77", "confirm_password": "Better-Pass-77"},
                                  follow=True)
     assert messages_of(response) == [f"Password of {service.username} changed."]

@@ -117,7 +117,7 @@ class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
             if self._exists(client, domain):
                 raise
             return ActionResult(message=f"{domain} was already removed from {service.server.hostname}.")
-        kept = "its files deleted" if delete_data else "its files kept on disk (option 8 is off)"
+        kept = "its files deleted" if delete_data else "its files kept on disk"
         return ActionResult(message=f"Removed {domain} from {service.server.hostname}, {kept}.")
 
     def change_password(self, service, *, new_password):
@@ -267,7 +267,7 @@ def password_problem(password, options):
     """Why a password breaks the product's rules (options 9 and 10), or ''."""
     minimum = options["password_min_length"]
     if len(password) < minimum:
-        return f"The password must be at least {minimum} characters (product option 9)."
+        return f"The password must be at least {minimum} characters (the product's minimum password length)."
     if options["password_require_complexity"] and not (
         any(c.islower() for c in password) and any(c.isupper() for c in password) and any(c.isdigit() for c in password)
     ):

@@ -151,7 +151,7 @@ def test_terminate_with_option_8_off_removes_the_domain_and_leaves_the_files(act
     lifecycle.service_terminate(service=service, actor=ACTOR)
     assert smartermail.domain(service.domain) is None
     assert smartermail.has_files(path)
-    assert "its files kept on disk (option 8 is off)" in ModuleCall.objects.get(action="terminate").response_summary
+    assert "its files kept on disk." in ModuleCall.objects.get(action="terminate").response_summary
 
 
 def test_terminate_with_option_8_on_deletes_the_files(active, smartermail):
@@ -182,7 +182,7 @@ def test_change_password_sets_the_domain_administrators_password(active, smarter
 def test_a_password_breaking_the_product_rules_is_refused_before_calling_the_server(active, smartermail):
     service = active(password_min_length=12)
     calls = len(smartermail.calls)
-    with pytest.raises(ModuleError, match="at least 12 characters \\(product option 9\\)"):
+    with pytest.raises(ModuleError, match="at least 12 characters \\(the product.s minimum password length\\)"):
         lifecycle.service_change_password(service=service, actor=ACTOR, new_password="Short-1")
     with pytest.raises(ModuleError, match="upper- and lower-case letters and a digit \\(product option 10\\)"):
         lifecycle.service_change_password(service=service, actor=ACTOR, new_password="alllowercase-long")
