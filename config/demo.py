@@ -66,8 +66,12 @@ def load_demo():
     and seed them. Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
-    provisioning_demo.attach_simulator()
-    polaris_demo.attach_simulator()
+    attached = [name for name, seeded in ((provisioning_demo.SERVER_NAME, provisioning_demo.attach_simulator()),
+                                          (polaris_demo.SERVER_NAME, polaris_demo.attach_simulator()))
+                if seeded is not None]
+    provisioning_demo.record_mailboxes(
+        Service.objects.filter(server__name__in=attached, product__type=Product.Type.MAIL, status=Service.Status.ACTIVE)
+        .select_related("product", "server").order_by("pk"))
     voip_demo.attach_simulators()
     return loaded
 

@@ -9,6 +9,7 @@ simulator's address in DEMO_SMARTERMAIL_URL; without it (tests, no simulator) no
 """
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -19,9 +20,13 @@ from django.utils import timezone
 from billing.models import Service
 from billing.pricing import granted_option_values
 from provisioning import lifecycle
+from provisioning.mail.selectors import MailContext, has_mail_pages
+from provisioning.mail.services import reconcile_mailboxes
 from provisioning.models import Server, ServerGroup, UsageSample
+from provisioning.modules.base import ModuleError
 from provisioning.modules.smartermail.module import storage_path, user_limit
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
+from provisioning.registry import get_module
 from provisioning.simulators.smartermail import SmarterMailSimulator
 
 logger = logging.getLogger(__name__)
@@ -112,3 +117,26 @@ def _seed_row(service):
         "user_limit": user_limit(options, granted_option_values(service)),  # as Create would have set it
         "outgoing_ip": options["outbound_ip"],
     }
+
+
+def record_mailboxes(services):
+    """Record what each mail service's provider lists, as the Accounts page does when it is opened: the demo seeds
+    its simulators behind the portal's back, and every page that counts mailboxes in use (the upgrade page, the
+    dashboard) reads the portal's records of the provider's last list. The lists are read concurrently; a
+    provider that does not answer leaves its service's records as they were (the Accounts page says why)."""
+    contexts = [MailContext(service=service, module=get_module(service.product.module)) for service in services
+                if has_mail_pages(service)]
+    refs = [ctx.ref for ctx in contexts]  # read here: the threads only talk HTTP
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        lists = list(pool.map(_listed_mailboxes, [ctx.module for ctx in contexts], refs))
+    for ctx, mailboxes in zip(contexts, lists):
+        if mailboxes is not None:
+            reconcile_mailboxes(ctx, mailboxes)
+
+
+def _listed_mailboxes(module, ref):
+    try:
+        return module.list_mailboxes(ref)
+    except ModuleError as exc:
+        logger.warning("The demo could not list the mailboxes of %s: %s", ref.domain, exc.message)
+        return None

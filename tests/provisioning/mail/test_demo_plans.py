@@ -254,3 +254,15 @@ def test_a_chart_of_older_readings_says_their_own_span(alice):
     text = re.sub(r"\s+", " ", alice.get(reverse("clientarea:service", args=[service.pk])).content.decode())
     first, last = today - timedelta(days=20), today - timedelta(days=10)
     assert f"Daily readings from {first.isoformat()} to {last.isoformat()} (10 days)." in text
+
+
+def test_the_upgrade_page_counts_the_mailboxes_in_use_before_accounts_was_ever_opened(smartermail, monkeypatch,
+                                                                                       client):
+    """The demo seeds its simulator behind the portal's back: loading it records what the provider lists, so the
+    upgrade page says the same "1 of 5 in use" as Accounts from the first visit (it said 0 until Accounts ran)."""
+    monkeypatch.setenv(provisioning_demo.URL_VARIABLE, smartermail.url)
+    demo.load_demo()
+    client.force_login(ClientUser.objects.get(client__email="alice@acme.example", is_owner=True).user)
+    change_page = page(client, "service_change", business())
+    assert 'data-testid="plan-usage-now">Mailboxes now: Basic 1 of 5 in use.' in change_page
+    assert plan_usage(page(client, "mail_accounts", business())) == ["Basic: 1 of 5"]
