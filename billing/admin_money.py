@@ -29,6 +29,7 @@ from billing.services.ledger import credit_adjust
 from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit, payment_record
 from portal.activity import Actor
+from portal.admin import RecordOnlyAdmin
 from portal.forms import apply_errors
 from portal.models import Client
 from portal.money import format_money
@@ -39,19 +40,6 @@ def admin_form_page(modeladmin, request, *, title, form, template="billing/admin
         request, template,
         {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "title": title, "form": form, **context},
     )
-
-
-class RecordOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by billing services: staff look, never add, edit or delete here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RecordOnlyInline(admin.TabularInline):

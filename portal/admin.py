@@ -9,6 +9,20 @@ from portal.models import ActivityLog, ClientUser, Contact, JobRun, SentEmail
 from portal.phones import HELP_TEXT as PHONE_HELP
 
 
+class RecordOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services (audit, bookkeeping, billing records): staff look, never add, edit or
+    delete here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ClientUserInline(admin.TabularInline):
     model = ClientUser
     extra = 0
@@ -30,7 +44,7 @@ class ContactInlineForm(forms.ModelForm):
 
 
 class ContactInline(admin.StackedInline):
-    """Saved through portal.contacts (billing.admin_clients.ClientAdmin.save_formset), so each change is validated and audited."""
+    """Saved through portal.contacts (billing.admin_clients.ClientAdmin.save_formset): each change validated, audited."""
 
     model = Contact
     form = ContactInlineForm
@@ -43,7 +57,7 @@ class ContactInline(admin.StackedInline):
 
 
 @admin.register(ActivityLog)
-class ActivityLogAdmin(admin.ModelAdmin):
+class ActivityLogAdmin(RecordOnlyAdmin):
     """Read-only: the audit trail is append-only."""
 
     list_display = ["created_at", "actor_label", "action", "client", "target_repr", "message"]
@@ -52,15 +66,6 @@ class ActivityLogAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     date_hierarchy = "created_at"
     show_full_result_count = False  # a count over millions of rows is slow and not needed to page
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(JobRun)
@@ -76,7 +81,7 @@ class JobRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(SentEmail)
-class SentEmailAdmin(admin.ModelAdmin):
+class SentEmailAdmin(RecordOnlyAdmin):
     """The outbox (EMAIL_URL=outbox://, the demo's): the e-mails the portal would have sent, read-only. For
     superusers only: it holds every login's password reset and invitation links, staff logins' included, so
     whoever reads it can sign in as anyone."""
@@ -99,15 +104,6 @@ class SentEmailAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Attachments")
     def attachment_count(self, obj):
