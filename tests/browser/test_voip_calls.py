@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import login_client, screenshot
 from tests.factories import ClientFactory
-from tests.voip.builders import file_source, make_package, voip_product, voip_service
+from tests.voip.factories import CdrSourceFactory, RatePackageFactory, VoipProductFactory, VoipServiceFactory
 from voip.services.uploads import process_upload, upload_cdr_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -36,10 +36,12 @@ def import_calls(source):
 
 def test_client_filters_calls_exports_csv_and_sees_the_spend_chart(page, live_server):
     client = ClientFactory()
-    product = voip_product(make_package(), name="VoIP Business")
-    service = voip_service(client, product, domain="pbx.acme.example",
-                           module_data={"tenant": "pbx.acme.example", "extensions": ["1001"], "dids": ["12125550100"]})
-    import_calls(file_source())
+    product = VoipProductFactory(rate_package=RatePackageFactory(), name="VoIP Business")
+    service = VoipServiceFactory(
+        client=client, product=product, domain="pbx.acme.example",
+        module_data={"tenant": "pbx.acme.example", "extensions": ["1001"], "dids": ["12125550100"]},
+    )
+    import_calls(CdrSourceFactory())
 
     login_client(page, client.owner_user)
     page.get_by_role("link", name="Services", exact=True).click()
@@ -90,8 +92,10 @@ def test_a_vodia_call_is_one_row_and_local_calls_have_their_own_filter(page, liv
     from voip.services.push import receive_push
 
     client = ClientFactory()
-    service = voip_service(client, voip_product(make_package(), name="VoIP Business"), domain="pbx.acme.example",
-                           module_data={"tenant": "pbx.acme.example", "extensions": ["1001", "1002"]})
+    service = VoipServiceFactory(
+        client=client, product=VoipProductFactory(rate_package=RatePackageFactory(), name="VoIP Business"),
+        domain="pbx.acme.example", module_data={"tenant": "pbx.acme.example", "extensions": ["1001", "1002"]},
+    )
     source = CdrSource.objects.create(name="Vodia", kind=CdrSource.Kind.VODIA, schedule=CdrSource.Schedule.MANUAL)
     at = int((timezone.now() - timedelta(hours=2)).timestamp())
     times = {"start": at, "connect": at + 5, "end": at + 65}

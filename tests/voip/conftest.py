@@ -3,17 +3,17 @@ in-memory module, and a client whose service owns extension 1001 and DID +1 212 
 import pytest
 
 from tests.factories import ClientFactory
-from tests.voip.builders import file_source, make_package, voip_product, voip_service
+from tests.voip.factories import CdrSourceFactory, RatePackageFactory, VoipProductFactory, VoipServiceFactory
 
 
 @pytest.fixture
 def package(db):
-    return make_package()
+    return RatePackageFactory()
 
 
 @pytest.fixture
 def product(package):
-    return voip_product(package)
+    return VoipProductFactory(rate_package=package)
 
 
 @pytest.fixture
@@ -23,12 +23,12 @@ def voip_client(db):
 
 @pytest.fixture
 def service(voip_client, product):
-    return voip_service(
-        voip_client, product, domain="tenant-a.example",
+    return VoipServiceFactory(
+        client=voip_client, product=product, domain="tenant-a.example",
         module_data={"tenant": "tenant-a.example", "extensions": ["1001"], "dids": ["12125550100"]},
     )
 
 
 @pytest.fixture
 def source(db):
-    return file_source()
+    return CdrSourceFactory()

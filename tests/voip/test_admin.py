@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.voip.builders import CDR_FIXTURES, stored_calls, voip_product, voip_service
 from tests.factories import ClientFactory
+from tests.voip.factories import CDR_FIXTURES, VoipProductFactory, VoipServiceFactory, stored_calls
 from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +22,8 @@ def add_rows(package, source, n):
     start = CdrSource.objects.count()
     for index in range(start, start + n):
         client = ClientFactory()
-        product = voip_product(package)
-        service = voip_service(client, product)
+        product = VoipProductFactory(rate_package=package)
+        service = VoipServiceFactory(client=client, product=product)
         stored_calls(service, source, [{"answer_time": "2026-01-0%dT10:00:00Z" % (index % 9 + 1), "cost": "0.1"}])
         CdrSource.objects.create(name=f"Source {index}", kind=CdrSource.Kind.FILE)
         RatePackage.objects.create(name=f"Package {index}")
@@ -195,7 +195,7 @@ def test_the_cdr_list_shows_the_usage_invoice_without_a_query_per_row(client, st
     url = reverse("admin:voip_cdr_changelist")
 
     def invoiced_rows(n):
-        service = voip_service(ClientFactory(), voip_product(package))
+        service = VoipServiceFactory(client=ClientFactory(), product=VoipProductFactory(rate_package=package))
         rows = stored_calls(service, source, [{"answer_time": "2026-01-05T10:00:00Z", "cost": "0.1", "postpaid": True}
                                               for _ in range(n)])
         Cdr.objects.filter(pk__in=[row.pk for row in rows]).update(usage_invoice=InvoiceFactory(client=service.client))

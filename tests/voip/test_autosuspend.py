@@ -11,7 +11,7 @@ from portal.models import Client
 from provisioning import lifecycle
 from provisioning.models import ModuleCall
 from tests.factories import ClientFactory, InvoiceFactory, ProductFactory, ServiceFactory
-from tests.voip.builders import SYSTEM, voip_product, voip_service
+from tests.voip.factories import SYSTEM, VoipProductFactory, VoipServiceFactory
 from tests.voip.modules import PbxModule
 from voip.services import autosuspend
 from voip.services.autosuspend import run_sweep
@@ -35,7 +35,7 @@ def pbx(settings):
 
 @pytest.fixture
 def pbx_product():
-    return voip_product(module="voip_pbx", options={"auto_suspend_mode": "gateway"})
+    return VoipProductFactory(module="voip_pbx", module_options={"auto_suspend_mode": "gateway"})
 
 
 def funded(credit="5.00", **fields):
@@ -54,7 +54,7 @@ def charge(client, amount):
 
 
 def provisioned(client, product, domain):
-    service = voip_service(client, product, domain=domain, status=Service.Status.PENDING)
+    service = VoipServiceFactory(client=client, product=product, domain=domain, status=Service.Status.PENDING)
     return lifecycle.service_create(service=service, actor=SYSTEM)
 
 
@@ -183,7 +183,7 @@ def test_manual_voip_suspend_suspends_all_voip_services_and_clearing_it_restores
 
 
 def test_has_voip_service_gates_the_custom_modules(pbx_product):
-    custom = voip_product(module="fake")
+    custom = VoipProductFactory(module="fake")
     off = funded("0", has_voip_service=False)
     on = funded("0", has_voip_service=True)
     off_custom = provisioned(off, custom, "off.example")
@@ -229,9 +229,10 @@ def test_a_change_that_no_longer_holds_is_skipped(pbx_product):
 
 def test_the_selection_takes_the_same_queries_whatever_the_number_of_clients(pbx_product, django_assert_num_queries):
     for _ in range(30):
-        voip_service(funded("5.00"), pbx_product, status=Service.Status.ACTIVE)
+        VoipServiceFactory(client=funded("5.00"), product=pbx_product, status=Service.Status.ACTIVE)
     suspended = [
-        voip_service(funded("5.00"), pbx_product, status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
+        VoipServiceFactory(client=funded("5.00"), product=pbx_product, status=Service.Status.SUSPENDED,
+                           suspend_reason="voip_credit")
         for _ in range(5)
     ]
     InvoiceFactory(client=suspended[0].client, total=Decimal("1.00"), subtotal=Decimal("1.00"))
@@ -282,7 +283,7 @@ def test_provider_calls_run_concurrently_and_each_service_is_suspended_once(pbx_
 def postpaid_product():
     from voip.models import BillingMode, VoipProduct
 
-    product = voip_product(module="voip_pbx", options={"auto_suspend_mode": "gateway"})
+    product = VoipProductFactory(module="voip_pbx", module_options={"auto_suspend_mode": "gateway"})
     VoipProduct.objects.filter(product=product).update(billing_mode=BillingMode.POSTPAID)
     return product
 
@@ -291,11 +292,11 @@ def use(service, amount):
     """Unbilled postpaid calls of `amount` on the service (as an import leaves them)."""
     from django.utils import timezone
 
-    from tests.voip.builders import file_source, stored_calls
+    from tests.voip.factories import CdrSourceFactory, stored_calls
     from voip.models import CdrSource
     from voip.services.unbilled import refresh_unbilled
 
-    source = CdrSource.objects.filter(name="Uploads").first() or file_source()
+    source = CdrSource.objects.filter(name="Uploads").first() or CdrSourceFactory()
     stored_calls(service, source, [{"answer_time": timezone.now(), "cost": amount, "postpaid": True}])
     refresh_unbilled([service.client_id])
 
@@ -396,17 +397,17 @@ def test_the_postpaid_selection_takes_the_same_queries(postpaid_product, pbx_pro
     over = []
     for n in range(20):
         client = funded("0", voip_credit_limit=Decimal("5.00"))
-        service = voip_service(client, postpaid_product, status=Service.Status.ACTIVE)
+        service = VoipServiceFactory(client=client, product=postpaid_product, status=Service.Status.ACTIVE)
         if n % 4 == 0:
             use(service, "6.0000")
             over.append(service.pk)
     owing = funded("0", voip_credit_limit=Decimal("5.00"))
-    owing_service = voip_service(owing, postpaid_product, status=Service.Status.ACTIVE)
+    owing_service = VoipServiceFactory(client=owing, product=postpaid_product, status=Service.Status.ACTIVE)
     InvoiceFactory(client=owing, total=Decimal("5.00"), subtotal=Decimal("5.00"))
-    healthy = voip_service(funded("0", voip_credit_limit=Decimal("5.00")), postpaid_product,
-                           status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
-    held = voip_service(funded("0", voip_credit_limit=Decimal("5.00")), postpaid_product,
-                        status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
+    healthy = VoipServiceFactory(client=funded("0", voip_credit_limit=Decimal("5.00")), product=postpaid_product,
+                                 status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
+    held = VoipServiceFactory(client=funded("0", voip_credit_limit=Decimal("5.00")), product=postpaid_product,
+                              status=Service.Status.SUSPENDED, suspend_reason="voip_credit")
     use(held, "5.0000")
     with django_assert_num_queries(4):  # owing clients, the scan, the suspended services, what their clients owe
         changes = autosuspend.plan()

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
 from provisioning.simulators.vodia import json_leg
-from tests.voip.builders import stored_calls
 from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL_CALL
+from tests.voip.factories import stored_calls
 from voip.models import Cdr, CdrSource
 from voip.services.push import receive_push
 

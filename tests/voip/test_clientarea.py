@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import ClientFactory, ServiceFactory
-from tests.voip.builders import stored_calls
+from tests.voip.factories import stored_calls
 from voip.charts import axis_top, spend_chart_svg
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,9 @@ import pytest
 
 from provisioning.telephony.calls import INBOUND, OUTBOUND
 from provisioning.telephony.text import OPEN_INPUT
+from tests.voip.factories import RateFactory
 from voip.rating import Deck, PrefixIndex
 from voip.rating.deck_file import DeckFileError, read_deck
-
-from .helpers import make_rate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cdrs"
 JAN_2024 = datetime(2024, 1, 15, tzinfo=UTC)
@@ -24,25 +23,26 @@ def read_fixture(name):
 
 def test_length_is_decided_before_price():
     """ASTPP#273: a cheaper shorter prefix must not beat the longest match."""
-    index = PrefixIndex([make_rate("44", per_minute="0.01"), make_rate("4420", per_minute="0.50")])
+    index = PrefixIndex([RateFactory(prefix="44", per_minute="0.01"), RateFactory(prefix="4420", per_minute="0.50")])
     assert index.lookup("442083661177", JAN_2024).prefix == "4420"
     assert index.lookup("441612345678", JAN_2024).prefix == "44"
     assert index.lookup("12125551234", JAN_2024) is None
 
 
 def test_ties_on_a_prefix_go_to_weight_then_cheaper_rate_then_lowest_id():
-    heavy = make_rate("1", per_minute="0.05", weight=5, id=3)
-    cheap = make_rate("1", per_minute="0.01", id=2)
-    first = make_rate("1", per_minute="0.01", id=1)
+    heavy = RateFactory(prefix="1", per_minute="0.05", weight=5, id=3)
+    cheap = RateFactory(prefix="1", per_minute="0.01", id=2)
+    first = RateFactory(prefix="1", per_minute="0.01", id=1)
     assert PrefixIndex([cheap, first, heavy]).lookup("12125551234", JAN_2024) is heavy
-    assert PrefixIndex([cheap, make_rate("1", per_minute="0.02", id=1)]).lookup("12125551234", JAN_2024) is cheap
+    second = RateFactory(prefix="1", per_minute="0.02", id=1)
+    assert PrefixIndex([cheap, second]).lookup("12125551234", JAN_2024) is cheap
     assert PrefixIndex([cheap, first]).lookup("12125551234", JAN_2024) is first
 
 
 def test_only_rates_valid_at_the_answer_time_are_candidates():
-    old = make_rate("1212", per_minute="0.02", valid_to=datetime(2024, 1, 1, tzinfo=UTC))
-    new = make_rate("1212", per_minute="0.03", valid_from=datetime(2024, 1, 1, tzinfo=UTC))
-    short = make_rate("1", per_minute="0.01")
+    old = RateFactory(prefix="1212", per_minute="0.02", valid_to=datetime(2024, 1, 1, tzinfo=UTC))
+    new = RateFactory(prefix="1212", per_minute="0.03", valid_from=datetime(2024, 1, 1, tzinfo=UTC))
+    short = RateFactory(prefix="1", per_minute="0.01")
     index = PrefixIndex([old, new, short])
     assert not index.timeless
     assert index.lookup("12125551234", datetime(2023, 12, 31, 23, 59, 59, tzinfo=UTC)) is old
@@ -52,7 +52,7 @@ def test_only_rates_valid_at_the_answer_time_are_candidates():
 
 
 def test_deck_keeps_directions_apart():
-    out, inbound = make_rate("1", direction=OUTBOUND), make_rate("1800", direction=INBOUND)
+    out, inbound = RateFactory(prefix="1", direction=OUTBOUND), RateFactory(prefix="1800", direction=INBOUND)
     deck = Deck([out, inbound])
     assert deck.lookup("18005551234", OUTBOUND, JAN_2024) is out
     assert deck.lookup("18005551234", INBOUND, JAN_2024) is inbound
@@ -69,11 +69,11 @@ def test_deck_keeps_directions_apart():
 ])
 def test_bad_rates_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
-        make_rate(**changes)
+        RateFactory(**changes)
 
 
 def test_prices_are_kept_as_exact_integers_too():
-    rate = make_rate(connect_fee="0.15", per_minute="0.00012345")
+    rate = RateFactory(connect_fee="0.15", per_minute="0.00012345")
     assert (rate.connect_fee_units, rate.rate_units) == (15_000_000, 12_345)
 
 

@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from provisioning.telephony.numbers import E164, Normaliser, nanp_validity
 from voip.rating import (
-    INCREMENT_MODES, Deck, Rater, billable_seconds, cost_units, precise_cost, quantize_cost,
+    INCREMENT_MODES,
+    Deck,
+    Rater,
+    billable_seconds,
+    cost_units,
+    precise_cost,
+    quantize_cost,
 )
 
 from .reference import reference_billed, reference_cost, reference_lookup, reference_split_cost

@@ -7,9 +7,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import CreditLedgerEntry
 from portal.models import Client
+from tests.voip.factories import (
+    CDR_FIXTURES,
+    CdrSourceFactory,
+    RatePackageFactory,
+    VoipProductFactory,
+    VoipServiceFactory,
+)
 from voip.models import Cdr, CdrImport
 from voip.services.uploads import process_upload, upload_cdr_file
-from tests.voip.builders import CDR_FIXTURES, file_source, make_package, voip_product, voip_service
 
 pytestmark = pytest.mark.django_db
 
@@ -108,8 +114,10 @@ def test_freeswitch_cdr_csv(service, source):
 
 
 def test_fusionpbx_export_matches_by_tenant_and_extension(voip_client, product, source):
-    other = voip_service(voip_client, product, module_data={"tenant": "b.example", "extensions": ["1001"]})
-    mine = voip_service(voip_client, product, module_data={"tenant": "a.example", "extensions": ["1001"]})
+    other = VoipServiceFactory(client=voip_client, product=product,
+                               module_data={"tenant": "b.example", "extensions": ["1001"]})
+    mine = VoipServiceFactory(client=voip_client, product=product,
+                              module_data={"tenant": "a.example", "extensions": ["1001"]})
     text = (CDR_FIXTURES / "fusionpbx_export.csv").read_text()
     header, *lines = text.splitlines()
     content = "\n".join([header + ',"domain_name"'] + [line + ',"a.example"' for line in lines]) + "\n"
@@ -123,7 +131,7 @@ def test_fusionpbx_export_matches_by_tenant_and_extension(voip_client, product, 
 
 
 def test_calls_nothing_matches_are_stored_as_unmatched_and_not_charged(voip_client, product, source):
-    voip_service(voip_client, product, module_data={"extensions": ["2002"]})
+    VoipServiceFactory(client=voip_client, product=product, module_data={"extensions": ["2002"]})
     result = upload(source, "portal.csv", "portal")
     assert result.unmatched == 10 and len(result.unmatched_sample) == 10
     assert result.unmatched_sample[0] == {"line": 2, "account": "", "caller": "1001", "callee": "2125551234"}
@@ -132,8 +140,9 @@ def test_calls_nothing_matches_are_stored_as_unmatched_and_not_charged(voip_clie
 
 
 def test_a_product_without_rate_package_stores_calls_unrated_never_free(voip_client, source):
-    product = voip_product(None)
-    voip_service(voip_client, product, module_data={"extensions": ["1001"], "dids": ["2125550100"]})
+    product = VoipProductFactory()
+    VoipServiceFactory(client=voip_client, product=product,
+                       module_data={"extensions": ["1001"], "dids": ["2125550100"]})
     result = upload(source, "portal.csv", "portal")
     assert (result.unrated, result.rated, result.ignored, result.invalid) == (5, 0, 4, 1)
     assert set(Cdr.objects.filter(status="unrated").values_list("reason", flat=True)) == {
@@ -193,16 +202,17 @@ STADION_CALL = (
 @pytest.fixture
 def faroese_service(voip_client):
     """A client on a Faroese PBX (6-digit national numbers) whose DID is +298 211474, with an inbound rate."""
-    package = make_package("Faroe", lines=[
+    package = RatePackageFactory(name="Faroe", deck=[
         "prefix,destination,connect_fee,rate_per_minute,minimum_seconds,increment_seconds,direction\n",
-        "298,Faroe Islands,0,0.60,1,1,inbound\n",
-    ])
-    product = voip_product(package, options={"default_region": "FO"})
-    return voip_service(voip_client, product, module_data={"dids": ["298211474"], "extensions": ["301", "200"]})
+                                 "298,Faroe Islands,0,0.60,1,1,inbound\n",
+                                 ])
+    product = VoipProductFactory(rate_package=package, module_options={"default_region": "FO"})
+    return VoipServiceFactory(client=voip_client, product=product,
+                              module_data={"dids": ["298211474"], "extensions": ["301", "200"]})
 
 
 def test_a_six_digit_did_on_a_configured_inbound_context_is_rated_inbound(faroese_service):
-    source = file_source("Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
+    source = CdrSourceFactory(name="Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
     result = upload(source, "stadion.csv", "asterisk", STADION_CALL.encode())
     call = Cdr.objects.get()
     assert (call.direction, call.service_id, call.status, call.e164, call.cost) == (
@@ -212,11 +222,11 @@ def test_a_six_digit_did_on_a_configured_inbound_context_is_rated_inbound(faroes
 
 def test_without_the_sources_settings_the_six_digit_did_is_not_an_inbound_call(faroese_service):
     # The default contexts do not know stadion-pstn: an outbound call from a caller no service has.
-    upload(file_source("Defaults"), "stadion.csv", "asterisk", STADION_CALL.encode())
+    upload(CdrSourceFactory(name="Defaults"), "stadion.csv", "asterisk", STADION_CALL.encode())
     assert Cdr.objects.values_list("direction", "status").get() == ("outbound", "unmatched")
     Cdr.objects.all().delete()
     # The context alone: inbound to the service's DID, but 6 digits are read as an extension (not billed).
-    upload(file_source("Context only", inbound_contexts="stadion-pstn"), "stadion.csv", "asterisk",
+    upload(CdrSourceFactory(name="Context only", inbound_contexts="stadion-pstn"), "stadion.csv", "asterisk",
            STADION_CALL.encode())
     call = Cdr.objects.get()
     assert (call.direction, call.service_id, call.status, call.reason) == (
@@ -226,10 +236,10 @@ def test_without_the_sources_settings_the_six_digit_did_is_not_an_inbound_call(f
 def test_re_rating_reads_numbers_with_the_calls_sources_extension_length(faroese_service):
     from datetime import date
 
-    from tests.voip.builders import SYSTEM
+    from tests.voip.factories import SYSTEM
     from voip.services.rerating import rerate_service
 
-    source = file_source("Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
+    source = CdrSourceFactory(name="Stadion", inbound_contexts="stadion-pstn", extension_digits=4, time_zone="UTC")
     upload(source, "stadion.csv", "asterisk", STADION_CALL.encode())
     result = rerate_service(service=faroese_service, start=date(2024, 1, 27), end=date(2024, 1, 29), actor=SYSTEM)
     assert (result.lines_read, result.duplicates, result.charged) == (1, 1, Decimal("0"))  # nothing changed
@@ -241,7 +251,7 @@ def test_an_asterisk_call_stored_under_its_bare_uniqueid_before_is_still_a_dupli
     # (line 5) of the linked call. Importing the file again stores the four other legs, never that one twice.
     from datetime import UTC, datetime
 
-    from tests.voip.builders import stored_calls
+    from tests.voip.factories import stored_calls
 
     (old,) = stored_calls(service, source, [{
         "external_id": "1706407446.50", "caller": "89001234567", "callee": "211553", "number": "211553",

@@ -1,7 +1,8 @@
 """Postpaid VoIP (voip-rating.md steps 6 and 9): calls of postpaid products are not debited at import but left
 unbilled; the monthly job invoices them per client, one line per service, the sum of the stored 4-place costs
 rounded once; idempotent; unrated calls reported, never billed as free; prepaid calls never invoiced."""
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from billing.models import CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, Ta
 from billing.services.ledger import ledger_post
 from portal.models import ActivityLog, Client, JobRun
 from tests.factories import ClientFactory, ensure_invoice_sequence
-from tests.voip.builders import SYSTEM, stored_calls, voip_service
+from tests.voip.factories import SYSTEM, VoipServiceFactory, stored_calls
 from tests.voip.test_imports import upload
 from voip.models import BillingMode, Cdr, UnbilledUsage, VoipProduct, VoipSettings
 from voip.services.invoicing import invoice_usage, period_label, previous_period
@@ -85,7 +86,7 @@ def test_the_line_is_the_sum_of_the_call_costs_rounded_once(pservice, source):
 
 
 def test_half_a_cent_rounds_up_and_the_exact_lines_per_service(pservice, source, postpaid):
-    second = voip_service(pservice.client, postpaid, domain="tenant-b.example")
+    second = VoipServiceFactory(client=pservice.client, product=postpaid, domain="tenant-b.example")
     calls(pservice, source, "0.0025", "0.0025")  # 0.0050 → 0.01 (half up, not half even)
     calls(second, source, *["1.2345"] * 4, billed_seconds=90)  # 4.9380 → 4.94
     invoice_usage(run_date=NOV_1)
@@ -200,7 +201,7 @@ def test_credit_is_applied_to_the_usage_invoice_like_any_invoice(pservice, sourc
 def test_one_invoice_per_client_and_a_fixed_number_of_queries_per_batch(
     postpaid, source, django_assert_max_num_queries
 ):
-    services = [voip_service(ClientFactory(), postpaid, domain=f"t{n}.example") for n in range(12)]
+    services = [VoipServiceFactory(client=ClientFactory(), product=postpaid, domain=f"t{n}.example") for n in range(12)]
     for svc in services:
         calls(svc, source, "1.0000", "0.5000")
     with django_assert_max_num_queries(40):  # not one per call nor per client
@@ -288,7 +289,8 @@ def test_two_runs_at_once_make_one_invoice(product, source):
 
     ensure_invoice_sequence()
     VoipProduct.objects.filter(product=product).update(billing_mode=BillingMode.POSTPAID)
-    services = [voip_service(ClientFactory(), product, domain=f"race{n}.example") for n in range(6)]
+    services = [VoipServiceFactory(client=ClientFactory(), product=product, domain=f"race{n}.example")
+                for n in range(6)]
     for svc in services:
         calls(svc, source, "1.0000", "0.2500")
     results, errors = [], []

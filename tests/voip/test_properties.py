@@ -5,12 +5,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioning.telephony.numbers import Normaliser
+from tests.voip.factories import RateFactory
+from tests.voip.rating import make_rater, rate_call
 from voip.rating import (
-    AFTER_MINIMUM, INCREMENT_MODES, RATED, WHOLE_DURATION, Deck, PrefixIndex, Rater, billable_seconds, quantize_cost,
+    AFTER_MINIMUM,
+    INCREMENT_MODES,
+    RATED,
+    WHOLE_DURATION,
+    Deck,
+    PrefixIndex,
+    Rater,
+    billable_seconds,
+    quantize_cost,
 )
 from voip.rating.engine import IGNORED, cost_units
 
-from .helpers import make_rate, make_rater, rate_call
 from .strategies import BASE, call_seconds, instants, long_calls, rates, seconds, timed_decks, zones
 
 modes = st.sampled_from(INCREMENT_MODES)
@@ -38,7 +47,7 @@ def test_cost_never_decreases_with_duration_through_the_rater(rate, a, b, mode):
 @given(st.lists(st.text("0123456789", min_size=1, max_size=8), min_size=1, max_size=40),
        st.text("0123456789", min_size=1, max_size=15))
 def test_the_longest_matching_prefix_wins(prefixes, number):
-    index = PrefixIndex([make_rate(prefix, per_minute=str(i % 7), id=i) for i, prefix in enumerate(prefixes)])
+    index = PrefixIndex([RateFactory(prefix=prefix, per_minute=str(i % 7), id=i) for i, prefix in enumerate(prefixes)])
     found = index.lookup(number, BASE)
     matching = [prefix for prefix in prefixes if number.startswith(prefix)]
     if not matching:

@@ -7,7 +7,7 @@ import pytest
 
 from billing.models import CreditLedgerEntry
 from portal.models import ActivityLog, Client
-from tests.voip.builders import SYSTEM, fixture_lines, make_package
+from tests.voip.factories import SYSTEM, RatePackageFactory, fixture_lines
 from tests.voip.test_imports import upload
 from voip.models import Cdr, CdrImport, Rate
 from voip.services.decks import deck_for, import_deck
@@ -27,7 +27,7 @@ def test_a_deck_file_is_loaded_with_both_directions_in_one_row(package):
 
 def test_bad_rows_refuse_the_file_unless_skipped(db):
     header = "prefix,destination,connect_fee,rate_per_minute,minimum_seconds,increment_seconds\n"
-    package = make_package("Empty", lines=[header, "1,USA,0,0.01,6,6\n"])
+    package = RatePackageFactory(name="Empty", deck=[header, "1,USA,0,0.01,6,6\n"])
     refused = import_deck(package=package, lines=fixture_lines("rates_bad_rows.csv"), replace=True,
                           skip_bad_rows=False, actor=SYSTEM)
     assert not refused.ok and refused.imported == 0

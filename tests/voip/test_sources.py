@@ -11,10 +11,10 @@ from django.utils import timezone
 from billing.models import CreditLedgerEntry
 from portal.jobs import all_jobs
 from provisioning.models import ModuleCall
+from provisioning.telephony.cdrs import CdrError, CdrRecord
 from tests.factories import ServerFactory
 from tests.voip.modules import PbxModule
 from voip import tasks
-from provisioning.telephony.cdrs import CdrError, CdrRecord
 from voip.models import Cdr, CdrImport, CdrSource
 from voip.services.fetching import import_source
 from voip.services.imports import run_import, settle_stale_imports, start_import

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.voip.factories import RateFactory
+from tests.voip.rating import make_rater, rate_call
 from voip.rating import AFTER_MINIMUM, RATED, UNRATED, WHOLE_DURATION, Deck, billable_seconds
 from voip.rating.deck_file import read_deck
 from voip.rating.engine import price_parts
 from voip.rating.periods import describe, format_days, parse_days, parse_time, split
-
-from .helpers import make_rate, make_rater, rate_call
 
 NEW_YORK = ZoneInfo("America/New_York")
 MODES = pytest.mark.parametrize("mode", [AFTER_MINIMUM, WHOLE_DURATION])
@@ -21,10 +21,10 @@ WEEKDAYS_8_TO_18 = {"days": "12345", "start_time": time(8), "end_time": time(18)
 
 def peak_and_off_peak(*, peak_fee="0.10", off_fee="0.05", minimum=1, increment=1):
     """1212: 0.60/min on weekdays 08:00–18:00, 0.30/min the rest of the time (the all-day rate)."""
-    peak = make_rate("1212", connect_fee=peak_fee, per_minute="0.60", minimum=minimum, increment=increment,
-                     destination="New York peak", id=1, **WEEKDAYS_8_TO_18)
-    off_peak = make_rate("1212", connect_fee=off_fee, per_minute="0.30", minimum=minimum, increment=increment,
-                         destination="New York", id=2)
+    peak = RateFactory(prefix="1212", connect_fee=peak_fee, per_minute="0.60", minimum=minimum, increment=increment,
+                       destination="New York peak", id=1, **WEEKDAYS_8_TO_18)
+    off_peak = RateFactory(prefix="1212", connect_fee=off_fee, per_minute="0.30", minimum=minimum, increment=increment,
+                           destination="New York", id=2)
     return peak, off_peak
 
 
@@ -66,9 +66,9 @@ def test_a_call_across_the_start_of_peak_begins_off_peak():
 ])
 def test_per_minute_increments_are_priced_at_the_rate_of_the_period_they_start_in(billsec, cost):
     """60/60, CF 0.10 peak, 0.12 / 0.06 per minute; answered 17:58:30 (the boundary is 90 s in)."""
-    peak = make_rate("1212", connect_fee="0.10", per_minute="0.12", minimum=60, increment=60, id=1,
-                     **WEEKDAYS_8_TO_18)
-    off_peak = make_rate("1212", per_minute="0.06", minimum=60, increment=60, id=2)
+    peak = RateFactory(prefix="1212", connect_fee="0.10", per_minute="0.12", minimum=60, increment=60, id=1,
+                       **WEEKDAYS_8_TO_18)
+    off_peak = RateFactory(prefix="1212", per_minute="0.06", minimum=60, increment=60, id=2)
     result = rate_call(make_rater(peak, off_peak, time_zone=NEW_YORK), billsec=billsec,
                        answer_time=new_york(2024, 1, 15, 17, 58, 30))
     assert result.cost == Decimal(cost)
@@ -86,9 +86,9 @@ def test_the_minimum_block_is_priced_whole_at_the_first_part_rate():
 
 
 def test_free_seconds_and_no_charge_time_come_from_the_first_part():
-    peak = make_rate("1212", connect_fee="0.10", per_minute="0.60", free_seconds=10, nocharge_below=5, id=1,
-                     **WEEKDAYS_8_TO_18)
-    off_peak = make_rate("1212", per_minute="0.30", id=2)
+    peak = RateFactory(prefix="1212", connect_fee="0.10", per_minute="0.60", free_seconds=10, nocharge_below=5, id=1,
+                       **WEEKDAYS_8_TO_18)
+    off_peak = RateFactory(prefix="1212", per_minute="0.30", id=2)
     rater = make_rater(peak, off_peak, time_zone=NEW_YORK)
     short = rate_call(rater, billsec=4, answer_time=new_york(2024, 1, 15, 17, 59, 58))
     assert (short.status, short.cost, short.reason) == (RATED, Decimal("0.0000"), "shorter than 5 s: not charged")
@@ -111,7 +111,7 @@ def test_weekends_and_nights_get_the_all_day_rate():
 
 def test_a_call_inside_one_period_is_rated_exactly_as_without_periods():
     rater = make_rater(*peak_and_off_peak(), time_zone=NEW_YORK)
-    plain = make_rater(make_rate("1212", connect_fee="0.10", per_minute="0.60", id=1))
+    plain = make_rater(RateFactory(prefix="1212", connect_fee="0.10", per_minute="0.60", id=1))
     timed = rate_call(rater, billsec=3600, answer_time=new_york(2024, 1, 15, 9, 0))
     untimed = rate_call(plain, billsec=3600, answer_time=new_york(2024, 1, 15, 9, 0))
     assert (timed.billed_seconds, timed.cost, timed.reason, timed.parts) == (3600, untimed.cost, "", ())
@@ -141,32 +141,32 @@ def _fields(rate):
 
 def test_the_longest_prefix_is_decided_before_the_period():
     """121 has a cheap evening rate; 1212 (longer) has only its all-day rate: 1212 wins at any hour."""
-    evening = make_rate("121", per_minute="0.01", start_time=time(18), id=1)
-    new_york_all_day = make_rate("1212", per_minute="0.50", id=2)
+    evening = RateFactory(prefix="121", per_minute="0.01", start_time=time(18), id=1)
+    new_york_all_day = RateFactory(prefix="1212", per_minute="0.50", id=2)
     rater = make_rater(evening, new_york_all_day, time_zone=NEW_YORK)
     assert rate_call(rater, billsec=60, answer_time=new_york(2024, 1, 15, 20, 0)).rate.id == 2
 
 
 def test_a_prefix_without_a_rate_for_the_instant_falls_back_to_a_shorter_one():
     """1212 is only rated in peak; off-peak calls to it take 1's rate, like expired rates do (step 3)."""
-    peak_only = make_rate("1212", per_minute="0.60", id=1, **WEEKDAYS_8_TO_18)
-    country = make_rate("1", per_minute="0.02", id=2)
+    peak_only = RateFactory(prefix="1212", per_minute="0.60", id=1, **WEEKDAYS_8_TO_18)
+    country = RateFactory(prefix="1", per_minute="0.02", id=2)
     rater = make_rater(peak_only, country, time_zone=NEW_YORK)
     assert rate_call(rater, billsec=60, answer_time=new_york(2024, 1, 15, 20, 0)).rate.id == 2
     assert rate_call(rater, billsec=60, answer_time=new_york(2024, 1, 15, 10, 0)).rate.id == 1
 
 
 def test_a_covering_period_beats_the_all_day_rate_then_weight_decides():
-    all_day = make_rate("1212", per_minute="0.01", weight=9, id=1)
-    peak = make_rate("1212", per_minute="0.60", id=2, **WEEKDAYS_8_TO_18)
-    heavier_peak = make_rate("1212", per_minute="0.70", weight=1, id=3, **WEEKDAYS_8_TO_18)
+    all_day = RateFactory(prefix="1212", per_minute="0.01", weight=9, id=1)
+    peak = RateFactory(prefix="1212", per_minute="0.60", id=2, **WEEKDAYS_8_TO_18)
+    heavier_peak = RateFactory(prefix="1212", per_minute="0.70", weight=1, id=3, **WEEKDAYS_8_TO_18)
     rater = make_rater(all_day, peak, heavier_peak, time_zone=NEW_YORK)
     assert rate_call(rater, billsec=60, answer_time=new_york(2024, 1, 15, 10, 0)).rate.id == 3
     assert rate_call(rater, billsec=60, answer_time=new_york(2024, 1, 15, 19, 0)).rate.id == 1
 
 
 def test_a_call_with_an_instant_no_rate_covers_is_unrated_never_free():
-    rater = make_rater(make_rate("1212", per_minute="0.60", id=1, **WEEKDAYS_8_TO_18), time_zone=NEW_YORK)
+    rater = make_rater(RateFactory(prefix="1212", per_minute="0.60", id=1, **WEEKDAYS_8_TO_18), time_zone=NEW_YORK)
     night = rate_call(rater, billsec=60, answer_time=new_york(2024, 1, 15, 20, 0))
     assert (night.status, night.cost_units) == (UNRATED, 0)
     assert night.reason == "no outbound rate matches 12125551234 on Mon 2024-01-15 20:00:00 (EST)"
@@ -200,8 +200,8 @@ def test_a_call_across_the_spring_forward_gap_splits_where_the_clock_jumps():
     """Sunday 2024-03-10, New York: 02:00 EST becomes 03:00 EDT at 07:00 UTC. A night rate 00:00–02:30 covers
     01:50 EST; at the jump the clock reads 03:00 (02:30 never happens), so the split is at the jump: 600 s night
     + 600 s day."""
-    night = make_rate("1212", per_minute="0.06", start_time=time(0), end_time=time(2, 30), id=1)
-    day = make_rate("1212", per_minute="0.60", id=2)
+    night = RateFactory(prefix="1212", per_minute="0.06", start_time=time(0), end_time=time(2, 30), id=1)
+    day = RateFactory(prefix="1212", per_minute="0.60", id=2)
     result = rate_call(make_rater(night, day, time_zone=NEW_YORK), billsec=1200,
                        answer_time=datetime(2024, 3, 10, 6, 50, tzinfo=UTC))
     assert [(rate.id, seconds) for rate, seconds in result.parts] == [(1, 600), (2, 600)]
@@ -211,8 +211,8 @@ def test_a_call_across_the_spring_forward_gap_splits_where_the_clock_jumps():
 def test_a_call_across_the_fall_back_hour_meets_the_repeated_period_twice():
     """Sunday 2024-11-03, New York: 02:00 EDT becomes 01:00 EST at 06:00 UTC, so 01:00–01:30 happens twice.
     05:20 UTC (01:20 EDT) + 3600 s: 600 s in the period, 1800 s out, 1200 s in it again (01:00–01:20 EST)."""
-    special = make_rate("1212", per_minute="0.06", start_time=time(1), end_time=time(1, 30), id=1)
-    day = make_rate("1212", per_minute="0.60", id=2)
+    special = RateFactory(prefix="1212", per_minute="0.06", start_time=time(1), end_time=time(1, 30), id=1)
+    day = RateFactory(prefix="1212", per_minute="0.60", id=2)
     answered = datetime(2024, 11, 3, 5, 20, tzinfo=UTC)
     groups = make_rater(special, day).deck.indexes["outbound"].candidates("12125551234", answered)
     assert [(offset, rate.id) for offset, rate in split(groups, answered, 3600, NEW_YORK)] == [
@@ -224,8 +224,8 @@ def test_a_call_across_the_fall_back_hour_meets_the_repeated_period_twice():
 
 def test_a_call_across_midnight_splits_at_the_day_change():
     """A weekend rate (sat,sun, all day) starts at Saturday 00:00 local: Friday 23:59 + 120 s splits at 60 s."""
-    weekend = make_rate("1212", per_minute="0.06", days="67", id=1)
-    weekday = make_rate("1212", per_minute="0.60", id=2)
+    weekend = RateFactory(prefix="1212", per_minute="0.06", days="67", id=1)
+    weekday = RateFactory(prefix="1212", per_minute="0.60", id=2)
     result = rate_call(make_rater(weekend, weekday, time_zone=NEW_YORK), billsec=120,
                        answer_time=new_york(2024, 1, 19, 23, 59))
     assert [(rate.id, seconds) for rate, seconds in result.parts] == [(2, 60), (1, 60)]
@@ -294,13 +294,13 @@ def test_times_and_periods_for_people():
 ])
 def test_bad_periods_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
-        make_rate(**changes)
+        RateFactory(**changes)
 
 
 # The one-rate path: decks without a period are rated as before, without splitting.
 
 def test_decks_without_periods_keep_the_one_lookup_path():
-    rater = make_rater(make_rate("1212", per_minute="0.60"), make_rate("1", per_minute="0.01"))
+    rater = make_rater(RateFactory(prefix="1212", per_minute="0.60"), RateFactory(prefix="1", per_minute="0.01"))
     index = rater.deck.indexes["outbound"]
     assert not index.timed and rater._timed == {}
     assert index.lookup == index._lookup_timeless

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from billing.models import CreditLedgerEntry
 from portal.models import ActivityLog, Client
-from tests.voip.builders import SYSTEM
+from tests.voip.factories import SYSTEM
 from tests.voip.test_imports import upload
 from voip.models import Cdr, Rate, RatePackage
 from voip.services.decks import deck_for, import_deck

@@ -1,18 +1,11 @@
-"""Shared builders for the rating tests."""
+"""Running the rating engine in tests: a rater over some rates (tests.voip.factories.RateFactory) and one call
+rated by it."""
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from provisioning.telephony.numbers import Normaliser
-from voip.rating import Deck, Rate, Rater
+from voip.rating import Deck, Rater
 
 ANSWERED_AT = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
-
-
-def make_rate(prefix="1212", *, connect_fee="0", per_minute="0", minimum=1, increment=1, **extra):
-    return Rate(
-        prefix=prefix, destination=extra.pop("destination", f"dest {prefix}"), connect_fee=Decimal(connect_fee),
-        rate_per_minute=Decimal(per_minute), minimum_seconds=minimum, increment_seconds=increment, **extra,
-    )
 
 
 def make_rater(*rates, region="US", **options):

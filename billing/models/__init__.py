@@ -1,0 +1,50 @@
+"""The billing models, one module a topic: the catalogue (products, prices, options, billing cycles), services,
+invoices, payments and the credit ledger, billable items, e-mails, and the automation settings. Money is Decimal
+everywhere (DecimalField); amounts are quantized where the billing rules say.
+
+Every model and shared name is exported here, so `from billing.models import X` is the one way in; the topic
+modules import each other only down the chain catalogue → services → invoices → payments/e-mails/billable."""
+from billing.models.automation import AutomationSettings, OverwriteRule
+from billing.models.billable import BillableItem
+from billing.models.catalogue import (
+    CYCLE_MONTHS,
+    BillingCycle,
+    ConfigurableOption,
+    ConfigurableOptionChoice,
+    ConfigurableOptionPrice,
+    Product,
+    ProductGroup,
+    ProductPrice,
+)
+from billing.models.emails import EmailLog, EmailTemplate
+from billing.models.fields import MONEY, ZERO
+from billing.models.invoices import Invoice, InvoiceItem, NumberSequence, TaxRate
+from billing.models.payments import CreditLedgerEntry, Payment
+from billing.models.services import Service, ServiceChange, ServiceConfigOption
+
+__all__ = [
+    "CYCLE_MONTHS",
+    "MONEY",
+    "ZERO",
+    "AutomationSettings",
+    "BillableItem",
+    "BillingCycle",
+    "ConfigurableOption",
+    "ConfigurableOptionChoice",
+    "ConfigurableOptionPrice",
+    "CreditLedgerEntry",
+    "EmailLog",
+    "EmailTemplate",
+    "Invoice",
+    "InvoiceItem",
+    "NumberSequence",
+    "OverwriteRule",
+    "Payment",
+    "Product",
+    "ProductGroup",
+    "ProductPrice",
+    "Service",
+    "ServiceChange",
+    "ServiceConfigOption",
+    "TaxRate",
+]

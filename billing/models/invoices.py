@@ -1,0 +1,115 @@
+"""Invoices and their items, the gap-free counter that numbers them, and the tax rates they charge."""
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from billing.models.fields import MONEY, ZERO
+from billing.models.services import Service
+from portal.models import Client, country_code, currency_code
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        UNPAID = "unpaid", "Unpaid"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        ADD_FUNDS = "add_funds", "Add funds"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, help_text="Given from a locked sequence when issued."
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNPAID)
+    currency = models.CharField(max_length=3, validators=[currency_code], default="USD")
+    date = models.DateField(default=timezone.localdate)
+    due_date = models.DateField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("0.000"))
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    credit_applied = models.DecimalField(**MONEY, default=ZERO)
+    amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["status", "due_date"]), models.Index(fields=["client", "status"])]
+
+    def __str__(self):
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def balance(self):
+        """What is still owed: total less payments and credit applied."""
+        return self.total - self.amount_paid - self.credit_applied
+
+
+class InvoiceItem(models.Model):
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Service period"
+        SETUP = "setup", "Setup fee"
+        UPGRADE = "upgrade", "Upgrade/downgrade"
+        DISK = "disk", "Disk usage tranche"
+        ADD_FUNDS = "add_funds", "Add funds"
+        VOIP_USAGE = "voip_usage", "VoIP call usage"
+        ITEM = "item", "Billable item"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="items")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_items")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ITEM)
+    description = models.CharField(max_length=500)
+    amount = models.DecimalField(**MONEY)
+    taxable = models.BooleanField(default=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    # "service:<id>:<period start>" for recurring periods: unique, so a period is billed once even when two
+    # generators race. NULL for other items (a nullable unique column allows many NULLs on every database).
+    period_key = models.CharField(max_length=80, unique=True, null=True, blank=True, editable=False)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["invoice", "sort_order", "id"]
+
+    def __str__(self):
+        return self.description
+
+
+class NumberSequence(models.Model):
+    """A gap-free counter (invoice numbers), advanced under a row lock."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self):
+        return f"{self.name}: next {self.next_value}"
+
+
+class TaxRate(models.Model):
+    """The tax charged to clients in one country (blank: none). Tax-exempt clients pay none anywhere."""
+
+    country = models.CharField(max_length=2, unique=True, validators=[country_code])
+    name = models.CharField(max_length=60, help_text="Shown on invoices, e.g. 'HST' or 'VAT'.")
+    rate = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percent, e.g. 13.000.",
+    )
+
+    class Meta:
+        ordering = ["country"]
+
+    def __str__(self):
+        return f"{self.country}: {self.name} {self.rate}%"
