@@ -22,7 +22,7 @@ from provisioning import lifecycle
 from provisioning.models import Server, ServerGroup, UsageSample
 from provisioning.modules.smartermail.module import storage_path, user_limit
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
-from provisioning.simulators.smartermail import SmarterMailSimulator
+from provisioning.modules.smartermail.simulator import SmarterMailSimulator
 
 logger = logging.getLogger(__name__)
 

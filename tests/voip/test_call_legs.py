@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
-from provisioning.simulators.vodia import json_leg
-from tests.voip.builders import stored_calls
+from provisioning.modules.vodia.simulator import json_leg
 from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL_CALL
+from tests.voip.builders import stored_calls
 from voip.models import Cdr, CdrSource
 from voip.services.push import receive_push
 
