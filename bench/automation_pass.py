@@ -85,7 +85,7 @@ from billing.models import (  # noqa: E402
 from config.celery import app  # noqa: E402
 from portal.models import ActivityLog, Client, JobRun  # noqa: E402
 from provisioning.models import ModuleCall, Server  # noqa: E402
-from provisioning.simulators.smartermail import SmarterMailSimulator  # noqa: E402
+from provisioning.modules.smartermail.simulator import SmarterMailSimulator  # noqa: E402
 
 BATCH = 5000
 

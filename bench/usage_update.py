@@ -57,7 +57,7 @@ from billing.models import Product, ProductGroup, Service  # noqa: E402
 from portal.models import Client  # noqa: E402
 from provisioning.models import Server, UsageSample  # noqa: E402
 from provisioning.modules.smartermail.client import forget_tokens  # noqa: E402
-from provisioning.simulators.smartermail import MB, SmarterMailSimulator  # noqa: E402
+from provisioning.modules.smartermail.simulator import MB, SmarterMailSimulator  # noqa: E402
 from provisioning.usage import update_server_usage  # noqa: E402
 
 FIRST_DAY = date(2026, 11, 20)

@@ -10,13 +10,13 @@ from django import forms
 from portal.activity import Actor
 from provisioning.registry import get_module
 from provisioning.voip_services import (
-    EXAMPLES,
-    KEYS,
     LABELS,
     LIST_KEYS,
     IdentifierError,
     VoipIdentifiers,
     clean_identifiers,
+    identifier_keys,
+    legacy_line_example,
     log_voip_change,
     merge_identifiers,
     parse_legacy_line,
@@ -45,7 +45,7 @@ class VoipIdentifiersFormMixin(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         current = VoipIdentifiers.from_module_data(self.voip_kind, self.instance.module_data)
-        for key in KEYS[self.voip_kind]:
+        for key in identifier_keys(self.voip_kind):
             value = getattr(current, key)
             if key == "dids":
                 value = ["+" + did for did in value]  # E.164 as stored, readable in any region
@@ -61,7 +61,7 @@ class VoipIdentifiersFormMixin(forms.Form):
         except IdentifierError as exc:
             self._voip_errors(exc)
             return cleaned
-        values = {key: cleaned.get(PREFIX + key, "") for key in KEYS[kind]}
+        values = {key: cleaned.get(PREFIX + key, "") for key in identifier_keys(kind)}
         try:
             identifiers = clean_identifiers(kind, values, region=region, local_npa=local_npa)
             line = (cleaned.get(LINE_FIELD) or "").strip()
@@ -97,12 +97,13 @@ class VoipIdentifiersFormMixin(forms.Form):
 
 def voip_form_class(base_form, kind):
     """The Service form with the kind's identifier fields."""
+    example = legacy_line_example(kind)
     fields = {"voip_kind": kind, LINE_FIELD: forms.CharField(
         label="Paste legacy line", required=False, max_length=1000,
-        help_text=f"Optional: a WHMCS/ictVoIP pipe line, e.g. {EXAMPLES[kind]}. On save it fills the fields below "
+        help_text=f"Optional: a WHMCS/ictVoIP pipe line, e.g. {example}. On save it fills the fields below "
                   "(its values replace theirs).",
-        widget=forms.TextInput(attrs={"size": 80, "placeholder": EXAMPLES[kind]}))}
-    for key in KEYS[kind]:
+        widget=forms.TextInput(attrs={"size": 80, "placeholder": example}))}
+    for key in identifier_keys(kind):
         help_text = HELP[key][kind] if isinstance(HELP[key], dict) else HELP[key]
         widget = forms.Textarea(attrs={"rows": 3, "cols": 40}) if key in LIST_KEYS else forms.TextInput(attrs={"size": 60})
         fields[PREFIX + key] = forms.CharField(label=LABELS[key], required=False, help_text=help_text, widget=widget,
@@ -124,7 +125,7 @@ class VoipServiceAdminMixin:
         kind = voip_kind(obj)
         if not kind:
             return fieldsets
-        names = [LINE_FIELD, *(PREFIX + key for key in KEYS[kind])]
+        names = [LINE_FIELD, *(PREFIX + key for key in identifier_keys(kind))]
         rest = [(title, {**options, "fields": [f for f in options["fields"] if f not in names]})
                 for title, options in fieldsets]
         title = f"VoIP service ({get_module(kind).label})"

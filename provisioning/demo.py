@@ -26,8 +26,8 @@ from provisioning.models import Server, ServerGroup, UsageSample
 from provisioning.modules.base import ModuleError
 from provisioning.modules.smartermail.module import storage_path, user_limit
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
+from provisioning.modules.smartermail.simulator import SmarterMailSimulator
 from provisioning.registry import get_module
-from provisioning.simulators.smartermail import SmarterMailSimulator
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from billing.models import (
 from provisioning import lifecycle
 from provisioning.models import Server, ServerGroup
 from provisioning.modules.polarismail.options import PRODUCT_OPTIONS
-from provisioning.simulators.polarismail import PolarisMailSimulator
+from provisioning.modules.polarismail.simulator import PolarisMailSimulator
 
 logger = logging.getLogger(__name__)
 

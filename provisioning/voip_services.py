@@ -19,18 +19,12 @@ from django.db import transaction
 from billing.models import Service
 from portal.activity import log_activity
 from provisioning.options import HOSTNAME, ListOption, OptionsError, TextOption
-from provisioning.registry import get_module
+from provisioning.registry import installed_modules
 from provisioning.telephony.numbers import E164, INTERNAL, Normaliser
 
-FUSIONPBX, VODIA, LESNET = "fusionpbx", "vodia", "lesnet"
-KINDS = (FUSIONPBX, VODIA, LESNET)
-
-# The module_data keys each kind uses (docs/voip-providers.md §1), in the order forms show them.
-KEYS = {
-    FUSIONPBX: ("tenant", "extensions", "dids"),
-    VODIA: ("tenant", "dids", "search_string"),
-    LESNET: ("peer_id", "dids", "cdr_url"),
-}
+# A VoIP kind is the key of a module that names `identifier_keys` (provisioning.modules.voip_common.VoipModule:
+# FusionPBX, Vodia, LesNet). What differs between the kinds (their keys, the legacy line's parts, its example) is
+# the module's; this file knows no vendor.
 LIST_KEYS = ("dids", "extensions")
 LABELS = {
     "tenant": "Tenant",
@@ -41,11 +35,6 @@ LABELS = {
     "cdr_url": "CDR file URL",
     "line": "Legacy line",
 }
-EXAMPLES = {
-    FUSIONPBX: "acme.pbx.example | 101 | 102",
-    VODIA: "rucken.wat1.ictvoip.ca | 5484815577 | 5197830020 | 8300",
-    LESNET: "D4E3CD2BFC791 | 12046664021",
-}
 MAX_LINE = 1000
 EXTENSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$")
 SEARCH_STRING = re.compile(r"^[\w][\w .'-]{0,39}$")
@@ -54,8 +43,36 @@ NANP_AREA_CODE = re.compile(r"^[2-9][0-9]{2}$")
 _URL = TextOption("cdr_url", "CDR file URL", check="url", max_length=500)
 
 
+def voip_module(kind):
+    """The installed module of a VoIP kind (one that names `identifier_keys`), or None for any other key."""
+    module = installed_modules().get(kind) if kind else None
+    return module if module is not None and module.identifier_keys else None
+
+
+def voip_kinds():
+    """The VoIP kinds installed, in settings.PROVISIONING_MODULES order."""
+    return tuple(key for key, module in installed_modules().items() if module.identifier_keys)
+
+
+def identifier_keys(kind):
+    """The module_data keys a kind uses (docs/voip-providers.md §1), in the order forms show them."""
+    return _module_of(kind).identifier_keys
+
+
+def legacy_line_example(kind):
+    return _module_of(kind).legacy_line_example
+
+
+def _module_of(kind):
+    module = voip_module(kind)
+    if module is None:
+        raise ValueError(f"Unknown VoIP kind {kind!r}: {', '.join(voip_kinds())}.")
+    return module
+
+
 class IdentifierError(OptionsError):
-    """Invalid identifiers: `errors` maps a key of KEYS (or "line" for a legacy line) to its message."""
+    """Invalid identifiers: `errors` maps a key of identifier_keys(kind) (or "line" for a legacy line) to its
+    message."""
 
     def __str__(self):
         return " ".join(f"{LABELS.get(key, key)}: {message}" for key, message in self.errors.items())
@@ -74,13 +91,14 @@ class VoipIdentifiers:
 
     def as_module_data(self):
         """The kind's keys as module_data stores them (lists as JSON lists)."""
-        return {key: list(getattr(self, key)) if key in LIST_KEYS else getattr(self, key) for key in KEYS[self.kind]}
+        return {key: list(getattr(self, key)) if key in LIST_KEYS else getattr(self, key)
+                for key in identifier_keys(self.kind)}
 
     @classmethod
     def from_module_data(cls, kind, data):
         data = data or {}
         values = {}
-        for key in KEYS[kind]:
+        for key in identifier_keys(kind):
             raw = data.get(key)
             if key in LIST_KEYS:
                 values[key] = tuple(str(item) for item in raw) if isinstance(raw, list) else ()
@@ -91,7 +109,7 @@ class VoipIdentifiers:
     def describe(self):
         """One line for messages and the activity log."""
         parts = []
-        for key in KEYS[self.kind]:
+        for key in identifier_keys(self.kind):
             value = getattr(self, key)
             shown = ", ".join(value) if key in LIST_KEYS else value
             parts.append(f"{LABELS[key].lower()} {shown or '(none)'}")
@@ -146,7 +164,7 @@ def number_normaliser(region="US", local_npa=()):
 
 def product_number_settings(product):
     """(region, local_npa) from a product's module options; IdentifierError when they are invalid."""
-    module = get_module(product.module) if product.module in KINDS else None
+    module = voip_module(product.module)
     if module is None:
         return "US", ()
     try:
@@ -159,7 +177,7 @@ def product_number_settings(product):
 def voip_kind(service):
     """The VoIP kind of a service (from its product's module), or "" for any other service."""
     module = getattr(service.product, "module", "") if service is not None else ""
-    return module if module in KINDS else ""
+    return module if voip_module(module) is not None else ""
 
 
 # --- parsing and validation ------------------------------------------------------------------------------
@@ -178,8 +196,7 @@ def normalise_did(text, normaliser):
 def parse_legacy_line(kind, text, *, region="US", local_npa=()):
     """A legacy pipe line of seed 002 as VoipIdentifiers (rules in docs/voip-providers.md §2); raises
     IdentifierError({"line": message}) naming the part that is wrong."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown VoIP kind {kind!r}: {', '.join(KINDS)}.")
+    module = _module_of(kind)
     try:
         normaliser = number_normaliser(region, tuple(local_npa))
     except ValueError as exc:
@@ -187,7 +204,8 @@ def parse_legacy_line(kind, text, *, region="US", local_npa=()):
     parts = _split_line(text)
     first, rest = parts[0], parts[1:]
     values = {"dids": [], "extensions": []}
-    key, check = ("peer_id", _check_peer) if kind == LESNET else ("tenant", _check_tenant)
+    key = module.primary_identifier
+    check = PRIMARY_CHECKS[key]
     try:
         values[key] = check(first[1])
     except ValueError as exc:
@@ -201,39 +219,38 @@ def parse_legacy_line(kind, text, *, region="US", local_npa=()):
             continue
         except ValueError as exc:
             reason = str(exc)
-        if kind == FUSIONPBX and _is_extension(item, normaliser):
-            values["extensions"].append(item)
-        elif kind == VODIA and last and _is_search_string(item, normaliser):
-            values["search_string"] = item
+        other = module.legacy_line_part(item, normaliser, last=last)
+        if other in LIST_KEYS:
+            values[other].append(item)
+        elif other:
+            values[other] = item
         else:
-            expected = {FUSIONPBX: "a DID or an extension", VODIA: "a DID (only the last part may be the "
-                        "extension or first name to search)", LESNET: "a DID"}[kind]
-            raise IdentifierError({"line": f"{where}: {reason}; expected {expected}."})
-    if kind == LESNET and not values["dids"]:
-        raise IdentifierError({"line": "a LesNet line needs the peer and at least one DID: peer | DID."})
+            raise IdentifierError({"line": f"{where}: {reason}; expected {module.legacy_line_parts}."})
+    module.check_legacy_line(values)
     values = {key: _dedupe(value) if key in LIST_KEYS else value for key, value in values.items()}
     given = frozenset(key for key, value in values.items() if value)
     return VoipIdentifiers(kind, given=given, **values)
 
 
 def clean_identifiers(kind, values, *, region="US", local_npa=()):
-    """Validate structured values (a dict of KEYS[kind]) into VoipIdentifiers; IdentifierError names every bad
-    key at once. A list key is text (one item per line or comma, as typed) or a list as stored (DIDs as E.164
-    digits). All blank is allowed."""
+    """Validate structured values (a dict of identifier_keys(kind)) into VoipIdentifiers; IdentifierError names every
+    bad key at once. A list key is text (one item per line or comma, as typed) or a list as stored (DIDs as
+    E.164 digits). All blank is allowed."""
     errors, cleaned = {}, {}
     try:
         normaliser = number_normaliser(region, tuple(local_npa))
     except ValueError as exc:
         normaliser = None
         errors["dids"] = f"the product's number settings are invalid: {exc}"
-    for key in KEYS[kind]:
+    keys = identifier_keys(kind)
+    for key in keys:
         raw = values.get(key)
         try:
             cleaned[key] = _clean_value(key, raw, normaliser)
         except ValueError as exc:
             errors.setdefault(key, str(exc))
-    primary = "peer_id" if kind == LESNET else "tenant"
-    if not errors and not cleaned[primary] and any(cleaned[key] for key in KEYS[kind]):
+    primary = voip_module(kind).primary_identifier
+    if not errors and not cleaned[primary] and any(cleaned[key] for key in keys):
         errors[primary] = f"is required when the other {kind} identifiers are set."
     if errors:
         raise IdentifierError(errors)
@@ -255,9 +272,9 @@ def _clean_value(key, raw, normaliser):
     if not text:
         return ""
     if key == "tenant":
-        return _check_tenant(text)
+        return check_tenant(text)
     if key == "peer_id":
-        return _check_peer(text)
+        return check_peer(text)
     if key == "search_string":
         if not SEARCH_STRING.match(text):
             raise ValueError(f"{text!r} is not an extension or a first name (letters, digits, space, . ' -; at most 40)")
@@ -294,14 +311,14 @@ def _where(number, item):
     return f"part {number} {item!r}"
 
 
-def _check_tenant(text):
+def check_tenant(text):
     value = text.strip().lower().rstrip(".")
     if not HOSTNAME.match(value) or "." not in value:
         raise ValueError(f"{text.strip()!r} is not a domain name (e.g. tenant.example.com)")
     return value
 
 
-def _check_peer(text):
+def check_peer(text):
     value = text.strip()
     if not PEER_ID.match(value):
         raise ValueError(f"{value!r} is not a LesNet peer id (letters, digits, - and _, at most 64)")
@@ -315,7 +332,8 @@ def _check_extension(text):
     return text
 
 
-def _is_extension(item, normaliser):
+def is_extension(item, normaliser):
+    """Whether a legacy line's part reads as an extension (at most as many digits as the region's extensions)."""
     if not EXTENSION.match(item):
         return False
     if item.isdigit():
@@ -323,11 +341,16 @@ def _is_extension(item, normaliser):
     return True
 
 
-def _is_search_string(item, normaliser):
+def is_search_string(item, normaliser):
+    """Whether a legacy line's part reads as an inbound search string (an extension or a first name)."""
     if not SEARCH_STRING.match(item):
         return False
     digits = item.lstrip("+")
     return not (digits.isdigit() and len(digits) > normaliser.extension_digits)
+
+
+# The check of a line's first part, by the kind's primary identifier (VoipModule.primary_identifier).
+PRIMARY_CHECKS = {"tenant": check_tenant, "peer_id": check_peer}
 
 
 def _dedupe(items):
@@ -343,7 +366,7 @@ ALWAYS_FROM_LINE = ("tenant", "peer_id", "dids", "extensions")
 def merge_identifiers(current, parsed):
     """Identifiers parsed from a legacy line over the current ones: the tenant/peer, DIDs and extensions come
     from the line; the search string only when the line has one; the CDR URL (never in a line) stays."""
-    keys = [key for key in KEYS[parsed.kind] if key in ALWAYS_FROM_LINE or key in parsed.given]
+    keys = [key for key in identifier_keys(parsed.kind) if key in ALWAYS_FROM_LINE or key in parsed.given]
     return replace(current, **{key: getattr(parsed, key) for key in keys})
 
 

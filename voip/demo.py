@@ -45,12 +45,17 @@ from provisioning.modules.fusionpbx.module import SUSPENSION as FUSION_SUSPENSIO
 from provisioning.modules.fusionpbx.options import EXTENSION as FUSION_EXTENSION_MODE
 from provisioning.modules.fusionpbx.options import PRODUCT_OPTIONS as FUSION_OPTIONS
 from provisioning.modules.fusionpbx.options import SERVER_SETTINGS as FUSION_SETTINGS
+from provisioning.modules.fusionpbx.simulator import (
+    DEFAULT_ESL_PASSWORD,
+    DEFAULT_KEY,
+    DEFAULT_SECRET,
+    FusionPbxSimulator,
+)
 from provisioning.modules.lesnet.module import PRODUCT_OPTIONS as LESNET_OPTIONS
+from provisioning.modules.lesnet.simulator import LesNetSimulator
 from provisioning.modules.vodia.module import SUSPENSION as VODIA_SUSPENSION
 from provisioning.modules.vodia.options import PRODUCT_OPTIONS as VODIA_OPTIONS
-from provisioning.simulators.fusionpbx import DEFAULT_ESL_PASSWORD, DEFAULT_KEY, DEFAULT_SECRET, FusionPbxSimulator
-from provisioning.simulators.lesnet import LesNetSimulator
-from provisioning.simulators.vodia import DEFAULT_ADMIN, DEFAULT_PASSWORD, VodiaSimulator
+from provisioning.modules.vodia.simulator import DEFAULT_ADMIN, DEFAULT_PASSWORD, VodiaSimulator
 from voip import demo_fusionpbx as fusion
 from voip.demo_calls import CallProfile, day_legs
 from voip.models import Cdr, CdrImport, CdrSource, RatePackage, VoipProduct

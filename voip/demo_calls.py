@@ -1,5 +1,5 @@
 """The demo's call traffic: one day of a Vodia tenant's calls as the `json:` legs the PBX pushes
-(provisioning.simulators.vodia.json_leg, cdr-formats.md §4), deterministic for a tenant and a day offset.
+(provisioning.modules.vodia.simulator.json_leg, cdr-formats.md §4), deterministic for a tenant and a day offset.
 
 Each profile says how busy a tenant is and where it calls; the numbers are real-looking and valid (NANP area
 codes, London and Berlin landlines, UK and German mobiles), so that every call rates against the demo deck's
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 
-from provisioning.simulators.vodia import json_leg
+from provisioning.modules.vodia.simulator import json_leg
 
 
 def valid_number(make):

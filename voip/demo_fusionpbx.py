@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from provisioning.simulators.fusionpbx import ClosingConnection, sim_uuid
+from provisioning.modules.fusionpbx.simulator import ClosingConnection, sim_uuid
 from voip.demo_calls import DESTINATIONS, CallProfile, _duration, _nanp
 
 NAMESPACE = uuid.UUID("3b0c8f4e-2f7a-4d0e-9d55-5e6f0a1b2c3d")  # the demo's xml_cdr_uuid namespace

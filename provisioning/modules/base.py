@@ -105,6 +105,9 @@ class ProvisioningModule(ABC):
     supports_usage = False
     supports_mailboxes = False
     supports_cdrs = False
+    # A VoIP module names the module_data keys that identify a service at its provider (docs/voip-providers.md
+    # §1); provisioning.voip_services treats a module that names them as a VoIP kind (see voip_common.VoipModule).
+    identifier_keys: tuple = ()
     # Typed product options (Product.module_options) and server settings (Server.settings); see options.py.
     product_options_schema = OptionSchema()
     server_settings_schema = OptionSchema()

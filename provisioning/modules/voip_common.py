@@ -44,7 +44,27 @@ def decoded_json(response, where):
 
 
 class VoipModule(ProvisioningModule):
-    """Base of the VoIP modules: `kind` is the voip_services kind (the module key)."""
+    """Base of the VoIP modules: `kind` is the voip_services kind (the module key). Each names what identifies a
+    service at its provider and how a legacy pipe line (seed 002, docs/voip-providers.md §2) reads; the portal's
+    VoIP service section, `manage.py import_voip_lines` and provisioning/voip_services.py ask the module."""
+
+    # The module_data keys, in the order forms show them (docs/voip-providers.md §1).
+    identifier_keys: tuple = ()
+    # The key a legacy line's first part fills: "tenant" (a domain name) or "peer_id" (voip_services.PRIMARY_CHECKS).
+    primary_identifier = "tenant"
+    # A legacy line of this kind, shown as the example in the staff form.
+    legacy_line_example = ""
+    # What a legacy line's part after the first may be, for the error naming a part that is none of them.
+    legacy_line_parts = "a DID"
+
+    def legacy_line_part(self, item, normaliser, *, last):
+        """The key a legacy line's part that is not a DID fills (a list key appends, any other is set), or None
+        when it is not valid here. `last`: it is the line's last part."""
+        return None
+
+    def check_legacy_line(self, values):
+        """Refuse a legacy line whose parts are each valid but together not enough (IdentifierError on "line");
+        `values` as parsed: {key: value, "dids": [...], "extensions": [...]}."""
 
     def identifiers(self, service):
         return VoipIdentifiers.from_module_data(self.key, service.module_data)

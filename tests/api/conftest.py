@@ -3,7 +3,7 @@ from django.core.cache import cache
 
 from api.models import ApiKey
 from tests.factories import StaffFactory
-from tests.provisioning.smartermail_fixtures import sm_server, smartermail  # noqa: F401
+from tests.provisioning.modules.smartermail.fixtures import sm_server, smartermail  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

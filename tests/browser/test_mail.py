@@ -12,7 +12,7 @@ from portal.models import ActivityLog
 from tests.browser.conftest import DESKTOP, PHONE, login_admin, login_client, screenshot
 from tests.factories import StaffFactory
 from tests.provisioning.mail.helpers import paid_period, polaris_mail_service
-from tests.provisioning.polarismail_fixtures import polarismail  # noqa: F401
+from tests.provisioning.modules.polarismail.fixtures import polarismail  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 DOMAIN = "acme-mail.example"

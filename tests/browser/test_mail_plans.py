@@ -10,7 +10,7 @@ from config import demo
 from portal.models import ClientUser
 from provisioning import demo as provisioning_demo
 from tests.browser.conftest import DESKTOP, PHONE, login_client, screenshot
-from tests.provisioning.smartermail_fixtures import smartermail  # noqa: F401
+from tests.provisioning.modules.smartermail.fixtures import smartermail  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

@@ -15,7 +15,7 @@ from provisioning import lifecycle
 from provisioning.models import UsageSample
 from tests.browser.conftest import login_admin, screenshot
 from tests.factories import StaffFactory
-from tests.provisioning.smartermail_fixtures import sm_server, sm_service, smartermail  # noqa: F401
+from tests.provisioning.modules.smartermail.fixtures import sm_server, sm_service, smartermail  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

@@ -87,7 +87,7 @@ def test_a_vodia_call_is_one_row_and_local_calls_have_their_own_filter(page, liv
     extension-to-extension call appears only under the Local filter, outside the call count."""
     import json
 
-    from provisioning.simulators.vodia import json_leg
+    from provisioning.modules.vodia.simulator import json_leg
     from voip.models import CdrSource
     from voip.services.push import receive_push
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import login_admin, screenshot
 from tests.factories import StaffFactory
-from tests.voip.builders import file_source
+from tests.voip.factories import CdrSourceFactory
 from voip.models import CdrImport
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 @pytest.fixture
 def imports(db):
-    source = file_source(name="FusionPBX (Toronto PBX cluster, hourly)")
+    source = CdrSourceFactory(name="FusionPBX (Toronto PBX cluster, hourly)")
     rows = [
         CdrImport.objects.create(source=source, kind=CdrImport.Kind.UPLOAD, status=CdrImport.Status.DONE,
                                  file_name="fusionpbx-cdr-export-2026-12-01-to-2026-12-07-full.csv",

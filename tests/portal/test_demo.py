@@ -9,7 +9,7 @@ from config import demo
 from portal.models import Client
 from provisioning import demo_polarismail as polaris_demo
 from provisioning.mail.models import MailboxRecord
-from tests.provisioning.polarismail_fixtures import polarismail  # noqa: F401
+from tests.provisioning.modules.polarismail.fixtures import polarismail  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from provisioning.simulators.lesnet import LesNetSimulator
-from voip import demo as voip_demo
-from voip import demo_calls
-from voip import demo_fusionpbx
+from provisioning.modules.lesnet.simulator import LesNetSimulator
 from provisioning.telephony.numbers import E164, Normaliser
+from voip import demo as voip_demo
+from voip import demo_calls, demo_fusionpbx
 
 # A leap year, so 29 February is among the dates.
 YEAR = [date(2028, 1, 1) + timedelta(days=offset) for offset in range(366)]

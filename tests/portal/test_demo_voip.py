@@ -19,9 +19,9 @@ from portal.models import ActivityLog, Client
 from provisioning import lifecycle
 from provisioning.models import Server
 from provisioning.modules.fusionpbx.options import SERVER_SETTINGS as FUSION_SETTINGS
-from provisioning.simulators.fusionpbx import FusionPbxSimulator
-from provisioning.simulators.lesnet import LesNetSimulator
-from provisioning.simulators.vodia import VodiaSimulator
+from provisioning.modules.fusionpbx.simulator import FusionPbxSimulator
+from provisioning.modules.lesnet.simulator import LesNetSimulator
+from provisioning.modules.vodia.simulator import VodiaSimulator
 from voip import demo as voip_demo
 from voip import demo_fusionpbx
 from voip.models import Cdr, CdrImport, CdrSource, RatePackage, VoipProduct

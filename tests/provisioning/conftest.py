@@ -1,1 +1,1 @@
-from tests.provisioning.smartermail_fixtures import sm_server, sm_service, smartermail  # noqa: F401
+from tests.provisioning.modules.smartermail.fixtures import sm_server, sm_service, smartermail  # noqa: F401

@@ -5,7 +5,7 @@ import atexit
 
 from billing.models import Service
 from provisioning.mail.models import MailboxRecord
-from provisioning.simulators.polarismail import PolarisMailSimulator
+from provisioning.modules.polarismail.simulator import PolarisMailSimulator
 from tests.provisioning.mail.helpers import polaris_mail_service, record
 
 _simulator = None

@@ -3,15 +3,15 @@ the retry queue (retry through the lifecycle, dismiss), and module options valid
 import pytest
 from django.urls import reverse
 
-from provisioning.admin_products import ProductForm
 from billing.models import Service
 from portal.activity import Actor
 from portal.models import ActivityLog
 from provisioning import lifecycle
+from provisioning.admin_products import ProductForm
 from provisioning.models import ModuleCall, Server
 from provisioning.modules.base import ModuleError
 from tests.factories import ProductGroupFactory
-from tests.provisioning.smartermail_fixtures import SIM_PASSWORD
+from tests.provisioning.modules.smartermail.fixtures import SIM_PASSWORD
 
 S = Service.Status
 pytestmark = pytest.mark.django_db

@@ -21,8 +21,8 @@ from provisioning.modules.voip_common import VoipModule
 from provisioning.registry import get_module
 from tests.factories import ProductFactory, ServiceFactory, StaffFactory
 from tests.provisioning.mail.helpers import paid_period, set_mailboxes
-from tests.provisioning.polarismail_fixtures import pm_live, pm_server, pm_service, polarismail  # noqa: F401
-from tests.provisioning.smartermail_fixtures import SERVICE_PASSWORD
+from tests.provisioning.modules.polarismail.fixtures import pm_live, pm_server, pm_service, polarismail  # noqa: F401
+from tests.provisioning.modules.smartermail.fixtures import SERVICE_PASSWORD
 
 S = Service.Status
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from provisioning import lifecycle
 from provisioning.models import Server, UsageSample
 from provisioning.modules.polarismail.options import PRODUCT_OPTIONS as POLARIS_OPTIONS
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
-from tests.provisioning.polarismail_fixtures import polarismail  # noqa: F401
+from tests.provisioning.modules.polarismail.fixtures import polarismail  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

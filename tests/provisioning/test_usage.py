@@ -13,10 +13,10 @@ from portal.jobs import all_jobs
 from portal.models import JobRun
 from provisioning import usage
 from provisioning.models import ModuleCall, UsageSample
-from provisioning.simulators.smartermail import SmarterMailSimulator
+from provisioning.modules.smartermail.simulator import SmarterMailSimulator
 from provisioning.tasks import usage_update
 from tests.factories import ProductFactory, ServiceFactory
-from tests.provisioning.smartermail_fixtures import SIM_ADMIN, SIM_PASSWORD, server_for
+from tests.provisioning.modules.smartermail.fixtures import SIM_ADMIN, SIM_PASSWORD, server_for
 
 S = Service.Status
 MB = 1024 * 1024

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
-from provisioning.simulators.vodia import json_leg
+from provisioning.modules.vodia.simulator import json_leg
 from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL_CALL
 from tests.voip.factories import stored_calls
 from voip.models import Cdr, CdrSource

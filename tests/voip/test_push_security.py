@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import ActivityLog
-from provisioning.simulators.vodia import webcdr
+from provisioning.modules.vodia.simulator import webcdr
 from voip.models import CdrImport, CdrSource
 from voip.services import push as push_service
 

@@ -19,8 +19,8 @@ from billing.models import Product, Service
 from provisioning.telephony.calls import INBOUND
 from provisioning.telephony.numbers import clean_number
 
-# module_data keys, as docs/voip-providers.md §1 names them (provisioning.voip_services.KEYS). DIDs are stored
-# there as E.164 digits without "+".
+# module_data keys, as docs/voip-providers.md §1 names them (each VoIP module's `identifier_keys`). DIDs are
+# stored there as E.164 digits without "+".
 ACCOUNT_KEYS = ("tenant", "peer_id")
 DID_KEYS = ("dids",)
 EXTENSION_KEYS = ("extensions",)

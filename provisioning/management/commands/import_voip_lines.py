@@ -12,10 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from billing.models import Service
 from portal.activity import Actor
 from provisioning.voip_services import (
-    KEYS,
     IdentifierError,
     VoipIdentifiers,
     clean_identifiers,
+    identifier_keys,
     merge_identifiers,
     parse_legacy_line,
     product_number_settings,
@@ -83,7 +83,8 @@ class Command(BaseCommand):
         current = VoipIdentifiers.from_module_data(kind, service.module_data)
         identifiers = merge_identifiers(current, parse_legacy_line(kind, row.get("line") or "", region=region,
                                                                    local_npa=local_npa))
-        extra = {key: (row.get(key) or "").strip() for key in OPTIONAL if key in KEYS[kind] and (row.get(key) or "").strip()}
+        keys = identifier_keys(kind)
+        extra = {key: (row.get(key) or "").strip() for key in OPTIONAL if key in keys and (row.get(key) or "").strip()}
         if extra:
             values = {**identifiers.as_module_data(), **extra}
             identifiers = clean_identifiers(kind, values, region=region, local_npa=local_npa)

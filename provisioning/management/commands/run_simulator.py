@@ -5,7 +5,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from provisioning.simulators import SIMULATORS
+from provisioning.simulation import SIMULATORS
 
 
 class Command(BaseCommand):

@@ -24,6 +24,7 @@ from provisioning.modules.fusionpbx.options import EXTENSION, GATEWAY, PRODUCT_O
 from provisioning.modules.fusionpbx.switch import Switch
 from provisioning.modules.voip_common import VoipModule
 from provisioning.telephony.cdrs import CdrError
+from provisioning.voip_services import is_extension
 
 CDR_PAGE = 1000
 SUSPENSION = "fusionpbx_suspension"
@@ -39,6 +40,12 @@ RECORD_FIELDS = ("xml_cdr_uuid", "domain_name", "extension", "extension_uuid", "
 class FusionPbxModule(VoipModule):
     key = "fusionpbx"
     label = "FusionPBX"
+    identifier_keys = ("tenant", "extensions", "dids")
+    legacy_line_example = "acme.pbx.example | 101 | 102"
+    legacy_line_parts = "a DID or an extension"
+
+    def legacy_line_part(self, item, normaliser, *, last):
+        return "extensions" if is_extension(item, normaliser) else None
     supports_cdrs = True
     product_options_schema = PRODUCT_OPTIONS
     server_settings_schema = SERVER_SETTINGS

@@ -1,7 +1,7 @@
 """FusionPBX product options and server settings (docs/voip-providers.md §3)."""
-from provisioning.modules.voip_common import TIMEOUT_SETTINGS
 from provisioning.modules.fusionpbx.eventsocket import DEFAULT_PORT
 from provisioning.modules.fusionpbx.switch import CACHE_METHODS
+from provisioning.modules.voip_common import TIMEOUT_SETTINGS
 from provisioning.options import BoolOption, IntOption, OptionSchema, SecretOption, TextOption
 from provisioning.voip_services import NUMBER_OPTIONS
 

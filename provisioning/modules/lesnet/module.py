@@ -18,7 +18,7 @@ from provisioning.modules.lesnet.cdrs import (
 from provisioning.modules.voip_common import TIMEOUT_SETTINGS, VoipModule, basic_auth, provider_http
 from provisioning.options import OptionSchema, TextOption
 from provisioning.telephony.cdrs import CdrError
-from provisioning.voip_services import NUMBER_OPTIONS
+from provisioning.voip_services import NUMBER_OPTIONS, IdentifierError
 
 PRODUCT_OPTIONS = OptionSchema(*NUMBER_OPTIONS)
 SERVER_SETTINGS = OptionSchema(
@@ -39,6 +39,13 @@ class _File:
 class LesNetModule(VoipModule):
     key = "lesnet"
     label = "LesNet"
+    identifier_keys = ("peer_id", "dids", "cdr_url")
+    primary_identifier = "peer_id"
+    legacy_line_example = "D4E3CD2BFC791 | 12046664021"
+
+    def check_legacy_line(self, values):
+        if not values["dids"]:
+            raise IdentifierError({"line": "a LesNet line needs the peer and at least one DID: peer | DID."})
     supports_cdrs = True
     product_options_schema = PRODUCT_OPTIONS
     server_settings_schema = SERVER_SETTINGS

@@ -13,10 +13,10 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from provisioning.voip_services import number_normaliser
 from provisioning.telephony.calls import INBOUND, OUTBOUND
 from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL, LOCAL_CALL, CdrError, CdrRecord
 from provisioning.telephony.numbers import E164
+from provisioning.voip_services import number_normaliser
 
 JSON_LEG_ACTION = "call-data-record"
 START_KEYS = ("start", "timestart", "starttime", "start_time")

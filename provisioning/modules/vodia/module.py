@@ -10,6 +10,7 @@ from provisioning.modules.base import ActionResult, ModuleError
 from provisioning.modules.vodia.client import NotFound, VodiaClient
 from provisioning.modules.vodia.options import PRODUCT_OPTIONS, SERVER_SETTINGS
 from provisioning.modules.voip_common import VoipModule
+from provisioning.voip_services import is_search_string
 
 MODE = "extensions"
 SUSPENSION = "vodia_suspension"
@@ -19,6 +20,12 @@ EXTENSION_TYPES = ("extensions", "extension")
 class VodiaModule(VoipModule):
     key = "vodia"
     label = "Vodia"
+    identifier_keys = ("tenant", "dids", "search_string")
+    legacy_line_example = "rucken.wat1.ictvoip.ca | 5484815577 | 5197830020 | 8300"
+    legacy_line_parts = "a DID (only the last part may be the extension or first name to search)"
+
+    def legacy_line_part(self, item, normaliser, *, last):
+        return "search_string" if last and is_search_string(item, normaliser) else None
     product_options_schema = PRODUCT_OPTIONS
     server_settings_schema = SERVER_SETTINGS
     password_advice = "set extension passwords in the Vodia tenant (user_settings), not through the portal."

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.provisioning.mail.helpers import paid_period, polaris_mail_service
-from tests.provisioning.polarismail_fixtures import polarismail  # noqa: F401
+from tests.provisioning.modules.polarismail.fixtures import polarismail  # noqa: F401
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from billing.models import (
 from provisioning.mail.models import MailboxRecord
 from provisioning.models import Server
 from tests.factories import InvoiceFactory, ServiceFactory
-from tests.provisioning.polarismail_fixtures import polarismail_product, polarismail_server
+from tests.provisioning.modules.polarismail.fixtures import polarismail_product, polarismail_server
 
 PLAN_PRICE = Decimal("5.00")
 TYPE_PRICES = {"basic": Decimal("2.00"), "enhanced": Decimal("6.00")}

@@ -15,7 +15,7 @@ from portal.models import ClientUser
 from provisioning import demo as provisioning_demo
 from provisioning.mail.models import MailboxRecord
 from provisioning.models import ModuleCall, UsageSample
-from provisioning.simulators.smartermail import SimUser
+from provisioning.modules.smartermail.simulator import SimUser
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +202,7 @@ def test_the_plans_disk_follows_the_disk_tranche_options(options, expected):
 
 def smartermail_services():
     """The demo's live mail services on SmarterMail (its PolarisMail service has its own tests, in
-    tests/provisioning/polarismail/: these run against the SmarterMail simulator only)."""
+    tests/provisioning/modules/polarismail/: these run against the SmarterMail simulator only)."""
     return Service.objects.filter(product__type=Product.Type.MAIL, product__module="smartermail",
                                   status=Service.Status.ACTIVE)
 

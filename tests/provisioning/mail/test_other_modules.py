@@ -25,8 +25,8 @@ from provisioning.modules.mailboxes import (
 )
 from provisioning.modules.modoboa import ModoboaModule
 from provisioning.modules.smartermail import SmarterMailModule
-from tests.provisioning.modoboa.conftest import modoboa, modoboa_server, new_domain  # noqa: F401
-from tests.provisioning.smartermail_fixtures import sm_server, sm_service, smartermail  # noqa: F401
+from tests.provisioning.modules.modoboa.conftest import modoboa, modoboa_server, new_domain  # noqa: F401
+from tests.provisioning.modules.smartermail.fixtures import sm_server, sm_service, smartermail  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 module = SmarterMailModule()

@@ -365,7 +365,7 @@ def test_a_provider_that_is_down_gives_a_page_with_words_not_a_500(signed_in, ma
 
 
 def test_an_unexpected_refusal_gives_a_reference_for_support(signed_in, mail_service, polarismail, monkeypatch):
-    from provisioning.simulators.polarismail import Failed
+    from provisioning.modules.polarismail.simulator import Failed
 
     service = mail_service()
 

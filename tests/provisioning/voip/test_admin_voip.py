@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from portal.models import ActivityLog
 from tests.factories import ServiceFactory
-from tests.provisioning.voip.conftest import voip_service
+from tests.provisioning.modules.voip_fixtures import voip_service
 
 pytestmark = pytest.mark.django_db
 

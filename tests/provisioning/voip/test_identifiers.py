@@ -14,7 +14,7 @@ from provisioning.voip_services import (
     parse_legacy_line,
     set_voip_identifiers,
 )
-from tests.provisioning.voip.conftest import ACTOR, voip_service
+from tests.provisioning.modules.voip_fixtures import ACTOR, voip_service
 
 # --- legacy lines ---------------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@ from its simulator (FusionPBX: the simulator's database file; LesNet: over HTTP)
 docs/voip-providers.md §1, and importing again inserts nothing."""
 import pytest
 
-from tests.provisioning.voip.conftest import PEER, TENANT, voip_service
+from tests.provisioning.modules.fusionpbx.fixtures import TENANT
+from tests.provisioning.modules.lesnet.fixtures import PEER
+from tests.provisioning.modules.voip_fixtures import voip_service
 from voip.models import Cdr, CdrSource
 from voip.services.fetching import import_source
 

@@ -10,10 +10,11 @@ import pytest
 import requests
 from django.conf import settings
 
-from provisioning.simulators import SIMULATORS
-from provisioning.simulators.fusionpbx import DEFAULT_KEY, DEFAULT_SECRET, ENDPOINT, FusionPbxSimulator
-from provisioning.simulators.lesnet import LesNetSimulator
-from tests.provisioning.voip.conftest import TENANT, VODIA_TENANT
+from provisioning.modules.fusionpbx.simulator import DEFAULT_KEY, DEFAULT_SECRET, ENDPOINT, FusionPbxSimulator
+from provisioning.modules.lesnet.simulator import LesNetSimulator
+from provisioning.simulation import SIMULATORS
+from tests.provisioning.modules.fusionpbx.fixtures import TENANT
+from tests.provisioning.modules.vodia.fixtures import VODIA_TENANT
 
 KEY = (DEFAULT_KEY, DEFAULT_SECRET)
 

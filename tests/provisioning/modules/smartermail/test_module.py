@@ -10,7 +10,7 @@ from provisioning import lifecycle
 from provisioning.models import ModuleCall
 from provisioning.modules.base import ModuleError, SsoTarget
 from provisioning.registry import get_module
-from tests.provisioning.smartermail_fixtures import SERVICE_PASSWORD
+from tests.provisioning.modules.smartermail.fixtures import SERVICE_PASSWORD
 
 S = Service.Status
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from provisioning.modules.base import ModuleError, ServerRef, ServiceRef
+from provisioning.modules.mailboxes import Forward
 from provisioning.modules.modoboa import ModoboaModule
 from provisioning.modules.modoboa import client as client_module
-from provisioning.modules.mailboxes import Forward
 from provisioning.modules.modoboa.client import ModoboaClient, NotFound
 
 TOKEN = "0123456789abcdef"

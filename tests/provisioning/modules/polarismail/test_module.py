@@ -25,7 +25,7 @@ from provisioning.modules.mailboxes import (
     Reason,
 )
 from provisioning.modules.polarismail import PolarisMailModule
-from provisioning.simulators.polarismail import Failed
+from provisioning.modules.polarismail.simulator import Failed
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")

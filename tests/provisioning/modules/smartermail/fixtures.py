@@ -11,7 +11,7 @@ from billing.models import Service
 from provisioning.models import Server
 from provisioning.modules.smartermail.client import forget_tokens
 from provisioning.modules.smartermail.options import PRODUCT_OPTIONS
-from provisioning.simulators.smartermail import SmarterMailSimulator
+from provisioning.modules.smartermail.simulator import SmarterMailSimulator
 from tests.factories import ProductFactory, ServiceFactory
 
 SIM_ADMIN = "admin"

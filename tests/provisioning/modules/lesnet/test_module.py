@@ -18,7 +18,8 @@ from provisioning.modules.lesnet.cdrs import (
 )
 from provisioning.registry import get_module
 from provisioning.telephony.cdrs import CdrError, CdrRecord
-from tests.provisioning.voip.conftest import ACTOR, PEER
+from tests.provisioning.modules.lesnet.fixtures import PEER
+from tests.provisioning.modules.voip_fixtures import ACTOR
 
 S = Service.Status
 DIDS = ("12046664021",)

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 
-from provisioning.simulators.base import Response, Simulator, route
-from provisioning.simulators.http_basic import basic_credentials, same_secret
+from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.http_basic import basic_credentials, same_secret
 
 HEADER = ("Date", "Source", "Destination", "Seconds")
 # Area codes in service in the United States and Canada: a made-up number in them is a call the demo deck rates.

@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from html import escape
 from urllib.parse import parse_qsl
 
-from provisioning.simulators.base import Response, Simulator, route
+from provisioning.simulation.base import Response, Simulator, route
 
 ADMIN_PATH = "/admin/json.php"
 USER_PATH = "/json.php"

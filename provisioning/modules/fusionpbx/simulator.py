@@ -33,8 +33,8 @@ import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from provisioning.simulators.base import Response, Simulator, route
-from provisioning.simulators.http_basic import basic_credentials, same_secret
+from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.http_basic import basic_credentials, same_secret
 
 ENDPOINT = "/app/rest_api/rest.php"
 NAMESPACE = uuid.UUID("6f1c2b1e-9a7d-4c55-8f0e-0c1d2e3f4a5b")

@@ -13,10 +13,11 @@ from provisioning import lifecycle
 from provisioning.models import ModuleCall
 from provisioning.modules.base import CdrSourceRef, ModuleError
 from provisioning.modules.fusionpbx.options import PRODUCT_OPTIONS
+from provisioning.modules.fusionpbx.simulator import SWITCHNAME
 from provisioning.registry import get_module
-from provisioning.simulators.fusionpbx import SWITCHNAME
 from provisioning.telephony.cdrs import CdrError, CdrRecord
-from tests.provisioning.voip.conftest import ACTOR, TENANT, created, fusionpbx_settings
+from tests.provisioning.modules.fusionpbx.fixtures import TENANT, fusionpbx_settings
+from tests.provisioning.modules.voip_fixtures import ACTOR, created
 
 S = Service.Status
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_create_refuses_missing_extensions_unless_the_product_creates_them(fpbx_
 
 
 def test_create_without_a_tenant_says_where_to_set_it(fpbx_server):
-    from tests.provisioning.voip.conftest import voip_service
+    from tests.provisioning.modules.voip_fixtures import voip_service
 
     service = voip_service("fusionpbx", fpbx_server, {})
     with pytest.raises(ModuleError, match="has no FusionPBX tenant domain. Set it in the VoIP service section"):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import requests
 
-from provisioning.simulators.base import Response, Simulator, route
-from provisioning.simulators.http_basic import basic_credentials, same_secret
+from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.http_basic import basic_credentials, same_secret
 
 DEFAULT_ADMIN = "admin"
 DEFAULT_PASSWORD = "sim-admin-pass"  # a simulator's: never a real PBX's

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
-from provisioning.simulators.base import Response, Simulator, route
+from provisioning.simulation.base import Response, Simulator, route
 
 API = "/api/v1/"
 MB = 1024 * 1024

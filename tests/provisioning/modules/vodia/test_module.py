@@ -10,10 +10,11 @@ from provisioning import lifecycle
 from provisioning.models import ModuleCall
 from provisioning.modules.base import ModuleError
 from provisioning.modules.vodia.cdrs import parse_pushed_cdrs
+from provisioning.modules.vodia.simulator import json_leg, push_cdrs, webcdr
 from provisioning.registry import get_module
-from provisioning.simulators.vodia import json_leg, push_cdrs, webcdr
 from provisioning.telephony.cdrs import CdrError, CdrRecord
-from tests.provisioning.voip.conftest import ACTOR, VODIA_TENANT, created
+from tests.provisioning.modules.vodia.fixtures import VODIA_TENANT
+from tests.provisioning.modules.voip_fixtures import ACTOR, created
 
 S = Service.Status
 

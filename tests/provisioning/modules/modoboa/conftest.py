@@ -17,7 +17,7 @@ from provisioning.modules.modoboa import ModoboaModule
 from tests.conftest import service_unavailable
 from tests.factories import ProductFactory, ServerFactory
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 NOT_RUNNING = "Modoboa 2.12 not running: run scripts/modoboa/setup.sh && scripts/modoboa/start.sh"
 RUN = uuid.uuid4().hex[:8]
 

@@ -13,7 +13,7 @@ from billing.models import Product, Service
 from provisioning.models import Server
 from provisioning.modules.polarismail.client import forget_tokens
 from provisioning.modules.polarismail.options import PRODUCT_OPTIONS
-from provisioning.simulators.polarismail import PolarisMailSimulator
+from provisioning.modules.polarismail.simulator import PolarisMailSimulator
 from tests.factories import ProductFactory, ServiceFactory
 
 SIM_USERNAME = "reseller"

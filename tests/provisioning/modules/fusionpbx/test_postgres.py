@@ -15,11 +15,12 @@ from provisioning import lifecycle
 from provisioning.lifecycle import server_ref
 from provisioning.models import ModuleCall
 from provisioning.modules.base import CdrSourceRef, ModuleError
+from provisioning.modules.fusionpbx.simulator import FusionPbxSimulator
 from provisioning.registry import get_module
-from provisioning.simulators.fusionpbx import FusionPbxSimulator
 from provisioning.telephony.cdrs import CdrRecord
 from tests.conftest import service_unavailable
-from tests.provisioning.voip.conftest import ACTOR, TENANT, fusionpbx_settings, server_for, voip_service
+from tests.provisioning.modules.fusionpbx.fixtures import TENANT, fusionpbx_settings
+from tests.provisioning.modules.voip_fixtures import ACTOR, server_for, voip_service
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
@@ -113,7 +114,7 @@ def pbx(postgres):
 
 @pytest.fixture
 def pg_server(pbx, postgres, db):
-    from provisioning.simulators.fusionpbx import DEFAULT_KEY, DEFAULT_SECRET
+    from provisioning.modules.fusionpbx.simulator import DEFAULT_KEY, DEFAULT_SECRET
 
     simulator, _ = pbx
     return server_for(simulator, "fusionpbx", username=DEFAULT_KEY, password=DEFAULT_SECRET,

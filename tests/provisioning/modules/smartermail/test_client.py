@@ -8,7 +8,7 @@ from provisioning import lifecycle
 from provisioning.modules.base import ModuleError
 from provisioning.modules.smartermail.client import SmarterMailClient
 from provisioning.modules.smartermail.options import SERVER_SETTINGS
-from tests.provisioning.smartermail_fixtures import server_for
+from tests.provisioning.modules.smartermail.fixtures import server_for
 
 pytestmark = pytest.mark.django_db
 

@@ -1,1 +1,0 @@
-from tests.provisioning.polarismail_fixtures import pm_live, pm_server, pm_service, polarismail  # noqa: F401
