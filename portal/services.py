@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from portal.activity import Actor, log_activity
 from portal.models import Client, ClientUser
+from portal.updates import model_update
 
 User = get_user_model()
 
@@ -57,24 +58,11 @@ def client_create(*, actor, password=None, **fields):
 @transaction.atomic
 def client_update_profile(*, client, actor, changes):
     """Apply profile changes and log which fields changed (old and new values)."""
-    before = {name: getattr(client, name) for name in changes}
-    for name, value in changes.items():
+    for name in changes:
         if name not in PROFILE_FIELDS:
             raise ValueError(f"{name} is not a profile field")
-        setattr(client, name, value)
-    client.full_clean()
-    diff = {name: [before[name], value] for name, value in changes.items() if before[name] != value}
-    if not diff:
-        return client
-    client.save(update_fields=[*diff, "updated_at"])
-    log_activity(
-        actor=actor,
-        action="client.profile_update",
-        target=client,
-        message=f"Profile updated: {', '.join(sorted(diff))}",
-        data={"changes": diff},
-    )
-    return client
+    return model_update(instance=client, changes=changes, actor=actor, action="client.profile_update",
+                        clean=Client.full_clean, message="Profile updated: {fields}")
 
 
 @transaction.atomic
