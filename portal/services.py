@@ -94,3 +94,14 @@ def record_client_login(*, user, request):
         target=membership.client,
         message=f"{user.get_username()} logged in to the client area",
     )
+
+
+def client_password_changed(*, client, user, actor):
+    """Audit a client user's password change (Django's PasswordChangeView has set it)."""
+    log_activity(actor=actor, action="client.password_change", target=client,
+                 message=f"{user.get_username()} changed their password")
+
+
+def activity_note(*, actor, message, client=None):
+    """An entry written on request (the WHMCS API's LogActivity), about a client or about nothing in particular."""
+    return log_activity(actor=actor, action="api.log", message=message, client=client, target=client)
