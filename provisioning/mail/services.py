@@ -55,6 +55,44 @@ def provider_read(ctx, action, fn):
     return result
 
 
+# --- reads: the provider calls a page shows, by name (each raises ModuleError with `.call` on failure) ---------
+
+def mailboxes_list(ctx):
+    return provider_read(ctx, "list_mailboxes", lambda: ctx.module.list_mailboxes(ctx.ref))
+
+
+def dkim_get(ctx):
+    return provider_read(ctx, "get_dkim", lambda: ctx.module.get_dkim(ctx.ref))
+
+
+def aliases_list(ctx):
+    return provider_read(ctx, "list_aliases", lambda: ctx.module.list_aliases(ctx.ref))
+
+
+def forwards_list(ctx):
+    return provider_read(ctx, "list_forwards", lambda: ctx.module.list_forwards(ctx.ref))
+
+
+def forward_get(ctx, *, address):
+    return provider_read(ctx, "get_forward", lambda: ctx.module.get_forward(ctx.ref, address))
+
+
+def lists_list(ctx):
+    return provider_read(ctx, "list_lists", lambda: ctx.module.list_distribution_lists(ctx.ref))
+
+
+def list_get(ctx, *, address):
+    return provider_read(ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address))
+
+
+def branding_get(ctx):
+    return provider_read(ctx, "get_branding", lambda: ctx.module.get_branding(ctx.ref))
+
+
+def domain_aliases_list(ctx):
+    return provider_read(ctx, "list_domain_aliases", lambda: ctx.module.list_domain_aliases(ctx.ref))
+
+
 def _write(ctx, actor, action, fn, *, message, args=None, check=None, apply=None, lock_client_first=False):
     """One change on the provider, recorded and audited only when it succeeded (see the module docstring).
     `check(service)` runs under the row lock before the call; `apply(result, service)` records what the portal

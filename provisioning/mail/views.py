@@ -121,10 +121,11 @@ def attempt(request, change, *, form=None, what="it", field_map=None):
     return None, False
 
 
-def provider_data(request, ctx, action, fn, *, default=None, what="it"):
-    """A read from the provider for a page; on failure the page still shows, with the reason on top."""
+def provider_data(request, ctx, read, *, default=None, what="it", **arguments):
+    """A read from the provider for a page (`read(ctx, **arguments)`, one of the services' named reads); on failure
+    the page still shows, with the reason on top."""
     try:
-        return services.provider_read(ctx, action, fn), None
+        return read(ctx, **arguments), None
     except ModuleError as exc:
         if getattr(exc, "reason", "") == Reason.NOT_FOUND:
             raise Http404(f"No such {what}.") from None
@@ -133,7 +134,7 @@ def provider_data(request, ctx, action, fn, *, default=None, what="it"):
 
 def mailbox_records(request, ctx):
     """The provider's mailboxes reconciled into the portal's records: (records, error or None)."""
-    mailboxes, error = provider_data(request, ctx, "list_mailboxes", lambda: ctx.module.list_mailboxes(ctx.ref))
+    mailboxes, error = provider_data(request, ctx, services.mailboxes_list)
     if error is not None:
         return list(selectors.mailbox_records(ctx.service)), error
     return services.reconcile_mailboxes(ctx, mailboxes), None
@@ -178,7 +179,7 @@ def dashboard(request, ctx):
 def dns_guide(request, ctx):
     dkim, error = None, None
     if ctx.features["dkim"]:
-        dkim, error = provider_data(request, ctx, "get_dkim", lambda: ctx.module.get_dkim(ctx.ref))
+        dkim, error = provider_data(request, ctx, services.dkim_get)
     return show(request, ctx, "dns.html", "dns", records=plan.dns_guide(ctx.service, ctx.options, dkim), dkim=dkim,
                 error=error, connections=plan.connection_settings(ctx.service, ctx.options),
                 webmail_url=plan.webmail_url(ctx.service, ctx.options))
@@ -335,13 +336,13 @@ def aliases(request, ctx):
             form=form, field_map={"address": "local_part"})
         if ok:
             return done(request, f"Alias {alias.address} added.", "mail_aliases", ctx.service.pk)
-    rows, error = provider_data(request, ctx, "list_aliases", lambda: ctx.module.list_aliases(ctx.ref), default=[])
+    rows, error = provider_data(request, ctx, services.aliases_list, default=[])
     return show(request, ctx, "aliases.html", "aliases", aliases=rows, form=form, error=error)
 
 
 def _alias(request, ctx, local_part):
     address = f"{local_part.lower()}@{ctx.domain}"
-    rows, error = provider_data(request, ctx, "list_aliases", lambda: ctx.module.list_aliases(ctx.ref), default=[])
+    rows, error = provider_data(request, ctx, services.aliases_list, default=[])
     found = next((alias for alias in rows if alias.address == address), None)
     if found is None and error is None:
         raise Http404("No such alias.")
@@ -380,14 +381,14 @@ def alias_delete(request, ctx, alias):
 
 @mail_page(feature="forwarding")
 def forwarding(request, ctx):
-    rows, error = provider_data(request, ctx, "list_forwards", lambda: ctx.module.list_forwards(ctx.ref), default=[])
+    rows, error = provider_data(request, ctx, services.forwards_list, default=[])
     return show(request, ctx, "forwarding.html", "forwarding", forwards=rows, error=error)
 
 
 @mail_page(feature="forwarding")
 def forward_edit(request, ctx, mailbox):
     record = selectors.mailbox_record(ctx, mailbox)
-    current, error = provider_data(request, ctx, "get_forward", lambda: ctx.module.get_forward(ctx.ref, record.address),
+    current, error = provider_data(request, ctx, services.forward_get, address=record.address,
                                    what=record.address)
     if current is None:
         messages.error(request, error)
@@ -419,7 +420,7 @@ def lists(request, ctx):
         if ok:
             return done(request, f"Distribution list {made.address} created.", "mail_list", ctx.service.pk,
                         made.address.partition("@")[0])
-    rows, error = provider_data(request, ctx, "list_lists", lambda: ctx.module.list_distribution_lists(ctx.ref),
+    rows, error = provider_data(request, ctx, services.lists_list,
                                 default=[])
     return show(request, ctx, "lists.html", "lists", lists=rows, form=form, error=error)
 
@@ -442,7 +443,7 @@ def list_detail(request, ctx, mail_list):
                             field_map={"address": "member"})
             if ok:
                 return done(request, f"{member} added to {address}.", "mail_list", ctx.service.pk, mail_list)
-    found, error = provider_data(request, ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address),
+    found, error = provider_data(request, ctx, services.list_get, address=address,
                                  what="list")
     return show(request, ctx, "list_detail.html", "lists", mail_list=found, address=address, form=form, error=error,
                 local_part=mail_list.lower())
@@ -455,7 +456,7 @@ def list_delete(request, ctx, mail_list):
         _, ok = attempt(request, lambda: services.list_delete(ctx, actor(request), address=address), what=address)
         if ok:
             return done(request, f"Distribution list {address} deleted.", "mail_lists", ctx.service.pk)
-    provider_data(request, ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address), what="list")
+    provider_data(request, ctx, services.list_get, address=address, what="list")
     return show(request, ctx, "form_page.html", "lists", title=f"Delete the list {address}",
                 back=reverse("clientarea:mail_list", args=[ctx.service.pk, mail_list.lower()]),
                 warning=f"Mail to {address} will no longer reach its members.")
@@ -472,7 +473,7 @@ def dkim(request, ctx):
         if ok:
             return done(request, "DKIM is on: publish the record below." if enable else "DKIM is off.", "mail_dkim",
                         ctx.service.pk)
-    status, error = provider_data(request, ctx, "get_dkim", lambda: ctx.module.get_dkim(ctx.ref))
+    status, error = provider_data(request, ctx, services.dkim_get)
     return show(request, ctx, "dkim.html", "dkim", dkim=status, error=error)
 
 
@@ -497,7 +498,7 @@ def branding(request, ctx):
         _, ok = attempt(request, lambda: services.branding_set(ctx, actor(request), changes=changes), form=form)
         if ok:
             return done(request, "Webmail branding saved.", "mail_branding", ctx.service.pk)
-    current, error = provider_data(request, ctx, "get_branding", lambda: ctx.module.get_branding(ctx.ref))
+    current, error = provider_data(request, ctx, services.branding_get)
     if posted is None and current is not None:
         form = forms.BrandingForm(ctx=ctx, initial={"brand_name": current.brand_name,
                                                     "support_email": current.support_email,
@@ -521,7 +522,7 @@ def domain_aliases(request, ctx):
             if ok:
                 return done(request, f"Domain alias {name} added: publish the same MX records for it.",
                             "mail_domain_aliases", ctx.service.pk)
-    rows, error = provider_data(request, ctx, "list_domain_aliases", lambda: ctx.module.list_domain_aliases(ctx.ref),
+    rows, error = provider_data(request, ctx, services.domain_aliases_list,
                                 default=[])
     most = int(ctx.options.get("domain_aliases_max") or 0)
     return show(request, ctx, "domain_aliases.html", "domain_aliases", names=rows, form=form, error=error, most=most)
