@@ -137,7 +137,7 @@ def mailbox_records(request, ctx):
     mailboxes, error = provider_data(request, ctx, services.mailboxes_list)
     if error is not None:
         return list(selectors.mailbox_records(ctx.service)), error
-    return services.reconcile_mailboxes(ctx, mailboxes), None
+    return services.reconcile_mailboxes(ctx, mailboxes=mailboxes), None
 
 
 def usage_summary(ctx, records):
@@ -204,7 +204,7 @@ def account_add(request, ctx):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         record, ok = attempt(request, lambda: services.mailbox_create(
-            ctx, actor(request), local_part=data["local_part"], password=data["password"], name=data["name"],
+            ctx, actor=actor(request), local_part=data["local_part"], password=data["password"], name=data["name"],
             quota_mb=data["quota_mb"], mailbox_type=data.get("mailbox_type", "")), form=form,
             field_map={"address": "local_part"})
         if ok:
@@ -225,7 +225,7 @@ def account_edit(request, ctx, mailbox):
             changes.pop("quota_mb")
         if not changes:
             return done(request, "Nothing changed.", "mail_accounts", ctx.service.pk)
-        _, ok = attempt(request, lambda: services.mailbox_update(ctx, actor(request), record=record, **changes),
+        _, ok = attempt(request, lambda: services.mailbox_update(ctx, actor=actor(request), record=record, **changes),
                         form=form, what=record.address)
         if ok:
             return done(request, f"Mailbox {record.address} saved.", "mail_accounts", ctx.service.pk)
@@ -239,7 +239,7 @@ def account_password(request, ctx, mailbox):
     form = forms.MailboxPasswordForm(request.POST or None, ctx=ctx)
     return form_page(
         request, ctx, form,
-        lambda data: services.mailbox_set_password(ctx, actor(request), record=record, password=data["password"]),
+        lambda data: services.mailbox_set_password(ctx, actor=actor(request), record=record, password=data["password"]),
         success=f"The password of {record.address} was changed.", then="mail_accounts", what=record.address,
         template="account_form.html", record=record, title=f"Change the password of {record.address}")
 
@@ -249,7 +249,7 @@ def account_delete(request, ctx, mailbox):
     record = selectors.mailbox_record(ctx, mailbox)
     form = forms.TypedConfirmForm(request.POST or None, ctx=ctx, expected=record.address)
     return form_page(
-        request, ctx, form, lambda data: services.mailbox_delete(ctx, actor(request), record=record),
+        request, ctx, form, lambda data: services.mailbox_delete(ctx, actor=actor(request), record=record),
         success=f"Mailbox {record.address} was deleted.", then="mail_accounts", what=record.address,
         title=f"Delete {record.address}", back=reverse("clientarea:mail_accounts", args=[ctx.service.pk]),
         warning=f"This deletes the mailbox {record.address} and all its mail at once. It cannot be undone.")
@@ -277,7 +277,7 @@ def account_manage(request, ctx, mailbox):
                 request,
                 lambda: services.mailbox_change_type(
                     ctx,
-                    actor(request),
+                    actor=actor(request),
                     record=record,
                     to_type=to_type,
                     expected_amount=request.POST.get("expected_amount"),
@@ -316,7 +316,7 @@ def account_sso(request, ctx, mailbox, target_key):
         raise Http404(f"This mail service has no {label} login.")
     record = selectors.mailbox_record(ctx, mailbox)
     if request.method == "POST":
-        url, ok = attempt(request, lambda: services.mailbox_sso_url(ctx, actor(request), record=record, target=target),
+        url, ok = attempt(request, lambda: services.mailbox_sso_url(ctx, actor=actor(request), record=record, target=target),
                           what=record.address)
         if ok:
             response = HttpResponseRedirect(url)
@@ -332,7 +332,7 @@ def aliases(request, ctx):
     form = forms.AliasForm(request.POST or None, ctx=ctx)
     if request.method == "POST" and form.is_valid():
         alias, ok = attempt(request, lambda: services.alias_create(
-            ctx, actor(request), local_part=form.cleaned_data["local_part"], targets=form.cleaned_data["targets"]),
+            ctx, actor=actor(request), local_part=form.cleaned_data["local_part"], targets=form.cleaned_data["targets"]),
             form=form, field_map={"address": "local_part"})
         if ok:
             return done(request, f"Alias {alias.address} added.", "mail_aliases", ctx.service.pk)
@@ -358,7 +358,7 @@ def alias_edit(request, ctx, alias):
     form = forms.AliasForm(request.POST or None, ctx=ctx, creating=False, initial={"targets": "\n".join(found.targets)})
     return form_page(
         request, ctx, form,
-        lambda data: services.alias_update(ctx, actor(request), alias=found, targets=data["targets"]),
+        lambda data: services.alias_update(ctx, actor=actor(request), alias=found, targets=data["targets"]),
         success=f"Alias {found.address} saved.", then="mail_aliases", what=found.address,
         title=f"Alias {found.address}", back=reverse("clientarea:mail_aliases", args=[ctx.service.pk]))
 
@@ -370,7 +370,7 @@ def alias_delete(request, ctx, alias):
         messages.error(request, error)
         return redirect("clientarea:mail_aliases", ctx.service.pk)
     if request.method == "POST":
-        _, ok = attempt(request, lambda: services.alias_delete(ctx, actor(request), address=found.address),
+        _, ok = attempt(request, lambda: services.alias_delete(ctx, actor=actor(request), address=found.address),
                         what=found.address)
         if ok:
             return done(request, f"Alias {found.address} deleted.", "mail_aliases", ctx.service.pk)
@@ -398,7 +398,7 @@ def forward_edit(request, ctx, mailbox):
     if request.method == "POST" and form.is_valid():
         targets = form.cleaned_data["targets"]
         result, ok = attempt(request, lambda: services.forward_set(
-            ctx, actor(request), address=record.address, targets=targets,
+            ctx, actor=actor(request), address=record.address, targets=targets,
             keep_copy=form.cleaned_data.get("keep_copy", True)), form=form, what=record.address)
         if ok:
             text = f"{record.address} forwards to {', '.join(result.targets)}." if result.targets else \
@@ -415,7 +415,7 @@ def lists(request, ctx):
     form = forms.DistributionListForm(request.POST or None, ctx=ctx)
     if request.method == "POST" and form.is_valid():
         made, ok = attempt(request, lambda: services.list_create(
-            ctx, actor(request), local_part=form.cleaned_data["local_part"], members=form.cleaned_data["members"]),
+            ctx, actor=actor(request), local_part=form.cleaned_data["local_part"], members=form.cleaned_data["members"]),
             form=form, field_map={"address": "local_part"})
         if ok:
             return done(request, f"Distribution list {made.address} created.", "mail_list", ctx.service.pk,
@@ -432,13 +432,13 @@ def list_detail(request, ctx, mail_list):
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             member = request.POST.get("member", "")
-            _, ok = attempt(request, lambda: services.list_member_remove(ctx, actor(request), address=address,
+            _, ok = attempt(request, lambda: services.list_member_remove(ctx, actor=actor(request), address=address,
                                                                          member=member), what=address)
             if ok:
                 return done(request, f"{member} removed from {address}.", "mail_list", ctx.service.pk, mail_list)
         elif form.is_valid():
             member = form.cleaned_data["member"]
-            _, ok = attempt(request, lambda: services.list_member_add(ctx, actor(request), address=address,
+            _, ok = attempt(request, lambda: services.list_member_add(ctx, actor=actor(request), address=address,
                                                                       member=member), form=form, what=address,
                             field_map={"address": "member"})
             if ok:
@@ -453,7 +453,7 @@ def list_detail(request, ctx, mail_list):
 def list_delete(request, ctx, mail_list):
     address = f"{mail_list.lower()}@{ctx.domain}"
     if request.method == "POST":
-        _, ok = attempt(request, lambda: services.list_delete(ctx, actor(request), address=address), what=address)
+        _, ok = attempt(request, lambda: services.list_delete(ctx, actor=actor(request), address=address), what=address)
         if ok:
             return done(request, f"Distribution list {address} deleted.", "mail_lists", ctx.service.pk)
     provider_data(request, ctx, services.list_get, address=address, what="list")
@@ -469,7 +469,7 @@ def dkim(request, ctx):
     if request.method == "POST":
         enable = request.POST.get("action") == "enable"
         change = services.dkim_enable if enable else services.dkim_disable
-        _, ok = attempt(request, lambda: change(ctx, actor(request)))
+        _, ok = attempt(request, lambda: change(ctx, actor=actor(request)))
         if ok:
             return done(request, "DKIM is on: publish the record below." if enable else "DKIM is off.", "mail_dkim",
                         ctx.service.pk)
@@ -482,7 +482,7 @@ def branding(request, ctx):
     posted = request.POST if request.POST.get("action") == "save" else None
     form = forms.BrandingForm(posted, request.FILES or None, ctx=ctx)
     if request.method == "POST" and request.POST.get("action") == "reset":
-        _, ok = attempt(request, lambda: services.branding_reset(ctx, actor(request)))
+        _, ok = attempt(request, lambda: services.branding_reset(ctx, actor=actor(request)))
         if ok:
             return done(request, "Webmail branding reset to the default.", "mail_branding", ctx.service.pk)
     elif posted is not None and form.is_valid():
@@ -495,7 +495,7 @@ def branding(request, ctx):
             logo=logo,
             logo_type=logo_type,
         )
-        _, ok = attempt(request, lambda: services.branding_set(ctx, actor(request), changes=changes), form=form)
+        _, ok = attempt(request, lambda: services.branding_set(ctx, actor=actor(request), changes=changes), form=form)
         if ok:
             return done(request, "Webmail branding saved.", "mail_branding", ctx.service.pk)
     current, error = provider_data(request, ctx, services.branding_get)
@@ -512,12 +512,12 @@ def domain_aliases(request, ctx):
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             name = request.POST.get("name", "").strip().lower()
-            _, ok = attempt(request, lambda: services.domain_alias_remove(ctx, actor(request), name=name), what=name)
+            _, ok = attempt(request, lambda: services.domain_alias_remove(ctx, actor=actor(request), name=name), what=name)
             if ok:
                 return done(request, f"Domain alias {name} removed.", "mail_domain_aliases", ctx.service.pk)
         elif form.is_valid():
             name = form.cleaned_data["name"]
-            _, ok = attempt(request, lambda: services.domain_alias_add(ctx, actor(request), name=name), form=form,
+            _, ok = attempt(request, lambda: services.domain_alias_add(ctx, actor=actor(request), name=name), form=form,
                             field_map={"address": "name"})
             if ok:
                 return done(request, f"Domain alias {name} added: publish the same MX records for it.",
