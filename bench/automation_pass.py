@@ -70,7 +70,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.voip_common import recreate_mysql_database  # noqa: E402
-from billing.automation import engine, locks, selection, tasks  # noqa: E402
+from billing.automation import engine, locks, passes, selection, tasks  # noqa: E402
 from billing.automation.rules import Rules  # noqa: E402
 from billing.models import (  # noqa: E402
     AutomationSettings,
@@ -154,7 +154,7 @@ def reset(simulator, today):
     for model in (EmailLog, ModuleCall, ActivityLog):
         model.objects.all().delete()
     JobRun.objects.filter(name=locks.DAILY_CLAIM_ROW).update(last_summary="")
-    JobRun.objects.filter(name=tasks.JOB_DAILY).delete()
+    JobRun.objects.filter(name=passes.JOB_DAILY).delete()
     with simulator.lock:
         simulator.calls.clear()
 
@@ -207,7 +207,7 @@ def run_pass(today, expected):
     tasks.automation_daily.delay()
     deadline = started + 1800
     while time.perf_counter() < deadline:
-        run = JobRun.objects.filter(name=tasks.JOB_DAILY, last_finished_at__gte=started_wall).first()
+        run = JobRun.objects.filter(name=passes.JOB_DAILY, last_finished_at__gte=started_wall).first()
         if run is not None and run.status == JobRun.Status.SUCCESS and not locks.pass_running():
             elapsed = time.perf_counter() - started
             run.refresh_from_db()  # the last batch wrote its totals just before it released the lock

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from portal.activity import log_activity
 from portal.models import Contact
+from portal.updates import model_update
 
 CONTACT_FIELDS = (
     "first_name", "last_name", "company_name", "email", "phone", "address1", "address2", "city", "state",
@@ -50,17 +51,8 @@ def contact_create(*, client, actor, **fields):
 def contact_update(*, contact, actor, changes):
     _unknown(changes)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    before = {name: getattr(contact, name) for name in changes}
-    for name, value in changes.items():
-        setattr(contact, name, value)
-    _check(contact)
-    diff = {name: [before[name], getattr(contact, name)] for name in changes if before[name] != getattr(contact, name)}
-    if not diff:
-        return contact
-    contact.save(update_fields=[*diff, "updated_at"])
-    log_activity(actor=actor, action="contact.update", target=contact, client=contact.client,
-                 message=f"Contact {contact} updated: {', '.join(sorted(diff))}", data={"changes": diff})
-    return contact
+    return model_update(instance=contact, changes=changes, actor=actor, action="contact.update", client=contact.client,
+                        clean=_check, message=lambda contact, names: f"Contact {contact} updated: {', '.join(names)}")
 
 
 @transaction.atomic

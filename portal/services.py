@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from portal.activity import Actor, log_activity
 from portal.models import Client, ClientUser
+from portal.updates import model_update
 
 User = get_user_model()
 
@@ -57,25 +58,11 @@ def client_create(*, actor, password=None, **fields):
 @transaction.atomic
 def client_update_profile(*, client, actor, changes):
     """Apply profile changes and log which fields changed (old and new values)."""
-    before = {name: getattr(client, name) for name in changes}
-    for name, value in changes.items():
+    for name in changes:
         if name not in PROFILE_FIELDS:
             raise ValueError(f"{name} is not a profile field")
-        setattr(client, name, value)
-    client.full_clean()  # may normalise values (the phone): the log and the save use the cleaned ones
-    after = {name: getattr(client, name) for name in changes}
-    diff = {name: [before[name], after[name]] for name in changes if before[name] != after[name]}
-    if not diff:
-        return client
-    client.save(update_fields=[*diff, "updated_at"])
-    log_activity(
-        actor=actor,
-        action="client.profile_update",
-        target=client,
-        message=f"Profile updated: {', '.join(sorted(diff))}",
-        data={"changes": diff},
-    )
-    return client
+    return model_update(instance=client, changes=changes, actor=actor, action="client.profile_update",
+                        clean=Client.full_clean, message="Profile updated: {fields}")
 
 
 @transaction.atomic
@@ -107,3 +94,14 @@ def record_client_login(*, user, request):
         target=membership.client,
         message=f"{user.get_username()} logged in to the client area",
     )
+
+
+def client_password_changed(*, client, user, actor):
+    """Audit a client user's password change (Django's PasswordChangeView has set it)."""
+    log_activity(actor=actor, action="client.password_change", target=client,
+                 message=f"{user.get_username()} changed their password")
+
+
+def activity_note(*, actor, message, client=None):
+    """An entry written on request (the WHMCS API's LogActivity), about a client or about nothing in particular."""
+    return log_activity(actor=actor, action="api.log", message=message, client=client, target=client)

@@ -13,9 +13,9 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 
 from portal import selectors
-from portal.activity import Actor, log_activity
+from portal.activity import Actor
 from portal.forms import ClientLoginForm, CrispyFormMixin, ProfileForm
-from portal.services import client_update_profile
+from portal.services import client_password_changed, client_update_profile
 
 PAGE_SIZE = 25
 
@@ -78,12 +78,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        log_activity(
-            actor=Actor.from_request(self.request),
-            action="client.password_change",
-            target=self.request.client,
-            message=f"{self.request.user.get_username()} changed their password",
-        )
+        client_password_changed(client=self.request.client, user=self.request.user,
+                                actor=Actor.from_request(self.request))
         messages.success(self.request, "Your password was changed.")
         return response
 

@@ -17,10 +17,10 @@ from provisioning.voip_services import (
     clean_identifiers,
     identifier_keys,
     legacy_line_example,
-    log_voip_change,
     merge_identifiers,
     parse_legacy_line,
     product_number_settings,
+    set_voip_identifiers,
     voip_kind,
 )
 
@@ -51,7 +51,6 @@ class VoipIdentifiersFormMixin(forms.Form):
                 value = ["+" + did for did in value]  # E.164 as stored, readable in any region
             self.initial.setdefault(PREFIX + key, "\n".join(value) if key in LIST_KEYS else value)
         self.voip_identifiers = None
-        self.voip_before = current
 
     def clean(self):
         cleaned = super().clean()
@@ -72,27 +71,12 @@ class VoipIdentifiersFormMixin(forms.Form):
             self._voip_errors(exc)
             return cleaned
         self.voip_identifiers = identifiers
-        if "module_data" in cleaned and isinstance(cleaned["module_data"], dict):
-            cleaned["module_data"] = {**cleaned["module_data"], **identifiers.as_module_data()}
         return cleaned
 
     def _voip_errors(self, exc):
         for key, message in exc.errors.items():
             name = LINE_FIELD if key == "line" else PREFIX + key
             self.add_error(name if name in self.fields else None, f"{LABELS.get(key, key)}: {message}")
-
-    def save(self, commit=True):
-        service = super().save(commit=False)
-        if self.voip_identifiers is not None:
-            service.module_data = {**(service.module_data or {}), **self.voip_identifiers.as_module_data()}
-        if commit:
-            service.save()
-            self._save_m2m()
-        return service
-
-    @property
-    def voip_changed(self):
-        return self.voip_identifiers is not None and self.voip_identifiers != self.voip_before
 
 
 def voip_form_class(base_form, kind):
@@ -112,7 +96,8 @@ def voip_form_class(base_form, kind):
 
 
 class VoipServiceAdminMixin:
-    """Service admin: the VoIP section on the change page of VoIP services, logged when it changes."""
+    """Service admin: the VoIP section on the change page of VoIP services, stored (and logged when it changes)
+    by provisioning.voip_services.set_voip_identifiers."""
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kind = voip_kind(obj)
@@ -134,6 +119,7 @@ class VoipServiceAdminMixin:
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if getattr(form, "voip_changed", False):
-            actor = Actor.from_request(request)
-            log_voip_change(actor=actor, service=obj, before=form.voip_before, after=form.voip_identifiers)
+        identifiers = getattr(form, "voip_identifiers", None)
+        if identifiers is not None:
+            # The service stores them (merged into module_data under a lock) and logs the change, if any.
+            set_voip_identifiers(service=obj, identifiers=identifiers, actor=Actor.from_request(request))

@@ -1,10 +1,12 @@
 """Staff forms of provisioning: the lifecycle confirmations on the service page, and validation of module
 options (products) and module settings (servers) against the module's schema."""
 from django import forms
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
+from billing.disk import tranche_rule
+from billing.models import Product
 from provisioning.options import OptionsError
-from provisioning.registry import get_module
+from provisioning.registry import get_module, module_choices
 
 
 def _schema_errors(form, field, exc):
@@ -35,6 +37,24 @@ class ModuleOptionsFormMixin:
             except OptionsError as exc:
                 _schema_errors(self, self.options_field, exc)
         return cleaned
+
+
+class ProductForm(ModuleOptionsFormMixin, forms.ModelForm):
+    """Module options are validated against the chosen module's schema (named, typed, with defaults)."""
+
+    module = forms.ChoiceField(choices=module_choices, required=False, label="Provisioning module")
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def clean_module_options(self):
+        options = self.cleaned_data.get("module_options") or {}
+        try:
+            tranche_rule(options)  # disk-tranche billing options (docs/billing.md)
+        except ValidationError as exc:
+            raise forms.ValidationError(list(exc.message_dict.values())[0]) from None
+        return options
 
 
 class ServerSettingsFormMixin(ModuleOptionsFormMixin):

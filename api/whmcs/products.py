@@ -1,19 +1,16 @@
-"""WHMCS "Products" actions: AddProduct, validated by the staff area's own product form (billing.admin.ProductForm:
-the module's option schema from provisioning/options.py and the disk-tranche rule), with its prices."""
-import json
+"""WHMCS "Products" actions: AddProduct, through provisioning's product_create service, which validates like the
+staff area's product form (the module's option schema from provisioning/options.py and the disk-tranche rule)."""
 import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from api.whmcs.registry import WhmcsError, action, parse_amount
 from api.whmcs.shapes import currency_code
-from billing.models import BillingCycle, Product, ProductGroup, ProductPrice
-from portal.activity import log_activity
-from provisioning.admin_products import ProductForm
+from billing.models import BillingCycle, Product, ProductGroup
 from provisioning.models import ServerGroup
+from provisioning.products import product_create
 
 P = "Products"
 TYPES = {"hostingaccount": Product.Type.MAIL, "mail": Product.Type.MAIL, "voip": Product.Type.VOIP,
@@ -29,14 +26,6 @@ AUTOSETUP = {"": False, "payment": True}
 # WHMCS options the portal's products do not have: refused when set, so that nothing is silently dropped.
 NOT_SUPPORTED = ("stockcontrol", "proratabilling", "showdomainoptions", "subdomain", "isFeatured", "recommendations",
                  "welcomeemail", "tagline", "shortdescription", "slug", "color", "tax")
-
-
-class ApiProductForm(ProductForm):
-    """The staff product form without the fields the API does not set (created_at is now)."""
-
-    class Meta(ProductForm.Meta):
-        fields = ["group", "name", "type", "description", "module", "server_group", "module_options",
-                  "auto_accept_on_payment", "hidden", "retired", "sort_order"]
 
 
 def parse_pricing(call, paytype):
@@ -92,9 +81,9 @@ def module_options(call):
     return options
 
 
-def form_errors(form):
+def form_errors(exc):
     messages = []
-    for field, errors in form.errors.items():
+    for field, errors in exc.message_dict.items():
         text = " ".join(errors)
         messages.append(text if field in ("module_options", "__all__") else f"{field}: {text}")
     return " ".join(messages)
@@ -134,26 +123,12 @@ def add_product(call):
     options = module_options(call)
     if options and not call.has("module"):
         raise WhmcsError("Module options need a module")
-    form = ApiProductForm(data={
-        "group": group.pk, "name": call.str("name"), "type": product_type, "description": call.data.get("description", ""),
-        "module": call.str("module"), "server_group": server_group.pk if server_group else "",
-        "module_options": json.dumps(options), "auto_accept_on_payment": AUTOSETUP[autosetup] or "",
-        "hidden": call.bool("hidden") or "", "retired": call.bool("retired") or "", "sort_order": call.int("order", 0),
-    })
-    if not form.is_valid():
-        raise WhmcsError(form_errors(form))
-    with transaction.atomic():
-        product = form.save()
-        rows = [ProductPrice(product=product, currency=currency, cycle=cycle, price=price, setup_fee=setup)
-                for (currency, cycle), (price, setup) in sorted(prices.items())]
-        for row in rows:
-            try:
-                row.full_clean()
-            except ValidationError as exc:
-                raise WhmcsError(f"pricing[{row.currency}][{row.cycle}]: {' '.join(exc.messages)}") from None
-        ProductPrice.objects.bulk_create(rows)
-        log_activity(actor=call.actor, action="product.create", target=product,
-                     message=f"Product {product.name} created in {group}",
-                     data={"module": product.module, "module_options": product.module_options,
-                           "prices": {f"{c} {cy}": [str(p), str(s)] for (c, cy), (p, s) in sorted(prices.items())}})
+    try:
+        product = product_create(
+            actor=call.actor, prices=prices, group=group, name=call.str("name"), type=product_type,
+            description=call.data.get("description", ""), module=call.str("module"), server_group=server_group,
+            module_options=options, auto_accept_on_payment=AUTOSETUP[autosetup], hidden=bool(call.bool("hidden")),
+            retired=bool(call.bool("retired")), sort_order=call.int("order", 0))
+    except ValidationError as exc:
+        raise WhmcsError(form_errors(exc)) from None
     return {"pid": product.pk}

@@ -17,12 +17,12 @@ from api.whmcs.clients import find_client
 from api.whmcs.orders import ORDER_STATUS
 from api.whmcs.registry import WhmcsError, action, filter_by, paginate, unsupported
 from api.whmcs.shapes import currencies, local_midnight, money, when
-from billing import emails
 from billing.admin_emails import EmailTemplateForm
 from billing.models import EmailTemplate, Invoice, Payment, Service
 from billing.selectors import dashboard_counts
-from portal.activity import log_activity
+from billing.services.emails import custom_email_send, email_send
 from portal.models import ActivityLog, JobRun
+from portal.services import activity_note
 
 Y = "System"
 
@@ -147,12 +147,9 @@ def send_email(call):
         subject, message = checked_custom_texts(call)
         client, invoice, service = related_records(call, category)
         name = f"Custom: {' '.join(subject.split())}"[:120]
-        emails.queue_custom_email(client=client, invoice=invoice, service=service, subject=subject, message=message,
-                                  name=name, extra=extra, event_key=f"api.sendemail:{uuid.uuid4().hex}")
-        log_activity(actor=call.actor, action="email.send", target=client,
-                     message=f"Custom e-mail '{subject}' queued for {client}",
-                     data={"custom": True, "type": call.str("customtype").lower(), "subject": subject,
-                           "customvars": sorted(extra)})
+        custom_email_send(actor=call.actor, client=client, invoice=invoice, service=service, subject=subject,
+                          message=message, name=name, custom_type=call.str("customtype").lower(), extra=extra,
+                          event_key=f"api.sendemail:{uuid.uuid4().hex}")
         return {}
     template = EmailTemplate.objects.filter(name=call.str("messagename")).first()
     if template is None:
@@ -160,11 +157,8 @@ def send_email(call):
     if template.disabled:
         raise WhmcsError("Email Template is disabled")
     client, invoice, service = related_records(call, template.category)
-    emails.queue_email(template_name=template.name, client=client, invoice=invoice, service=service, extra=extra,
-                       event_key=f"api.sendemail:{uuid.uuid4().hex}")
-    log_activity(actor=call.actor, action="email.send", target=client,
-                 message=f"E-mail '{template.name}' queued for {client}",
-                 data={"template": template.name, "customvars": sorted(extra)})
+    email_send(actor=call.actor, template=template, client=client, invoice=invoice, service=service, extra=extra,
+               event_key=f"api.sendemail:{uuid.uuid4().hex}")
     return {}
 
 
@@ -191,8 +185,7 @@ def get_activity_log(call):
 @action("LogActivity", category=Y, scope="activity.write", required=(("description", "Description is required"),))
 def log_activity_action(call):
     client = find_client(call) if call.has("clientid") else None
-    log_activity(actor=call.actor, action="api.log", message=call.str("description"), client=client,
-                 target=client)
+    activity_note(actor=call.actor, message=call.str("description"), client=client)
     return {}
 
 

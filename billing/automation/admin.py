@@ -9,8 +9,9 @@ from django.utils.html import format_html, format_html_join
 
 from billing.automation.forms import OverwriteRuleForm
 from billing.automation.rules import override_effect, rule_target_label
+from billing.automation.services import configuration_delete, configuration_save
 from billing.models import AutomationSettings, OverwriteRule
-from portal.activity import Actor, log_activity
+from portal.activity import Actor
 
 
 class ConfigurationAuditMixin:
@@ -19,32 +20,14 @@ class ConfigurationAuditMixin:
     audit_action = ""
 
     def save_model(self, request, obj, form, change):
-        before = type(obj).objects.filter(pk=obj.pk).first() if change else None
-        super().save_model(request, obj, form, change)
-        changes = {
-            name: {"from": _plain(getattr(before, name, None)), "to": _plain(getattr(obj, name, None))}
-            for name in form.changed_data
-        }
-        if change and not changes:
-            return
-        summary = ", ".join(f"{name}: {c['from']} → {c['to']}" for name, c in changes.items())
-        log_activity(
-            actor=Actor.from_request(request), action=f"{self.audit_action}.{'change' if change else 'create'}",
-            target=obj, message=f"{obj} {'changed' if change else 'created'}: {summary}", data={"changes": changes},
-        )
+        configuration_save(obj=obj, actor=Actor.from_request(request), action=self.audit_action,
+                           changed_fields=form.changed_data, created=not change)
 
     def delete_model(self, request, obj):
-        self._log_delete(request, obj)
-        super().delete_model(request, obj)
+        configuration_delete(actor=Actor.from_request(request), action=self.audit_action, obj=obj)
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self._log_delete(request, obj)
-        super().delete_queryset(request, queryset)
-
-    def _log_delete(self, request, obj):
-        log_activity(actor=Actor.from_request(request), action=f"{self.audit_action}.delete", target=obj,
-                     message=f"{obj} deleted")
+        configuration_delete(actor=Actor.from_request(request), action=self.audit_action, queryset=queryset)
 
 
 class SingletonSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
@@ -60,12 +43,6 @@ class SingletonSettingsAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
         # One row: go straight to it.
         opts = self.model._meta
         return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", self.model.load_for_edit().pk)
-
-
-def _plain(value):
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return str(value)
 
 
 @admin.register(AutomationSettings)

@@ -214,7 +214,7 @@ def _client_row(change, mode, outcome=PLANNED):
 def run_automation(*, date, dry_run=False, mode=DAILY, actor=None, threads=None):
     """Plan the pass for `date` and, unless `dry_run`, carry it out in this process (provider calls on a thread
     pool). Returns the Plan with each row's outcome. Celery passes fan the service actions out to workers
-    instead (billing.automation.tasks) but run the same steps."""
+    instead (billing.automation.passes) but run the same steps."""
     plan = plan_automation(date=date, mode=mode, dry_run=dry_run)
     if dry_run:
         return plan

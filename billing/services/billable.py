@@ -22,6 +22,7 @@ from billing.models import BillableItem, InvoiceItem
 from billing.money import add_months
 from billing.services.invoices import Draft, Line, issue_invoices
 from portal.activity import build_entry, log_activities, log_activity
+from portal.updates import model_update
 from portal.models import Client
 from portal.money import quantize
 
@@ -141,19 +142,16 @@ def billable_item_update(*, item, actor, changes):
     item = BillableItem.objects.select_for_update().get(pk=item.pk)
     if not item.awaiting_invoice:
         raise ValidationError("This item has nothing more to invoice: add a new item instead.")
-    before = {name: getattr(item, name) for name in changes}
-    for name, value in changes.items():
-        setattr(item, name, value)
+    return model_update(
+        instance=item, changes=changes, actor=actor, action="billable_item.update", client=item.client,
+        clean=_clean_item, show=str,
+        message=lambda item, names: f"Billable item '{item.description}' changed: {', '.join(names)}")
+
+
+def _clean_item(item):
     if item.amount != quantize(item.amount):
         raise ValidationError({"amount": "Use at most two decimal places."})
     item.full_clean(exclude=["client"])
-    diff = {name: [str(before[name]), str(getattr(item, name))] for name in changes if before[name] != getattr(item, name)}
-    if not diff:
-        return item
-    item.save(update_fields=[*diff, "updated_at"])
-    log_activity(actor=actor, action="billable_item.update", target=item, client=item.client,
-                 message=f"Billable item '{item.description}' changed: {', '.join(sorted(diff))}", data={"changes": diff})
-    return item
 
 
 @transaction.atomic

@@ -55,6 +55,44 @@ def provider_read(ctx, action, fn):
     return result
 
 
+# --- reads: the provider calls a page shows, by name (each raises ModuleError with `.call` on failure) ---------
+
+def mailboxes_list(ctx):
+    return provider_read(ctx, "list_mailboxes", lambda: ctx.module.list_mailboxes(ctx.ref))
+
+
+def dkim_get(ctx):
+    return provider_read(ctx, "get_dkim", lambda: ctx.module.get_dkim(ctx.ref))
+
+
+def aliases_list(ctx):
+    return provider_read(ctx, "list_aliases", lambda: ctx.module.list_aliases(ctx.ref))
+
+
+def forwards_list(ctx):
+    return provider_read(ctx, "list_forwards", lambda: ctx.module.list_forwards(ctx.ref))
+
+
+def forward_get(ctx, *, address):
+    return provider_read(ctx, "get_forward", lambda: ctx.module.get_forward(ctx.ref, address))
+
+
+def lists_list(ctx):
+    return provider_read(ctx, "list_lists", lambda: ctx.module.list_distribution_lists(ctx.ref))
+
+
+def list_get(ctx, *, address):
+    return provider_read(ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address))
+
+
+def branding_get(ctx):
+    return provider_read(ctx, "get_branding", lambda: ctx.module.get_branding(ctx.ref))
+
+
+def domain_aliases_list(ctx):
+    return provider_read(ctx, "list_domain_aliases", lambda: ctx.module.list_domain_aliases(ctx.ref))
+
+
 def _write(ctx, actor, action, fn, *, message, args=None, check=None, apply=None, lock_client_first=False):
     """One change on the provider, recorded and audited only when it succeeded (see the module docstring).
     `check(service)` runs under the row lock before the call; `apply(result, service)` records what the portal
@@ -83,7 +121,7 @@ def _write(ctx, actor, action, fn, *, message, args=None, check=None, apply=None
 
 # --- mailboxes ------------------------------------------------------------------------------------------------------
 
-def mailbox_create(ctx, actor, *, local_part, password, name="", quota_mb=None, mailbox_type=""):
+def mailbox_create(ctx, *, actor, local_part, password, name="", quota_mb=None, mailbox_type=""):
     """Create a mailbox of the plan's type `mailbox_type` when the plan has room for one more."""
     address = f"{local_part.strip().lower()}@{ctx.domain}"
     _check_quota(ctx, quota_mb)
@@ -114,7 +152,7 @@ def mailbox_create(ctx, actor, *, local_part, password, name="", quota_mb=None, 
                   message=lambda mailbox: f"Mailbox {mailbox.address} created{f' ({label})' if label else ''}.")
 
 
-def mailbox_update(ctx, actor, *, record, name=None, quota_mb=None, enabled=None):
+def mailbox_update(ctx, *, actor, record, name=None, quota_mb=None, enabled=None):
     _check_quota(ctx, quota_mb)
     changes = MailboxChanges(name=name, quota_mb=quota_mb, enabled=enabled)
     what = {key: value for key, value in (("name", name), ("quota_mb", quota_mb), ("enabled", enabled))
@@ -132,14 +170,14 @@ def mailbox_update(ctx, actor, *, record, name=None, quota_mb=None, enabled=None
     )
 
 
-def mailbox_set_password(ctx, actor, *, record, password):
+def mailbox_set_password(ctx, *, actor, record, password):
     changes = MailboxChanges(password=password)
     return _write(ctx, actor, "mailbox_password", lambda: ctx.module.update_mailbox(ctx.ref, record.address, changes),
                   apply=lambda mailbox, service: _refresh_record(record, mailbox), args={"address": record.address},
                   message=lambda mailbox: f"Password of {record.address} changed.")
 
 
-def mailbox_delete(ctx, actor, *, record):
+def mailbox_delete(ctx, *, actor, record):
     def check(service):
         if record.is_admin or record.address == service.username.lower():
             raise MailRefused(f"{record.address} administers your domain (it is your service's login), so it cannot "
@@ -158,7 +196,7 @@ def mailbox_type_quote(ctx, *, record, to_type):
     return change_mailbox_type_quote(service=ctx.service, from_type=record.mailbox_type, to_type=to_type)
 
 
-def mailbox_change_type(ctx, actor, *, record, to_type, expected_amount):
+def mailbox_change_type(ctx, *, actor, record, to_type, expected_amount):
     """Change one mailbox's type (seed 003's Manage): the provider first (where it has types), then billing moves
     one unit between the plan's `mailboxes_<type>` options and bills or credits the prorated difference. The
     amount the customer saw must still be right; if billing refuses after the provider changed, the provider
@@ -194,7 +232,7 @@ def mailbox_change_type(ctx, actor, *, record, to_type, expected_amount):
                   message=lambda result: f"Mailbox {record.address} changed from {labels[0]} to {labels[1]}.")
 
 
-def mailbox_sso_url(ctx, actor, *, record, target):
+def mailbox_sso_url(ctx, *, actor, record, target):
     """A one-minute login link to the mailbox's webmail or control panel (never stored); audited."""
     if not ctx.writable:
         raise MailRefused(f"Your service is {ctx.service.get_status_display().lower()}: logins are possible again once "
@@ -212,7 +250,7 @@ def mailbox_sso_url(ctx, actor, *, record, target):
     return url
 
 
-def reconcile_mailboxes(ctx, mailboxes):
+def reconcile_mailboxes(ctx, *, mailboxes):
     """Bring the service's MailboxRecords in line with the provider's list (the source of truth): record new
     mailboxes (the provider's type, else the plan's first type with room), drop vanished ones, refresh the
     figures. A fixed number of queries whatever the number of mailboxes. Returns the records, by address."""
@@ -259,26 +297,26 @@ def reconcile_mailboxes(ctx, mailboxes):
 
 # --- aliases, forwards, lists -----------------------------------------------------------------------------------
 
-def alias_create(ctx, actor, *, local_part, targets):
+def alias_create(ctx, *, actor, local_part, targets):
     alias = Alias(address=f"{local_part.strip().lower()}@{ctx.domain}", targets=tuple(targets))
     return _write(ctx, actor, "alias_create", lambda: ctx.module.create_alias(ctx.ref, alias),
                   args={"address": alias.address, "targets": list(alias.targets)},
                   message=lambda made: f"Alias {made.address} → {', '.join(made.targets)} created.")
 
 
-def alias_update(ctx, actor, *, alias, targets):
+def alias_update(ctx, *, actor, alias, targets):
     changed = replace(alias, targets=tuple(targets))
     return _write(ctx, actor, "alias_update", lambda: ctx.module.update_alias(ctx.ref, changed),
                   args={"address": alias.address, "targets": list(changed.targets)},
                   message=lambda made: f"Alias {made.address} now delivers to {', '.join(made.targets)}.")
 
 
-def alias_delete(ctx, actor, *, address):
+def alias_delete(ctx, *, actor, address):
     return _write(ctx, actor, "alias_delete", lambda: ctx.module.delete_alias(ctx.ref, address),
                   args={"address": address}, message=lambda result: f"Alias {address} deleted.")
 
 
-def forward_set(ctx, actor, *, address, targets, keep_copy=True):
+def forward_set(ctx, *, actor, address, targets, keep_copy=True):
     forward = Forward(address=address, targets=tuple(targets), keep_copy=keep_copy)
     return _write(ctx, actor, "forward_set", lambda: ctx.module.set_forward(ctx.ref, forward),
                   args={"address": address, "targets": list(forward.targets), "keep_copy": keep_copy},
@@ -287,7 +325,7 @@ def forward_set(ctx, actor, *, address, targets, keep_copy=True):
                       if made.targets else "off."))
 
 
-def list_create(ctx, actor, *, local_part, members):
+def list_create(ctx, *, actor, local_part, members):
     new = DistributionList(address=f"{local_part.strip().lower()}@{ctx.domain}", members=tuple(members))
     return _write(ctx, actor, "list_create", lambda: ctx.module.create_distribution_list(ctx.ref, new),
                   args={"address": new.address, "members": list(new.members)},
@@ -295,18 +333,18 @@ def list_create(ctx, actor, *, local_part, members):
                                        "member(s).")
 
 
-def list_delete(ctx, actor, *, address):
+def list_delete(ctx, *, actor, address):
     return _write(ctx, actor, "list_delete", lambda: ctx.module.delete_distribution_list(ctx.ref, address),
                   args={"address": address}, message=lambda result: f"Distribution list {address} deleted.")
 
 
-def list_member_add(ctx, actor, *, address, member):
+def list_member_add(ctx, *, actor, address, member):
     return _write(ctx, actor, "list_member_add", lambda: ctx.module.add_list_member(ctx.ref, address, member),
                   args={"address": address, "member": member},
                   message=lambda result: f"{member} added to the list {address}.")
 
 
-def list_member_remove(ctx, actor, *, address, member):
+def list_member_remove(ctx, *, actor, address, member):
     return _write(ctx, actor, "list_member_remove", lambda: ctx.module.remove_list_member(ctx.ref, address, member),
                   args={"address": address, "member": member},
                   message=lambda result: f"{member} removed from the list {address}.")
@@ -314,18 +352,18 @@ def list_member_remove(ctx, actor, *, address, member):
 
 # --- DKIM, branding, domain aliases -----------------------------------------------------------------------------
 
-def dkim_enable(ctx, actor):
+def dkim_enable(ctx, *, actor):
     key_size = int(ctx.options.get("dkim_key_size") or 2048)
     return _write(ctx, actor, "dkim_enable", lambda: ctx.module.enable_dkim(ctx.ref, key_size=key_size),
                   args={"key_size": key_size}, message=lambda dkim: f"DKIM turned on for {ctx.domain} ({dkim.status}).")
 
 
-def dkim_disable(ctx, actor):
+def dkim_disable(ctx, *, actor):
     return _write(ctx, actor, "dkim_disable", lambda: ctx.module.disable_dkim(ctx.ref),
                   message=lambda dkim: f"DKIM turned off for {ctx.domain}.")
 
 
-def branding_set(ctx, actor, *, changes):
+def branding_set(ctx, *, actor, changes):
     args = {"brand_name": changes.brand_name, "support_email": changes.support_email, "color": changes.color,
             "logo_bytes": len(changes.logo or b"")}
     return _write(ctx, actor, "branding_set", lambda: ctx.module.set_branding(ctx.ref, changes), args=args,
@@ -333,12 +371,12 @@ def branding_set(ctx, actor, *, changes):
                                            + (" with a new logo." if changes.logo else "."))
 
 
-def branding_reset(ctx, actor):
+def branding_reset(ctx, *, actor):
     return _write(ctx, actor, "branding_reset", lambda: ctx.module.reset_branding(ctx.ref),
                   message=lambda branding: f"Webmail branding of {ctx.domain} reset to the default.")
 
 
-def domain_alias_add(ctx, actor, *, name):
+def domain_alias_add(ctx, *, actor, name):
     most = int(ctx.options.get("domain_aliases_max") or 0)
 
     def add():
@@ -351,7 +389,7 @@ def domain_alias_add(ctx, actor, *, name):
                   message=lambda result: f"Domain alias {name} added to {ctx.domain}.")
 
 
-def domain_alias_remove(ctx, actor, *, name):
+def domain_alias_remove(ctx, *, actor, name):
     return _write(ctx, actor, "domain_alias_remove", lambda: ctx.module.remove_domain_alias(ctx.ref, name),
                   args={"name": name}, message=lambda result: f"Domain alias {name} removed from {ctx.domain}.")
 

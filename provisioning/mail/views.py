@@ -121,10 +121,11 @@ def attempt(request, change, *, form=None, what="it", field_map=None, texts=None
     return None, False
 
 
-def provider_data(request, ctx, action, fn, *, default=None, what="it"):
-    """A read from the provider for a page; on failure the page still shows, with the reason on top."""
+def provider_data(request, ctx, read, *, default=None, what="it", **arguments):
+    """A read from the provider for a page (`read(ctx, **arguments)`, one of the services' named reads); on failure
+    the page still shows, with the reason on top."""
     try:
-        return services.provider_read(ctx, action, fn), None
+        return read(ctx, **arguments), None
     except ModuleError as exc:
         if getattr(exc, "reason", "") == Reason.NOT_FOUND:
             raise Http404(f"No such {what}.") from None
@@ -133,10 +134,10 @@ def provider_data(request, ctx, action, fn, *, default=None, what="it"):
 
 def mailbox_records(request, ctx):
     """The provider's mailboxes reconciled into the portal's records: (records, error or None)."""
-    mailboxes, error = provider_data(request, ctx, "list_mailboxes", lambda: ctx.module.list_mailboxes(ctx.ref))
+    mailboxes, error = provider_data(request, ctx, services.mailboxes_list)
     if error is not None:
         return list(selectors.mailbox_records(ctx.service)), error
-    return services.reconcile_mailboxes(ctx, mailboxes), None
+    return services.reconcile_mailboxes(ctx, mailboxes=mailboxes), None
 
 
 def usage_summary(ctx, records):
@@ -178,7 +179,7 @@ def dashboard(request, ctx):
 def dns_guide(request, ctx):
     dkim, error = None, None
     if ctx.features["dkim"]:
-        dkim, error = provider_data(request, ctx, "get_dkim", lambda: ctx.module.get_dkim(ctx.ref))
+        dkim, error = provider_data(request, ctx, services.dkim_get)
     return show(request, ctx, "dns.html", "dns", records=plan.dns_guide(ctx.service, ctx.options, dkim), dkim=dkim,
                 error=error, connections=plan.connection_settings(ctx.service, ctx.options),
                 webmail_url=plan.webmail_url(ctx.service, ctx.options))
@@ -203,7 +204,7 @@ def account_add(request, ctx):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         record, ok = attempt(request, lambda: services.mailbox_create(
-            ctx, actor(request), local_part=data["local_part"], password=data["password"], name=data["name"],
+            ctx, actor=actor(request), local_part=data["local_part"], password=data["password"], name=data["name"],
             quota_mb=data["quota_mb"], mailbox_type=data.get("mailbox_type", "")), form=form,
             field_map={"address": "local_part"})
         if ok:
@@ -224,7 +225,7 @@ def account_edit(request, ctx, mailbox):
             changes.pop("quota_mb")
         if not changes:
             return done(request, "Nothing changed.", "mail_accounts", ctx.service.pk)
-        _, ok = attempt(request, lambda: services.mailbox_update(ctx, actor(request), record=record, **changes),
+        _, ok = attempt(request, lambda: services.mailbox_update(ctx, actor=actor(request), record=record, **changes),
                         form=form, what=record.address)
         if ok:
             return done(request, f"Mailbox {record.address} saved.", "mail_accounts", ctx.service.pk)
@@ -238,7 +239,7 @@ def account_password(request, ctx, mailbox):
     form = forms.MailboxPasswordForm(request.POST or None, ctx=ctx)
     return form_page(
         request, ctx, form,
-        lambda data: services.mailbox_set_password(ctx, actor(request), record=record, password=data["password"]),
+        lambda data: services.mailbox_set_password(ctx, actor=actor(request), record=record, password=data["password"]),
         success=f"The password of {record.address} was changed.", then="mail_accounts", what=record.address,
         template="account_form.html", record=record, title=f"Change the password of {record.address}")
 
@@ -248,7 +249,7 @@ def account_delete(request, ctx, mailbox):
     record = selectors.mailbox_record(ctx, mailbox)
     form = forms.TypedConfirmForm(request.POST or None, ctx=ctx, expected=record.address)
     return form_page(
-        request, ctx, form, lambda data: services.mailbox_delete(ctx, actor(request), record=record),
+        request, ctx, form, lambda data: services.mailbox_delete(ctx, actor=actor(request), record=record),
         success=f"Mailbox {record.address} was deleted.", then="mail_accounts", what=record.address,
         title=f"Delete {record.address}", back=reverse("clientarea:mail_accounts", args=[ctx.service.pk]),
         warning=f"This deletes the mailbox {record.address} and all its mail at once. It cannot be undone.")
@@ -276,7 +277,7 @@ def account_manage(request, ctx, mailbox):
                 request,
                 lambda: services.mailbox_change_type(
                     ctx,
-                    actor(request),
+                    actor=actor(request),
                     record=record,
                     to_type=to_type,
                     expected_amount=request.POST.get("expected_amount"),
@@ -315,7 +316,7 @@ def account_sso(request, ctx, mailbox, target_key):
         raise Http404(f"This mail service has no {label} login.")
     record = selectors.mailbox_record(ctx, mailbox)
     if request.method == "POST":
-        url, ok = attempt(request, lambda: services.mailbox_sso_url(ctx, actor(request), record=record, target=target),
+        url, ok = attempt(request, lambda: services.mailbox_sso_url(ctx, actor=actor(request), record=record, target=target),
                           what=record.address)
         if ok:
             response = HttpResponseRedirect(url)
@@ -331,17 +332,17 @@ def aliases(request, ctx):
     form = forms.AliasForm(request.POST or None, ctx=ctx)
     if request.method == "POST" and form.is_valid():
         alias, ok = attempt(request, lambda: services.alias_create(
-            ctx, actor(request), local_part=form.cleaned_data["local_part"], targets=form.cleaned_data["targets"]),
+            ctx, actor=actor(request), local_part=form.cleaned_data["local_part"], targets=form.cleaned_data["targets"]),
             form=form, field_map={"address": "local_part"})
         if ok:
             return done(request, f"Alias {alias.address} added.", "mail_aliases", ctx.service.pk)
-    rows, error = provider_data(request, ctx, "list_aliases", lambda: ctx.module.list_aliases(ctx.ref), default=[])
+    rows, error = provider_data(request, ctx, services.aliases_list, default=[])
     return show(request, ctx, "aliases.html", "aliases", aliases=rows, form=form, error=error)
 
 
 def _alias(request, ctx, local_part):
     address = f"{local_part.lower()}@{ctx.domain}"
-    rows, error = provider_data(request, ctx, "list_aliases", lambda: ctx.module.list_aliases(ctx.ref), default=[])
+    rows, error = provider_data(request, ctx, services.aliases_list, default=[])
     found = next((alias for alias in rows if alias.address == address), None)
     if found is None and error is None:
         raise Http404("No such alias.")
@@ -357,7 +358,7 @@ def alias_edit(request, ctx, alias):
     form = forms.AliasForm(request.POST or None, ctx=ctx, creating=False, initial={"targets": "\n".join(found.targets)})
     return form_page(
         request, ctx, form,
-        lambda data: services.alias_update(ctx, actor(request), alias=found, targets=data["targets"]),
+        lambda data: services.alias_update(ctx, actor=actor(request), alias=found, targets=data["targets"]),
         success=f"Alias {found.address} saved.", then="mail_aliases", what=found.address,
         title=f"Alias {found.address}", back=reverse("clientarea:mail_aliases", args=[ctx.service.pk]))
 
@@ -369,7 +370,7 @@ def alias_delete(request, ctx, alias):
         messages.error(request, error)
         return redirect("clientarea:mail_aliases", ctx.service.pk)
     if request.method == "POST":
-        _, ok = attempt(request, lambda: services.alias_delete(ctx, actor(request), address=found.address),
+        _, ok = attempt(request, lambda: services.alias_delete(ctx, actor=actor(request), address=found.address),
                         what=found.address)
         if ok:
             return done(request, f"Alias {found.address} deleted.", "mail_aliases", ctx.service.pk)
@@ -380,14 +381,14 @@ def alias_delete(request, ctx, alias):
 
 @mail_page(feature="forwarding")
 def forwarding(request, ctx):
-    rows, error = provider_data(request, ctx, "list_forwards", lambda: ctx.module.list_forwards(ctx.ref), default=[])
+    rows, error = provider_data(request, ctx, services.forwards_list, default=[])
     return show(request, ctx, "forwarding.html", "forwarding", forwards=rows, error=error)
 
 
 @mail_page(feature="forwarding")
 def forward_edit(request, ctx, mailbox):
     record = selectors.mailbox_record(ctx, mailbox)
-    current, error = provider_data(request, ctx, "get_forward", lambda: ctx.module.get_forward(ctx.ref, record.address),
+    current, error = provider_data(request, ctx, services.forward_get, address=record.address,
                                    what=record.address)
     if current is None:
         messages.error(request, error)
@@ -397,7 +398,7 @@ def forward_edit(request, ctx, mailbox):
     if request.method == "POST" and form.is_valid():
         targets = form.cleaned_data["targets"]
         result, ok = attempt(request, lambda: services.forward_set(
-            ctx, actor(request), address=record.address, targets=targets,
+            ctx, actor=actor(request), address=record.address, targets=targets,
             keep_copy=form.cleaned_data.get("keep_copy", True)), form=form, what=record.address)
         if ok:
             text = f"{record.address} forwards to {', '.join(result.targets)}." if result.targets else \
@@ -414,12 +415,12 @@ def lists(request, ctx):
     form = forms.DistributionListForm(request.POST or None, ctx=ctx)
     if request.method == "POST" and form.is_valid():
         made, ok = attempt(request, lambda: services.list_create(
-            ctx, actor(request), local_part=form.cleaned_data["local_part"], members=form.cleaned_data["members"]),
+            ctx, actor=actor(request), local_part=form.cleaned_data["local_part"], members=form.cleaned_data["members"]),
             form=form, field_map={"address": "local_part"})
         if ok:
             return done(request, f"Distribution list {made.address} created.", "mail_list", ctx.service.pk,
                         made.address.partition("@")[0])
-    rows, error = provider_data(request, ctx, "list_lists", lambda: ctx.module.list_distribution_lists(ctx.ref),
+    rows, error = provider_data(request, ctx, services.lists_list,
                                 default=[])
     return show(request, ctx, "lists.html", "lists", lists=rows, form=form, error=error)
 
@@ -431,18 +432,18 @@ def list_detail(request, ctx, mail_list):
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             member = request.POST.get("member", "")
-            _, ok = attempt(request, lambda: services.list_member_remove(ctx, actor(request), address=address,
+            _, ok = attempt(request, lambda: services.list_member_remove(ctx, actor=actor(request), address=address,
                                                                          member=member), what=address)
             if ok:
                 return done(request, f"{member} removed from {address}.", "mail_list", ctx.service.pk, mail_list)
         elif form.is_valid():
             member = form.cleaned_data["member"]
-            _, ok = attempt(request, lambda: services.list_member_add(ctx, actor(request), address=address,
+            _, ok = attempt(request, lambda: services.list_member_add(ctx, actor=actor(request), address=address,
                                                                       member=member), form=form, what=address,
                             field_map={"address": "member"})
             if ok:
                 return done(request, f"{member} added to {address}.", "mail_list", ctx.service.pk, mail_list)
-    found, error = provider_data(request, ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address),
+    found, error = provider_data(request, ctx, services.list_get, address=address,
                                  what="list")
     return show(request, ctx, "list_detail.html", "lists", mail_list=found, address=address, form=form, error=error,
                 local_part=mail_list.lower())
@@ -452,10 +453,10 @@ def list_detail(request, ctx, mail_list):
 def list_delete(request, ctx, mail_list):
     address = f"{mail_list.lower()}@{ctx.domain}"
     if request.method == "POST":
-        _, ok = attempt(request, lambda: services.list_delete(ctx, actor(request), address=address), what=address)
+        _, ok = attempt(request, lambda: services.list_delete(ctx, actor=actor(request), address=address), what=address)
         if ok:
             return done(request, f"Distribution list {address} deleted.", "mail_lists", ctx.service.pk)
-    provider_data(request, ctx, "get_list", lambda: ctx.module.get_distribution_list(ctx.ref, address), what="list")
+    provider_data(request, ctx, services.list_get, address=address, what="list")
     return show(request, ctx, "form_page.html", "lists", title=f"Delete the list {address}",
                 back=reverse("clientarea:mail_list", args=[ctx.service.pk, mail_list.lower()]),
                 warning=f"Mail to {address} will no longer reach its members.")
@@ -468,11 +469,11 @@ def dkim(request, ctx):
     if request.method == "POST":
         enable = request.POST.get("action") == "enable"
         change = services.dkim_enable if enable else services.dkim_disable
-        _, ok = attempt(request, lambda: change(ctx, actor(request)))
+        _, ok = attempt(request, lambda: change(ctx, actor=actor(request)))
         if ok:
             return done(request, "DKIM is on: publish the record below." if enable else "DKIM is off.", "mail_dkim",
                         ctx.service.pk)
-    status, error = provider_data(request, ctx, "get_dkim", lambda: ctx.module.get_dkim(ctx.ref))
+    status, error = provider_data(request, ctx, services.dkim_get)
     return show(request, ctx, "dkim.html", "dkim", dkim=status, error=error)
 
 
@@ -481,7 +482,7 @@ def branding(request, ctx):
     posted = request.POST if request.POST.get("action") == "save" else None
     form = forms.BrandingForm(posted, request.FILES or None, ctx=ctx)
     if request.method == "POST" and request.POST.get("action") == "reset":
-        _, ok = attempt(request, lambda: services.branding_reset(ctx, actor(request)))
+        _, ok = attempt(request, lambda: services.branding_reset(ctx, actor=actor(request)))
         if ok:
             return done(request, "Webmail branding reset to the default.", "mail_branding", ctx.service.pk)
     elif posted is not None and form.is_valid():
@@ -494,10 +495,10 @@ def branding(request, ctx):
             logo=logo,
             logo_type=logo_type,
         )
-        _, ok = attempt(request, lambda: services.branding_set(ctx, actor(request), changes=changes), form=form)
+        _, ok = attempt(request, lambda: services.branding_set(ctx, actor=actor(request), changes=changes), form=form)
         if ok:
             return done(request, "Webmail branding saved.", "mail_branding", ctx.service.pk)
-    current, error = provider_data(request, ctx, "get_branding", lambda: ctx.module.get_branding(ctx.ref))
+    current, error = provider_data(request, ctx, services.branding_get)
     if posted is None and current is not None:
         form = forms.BrandingForm(ctx=ctx, initial={"brand_name": current.brand_name,
                                                     "support_email": current.support_email,
@@ -511,19 +512,19 @@ def domain_aliases(request, ctx):
     if request.method == "POST":
         if request.POST.get("action") == "remove":
             name = request.POST.get("name", "").strip().lower()
-            _, ok = attempt(request, lambda: services.domain_alias_remove(ctx, actor(request), name=name), what=name)
+            _, ok = attempt(request, lambda: services.domain_alias_remove(ctx, actor=actor(request), name=name), what=name)
             if ok:
                 return done(request, f"Domain alias {name} removed.", "mail_domain_aliases", ctx.service.pk)
         elif form.is_valid():
             name = form.cleaned_data["name"]
             taken = (f"{name} is already in use on the mail server, as a hosted domain or as a domain alias, so it "
                      f"cannot be an alias of {ctx.domain}.")
-            _, ok = attempt(request, lambda: services.domain_alias_add(ctx, actor(request), name=name), form=form,
+            _, ok = attempt(request, lambda: services.domain_alias_add(ctx, actor=actor(request), name=name), form=form,
                             field_map={"address": "name"}, texts={Reason.TAKEN: ("name", taken)})
             if ok:
                 return done(request, f"Domain alias {name} added: publish the same MX records for it.",
                             "mail_domain_aliases", ctx.service.pk)
-    rows, error = provider_data(request, ctx, "list_domain_aliases", lambda: ctx.module.list_domain_aliases(ctx.ref),
+    rows, error = provider_data(request, ctx, services.domain_aliases_list,
                                 default=[])
     most = int(ctx.options.get("domain_aliases_max") or 0)
     return show(request, ctx, "domain_aliases.html", "domain_aliases", names=rows, form=form, error=error, most=most)

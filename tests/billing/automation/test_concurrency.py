@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from billing import emails
-from billing.automation import engine, locks, tasks
+from billing.automation import engine, locks, passes, tasks
 from billing.models import EmailLog, Service
 from portal.models import ActivityLog
 from provisioning.modules.fake import FakeModule
@@ -70,8 +70,8 @@ def test_two_passes_at_once_suspend_each_service_once_and_send_one_email_each(au
 def test_two_daily_ticks_at_once_start_one_pass(automation, monkeypatch):
     automation(daily_run_time=time(0, 0))
     services = [overdue_service(days=5) for _ in range(6)]
-    monkeypatch.setattr(tasks.timezone, "localtime", lambda *a: tasks.timezone.make_aware(
-        tasks.datetime.combine(RUN, time(9, 0))))
+    monkeypatch.setattr(passes.timezone, "localtime", lambda *a: passes.timezone.make_aware(
+        passes.datetime.combine(RUN, time(9, 0))))
     results = at_once(2, tasks.automation_daily)
     assert sum("suspend" in r.lower() and "has run" not in r for r in results) == 1
     assert sorted(fake_calls("suspend")) == sorted(s.domain for s in services)

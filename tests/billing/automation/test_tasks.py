@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from billing.automation import locks, tasks
+from billing.automation import locks, passes, tasks
 from billing.automation.jobs import PERIODIC_JOBS
 from portal.jobs import all_jobs, beat_schedule
 from portal.models import JobRun
@@ -111,7 +111,7 @@ def test_a_failing_pass_gives_the_day_back_and_releases_the_lock(automation, clo
     def boom(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(tasks.engine, "plan_automation", boom)
+    monkeypatch.setattr(passes.engine, "plan_automation", boom)
     with pytest.raises(RuntimeError):
         tasks.automation_daily()
     assert locks.last_daily_date() == "" and not locks.pass_running()
@@ -172,9 +172,9 @@ def test_a_redelivered_batch_is_counted_once(automation, settings):
     from django.core.cache import cache
 
     token = "t" * 32
-    tasks._start_counters(token, date=RUN, mode="daily", batches=2)
+    passes._start_counters(token, date=RUN, mode="daily", batches=2)
     tasks.automation_batch(token=token, number=0, run_date="2026-03-10", mode="daily", items=[])
     tasks.automation_batch(token=token, number=0, run_date="2026-03-10", mode="daily", items=[])
-    assert cache.get(tasks._key(token, "pending")) == 1
+    assert cache.get(passes._key(token, "pending")) == 1
     tasks.automation_batch(token=token, number=1, run_date="2026-03-10", mode="daily", items=[])
-    assert tasks.pass_finished(token)
+    assert passes.pass_finished(token)

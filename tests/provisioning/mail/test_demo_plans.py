@@ -173,7 +173,7 @@ def test_the_service_layer_refuses_a_quota_above_the_plan_whatever_the_caller(de
     service = business()
     ctx = mail_context(service.client, service.pk)
     with pytest.raises(services.MailRefused) as refused:
-        services.mailbox_create(ctx, Actor.system("test"), local_part="big", password="Good-Passw0rd-12",
+        services.mailbox_create(ctx, actor=Actor.system("test"), local_part="big", password="Good-Passw0rd-12",
                                 quota_mb=5_000_000, mailbox_type="basic")
     assert refused.value.field == "quota_mb"
     assert refused.value.message == f"Your plan allows at most {BUSINESS_DISK_MB:,} MB (75 GB) per mailbox."

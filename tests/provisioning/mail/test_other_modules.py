@@ -233,11 +233,11 @@ def test_smartermail_user_limit_is_the_plans_count(sm_live, smartermail, owner):
     ctx = mail_context(owner, sm_live.pk)
     assert ctx.allowance.total == 3
     for name in ("one", "two"):
-        services.mailbox_create(ctx, ACTOR, local_part=name, password="Passw0rd-Good")
+        services.mailbox_create(ctx, actor=ACTOR, local_part=name, password="Passw0rd-Good")
     ctx = mail_context(owner, sm_live.pk)
-    services.reconcile_mailboxes(ctx, ctx.module.list_mailboxes(ctx.ref))
+    services.reconcile_mailboxes(ctx, mailboxes=ctx.module.list_mailboxes(ctx.ref))
     with pytest.raises(services.MailRefused, match="Your plan includes 3 mailboxes and 3 are in use"):
-        services.mailbox_create(ctx, ACTOR, local_part="three", password="Passw0rd-Good")
+        services.mailbox_create(ctx, actor=ACTOR, local_part="three", password="Passw0rd-Good")
 
 
 # --- Modoboa (the real one) ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def actor(owner):
 
 def test_create_records_the_mailbox_with_its_type_and_audits(mail_service, ctx_of, actor, polarismail):
     service = mail_service()
-    made = services.mailbox_create(ctx_of(service), actor, local_part="Sales", password="Sales-Passw0rd",
+    made = services.mailbox_create(ctx_of(service), actor=actor, local_part="Sales", password="Sales-Passw0rd",
                                    name="Sales team", quota_mb=2048, mailbox_type="enhanced")
     assert (made.address, made.mailbox_type, made.quota_mb) == ("sales@shop.example", "enhanced", 2048)
     sim = polarismail.domain("shop.example").users["sales"]
@@ -46,7 +46,7 @@ def test_create_records_the_mailbox_with_its_type_and_audits(mail_service, ctx_o
 def test_a_refusal_records_nothing_but_the_failed_call(mail_service, ctx_of, actor):
     service = mail_service()
     with pytest.raises(MailboxError) as info:
-        services.mailbox_create(ctx_of(service), actor, local_part="info", password="Info-Passw0rd-2",
+        services.mailbox_create(ctx_of(service), actor=actor, local_part="info", password="Info-Passw0rd-2",
                                 mailbox_type="basic")
     assert info.value.reason == Reason.TAKEN
     assert info.value.call.pk and not info.value.call.success
@@ -59,13 +59,13 @@ def test_the_plan_count_is_enforced_per_type_before_asking_the_provider(mail_ser
     record(service, "info", "basic")
     calls = polarismail.calls_to("json.php")
     with pytest.raises(MailRefused) as info:
-        services.mailbox_create(ctx_of(service), actor, local_part="two", password="Two-Passw0rd", mailbox_type="basic")
+        services.mailbox_create(ctx_of(service), actor=actor, local_part="two", password="Two-Passw0rd", mailbox_type="basic")
     assert "Your plan includes 1 basic mailbox and 1 is in use" in info.value.message
     assert "upgrade your plan under Upgrade/Downgrade (more basic mailboxes)" in info.value.message
     assert polarismail.calls_to("json.php") == calls
-    services.mailbox_create(ctx_of(service), actor, local_part="two", password="Two-Passw0rd", mailbox_type="enhanced")
+    services.mailbox_create(ctx_of(service), actor=actor, local_part="two", password="Two-Passw0rd", mailbox_type="enhanced")
     with pytest.raises(MailRefused, match="Your plan includes 1 enhanced mailbox and 1 is in use"):
-        services.mailbox_create(ctx_of(service), actor, local_part="three", password="Thr-Passw0rd",
+        services.mailbox_create(ctx_of(service), actor=actor, local_part="three", password="Thr-Passw0rd",
                                 mailbox_type="enhanced")
 
 
@@ -73,22 +73,22 @@ def test_changes_wait_while_the_service_is_suspended(mail_service, ctx_of, actor
     service = mail_service()
     Service.objects.filter(pk=service.pk).update(status=Service.Status.SUSPENDED)
     with pytest.raises(MailRefused, match="suspended"):
-        services.mailbox_create(ctx_of(service), actor, local_part="x", password="Xx-Passw0rd1", mailbox_type="basic")
+        services.mailbox_create(ctx_of(service), actor=actor, local_part="x", password="Xx-Passw0rd1", mailbox_type="basic")
     with pytest.raises(MailRefused, match="logins are possible again"):
-        services.mailbox_sso_url(ctx_of(service), actor, record=record(service, "info"), target=SsoTarget.WEBMAIL)
+        services.mailbox_sso_url(ctx_of(service), actor=actor, record=record(service, "info"), target=SsoTarget.WEBMAIL)
 
 
 def test_update_password_and_delete(mail_service, ctx_of, actor, polarismail):
     service = mail_service()
     info = record(service, "info")
-    services.mailbox_update(ctx_of(service), actor, record=info, name="Front desk", quota_mb=512, enabled=False)
+    services.mailbox_update(ctx_of(service), actor=actor, record=info, name="Front desk", quota_mb=512, enabled=False)
     sim = polarismail.domain("shop.example").users["info"]
     assert (sim.uname, sim.quota_gb, sim.active) == ("Front desk", Decimal("0.5"), False)
     info.refresh_from_db()
     assert (info.name, info.quota_mb, info.enabled) == ("Front desk", 512, False)
-    services.mailbox_set_password(ctx_of(service), actor, record=info, password="Brand-N3w-Pass")
+    services.mailbox_set_password(ctx_of(service), actor=actor, record=info, password="Brand-N3w-Pass")
     assert sim.password == "Brand-N3w-Pass"
-    services.mailbox_delete(ctx_of(service), actor, record=info)
+    services.mailbox_delete(ctx_of(service), actor=actor, record=info)
     assert "info" not in polarismail.domain("shop.example").users
     assert not MailboxRecord.objects.filter(pk=info.pk).exists()
     assert list(
@@ -100,7 +100,7 @@ def test_the_services_login_mailbox_cannot_be_deleted(mail_service, ctx_of, acto
     service = mail_service()
     Service.objects.filter(pk=service.pk).update(username="info@shop.example")
     with pytest.raises(MailRefused, match="administers your domain"):
-        services.mailbox_delete(ctx_of(service), actor, record=record(service, "info"))
+        services.mailbox_delete(ctx_of(service), actor=actor, record=record(service, "info"))
     assert "info" in polarismail.domain("shop.example").users
 
 
@@ -116,7 +116,7 @@ def test_type_change_moves_a_plan_unit_bills_the_prorated_amount_and_changes_the
         Decimal("21.00"),
         Decimal("2.00"),
     )
-    change = services.mailbox_change_type(ctx_of(service), actor, record=info, to_type="enhanced",
+    change = services.mailbox_change_type(ctx_of(service), actor=actor, record=info, to_type="enhanced",
                                           expected_amount="2.00")
     assert change.invoice.total == Decimal("2.00") and "info@shop.example" in change.invoice.items.get().description
     assert polarismail.domain("shop.example").users["info"].account_type == 2
@@ -125,7 +125,7 @@ def test_type_change_moves_a_plan_unit_bills_the_prorated_amount_and_changes_the
     assert service_option_values(service) == {"mailboxes_basic": 2, "mailboxes_enhanced": 2}
     assert ActivityLog.objects.filter(action="mail.mailbox_type", message__contains="from Basic to Enhanced").exists()
     # Back down: a credit.
-    services.mailbox_change_type(ctx_of(service), actor, record=info, to_type="basic", expected_amount="-2.00")
+    services.mailbox_change_type(ctx_of(service), actor=actor, record=info, to_type="basic", expected_amount="-2.00")
     assert CreditLedgerEntry.objects.get(kind=CreditLedgerEntry.Kind.PRORATION).amount == Decimal("2.00")
 
 
@@ -133,7 +133,7 @@ def test_type_change_with_a_stale_amount_changes_nothing(mail_service, ctx_of, a
     service = mail_service()
     info = record(service, "info", "basic")
     with pytest.raises(ValidationError, match="amount changed to 2.00"):
-        services.mailbox_change_type(ctx_of(service), actor, record=info, to_type="enhanced", expected_amount="1.00")
+        services.mailbox_change_type(ctx_of(service), actor=actor, record=info, to_type="enhanced", expected_amount="1.00")
     assert polarismail.domain("shop.example").users["info"].account_type == 1
     assert not Invoice.objects.filter(items__kind="upgrade").exists()
     assert not ModuleCall.objects.filter(action="mail.mailbox_type").exists()
@@ -149,7 +149,7 @@ def test_a_billing_refusal_after_the_provider_changed_puts_the_provider_back(
 
     monkeypatch.setattr(services, "change_mailbox_type", refuse)
     with pytest.raises(ValidationError, match="Billing is closed"):
-        services.mailbox_change_type(ctx_of(service), actor, record=info, to_type="enhanced", expected_amount="2.00")
+        services.mailbox_change_type(ctx_of(service), actor=actor, record=info, to_type="enhanced", expected_amount="2.00")
     assert polarismail.domain("shop.example").users["info"].account_type == 1
     info.refresh_from_db()
     assert info.mailbox_type == "basic"
@@ -161,7 +161,7 @@ def test_a_provider_refusal_of_the_type_change_bills_nothing(mail_service, ctx_o
     info = record(service, "info", "basic")
     polarismail.domain("shop.example").users.pop("info")  # removed elsewhere
     with pytest.raises(MailboxError) as error:
-        services.mailbox_change_type(ctx_of(service), actor, record=info, to_type="enhanced", expected_amount="2.00")
+        services.mailbox_change_type(ctx_of(service), actor=actor, record=info, to_type="enhanced", expected_amount="2.00")
     assert error.value.reason == Reason.NOT_FOUND
     assert service_option_values(service) == {"mailboxes_basic": 3, "mailboxes_enhanced": 1}
     assert not Invoice.objects.filter(items__kind="upgrade").exists()
@@ -176,7 +176,7 @@ def test_reconcile_follows_the_provider(mail_service, ctx_of):
     listed = [Mailbox(address="info@shop.example", name="Info", quota_mb=1024, used_mb=Decimal("12.5"), type="basic"),
               Mailbox(address="boss@shop.example", type="enhanced"),
               Mailbox(address="new@shop.example")]
-    records = services.reconcile_mailboxes(ctx_of(service), listed)
+    records = services.reconcile_mailboxes(ctx_of(service), mailboxes=listed)
     assert [(r.address, r.mailbox_type) for r in records] == [
         ("boss@shop.example", "enhanced"), ("info@shop.example", "basic"), ("new@shop.example", "basic")]
     kept.refresh_from_db()
@@ -184,7 +184,7 @@ def test_reconcile_follows_the_provider(mail_service, ctx_of):
     assert not MailboxRecord.objects.filter(pk=gone.pk).exists()
     entry = ActivityLog.objects.get(action="mail.reconcile")
     assert entry.data == {"added": ["boss@shop.example", "new@shop.example"], "removed": ["gone@shop.example"]}
-    services.reconcile_mailboxes(ctx_of(service), listed)  # nothing new: no second entry
+    services.reconcile_mailboxes(ctx_of(service), mailboxes=listed)  # nothing new: no second entry
     assert ActivityLog.objects.filter(action="mail.reconcile").count() == 1
 
 
@@ -199,7 +199,7 @@ def test_reconcile_takes_a_fixed_number_of_queries(mail_service, ctx_of):
         listed = [Mailbox(address=f"u{n}-{count}@shop.example", used_mb=Decimal(n)) for n in range(count)]
         listed.append(Mailbox(address="info@shop.example", used_mb=Decimal(count)))
         with CaptureQueriesContext(connection) as queries:
-            services.reconcile_mailboxes(ctx, listed)
+            services.reconcile_mailboxes(ctx, mailboxes=listed)
         return len(queries)
 
     assert run(2) == run(20)
@@ -211,21 +211,21 @@ def test_reconcile_takes_a_fixed_number_of_queries(mail_service, ctx_of):
 def test_every_other_write_is_audited(mail_service, ctx_of, actor, polarismail):
     service = mail_service()
     ctx = ctx_of(service)
-    alias = services.alias_create(ctx, actor, local_part="sales", targets=["info@shop.example"])
-    services.alias_update(ctx, actor, alias=alias, targets=["boss@other.example"])
-    services.alias_delete(ctx, actor, address="sales@shop.example")
-    services.forward_set(ctx, actor, address="info@shop.example", targets=["me@home.example"])
-    services.list_create(ctx, actor, local_part="team", members=["a@x.example"])
-    services.list_member_add(ctx, actor, address="team@shop.example", member="b@x.example")
-    services.list_member_remove(ctx, actor, address="team@shop.example", member="a@x.example")
-    services.list_delete(ctx, actor, address="team@shop.example")
-    assert services.dkim_enable(ctx, actor).status == Dkim.ACTIVE
-    services.dkim_disable(ctx, actor)
-    services.branding_set(ctx, actor, changes=BrandingChanges(brand_name="Shop", support_email="", color="#ff0000",
+    alias = services.alias_create(ctx, actor=actor, local_part="sales", targets=["info@shop.example"])
+    services.alias_update(ctx, actor=actor, alias=alias, targets=["boss@other.example"])
+    services.alias_delete(ctx, actor=actor, address="sales@shop.example")
+    services.forward_set(ctx, actor=actor, address="info@shop.example", targets=["me@home.example"])
+    services.list_create(ctx, actor=actor, local_part="team", members=["a@x.example"])
+    services.list_member_add(ctx, actor=actor, address="team@shop.example", member="b@x.example")
+    services.list_member_remove(ctx, actor=actor, address="team@shop.example", member="a@x.example")
+    services.list_delete(ctx, actor=actor, address="team@shop.example")
+    assert services.dkim_enable(ctx, actor=actor).status == Dkim.ACTIVE
+    services.dkim_disable(ctx, actor=actor)
+    services.branding_set(ctx, actor=actor, changes=BrandingChanges(brand_name="Shop", support_email="", color="#ff0000",
                                                               logo=b"GIF89a" + b"\0" * 20, logo_type="image/gif"))
-    services.branding_reset(ctx, actor)
-    services.domain_alias_add(ctx, actor, name="shop.org")
-    services.domain_alias_remove(ctx, actor, name="shop.org")
+    services.branding_reset(ctx, actor=actor)
+    services.domain_alias_add(ctx, actor=actor, name="shop.org")
+    services.domain_alias_remove(ctx, actor=actor, name="shop.org")
     actions = list(
         ActivityLog.objects.filter(action__startswith="mail.").values_list("action", flat=True).order_by("id")
     )
@@ -240,15 +240,15 @@ def test_every_other_write_is_audited(mail_service, ctx_of, actor, polarismail):
 
 def test_the_plans_domain_alias_limit(mail_service, ctx_of, actor):
     service = mail_service(domain_aliases_max=1)
-    services.domain_alias_add(ctx_of(service), actor, name="one.example")
+    services.domain_alias_add(ctx_of(service), actor=actor, name="one.example")
     with pytest.raises(MailRefused, match="allows 1 domain alias;") as info:
-        services.domain_alias_add(ctx_of(service), actor, name="two.example")
+        services.domain_alias_add(ctx_of(service), actor=actor, name="two.example")
     assert info.value.field == "name"
 
 
 def test_sso_links_are_audited_and_never_stored(mail_service, ctx_of, actor, polarismail):
     service = mail_service()
-    url = services.mailbox_sso_url(ctx_of(service), actor, record=record(service, "info"), target=SsoTarget.WEBMAIL)
+    url = services.mailbox_sso_url(ctx_of(service), actor=actor, record=record(service, "info"), target=SsoTarget.WEBMAIL)
     assert url.startswith(polarismail.url)
     call = ModuleCall.objects.get(action="mail.sso")
     assert call.response_summary == "Login URL issued (not stored)." and url not in str(call.request)
@@ -259,7 +259,7 @@ def test_sso_links_are_audited_and_never_stored(mail_service, ctx_of, actor, pol
 def test_an_impersonating_staff_member_is_named_on_every_change(mail_service, ctx_of, owner):
     staff = StaffFactory()
     service = mail_service()
-    services.alias_create(ctx_of(service), Actor.client(owner.owner_user, impersonated_by=staff), local_part="sales",
+    services.alias_create(ctx_of(service), actor=Actor.client(owner.owner_user, impersonated_by=staff), local_part="sales",
                           targets=["info@shop.example"])
     entry = ActivityLog.objects.get(action="mail.alias_create")
     assert entry.impersonated_by == staff and entry.actor_label == f"{staff.username} as {owner.owner_user.username}"
@@ -270,6 +270,6 @@ def test_a_temporary_failure_keeps_the_call_for_staff(mail_service, ctx_of, acto
     services.provider_read(ctx_of(service), "list_mailboxes", lambda: None)  # log in first
     polarismail.stop()
     with pytest.raises(ModuleError) as info:
-        services.alias_create(ctx_of(service), actor, local_part="sales", targets=["info@shop.example"])
+        services.alias_create(ctx_of(service), actor=actor, local_part="sales", targets=["info@shop.example"])
     assert not info.value.permanent
     assert ModuleCall.objects.filter(action="mail.alias_create", success=False).count() == 1
