@@ -131,7 +131,7 @@ def record_mailboxes(services):
         lists = list(pool.map(_listed_mailboxes, [ctx.module for ctx in contexts], refs))
     for ctx, mailboxes in zip(contexts, lists):
         if mailboxes is not None:
-            reconcile_mailboxes(ctx, mailboxes)
+            reconcile_mailboxes(ctx, mailboxes=mailboxes)
 
 
 def _listed_mailboxes(module, ref):
