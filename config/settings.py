@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "billing",
     "provisioning",
     "voip",
+    "payments",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

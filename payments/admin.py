@@ -1,0 +1,1 @@
+"""Staff pages of payments (each topic registers its own: see the modules imported here)."""

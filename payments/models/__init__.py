@@ -1,0 +1,1 @@
+"""The payments app's models, by topic; import them from here."""
