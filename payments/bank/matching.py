@@ -27,6 +27,8 @@ from billing.models import Invoice
 from billing.payment_reference import invoice_id_of, is_valid_reference, references_in
 from billing.services.payments import payment_record
 from billing.services.transactions import payment_to_credit
+from payments.bank.camt053 import parse_camt053
+from payments.bank.csv_statement import parse_csv
 from payments.models.bank import BANK_TRANSFER, BankStatement, StatementLine
 from portal.activity import build_entry, log_activities, log_activity
 
@@ -306,3 +308,13 @@ def _resolve(line, actor, state, *, message, invoice=None, payment=None, target=
                        "unmatched_because": old_reason})
     refresh_counts(line.statement)
     return line
+
+
+def import_file(*, data, format, actor, filename="", mapping=None):
+    """Read a statement file (camt.053, or CSV with `mapping`) and import it. StatementError if the file as a whole
+    cannot be read; its bad lines are listed on the statement."""
+    if format == BankStatement.Format.CSV:
+        parsed = parse_csv(data, mapping)
+    else:
+        parsed = parse_camt053(data)
+    return import_statement(parsed=parsed, format=format, actor=actor, filename=filename)

@@ -1,0 +1,99 @@
+"""Staff pages of bank transfer: uploading a statement pays what it matches and shows the rest; a file that is not
+a statement is refused on the form; staff resolve unmatched lines; staff without the permission cannot."""
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from billing.models import Invoice, Payment
+from billing.payment_reference import rf_reference
+from payments.models import BankStatement, StatementLine
+from portal.models import ActivityLog
+from tests.factories import ClientFactory, InvoiceFactory, StaffFactory
+from tests.payments.camt import camt053
+
+pytestmark = pytest.mark.django_db
+UPLOAD = "admin:payments_bankstatement_upload"
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def eur_invoice(total="50.00", name="Acme Corp"):
+    owner = ClientFactory(company_name=name, currency="EUR")
+    return InvoiceFactory(client=owner, currency="EUR", subtotal=Decimal(total), total=Decimal(total))
+
+
+def test_uploading_a_camt053_pays_its_invoices_and_lists_the_rest(staff_client, staff):
+    invoice = eur_invoice()
+    xml = camt053([{"ref": "E1", "amount": "50.00", "strd": rf_reference(invoice.pk)},
+                   {"ref": "E2", "amount": "7.00", "name": "Nobody"},
+                   {"ref": "E3", "amount": "x"}])
+    response = staff_client.post(reverse(UPLOAD), {
+        "file": SimpleUploadedFile("dec.xml", xml), "format": "camt053", "decimal": ".", "date_format": "%Y-%m-%d"},
+        follow=True)
+    statement = BankStatement.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("admin:payments_bankstatement_change", args=[statement.pk])
+    page = response.content.decode()
+    assert "Statement dec.xml: 2 new credit line(s), 1 paid, 1 waiting for staff, 0 already imported, 1 could not be read." in page
+    assert "Entry 3: the amount &#x27;x&#x27; is not a number" in page
+    assert Invoice.objects.get(pk=invoice.pk).status == "paid"
+    assert statement.uploaded_by == staff
+    lines = staff_client.get(reverse("admin:payments_statementline_changelist") + f"?statement__id__exact={statement.pk}")
+    assert lines.status_code == 200 and "E2" in lines.content.decode() and "Resolve" in lines.content.decode()
+
+
+def test_uploading_a_csv_with_its_mapping(staff_client):
+    invoice = eur_invoice("1234.50")
+    data = f"Datum;Betrag;Text;Name;Ref\n04.12.2026;1.234,50;{rf_reference(invoice.pk)};Acme;B1\n".encode()
+    response = staff_client.post(reverse(UPLOAD), {
+        "file": SimpleUploadedFile("dec.csv", data), "format": "csv", "entry_reference_column": "Ref",
+        "amount_column": "Betrag", "date_column": "Datum", "default_currency": "eur", "reference_column": "Text",
+        "payer_name_column": "Name", "decimal": ",", "date_format": "%d.%m.%Y", "delimiter": ""})
+    assert response.status_code == 302
+    assert Invoice.objects.get(pk=invoice.pk).status == "paid"
+    assert StatementLine.objects.get().booking_date.isoformat() == "2026-12-04"
+
+
+def test_a_csv_without_its_mapping_or_a_file_that_is_no_statement_is_refused_on_the_form(staff_client):
+    response = staff_client.post(reverse(UPLOAD), {
+        "file": SimpleUploadedFile("x.csv", b"a;b\n"), "format": "csv", "decimal": ".", "date_format": "%Y-%m-%d"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "entry_reference_column": ["Name the column of the CSV file's header."],
+        "amount_column": ["Name the column of the CSV file's header."],
+        "default_currency": ["Name the currency column, or give the statement's currency."],
+    }
+    response = staff_client.post(reverse(UPLOAD), {
+        "file": SimpleUploadedFile("x.xml", b"<html/>"), "format": "camt053", "decimal": ".", "date_format": "%Y-%m-%d"})
+    assert response.context["form"].errors["file"][0].startswith("This is not an ISO 20022 camt.053 bank statement")
+    assert BankStatement.objects.count() == 0 and ActivityLog.objects.count() == 0
+
+
+def test_staff_assign_an_unmatched_line_by_invoice_number(staff_client, staff):
+    invoice = eur_invoice("7.00")
+    staff_client.post(reverse(UPLOAD), {
+        "file": SimpleUploadedFile("s.xml", camt053([{"ref": "E2", "amount": "7.00", "name": "Nobody"}])),
+        "format": "camt053", "decimal": ".", "date_format": "%Y-%m-%d"})
+    line = StatementLine.objects.get()
+    url = reverse("admin:payments_statementline_resolve", args=[line.pk])
+    assert "Why unmatched" in staff_client.get(url).content.decode()
+    bad = staff_client.post(url, {"action": "assign", "invoice": "NO-SUCH"})
+    assert bad.context["form"].errors == {"invoice": ["No invoice has the number, id or reference 'NO-SUCH'."]}
+    response = staff_client.post(url, {"action": "assign", "invoice": invoice.number})
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert (line.state, line.invoice_id, line.resolved_by) == ("assigned", invoice.pk, staff)
+    assert Invoice.objects.get(pk=invoice.pk).status == "paid"
+    assert Payment.objects.get().transaction_id == "E2"
+    assert staff_client.get(url).status_code == 302  # resolved: back to the line
+
+
+def test_staff_without_the_permissions_cannot_upload_or_resolve(client):
+    client.force_login(StaffFactory())
+    assert client.get(reverse(UPLOAD)).status_code == 403
+    assert client.get(reverse("admin:payments_statementline_resolve", args=[1])).status_code == 403
