@@ -54,8 +54,31 @@ def references_in(text):
     """The valid RF references written in a piece of free text, in order, compact. Spaces, lowercase and words
     around it are fine: "Payment rf18 5390 0754 7034 inv 12" gives ["RF18539007547034"]. The body may end where a
     group of characters ends or where digits turn into letters (or back); the longest valid reading wins."""
-    text = text or ""
     found = []
+    for readings in _readings(text):
+        if readings[0] not in found:
+            found.append(readings[0])
+    return found
+
+
+def invoice_ids_in(text):
+    """The invoice ids named by RF references of ours in free text, in order. Every valid reading of each "RF" is
+    tried, longest first, and the first of ours (digits only) counts: the check digits let about one reading in
+    97 pass by chance, so "RF71 197 inv" reading as the valid "RF71197INV" (not ours) still finds invoice 197."""
+    ids = []
+    for readings in _readings(text):
+        for reading in readings:
+            invoice_id = invoice_id_of(reading)
+            if invoice_id is not None:
+                if invoice_id not in ids:
+                    ids.append(invoice_id)
+                break
+    return ids
+
+
+def _readings(text):
+    """For each "RF" and check digits in the text, its valid readings (compact), longest first."""
+    text = text or ""
     for start in _RF_START.finditer(text):
         check, pos, body, cuts = start.group(1), start.end(), "", []
         while len(body) < MAX_BODY:
@@ -69,13 +92,10 @@ def references_in(text):
             body += chars
             cuts.append(len(body))
             pos = group.end()
-        for cut in sorted(set(cuts), reverse=True):
-            candidate = f"RF{check}{body[:cut]}".upper()
-            if iso11649.is_valid(candidate):
-                if candidate not in found:
-                    found.append(candidate)
-                break
-    return found
+        readings = [f"RF{check}{body[:cut]}".upper() for cut in sorted(set(cuts), reverse=True)]
+        readings = [r for r in readings if iso11649.is_valid(r)]
+        if readings:
+            yield readings
 
 
 @dataclass(frozen=True)

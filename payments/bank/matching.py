@@ -20,11 +20,12 @@ from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from billing.models import Invoice
-from billing.payment_reference import invoice_id_of, is_valid_reference, references_in
+from billing.models import Invoice, Payment
+from billing.payment_reference import invoice_id_of, invoice_ids_in, is_valid_reference, references_in
+from billing.services.payment_batch import PaymentRequest, payments_record_batch
 from billing.services.payments import payment_record
 from billing.services.transactions import payment_to_credit
 from payments.bank.camt053 import parse_camt053
@@ -65,6 +66,12 @@ def line_references(line):
     return refs + [r for r in references_in(line.reference_text) if r not in refs]
 
 
+def line_invoice_ids(line):
+    """The invoice ids a line's references name: the structured reference first, then the free text's."""
+    ids = [i for i in [invoice_id_of(line.reference)] if i is not None]
+    return ids + [i for i in invoice_ids_in(line.reference_text) if i not in ids]
+
+
 def _chunks(values, size=CHUNK):
     values = list(values)
     for i in range(0, len(values), size):
@@ -77,8 +84,7 @@ def match_lines(lines):
     decisions = [Decision(line) for line in lines]
     wanted = {}
     for decision in decisions:
-        ids = [i for i in (invoice_id_of(r) for r in line_references(decision.line)) if i is not None]
-        wanted[id(decision)] = ids
+        wanted[id(decision)] = line_invoice_ids(decision.line)
     all_ids = {i for ids in wanted.values() for i in ids}
     by_id = {}
     for chunk in _chunks(all_ids):
@@ -203,20 +209,19 @@ def record_matched_lines(*, statement, actor):
     with billing's reason."""
     while True:
         batch = list(StatementLine.objects.filter(statement=statement, state=State.MATCHED)
-                     .select_related("invoice").order_by("pk")[:RECORD_BATCH])
+                     .select_related("invoice__client").order_by("pk")[:RECORD_BATCH])
         if not batch:
             break
         with transaction.atomic():
+            results = payments_record_batch(requests=[
+                PaymentRequest(invoice_id=line.invoice_id, amount=line.amount, transaction_id=line.entry_reference,
+                               received_at=_received_at(line), note=f"Bank statement {statement.pk}, line {line.position}")
+                for line in batch
+            ], gateway=BANK_TRANSFER, actor=actor)
             entries = []
-            for line in batch:
-                try:
-                    result = payment_record(
-                        invoice=line.invoice, amount=line.amount, transaction_id=line.entry_reference,
-                        gateway=BANK_TRANSFER, actor=actor, received_at=_received_at(line),
-                        note=f"Bank statement {statement.pk}, line {line.position}",
-                    )
-                except ValidationError as exc:
-                    line.state, line.reason = State.UNMATCHED, _message(exc)[:255]
+            for line, result in zip(batch, results):
+                if isinstance(result, str):  # billing refused it
+                    line.state, line.reason = State.UNMATCHED, result[:255]
                     entries.append(build_entry(
                         actor=actor, action="bank.line_unmatched", target=statement,
                         message=f"Bank line {line.entry_reference} not recorded on invoice {line.invoice}: {line.reason}",
@@ -224,14 +229,16 @@ def record_matched_lines(*, statement, actor):
                     ))
                     line.invoice, line.matched_by = None, ""
                     continue
+                # Audited by billing's payment.record entry, which names the bank reference (its transaction id).
                 line.state, line.payment = State.PAID, result.payment
-                entries.append(build_entry(
-                    actor=actor, action="bank.line_matched", target=line.invoice,
-                    message=f"Bank line {line.entry_reference} ({line.amount} {line.currency}) matched to invoice "
-                            f"{line.invoice} by {line.get_matched_by_display().lower()}",
-                    data={"line": line.pk, "statement": statement.pk, "payment": result.payment.pk},
-                ))
-            StatementLine.objects.bulk_update(batch, ["state", "reason", "payment", "invoice", "matched_by"])
+            refused = [line for line in batch if line.state == State.UNMATCHED]
+            if refused:
+                StatementLine.objects.bulk_update(refused, ["state", "reason", "invoice", "matched_by"])
+            # The recorded ones in one UPDATE: each line's payment is the one with its entry reference.
+            StatementLine.objects.filter(pk__in=[line.pk for line in batch if line.state == State.PAID]).update(
+                state=State.PAID, payment=Subquery(Payment.objects.filter(
+                    gateway=BANK_TRANSFER, transaction_id=OuterRef("entry_reference")).values("pk")[:1]),
+            )
             log_activities(entries)
     refresh_counts(statement)
 

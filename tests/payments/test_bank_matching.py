@@ -55,7 +55,8 @@ def test_the_structured_reference_pays_its_invoice(staff_actor):
     assert (line.state, line.matched_by, line.invoice_id, line.payment_id, line.reason) == (
         "paid", "reference", invoice.pk, payment.pk, "")
     assert (statement.line_count, statement.paid_count, statement.unmatched_count, statement.duplicate_count) == (1, 1, 0, 0)
-    assert actions() == ["bank.line_matched", "bank.statement_import", "invoice.paid", "payment.record"]
+    assert actions() == ["bank.statement_import", "invoice.paid", "payment.record"]
+    assert "(bank_transfer E1)" in ActivityLog.objects.get(action="payment.record").message
 
 
 def test_a_reference_typed_into_the_free_text_pays_its_invoice(staff_actor):

@@ -12,6 +12,7 @@ from stdnum import iso11649
 from billing.payment_reference import (
     bank_transfer_instructions,
     invoice_id_of,
+    invoice_ids_in,
     invoice_reference,
     invoice_reference_display,
     references_in,
@@ -110,3 +111,11 @@ def test_a_bad_iban_or_bic_stops_the_start(name, value, message):
     run = subprocess.run([sys.executable, "-c", "import config.settings"], env=env, capture_output=True, text=True,
                          cwd=django_settings.BASE_DIR, timeout=60)
     assert run.returncode != 0 and message in run.stderr
+
+
+def test_a_reading_that_passes_its_check_digits_by_chance_does_not_hide_the_invoice():
+    # "rf97 72 inv 3" reads as RF9772INV, valid by chance (not ours: it has letters), and as RF9772: invoice 72.
+    assert references_in("payment rf97 72 inv 3") == ["RF9772INV"]
+    assert invoice_ids_in("payment rf97 72 inv 3") == [72]
+    assert invoice_ids_in("RF18 5390 0754 7034 and RF6812") == [539007547034, 12]
+    assert invoice_ids_in("RF18 ABCD") == []
