@@ -90,9 +90,9 @@ def payments_record_batch(*, requests, gateway, actor):
     client_ids = set()
     for chunk in _chunks(invoice_ids):
         client_ids.update(Invoice.objects.filter(pk__in=chunk).values_list("client_id", flat=True))
-    clients, invoices = {}, {}
-    for chunk in _chunks(sorted(client_ids)):  # locked client first, then invoice, as payment_record does
-        clients.update((c.pk, c) for c in Client.objects.select_for_update().filter(pk__in=chunk).order_by("pk"))
+    invoices = {}
+    for chunk in _chunks(sorted(client_ids)):  # lock the clients first, then the invoices, as payment_record does
+        list(Client.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
     for chunk in _chunks(invoice_ids):
         invoices.update((i.pk, i) for i in Invoice.objects.select_for_update().filter(pk__in=chunk).order_by("pk"))
     now, rows, shares = timezone.now(), [], []
@@ -111,7 +111,7 @@ def payments_record_batch(*, requests, gateway, actor):
         invoice.updated_at = now
         shares.append((n, invoice, applied, request.amount - applied))
         rows.append(Payment(
-            invoice=invoice, client=clients[invoice.client_id], amount=request.amount, fees=ZERO,
+            invoice=invoice, client_id=invoice.client_id, amount=request.amount, fees=ZERO,
             currency=invoice.currency, gateway=gateway, transaction_id=request.transaction_id,
             received_at=request.received_at or now, recorded_by=recorded_by(actor), note=request.note[:255],
         ))
@@ -131,7 +131,7 @@ def payments_record_batch(*, requests, gateway, actor):
         payment = saved[requests[n].transaction_id]
         if credited:
             ledger_post(
-                client=clients[invoice.client_id], kind=CreditLedgerEntry.Kind.OVERPAYMENT, amount=credited,
+                client=invoice.client, kind=CreditLedgerEntry.Kind.OVERPAYMENT, amount=credited,
                 invoice=invoice, payment=payment, actor=actor,
                 description=f"Overpayment of invoice {invoice} ({gateway} {payment.transaction_id})",
                 idempotency_key=f"payment:{payment.pk}:overpayment",

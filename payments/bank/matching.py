@@ -209,7 +209,8 @@ def record_matched_lines(*, statement, actor):
     with billing's reason."""
     while True:
         batch = list(StatementLine.objects.filter(statement=statement, state=State.MATCHED)
-                     .select_related("invoice__client").order_by("pk")[:RECORD_BATCH])
+                     .only("pk", "position", "entry_reference", "booking_date", "amount", "currency", "state",
+                           "reason", "matched_by", "invoice_id").order_by("pk")[:RECORD_BATCH])
         if not batch:
             break
         with transaction.atomic():
