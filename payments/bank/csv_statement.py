@@ -8,7 +8,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from payments.bank.lines import ParsedLine, ParsedStatement, StatementError
 

@@ -2,6 +2,7 @@
 exact amount and payer name (a unique match only); the same statement twice records nothing new; partial and
 overpayments follow billing's rules; an overdue suspended service is unsuspended by billing's payment follow-up;
 the matching costs the same number of queries whatever the number of lines; staff resolve what is left."""
+import gc
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,16 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import CreditLedgerEntry, Invoice, Payment, Service
 from billing.payment_reference import invoice_reference_display, rf_reference
 from payments.bank.camt053 import parse_camt053
-from payments.bank.lines import ParsedLine
-from payments.bank.matching import import_statement, line_assign, line_ignore, line_to_credit, match_lines
+from payments.bank.lines import ParsedLine, StatementError
+from payments.bank.matching import (
+    fewer_gc_passes,
+    import_file,
+    import_statement,
+    line_assign,
+    line_ignore,
+    line_to_credit,
+    match_lines,
+)
 from payments.models import BankStatement, StatementLine
 from portal.models import ActivityLog, Client
 from provisioning.modules.fake import FakeModule
@@ -253,3 +262,15 @@ def test_staff_put_a_line_to_credit_or_ignore_it(staff_actor):
         ("credited", ""), ("ignored", "Interest")]
     assert Payment.objects.count() == 1
     assert {"bank.line_credited", "bank.line_ignored", "payment.to_credit"} <= set(actions())
+
+
+def test_the_import_restores_the_garbage_collector_threshold(staff_actor):
+    before = gc.get_threshold()
+    with fewer_gc_passes():
+        with fewer_gc_passes():
+            assert gc.get_threshold()[0] >= 1_000_000
+        assert gc.get_threshold()[0] >= 1_000_000
+    assert gc.get_threshold() == before
+    with pytest.raises(StatementError):
+        import_file(data=b"<html/>", format="camt053", actor=staff_actor)
+    assert gc.get_threshold() == before

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
+from reportlab import rl_config
 from stdnum import iso11649
 
 from billing.payment_reference import (
@@ -18,6 +19,7 @@ from billing.payment_reference import (
     references_in,
     rf_reference,
 )
+from billing.pdf import invoice_pdf
 from tests.factories import InvoiceFactory
 
 BANK = {"BANK_IBAN": "DE89370400440532013000", "BANK_BIC": "COBADEFFXXX", "BANK_ACCOUNT_NAME": "Example Hosting GmbH",
@@ -88,9 +90,6 @@ def test_the_invoice_page_shows_bank_details_and_reference_while_unpaid(client, 
 
 @pytest.mark.django_db
 def test_the_pdf_carries_the_reference(owner, settings):
-    from billing.pdf import invoice_pdf
-    from reportlab import rl_config
-
     for name, value in BANK.items():
         setattr(settings, name, value)
     invoice = InvoiceFactory(client=owner)
