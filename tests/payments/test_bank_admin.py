@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from billing.models import Invoice, Payment
-from billing.payment_reference import rf_reference
+from billing.payment_reference import invoice_reference_display, rf_reference
 from payments.models import BankStatement, StatementLine
 from portal.models import ActivityLog
 from tests.factories import ClientFactory, InvoiceFactory, StaffFactory
@@ -97,3 +97,9 @@ def test_staff_without_the_permissions_cannot_upload_or_resolve(client):
     client.force_login(StaffFactory())
     assert client.get(reverse(UPLOAD)).status_code == 403
     assert client.get(reverse("admin:payments_statementline_resolve", args=[1])).status_code == 403
+
+
+def test_the_staff_invoice_page_shows_the_payment_reference(staff_client):
+    invoice = eur_invoice()
+    page = staff_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).content.decode()
+    assert invoice_reference_display(invoice) in page
