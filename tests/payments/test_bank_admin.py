@@ -6,10 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from billing.models import Invoice, Payment
+from billing.models import Invoice, Payment, Service
 from billing.payment_reference import invoice_reference_display, rf_reference
 from payments.models import BankStatement, StatementLine
 from portal.models import ActivityLog
+from tests.billing.test_payments import suspended_overdue
 from tests.factories import ClientFactory, InvoiceFactory, StaffFactory
 from tests.payments.camt import camt053
 
@@ -103,3 +104,19 @@ def test_the_staff_invoice_page_shows_the_payment_reference(staff_client):
     invoice = eur_invoice()
     page = staff_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).content.decode()
     assert invoice_reference_display(invoice) in page
+
+
+def test_a_statement_uploaded_by_staff_pays_an_overdue_invoice_and_the_service_is_unsuspended(
+        staff_client, django_capture_on_commit_callbacks):
+    service, invoice = suspended_overdue()
+    xml = camt053([{"ref": "E1", "amount": "10.00", "currency": invoice.currency, "ustrd": invoice_reference_display(invoice)}])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse(UPLOAD), {
+            "file": SimpleUploadedFile("s.xml", xml), "format": "camt053", "decimal": ".", "date_format": "%Y-%m-%d"})
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    service.refresh_from_db()
+    assert (invoice.status, service.status) == ("paid", Service.Status.ACTIVE)
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+    assert ActivityLog.objects.filter(action="service.unsuspend", target_id=str(service.pk)).count() == 1
+    assert ActivityLog.objects.filter(action="invoice.paid").count() == 1
