@@ -70,10 +70,7 @@ def payments_record_batch(*, requests, gateway, actor):
         seen.add(transaction_id)
         requests[n] = PaymentRequest(request.invoice_id, amount, transaction_id, request.received_at, request.note)
     gateway = gateway.strip()
-    existing = {}
-    for chunk in _chunks(list(seen)):
-        existing.update((p.transaction_id, p) for p in Payment.objects.filter(gateway=gateway, transaction_id__in=chunk)
-                        .select_related("invoice"))
+    existing = _existing_payments(gateway, list(seen))
     pending = []
     for n, transaction_id in cleaned.items():
         request, payment = requests[n], existing.get(transaction_id)
@@ -148,6 +145,14 @@ def payments_record_batch(*, requests, gateway, actor):
     settle_invoices(invoices=[i for i in invoices.values() if i.status == Invoice.Status.UNPAID and i.balance <= 0],
                     actor=actor)
     return results
+
+
+def _existing_payments(gateway, transaction_ids):
+    existing = {}
+    for chunk in _chunks(transaction_ids):
+        existing.update((p.transaction_id, p) for p in Payment.objects.filter(gateway=gateway, transaction_id__in=chunk)
+                        .select_related("invoice"))
+    return existing
 
 
 def _save_amounts_paid(invoices, now):

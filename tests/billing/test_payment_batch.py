@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import CreditLedgerEntry, Invoice, Payment
+from billing.services import payment_batch
 from billing.services.payment_batch import PaymentRequest, payments_record_batch
 from billing.services.payments import payment_record
 from portal.models import ActivityLog, Client
@@ -63,3 +64,18 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_payments(system):
         return len(queries)
 
     assert batch(2, "a") == batch(20, "b")
+
+
+def test_a_concurrent_writer_makes_the_batch_record_one_by_one(system, monkeypatch):
+    client = ClientFactory()
+    raced, other = InvoiceFactory(client=client), InvoiceFactory(client=client)
+    # Another request records T1 after the batch looked for it (simulated: the batch does not see it).
+    payment_record(invoice=raced, amount="10.00", transaction_id="T1", gateway="bank", actor=system)
+    monkeypatch.setattr(payment_batch, "_existing_payments", lambda gateway, ids: {})
+    results = payments_record_batch(requests=[PaymentRequest(raced.pk, Decimal("10.00"), "T1"),
+                                              PaymentRequest(other.pk, Decimal("10.00"), "T2")],
+                                    gateway="bank", actor=system)
+    assert [(r.created, r.payment.transaction_id) for r in results] == [(False, "T1"), (True, "T2")]
+    assert Payment.objects.count() == 2
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+    assert ActivityLog.objects.filter(action="invoice.paid").count() == 2
