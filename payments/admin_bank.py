@@ -91,7 +91,8 @@ class BankStatementAdmin(RecordOnlyAdmin):
     def upload_view(self, request):
         if not request.user.has_perm("payments.add_bankstatement"):
             raise PermissionDenied
-        form = StatementUploadForm(request.POST or None, request.FILES or None)
+        form = StatementUploadForm(request.POST or None, request.FILES or None,
+                                   initial=StatementUploadForm.initial_from_last_csv())
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             fmt = form.cleaned_data["format"]

@@ -33,6 +33,20 @@ class StatementUploadForm(forms.Form):
     delimiter = forms.ChoiceField(choices=[("", "Guess"), (";", "Semicolon ;"), (",", "Comma ,"), ("\t", "Tab"),
                                            ("|", "Bar |")], required=False, label="CSV: delimiter")
 
+    MAPPING_FIELDS = {  # form field: CsvMapping attribute
+        "entry_reference_column": "entry_reference", "amount_column": "amount", "date_column": "date",
+        "currency_column": "currency", "default_currency": "default_currency", "reference_column": "reference_text",
+        "payer_name_column": "payer_name", "decimal": "decimal", "date_format": "date_format", "delimiter": "delimiter",
+    }
+
+    @classmethod
+    def initial_from_last_csv(cls):
+        """The mapping of the last CSV statement, so staff map their bank's export once."""
+        last = BankStatement.objects.filter(format=BankStatement.Format.CSV).exclude(mapping={}).first()
+        if last is None:
+            return {}
+        return {field: last.mapping.get(attr, "") for field, attr in cls.MAPPING_FIELDS.items()}
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:

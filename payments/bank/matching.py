@@ -18,7 +18,7 @@ import re
 import threading
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
@@ -160,7 +160,7 @@ def _received_at(line):
     return timezone.make_aware(datetime.combine(line.booking_date, time(12)))
 
 
-def import_statement(*, parsed, format, actor, filename=""):
+def import_statement(*, parsed, format, actor, filename="", mapping=None):
     """Store a parsed statement, match its new lines and record the matched payments. Returns the BankStatement."""
     known = known_references(line.entry_reference for line in parsed.lines)
     new, duplicates, seen = [], [], set()
@@ -179,7 +179,7 @@ def import_statement(*, parsed, format, actor, filename=""):
                 format=format, filename=filename[:255], statement_id=parsed.statement_id[:140],
                 account=parsed.account[:60], uploaded_by=user if getattr(user, "pk", None) else None,
                 line_count=len(new), duplicate_count=len(duplicates), skipped_count=parsed.skipped,
-                errors=parsed.errors, duplicates=duplicates,
+                errors=parsed.errors, duplicates=duplicates, mapping=mapping or {},
             )
             StatementLine.objects.bulk_create([
                 StatementLine(
@@ -329,7 +329,8 @@ def import_file(*, data, format, actor, filename="", mapping=None):
             parsed = parse_csv(data, mapping)
         else:
             parsed = parse_camt053(data)
-        return import_statement(parsed=parsed, format=format, actor=actor, filename=filename)
+        return import_statement(parsed=parsed, format=format, actor=actor, filename=filename,
+                                mapping=asdict(mapping) if mapping is not None else None)
 
 
 _gc_lock = threading.Lock()

@@ -30,6 +30,9 @@ class BankStatement(models.Model):
     duplicate_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0, help_text="Debits, reversals and pending entries: not payments.")
     errors = models.JSONField(default=list, blank=True, help_text="Lines that could not be read, each naming its place.")
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="The CSV column mapping used (offered again for the next CSV upload)."
+    )
     duplicates = models.JSONField(
         default=list, blank=True, help_text="Lines already imported from an earlier statement: nothing recorded again."
     )

@@ -120,3 +120,15 @@ def test_a_statement_uploaded_by_staff_pays_an_overdue_invoice_and_the_service_i
     assert Payment.objects.filter(invoice=invoice).count() == 1
     assert ActivityLog.objects.filter(action="service.unsuspend", target_id=str(service.pk)).count() == 1
     assert ActivityLog.objects.filter(action="invoice.paid").count() == 1
+
+
+def test_the_next_csv_upload_offers_the_last_mapping(staff_client):
+    eur_invoice("5.00")
+    staff_client.post(reverse(UPLOAD), {
+        "file": SimpleUploadedFile("a.csv", b"Betrag;Ref\n5,00;B1\n"), "format": "csv", "entry_reference_column": "Ref",
+        "amount_column": "Betrag", "default_currency": "EUR", "decimal": ",", "date_format": "%d.%m.%Y",
+        "delimiter": ";"})
+    assert BankStatement.objects.get().mapping["amount"] == "Betrag"
+    form = staff_client.get(reverse(UPLOAD)).context["form"]
+    assert (form.initial["amount_column"], form.initial["entry_reference_column"], form.initial["decimal"],
+            form.initial["date_format"], form.initial["delimiter"]) == ("Betrag", "Ref", ",", "%d.%m.%Y", ";")
