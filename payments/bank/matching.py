@@ -83,7 +83,7 @@ def _chunks(values, size=CHUNK):
 
 def match_lines(lines):
     """A Decision per line: the invoice it pays and how it was matched, or why it was not. Two queries whatever the
-    number of lines (more only past CHUNK distinct references or amounts)."""
+    number of lines (one more per CHUNK distinct references past the first)."""
     decisions = [Decision(line) for line in lines]
     wanted = {}
     for decision in decisions:
@@ -125,10 +125,12 @@ def _match_by_amount_and_name(decisions, claimed):
     amounts = {d.line.amount for d in pending}
     currencies = {d.line.currency for d in pending}
     candidates = {}
-    # Unpaid invoices whose balance may equal a line's amount: the total is one, or part is already paid.
-    query = Invoice.objects.filter(status=Invoice.Status.UNPAID, currency__in=currencies).filter(
-        Q(total__in=amounts) | Q(amount_paid__gt=0) | Q(credit_applied__gt=0)
-    ).select_related("client").order_by("pk")
+    # Unpaid invoices whose balance may equal a line's amount: the total is one, or part is already paid. Past
+    # CHUNK distinct amounts the list is left out (every unpaid invoice in those currencies: still one query).
+    query = Invoice.objects.filter(status=Invoice.Status.UNPAID, currency__in=currencies)
+    if len(amounts) <= CHUNK:
+        query = query.filter(Q(total__in=amounts) | Q(amount_paid__gt=0) | Q(credit_applied__gt=0))
+    query = query.select_related("client").order_by("pk")
     for invoice in query:
         if invoice.balance <= 0 or invoice.pk in claimed:
             continue
