@@ -20,6 +20,7 @@ from billing.forms import (
     option_values,
 )
 from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
+from billing.payment_reference import invoice_reference_display
 from billing.pricing import product_options
 from billing.selectors import orderable_products
 from billing.services import billable, invoice_edit, transactions
@@ -75,10 +76,11 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     raw_id_fields = ["client"]
     date_hierarchy = "date"
-    fields = ["client", "number", "kind", "status", "date", "due_date", "currency", "subtotal", "tax_rate", "tax", "total",
+    fields = ["client", "number", "payment_reference", "kind", "status", "date", "due_date", "currency", "subtotal", "tax_rate", "tax", "total",
               "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at", "notes", "money_actions"]
-    readonly_fields = ["client", "number", "kind", "status", "date", "currency", "subtotal", "tax_rate", "tax", "total",
-                       "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at", "money_actions"]
+    readonly_fields = ["client", "number", "payment_reference", "kind", "status", "date", "currency", "subtotal",
+                       "tax_rate", "tax", "total", "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at",
+                       "money_actions"]
     inlines = [InvoiceItemInline, PaymentInline]
     actions = ["cancel_invoices"]
     change_list_template = "billing/admin/invoice_change_list.html"
@@ -96,6 +98,11 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description="Balance")
     def balance(self, obj):
         return obj.balance
+
+    @admin.display(description="Payment reference")
+    def payment_reference(self, obj):
+        """The RF reference a bank transfer quotes (docs/payments.md, Bank transfer)."""
+        return invoice_reference_display(obj) if obj.pk else "—"
 
     @admin.display(description="Actions")
     def money_actions(self, obj):

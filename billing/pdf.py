@@ -9,6 +9,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from billing.payment_reference import bank_transfer_instructions
 from portal.money import format_money
 
 
@@ -69,6 +70,16 @@ def invoice_pdf(invoice):
         for p in payments:
             amount = format_money(p.amount, p.currency)
             story.append(Paragraph(text(f"{p.received_at:%Y-%m-%d} — {amount} {p.currency} ({p.gateway}, {p.transaction_id})"), styles["Normal"]))
+    transfer = bank_transfer_instructions(invoice)
+    if transfer:
+        bank = transfer["bank"]
+        lines = [f"Account name: {bank.account_name}", f"IBAN: {bank.iban_display}"]
+        lines += [f"BIC: {bank.bic}"] if bank.bic else []
+        lines += [f"Bank: {bank.bank_name}"] if bank.bank_name else []
+        lines += [f"Amount: {money(transfer['amount'])} {transfer['currency']}",
+                  f"Payment reference: {transfer['reference']}"]
+        story += [Spacer(1, 6 * mm), Paragraph("Pay by bank transfer", styles["Heading3"]),
+                  Paragraph("<br/>".join(text(line) for line in lines), styles["Normal"])]
     if invoice.status == invoice.Status.UNPAID:
         # As on the invoice page: the credit that may pay it, shown as every page shows it (rounded down).
         balance = format_money(client.credit_balance, client.currency, spendable=True)

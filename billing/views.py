@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from billing import hooks, selectors
 from billing.forms import AddFundsForm, CancellationForm, ChangeForm, CreditPreferenceForm, OrderForm, option_values
 from billing.models import Invoice
+from billing.payment_reference import bank_transfer_instructions
 from billing.pdf import invoice_pdf as render_invoice_pdf
 from billing.pricing import PricingError, price_product, product_cycle_prices, product_options, service_option_values
 from billing.services.cancellation import cancellation_request
@@ -65,7 +66,9 @@ def _credit_context(client, invoice):
 @client_required
 def invoice_detail(request, invoice_id):
     invoice = selectors.client_invoice(request.client, invoice_id)
-    return render(request, "billing/invoice_detail.html", {"invoice": invoice, **_credit_context(request.client, invoice)})
+    return render(request, "billing/invoice_detail.html", {
+        "invoice": invoice, "bank_transfer": bank_transfer_instructions(invoice), **_credit_context(request.client, invoice),
+    })
 
 
 @client_required

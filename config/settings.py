@@ -14,6 +14,8 @@ from pathlib import Path
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -91,6 +93,16 @@ BILLING_ADD_FUNDS_MIN = env.str("BILLING_ADD_FUNDS_MIN", default="5.00")
 BILLING_ADD_FUNDS_MAX = env.str("BILLING_ADD_FUNDS_MAX", default="10000.00")
 PORTAL_NAME = env.str("PORTAL_NAME", default="Hosting Portal")
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# The seller's bank account, shown with each unpaid invoice's RF payment reference for paying by bank transfer
+# (billing.payment_reference; docs/payments.md "Bank transfer"). No IBAN: invoices show no bank details.
+BANK_ACCOUNT_NAME = env.str("BANK_ACCOUNT_NAME", default="")
+BANK_IBAN = env.str("BANK_IBAN", default="").replace(" ", "").upper()
+BANK_BIC = env.str("BANK_BIC", default="").replace(" ", "").upper()
+BANK_NAME = env.str("BANK_NAME", default="")
+if BANK_IBAN and not stdnum_iban.is_valid(BANK_IBAN):
+    raise ImproperlyConfigured(f"BANK_IBAN {BANK_IBAN!r} is not a valid IBAN (check its digits and length).")
+if BANK_BIC and not stdnum_bic.is_valid(BANK_BIC):
+    raise ImproperlyConfigured(f"BANK_BIC {BANK_BIC!r} is not a valid BIC (8 or 11 letters and digits).")
 
 INSTALLED_APPS = [
     "portal.apps.PortalAdminConfig",
@@ -107,6 +119,7 @@ INSTALLED_APPS = [
     "billing",
     "provisioning",
     "voip",
+    "payments",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("includes/api.php", api_php, name="whmcs_api"),
     path("voip/", include("voip.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("config.urls_clientarea")),
 ]

@@ -1,0 +1,2 @@
+"""Staff pages of payments (each topic registers its own: see the modules imported here)."""
+from payments import admin_bank  # noqa: F401  (bank transfer: statements and their lines)

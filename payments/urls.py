@@ -1,0 +1,2 @@
+"""Payments URLs outside the client area (included at /payments/ by config.urls): gateway webhooks."""
+urlpatterns = []
