@@ -13,15 +13,15 @@ from django.db.models import Q
 from api.whmcs.clients import find_client
 from api.whmcs.registry import WhmcsError, action, paginate, unsupported
 from api.whmcs.shapes import when
+from portal import selectors
 from portal.logins import (PasswordRefused, login_create, login_invite, login_remove, login_send_password_reset,
                            login_update)
-from portal.models import ClientUser
 
 U = "Client"
 
 
 def users_queryset():
-    return ClientUser.objects.select_related("user", "client").order_by("user_id")
+    return selectors.client_logins()
 
 
 def find_login(call, param="user_id"):
