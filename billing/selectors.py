@@ -219,6 +219,16 @@ def invoices_newest_first(*, client_id=None, status=None, overdue_on=None):
     return invoices
 
 
+def invoice_lines(invoice):
+    """The invoice's lines in their order (each line's invoice is `invoice`, no query)."""
+    return invoice.items.order_by("sort_order", "pk")
+
+
+def invoice_payments(invoice):
+    """The invoice's payments, oldest first (each payment's invoice is `invoice`, no query)."""
+    return invoice.payments.order_by("received_at", "pk")
+
+
 def invoices_with_items():
     """Invoices with their lines, newest first."""
     return Invoice.objects.prefetch_related("items").order_by("-pk")
@@ -309,8 +319,12 @@ def currency_codes():
     return codes | set(Client.objects.values_list("currency", flat=True).distinct())
 
 
-def email_templates():
-    return EmailTemplate.objects.order_by("category", "name")
+def email_templates(*, category=None):
+    """E-mail templates by category and name; those of the category when given."""
+    templates = EmailTemplate.objects.order_by("category", "name")
+    if category is not None:
+        templates = templates.filter(category=category)
+    return templates
 
 
 def email_template_named(name):

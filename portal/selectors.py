@@ -57,6 +57,28 @@ def client_logins():
     return ClientUser.objects.select_related("user", "client").order_by("user_id")
 
 
+def client_logins_matching(*, search=None, newest_first=False):
+    """Client logins by user id (the highest first when `newest_first`), whose e-mail or a name contains `search`
+    when given."""
+    logins = client_logins()
+    if newest_first:
+        logins = logins.order_by("-user_id")
+    if search is not None:
+        logins = logins.filter(Q(user__email__icontains=search) | Q(user__first_name__icontains=search)
+                               | Q(user__last_name__icontains=search))
+    return logins
+
+
+def client_login_of_user(user_id):
+    """The client login (with its user and client) of the Django user, or None."""
+    return client_logins().filter(user_id=user_id).first()
+
+
+def client_login_by_email(email):
+    """The client login (with its user and client) whose user has that e-mail address (any case), or None."""
+    return client_logins().filter(user__email__iexact=email).first()
+
+
 def client_login(*, client, client_user_id):
     """The client's login with that id (and its user), or None."""
     return ClientUser.objects.filter(client=client, pk=client_user_id).select_related("user").first()

@@ -66,8 +66,8 @@ def create_invoice(call):
 @action("GetInvoice", category=B, scope="invoices.read", required=NEED_INVOICE)
 def get_invoice(call):
     invoice = find_invoice(call)
-    items = invoice.items.order_by("sort_order", "pk")
-    payments = invoice.payments.order_by("received_at", "pk")
+    items = selectors.invoice_lines(invoice)
+    payments = selectors.invoice_payments(invoice)
     row = invoice_row(invoice)
     return {
         "invoiceid": invoice.pk, **{k: v for k, v in row.items() if k not in ("id", "firstname", "lastname", "companyname")},

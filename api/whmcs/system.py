@@ -53,9 +53,8 @@ TYPE_NAMES = {value: name for name, value in TEMPLATE_TYPES.items()}
 
 @action("GetEmailTemplates", category=Y, scope="emails.send")
 def get_email_templates(call):
-    templates = selectors.email_templates()
-    if call.has("type"):
-        templates = templates.filter(category=TEMPLATE_TYPES.get(call.str("type").lower(), call.str("type")))
+    category = TEMPLATE_TYPES.get(call.str("type").lower(), call.str("type")) if call.has("type") else None
+    templates = selectors.email_templates(category=category)
     rows = [
         {"id": t.pk, "name": t.name, "subject": t.subject, "custom": True, "type": TYPE_NAMES.get(t.category, t.category),
          "disabled": t.disabled}
