@@ -25,10 +25,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from api.models import ClientSsoToken
-from billing.models import Service
+from api.selectors import sso_token
+from billing.selectors import client_has_service
 from portal.activity import Actor, log_activity
 from portal.logins import default_login
-from portal.models import Client, ClientUser
+from portal.models import Client
+from portal.selectors import client_login, is_client_login
 
 TOKEN_SALT = "api.client_sso"
 LIFETIME = timedelta(seconds=60)
@@ -71,7 +73,7 @@ def hash_token(token):
 def login_for(client, client_user_id=None):
     """The ClientUser to sign in: the given one (it must belong to the client), else the owner, else the first."""
     if client_user_id is not None:
-        membership = ClientUser.objects.filter(client=client, pk=client_user_id).select_related("user").first()
+        membership = client_login(client=client, client_user_id=client_user_id)
         if membership is None:
             raise SsoError("User ID Not Found for this client")
     else:
@@ -96,7 +98,7 @@ def destination_path(client, destination="", *, service_id=None, redirect_path="
         return reverse(f"clientarea:{name}")
     if service_id is None:
         raise SsoError(f"{destination} needs service_id")
-    if not Service.objects.filter(pk=service_id, client=client).exists():
+    if not client_has_service(client=client, service_id=service_id):
         raise SsoError("Service ID Not Found")
     return reverse(f"clientarea:{name}", args=[service_id])
 
@@ -154,15 +156,15 @@ def redeem(token, *, ip):
     digest, now = hash_token(token), timezone.now()
     claimed = ClientSsoToken.objects.filter(token_hash=digest, used_at__isnull=True, expires_at__gt=now).update(
         used_at=now, used_ip=ip)
-    record = ClientSsoToken.objects.select_related("client", "user").filter(token_hash=digest).first()
+    record = sso_token(digest)
     if record is None:
         raise RedeemError("This login link is not valid.", reason="unknown")
     if not claimed:
         reason = "used" if record.used_at is not None else "expired"
         raise _refused(record, ip, reason, "This login link was already used or has expired (links last a minute "
                                            "and work once). Ask for a new one, or sign in with your password.")
-    if not record.user.is_active or record.client.status == Client.Status.CLOSED or not ClientUser.objects.filter(
-            user=record.user, client=record.client).exists():
+    if (not record.user.is_active or record.client.status == Client.Status.CLOSED
+            or not is_client_login(client=record.client, user=record.user)):
         raise _refused(record, ip, "login_not_allowed", "This login can no longer be used to sign in.")
     try:
         safe_path(record.destination)

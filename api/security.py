@@ -4,13 +4,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from api import selectors
 from api.models import ApiKey
 from api.scopes import owner_may
 from portal.activity import Actor
 from portal.network import client_ip, count_failed_auth, failed_auth_limited, rate_limited
+from portal.selectors import user_by_username
 
 __all__ = [
     "AuthError", "Caller", "client_ip", "count_failed_auth", "failed_auth_limited", "key_caller", "rate_limited",
@@ -56,7 +57,7 @@ class Caller:
 def key_caller(identifier, secret, ip):
     """The Caller for an identifier and secret, or AuthError. The IP check comes after the secret check so
     that the allow-list cannot be probed without the secret."""
-    key = ApiKey.objects.select_related("owner").filter(identifier=identifier or "").first()
+    key = selectors.api_key(identifier)
     if key is None or not secret or not key.check_secret(secret) or not key.enabled or not key.owner.is_active:
         raise AuthError("Authentication Failed")
     if not key.ip_allowed(ip):
@@ -70,7 +71,7 @@ def key_caller(identifier, secret, ip):
 
 def staff_caller(username, password, ip):
     """WHMCS's legacy form: a staff username and password (plain; see docs/whmcs-api.md)."""
-    user = get_user_model().objects.filter(username=username or "").first()
+    user = user_by_username(username)
     if user is None or not password or not user.is_active or not user.is_staff or not user.check_password(password):
         raise AuthError("Authentication Failed")
     return Caller(name=user.get_username(), ip=ip, user=user)

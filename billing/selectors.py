@@ -7,7 +7,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from billing.automation.report import next_run_preview
-from billing.models import CreditLedgerEntry, Invoice, Product, ProductPrice, Service
+from billing.models import (
+    BillableItem, ConfigurableOption, CreditLedgerEntry, EmailLog, EmailTemplate, Invoice, InvoiceItem, Payment,
+    Product, ProductGroup, ProductPrice, Service,
+)
 from portal.jobs import job_statuses
 from portal.models import Client
 from portal.money import ZERO
@@ -125,3 +128,213 @@ def orderable_product(product_id):
         return orderable_products().get(pk=int(product_id))
     except (TypeError, ValueError, Product.DoesNotExist):
         raise Http404("No such product.") from None
+
+
+# Staff-side reads (the APIs): whole tables, by id or filtered, never scoped to a signed-in client.
+
+def services_with_product():
+    """Every service with its product (for a lookup by id)."""
+    return Service.objects.select_related("product")
+
+
+def services_by_id():
+    return services_with_product().order_by("pk")
+
+
+def service_with_client(service_id):
+    """The service with its client and product, or None."""
+    return Service.objects.filter(pk=service_id).select_related("client", "product").first()
+
+
+def client_has_service(*, client, service_id):
+    return Service.objects.filter(pk=service_id, client=client).exists()
+
+
+def services_with_details(*, client_id=None, service_id=None, product_id=None, domain=None, username=None):
+    """Services by id with product, group, server and chosen options, filtered by whichever is given (the
+    domain in any case)."""
+    services = Service.objects.select_related("product__group", "server").prefetch_related(
+        "config_options__option", "config_options__choice"
+    ).order_by("pk")
+    for lookup, value in (("client_id", client_id), ("pk", service_id), ("product_id", product_id),
+                          ("domain__iexact", domain), ("username", username)):
+        if value is not None:
+            services = services.filter(**{lookup: value})
+    return services
+
+
+def services_with_cancellation_request():
+    """Services with a cancellation request, oldest request first."""
+    return Service.objects.exclude(cancellation_type="").order_by("cancellation_requested_at", "pk")
+
+
+def services_newest_first(*, service_id=None, client_id=None, statuses=None):
+    """Services with product and client, newest first; the one service, the client's, in the statuses if given."""
+    services = Service.objects.select_related("product", "client").order_by("-pk")
+    if service_id is not None:
+        services = services.filter(pk=service_id)
+    if client_id is not None:
+        services = services.filter(client_id=client_id)
+    if statuses is not None:
+        services = services.filter(status__in=statuses)
+    return services
+
+
+def service_count_by_status():
+    """[(status, number of services)] of the statuses that have services."""
+    return list(Service.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+
+def service_figures(aggregates):
+    """Service.objects.aggregate(**aggregates): figures over every service in one query."""
+    return Service.objects.aggregate(**aggregates)
+
+
+def first_invoice_rows(service_ids):
+    """(service id, invoice id) of every invoice line of the services, by invoice id."""
+    return InvoiceItem.objects.filter(service_id__in=service_ids).order_by("invoice_id").values_list(
+        "service_id", "invoice_id")
+
+
+def invoices_with_client():
+    """Every invoice with its client (for a lookup by id)."""
+    return Invoice.objects.select_related("client")
+
+
+def invoice_with_client(invoice_id):
+    """The invoice with its client, or None."""
+    return Invoice.objects.filter(pk=invoice_id).select_related("client").first()
+
+
+def invoices_newest_first(*, client_id=None, status=None, overdue_on=None):
+    """Invoices with their client by date, newest first: the client's, in the status, or unpaid and due
+    before `overdue_on` when given."""
+    invoices = invoices_with_client().order_by("-date", "-pk")
+    if client_id is not None:
+        invoices = invoices.filter(client_id=client_id)
+    if overdue_on is not None:
+        invoices = invoices.filter(status=Invoice.Status.UNPAID, due_date__lt=overdue_on)
+    elif status is not None:
+        invoices = invoices.filter(status=status)
+    return invoices
+
+
+def invoice_lines(invoice):
+    """The invoice's lines in their order (each line's invoice is `invoice`, no query)."""
+    return invoice.items.order_by("sort_order", "pk")
+
+
+def invoice_payments(invoice):
+    """The invoice's payments, oldest first (each payment's invoice is `invoice`, no query)."""
+    return invoice.payments.order_by("received_at", "pk")
+
+
+def invoices_with_items():
+    """Invoices with their lines, newest first."""
+    return Invoice.objects.prefetch_related("items").order_by("-pk")
+
+
+def payments():
+    """Every payment, unordered (for a lookup by id)."""
+    return Payment.objects.all()
+
+
+def payments_oldest_first():
+    return Payment.objects.order_by("received_at", "pk")
+
+
+def payments_newest_first():
+    return Payment.objects.order_by("-pk")
+
+
+def payment_gateways_used():
+    """The gateways payments were recorded with."""
+    return set(Payment.objects.values_list("gateway", flat=True).distinct())
+
+
+def payment_sums(*, currency, aggregates):
+    """Payment.objects.filter(currency=currency).aggregate(**aggregates), in one query."""
+    return Payment.objects.filter(currency=currency).aggregate(**aggregates)
+
+
+def ledger_newest_first(client, limit=100):
+    """The client's latest credit ledger entries (without their invoices)."""
+    return CreditLedgerEntry.objects.filter(client=client).order_by("-created_at", "-pk")[:limit]
+
+
+def ledger_oldest_first(client):
+    """Every credit ledger entry of the client, oldest first, as a list."""
+    return list(CreditLedgerEntry.objects.filter(client=client).order_by("created_at", "pk"))
+
+
+def billable_items_by_id():
+    return BillableItem.objects.order_by("pk")
+
+
+def products():
+    """Every product, unordered (for a lookup by id)."""
+    return Product.objects.all()
+
+
+def products_with_prices():
+    """Products by id with their group and prices (by currency and cycle)."""
+    return Product.objects.select_related("group").prefetch_related(
+        Prefetch("prices", queryset=ProductPrice.objects.order_by("currency", "cycle"))
+    ).order_by("pk")
+
+
+def products_with_options(*, product_ids=None, group_id=None, module=None):
+    """Products in their groups' order with prices and configurable options (and choices), in three queries;
+    those of the ids, the group and the module when given."""
+    found = Product.objects.prefetch_related(
+        "prices", Prefetch("config_options", queryset=ConfigurableOption.objects.prefetch_related("choices"))
+    ).order_by("group__sort_order", "sort_order", "name")
+    if product_ids is not None:
+        found = found.filter(pk__in=product_ids)
+    if group_id is not None:
+        found = found.filter(group_id=group_id)
+    if module is not None:
+        found = found.filter(module=module)
+    return found
+
+
+def product_options(product):
+    """The product's configurable options with their choices."""
+    return ConfigurableOption.objects.filter(product=product).prefetch_related("choices")
+
+
+def product_first_cycle(*, product, currency):
+    """The billing cycle of the product's first price in the currency, or None."""
+    return ProductPrice.objects.filter(product=product, currency=currency).values_list("cycle", flat=True).first()
+
+
+def product_group(group_id):
+    """The product group, or None."""
+    return ProductGroup.objects.filter(pk=group_id).first()
+
+
+def currency_codes():
+    """Every currency a price or a client uses, in two queries."""
+    codes = set(ProductPrice.objects.values_list("currency", flat=True).distinct())
+    return codes | set(Client.objects.values_list("currency", flat=True).distinct())
+
+
+def email_templates(*, category=None):
+    """E-mail templates by category and name; those of the category when given."""
+    templates = EmailTemplate.objects.order_by("category", "name")
+    if category is not None:
+        templates = templates.filter(category=category)
+    return templates
+
+
+def email_template_named(name):
+    """The e-mail template, or None."""
+    return EmailTemplate.objects.filter(name=name).first()
+
+
+def client_emails(client, *, subject=None):
+    """The e-mails sent to the client, newest first; those whose subject contains `subject` when given."""
+    emails = EmailLog.objects.filter(client=client).order_by("-created_at", "-pk")
+    if subject is not None:
+        emails = emails.filter(subject__icontains=subject)
+    return emails

@@ -149,3 +149,8 @@ def postpaid_usage(service, today=None):
         CallTotals(row["month_calls"], row["month_billed"] or 0, exact_sum(row["month_cost"])),
         service.client.voip_credit_limit,
     )
+
+
+def cdrs_newest_first():
+    """Every call record, newest first (staff-side: the REST API)."""
+    return Cdr.objects.order_by("-pk")

@@ -1,8 +1,9 @@
-"""CDRs, read-only, when the VoIP app has its Cdr model (voip.models.Cdr)."""
-from django.apps import apps
+"""CDRs, read-only (voip.models.Cdr, read through voip.selectors)."""
 from rest_framework import serializers, viewsets
 
-Cdr = apps.get_model("voip", "Cdr")
+from api.rest.views import SelectorRows
+from voip import selectors
+from voip.models import Cdr
 
 
 class CdrSerializer(serializers.ModelSerializer):
@@ -11,8 +12,8 @@ class CdrSerializer(serializers.ModelSerializer):
         fields = "__all__"
 
 
-class CdrViewSet(viewsets.ReadOnlyModelViewSet):
+class CdrViewSet(SelectorRows, viewsets.ReadOnlyModelViewSet):
     resource = "cdrs"
-    queryset = Cdr.objects.order_by("-pk")
+    selector = staticmethod(selectors.cdrs_newest_first)
     serializer_class = CdrSerializer
     filterset_fields = ["service", "source", "cdr_import", "status", "direction"]

@@ -5,11 +5,13 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from api.rest.views import actor, body
+from api.rest.views import SelectorRows, actor, body
+from billing import selectors as billing_selectors
 from billing.models import BillableItem
 from billing.services.billable import EDITABLE_FIELDS, billable_item_create, billable_item_update
 from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
-from portal.models import Client, Contact
+from portal import selectors as portal_selectors
+from portal.models import Contact
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -30,7 +32,7 @@ class ContactUpdateSerializer(ContactSerializer):
         read_only_fields = ["client", "created_at", "updated_at"]
 
 
-class ServiceWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class ServiceWriteViewSet(SelectorRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                           mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Create and PATCH through the portal's audited service functions rather than serializer.save()."""
     update_serializer_class = None
@@ -60,7 +62,7 @@ class ServiceWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 @extend_schema_view(partial_update=extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer))
 class ContactViewSet(mixins.DestroyModelMixin, ServiceWriteViewSet):
     resource = "clients"
-    queryset = Contact.objects.order_by("pk")
+    selector = staticmethod(portal_selectors.contacts_by_id)
     serializer_class = ContactSerializer
     update_serializer_class = ContactUpdateSerializer
     filterset_fields = ["client", "email", "invoice_emails", "product_emails", "general_emails"]
@@ -78,7 +80,7 @@ class ContactViewSet(mixins.DestroyModelMixin, ServiceWriteViewSet):
 
 
 class BillableItemSerializer(serializers.ModelSerializer):
-    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
+    client = serializers.PrimaryKeyRelatedField(queryset=portal_selectors.clients())
 
     class Meta:
         model = BillableItem
@@ -94,7 +96,7 @@ class BillableItemUpdateSerializer(BillableItemSerializer):
 @extend_schema_view(partial_update=extend_schema(request=BillableItemUpdateSerializer, responses=BillableItemSerializer))
 class BillableItemViewSet(ServiceWriteViewSet):
     resource = "invoices"
-    queryset = BillableItem.objects.order_by("pk")
+    selector = staticmethod(billing_selectors.billable_items_by_id)
     serializer_class = BillableItemSerializer
     update_serializer_class = BillableItemUpdateSerializer
     filterset_fields = ["client", "awaiting_invoice", "invoice_action", "invoice"]

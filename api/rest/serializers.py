@@ -1,6 +1,7 @@
 """REST representations. Writes are validated here for shape only; the services enforce the rules."""
 from rest_framework import serializers
 
+from billing import selectors as billing_selectors
 from billing.models import (
     BillingCycle,
     CreditLedgerEntry,
@@ -11,6 +12,7 @@ from billing.models import (
     ProductPrice,
     Service,
 )
+from portal import selectors as portal_selectors
 from portal.models import ActivityLog, Client
 from portal.money import format_money
 from portal.services import PROFILE_FIELDS
@@ -77,8 +79,8 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.Serializer):
-    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    client = serializers.PrimaryKeyRelatedField(queryset=portal_selectors.clients())
+    product = serializers.PrimaryKeyRelatedField(queryset=billing_selectors.products())
     domain = serializers.CharField(max_length=253)
     billing_cycle = serializers.ChoiceField(choices=BillingCycle.choices)
     options = serializers.DictField(child=serializers.CharField(max_length=60), required=False, default=dict)
@@ -103,7 +105,7 @@ class CancelSerializer(serializers.Serializer):
 
 
 class ChangeSerializer(serializers.Serializer):
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
+    product = serializers.PrimaryKeyRelatedField(queryset=billing_selectors.products(), required=False)
     options = serializers.DictField(child=serializers.CharField(max_length=60), required=False)
     confirm = serializers.BooleanField(default=False, help_text="false: only quote the prorated amount (calconly).")
     expected_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
@@ -150,7 +152,7 @@ class LineSerializer(serializers.Serializer):
 
 
 class InvoiceCreateSerializer(serializers.Serializer):
-    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
+    client = serializers.PrimaryKeyRelatedField(queryset=portal_selectors.clients())
     lines = LineSerializer(many=True, allow_empty=False, max_length=200)
     due_date = serializers.DateField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)

@@ -1,22 +1,38 @@
-"""REST viewsets. Reads use querysets with their relations joined or prefetched (a fixed number of queries per
-page); writes call the portal's services with the key as the actor (Actor.api)."""
-from django.db.models import Prefetch
+"""REST viewsets. Reads come from the owning app's selectors, with their relations joined or prefetched (a fixed
+number of queries per page); writes call the portal's services with the key as the actor (Actor.api)."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.rest import serializers as s
-from billing.models import CreditLedgerEntry, Invoice, Payment, Product, ProductPrice, Service
+from billing import selectors as billing_selectors
+from billing.models import Invoice, Service
 from billing.services.cancellation import cancellation_request
 from billing.services.changes import change_apply, change_quote
 from billing.services.invoices import Line, invoice_cancel, invoice_create
 from billing.services.ledger import credit_adjust
 from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit, payment_record
-from portal.models import ActivityLog, Client
+from portal import selectors as portal_selectors
 from portal.services import client_create, client_update_profile
 from provisioning import lifecycle
+
+
+class SelectorRows:
+    """A viewset whose rows are a selector's (a read of the app that owns the model), called afresh for each
+    request by get_queryset. `queryset` is set to the selector's result, unevaluated, for what reads it without a
+    request: the router (the basename) and the OpenAPI schema."""
+
+    selector = None  # staticmethod(<app>.selectors.<read>)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.selector is not None:
+            cls.queryset = cls.selector()
+
+    def get_queryset(self):
+        return self.selector()
 
 
 def actor(request):
@@ -29,11 +45,11 @@ def body(serializer_class, request):
     return serializer.validated_data
 
 
-class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class ClientViewSet(SelectorRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
     resource = "clients"
     action_scopes = {"credit": None}
-    queryset = Client.objects.order_by("pk")
+    selector = staticmethod(portal_selectors.clients_by_id)
     serializer_class = s.ClientSerializer
     filterset_fields = ["status", "email", "country", "currency"]
     ordering_fields = ["id", "last_name", "created_at"]
@@ -76,25 +92,23 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             credit_adjust(client=client, amount=data["amount"], reason=data["reason"], actor=actor(request))
             client.refresh_from_db()
             code = status.HTTP_201_CREATED
-        entries = CreditLedgerEntry.objects.filter(client=client).order_by("-created_at", "-pk")[:100]
+        entries = billing_selectors.ledger_newest_first(client, limit=100)
         data = {"client": client.pk, "balance": client.credit_balance, "currency": client.currency, "entries": entries}
         return Response(s.CreditSerializer(data).data, status=code)
 
 
-class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+class ProductViewSet(SelectorRows, viewsets.ReadOnlyModelViewSet):
     resource = "products"
-    queryset = Product.objects.select_related("group").prefetch_related(
-        Prefetch("prices", queryset=ProductPrice.objects.order_by("currency", "cycle"))
-    ).order_by("pk")
+    selector = staticmethod(billing_selectors.products_with_prices)
     serializer_class = s.ProductSerializer
     filterset_fields = ["type", "module", "hidden", "retired", "group"]
 
 
-class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ServiceViewSet(SelectorRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     resource = "services"
     action_scopes = {"create": "orders.write", "terminate": "services.terminate", "cancel": "orders.write",
                      "change_package": "services.change_package"}
-    queryset = Service.objects.select_related("product").order_by("pk")
+    selector = staticmethod(billing_selectors.services_by_id)
     serializer_class = s.ServiceSerializer
     filterset_fields = ["client", "product", "status", "domain", "billing_cycle"]
     ordering_fields = ["id", "next_due_date", "domain"]
@@ -176,10 +190,10 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(payload)
 
 
-class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InvoiceViewSet(SelectorRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     resource = "invoices"
     action_scopes = {"apply_credit": "credit.write"}
-    queryset = Invoice.objects.prefetch_related("items").order_by("-pk")
+    selector = staticmethod(billing_selectors.invoices_with_items)
     serializer_class = s.InvoiceSerializer
     filterset_fields = ["client", "status", "kind", "currency", "due_date"]
     ordering_fields = ["id", "date", "due_date", "total"]
@@ -214,9 +228,9 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(s.InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
 
 
-class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class PaymentViewSet(SelectorRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     resource = "payments"
-    queryset = Payment.objects.order_by("-pk")
+    selector = staticmethod(billing_selectors.payments_newest_first)
     serializer_class = s.PaymentSerializer
     filterset_fields = ["client", "invoice", "gateway", "transaction_id"]
 
@@ -231,8 +245,8 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return Response(s.PaymentSerializer(result.payment).data, status=code)
 
 
-class ActivityLogViewSet(viewsets.ReadOnlyModelViewSet):
+class ActivityLogViewSet(SelectorRows, viewsets.ReadOnlyModelViewSet):
     resource = "activity"
-    queryset = ActivityLog.objects.order_by("-created_at", "-pk")
+    selector = staticmethod(portal_selectors.activity_newest_first)
     serializer_class = s.ActivityLogSerializer
     filterset_fields = ["client", "action", "actor_type", "actor_label"]

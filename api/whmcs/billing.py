@@ -10,7 +10,8 @@ from api.whmcs.registry import (
 from api.whmcs.shapes import (
     INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, credit_money, invoice_row, local_midnight, money, transaction_fields, when,
 )
-from billing.models import BillableItem, CreditLedgerEntry, Invoice, InvoiceItem, Payment
+from billing import selectors
+from billing.models import BillableItem, Invoice, InvoiceItem
 from billing.services.billable import billable_item_create
 from billing.services.generation import generate_invoices
 from billing.services.invoice_edit import LineChange, invoice_update, new_line
@@ -24,7 +25,7 @@ NEED_INVOICE = (("invoiceid", "Invoice ID Not Found"),)
 
 
 def find_invoice(call):
-    return get_or_error(Invoice.objects.select_related("client"), call.str("invoiceid"), "Invoice ID Not Found")
+    return get_or_error(selectors.invoices_with_client(), call.str("invoiceid"), "Invoice ID Not Found")
 
 
 def invoice_lines(call):
@@ -65,8 +66,8 @@ def create_invoice(call):
 @action("GetInvoice", category=B, scope="invoices.read", required=NEED_INVOICE)
 def get_invoice(call):
     invoice = find_invoice(call)
-    items = invoice.items.order_by("sort_order", "pk")
-    payments = invoice.payments.order_by("received_at", "pk")
+    items = selectors.invoice_lines(invoice)
+    payments = selectors.invoice_payments(invoice)
     row = invoice_row(invoice)
     return {
         "invoiceid": invoice.pk, **{k: v for k, v in row.items() if k not in ("id", "firstname", "lastname", "companyname")},
@@ -82,15 +83,12 @@ def get_invoice(call):
 
 @action("GetInvoices", category=B, scope="invoices.read")
 def get_invoices(call):
-    invoices = Invoice.objects.select_related("client").order_by("-date", "-pk")
-    if call.has("userid"):
-        invoices = invoices.filter(client_id=call.int("userid"))
-    if call.has("status"):
-        status = call.str("status").lower()
-        if status == "overdue":
-            invoices = invoices.filter(status=Invoice.Status.UNPAID, due_date__lt=timezone.localdate())
-        else:
-            invoices = invoices.filter(status=INVOICE_STATUS_FROM_WHMCS.get(status, status))
+    status = call.str("status").lower() if call.has("status") else None
+    invoices = selectors.invoices_newest_first(
+        client_id=call.int("userid") if call.has("userid") else None,
+        status=INVOICE_STATUS_FROM_WHMCS.get(status, status) if status not in (None, "overdue") else None,
+        overdue_on=timezone.localdate() if status == "overdue" else None,
+    )
     rows, page = paginate(call, invoices)
     return {**page, "invoices": {"invoice": [invoice_row(i) for i in rows]}}
 
@@ -220,7 +218,7 @@ def add_transaction(call):
 
 @action("GetTransactions", category=B, scope="payments.read")
 def get_transactions(call):
-    payments = filter_by(call, Payment.objects.order_by("received_at", "pk"), invoiceid=("invoice_id", "int"),
+    payments = filter_by(call, selectors.payments_oldest_first(), invoiceid=("invoice_id", "int"),
                          clientid=("client_id", "int"), transid=("transaction_id", "str"))
     rows, page = paginate(call, payments, default=1000)
     return {**page, "transactions": {"transaction": [transaction_fields(p) for p in rows]}}
@@ -237,7 +235,7 @@ IMMUTABLE = {  # UpdateTransaction parameter → (Payment attribute, how to read
              "never change (sending their current values is fine), nor does credit: correct money with a new "
              "transaction (a refund or a payment). rate and currency are ignored.")
 def update_transaction(call):
-    payment = get_or_error(Payment.objects.all(), call.str("transactionid"), "Transaction ID Not Found")
+    payment = get_or_error(selectors.payments(), call.str("transactionid"), "Transaction ID Not Found")
     if call.bool("credit"):
         raise WhmcsError("credit cannot be set by UpdateTransaction: a transaction's money stays where it went; "
                          "record a correcting transaction instead")
@@ -275,7 +273,7 @@ def add_credit(call):
 @action("GetCredits", category=B, scope="credit.read", required=(("clientid", "Client ID Not Found"),))
 def get_credits(call):
     client = find_client(call)
-    entries = list(CreditLedgerEntry.objects.filter(client=client).order_by("created_at", "pk"))
+    entries = selectors.ledger_oldest_first(client)
     credits = [
         {"id": e.pk, "date": when(e.created_at), "description": e.description, "amount": money(e.amount, client.currency),
          "relid": e.invoice_id or 0, "type": e.get_kind_display()}

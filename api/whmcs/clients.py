@@ -1,12 +1,11 @@
 """WHMCS "Client" actions, on portal.services (client_create, client_update_profile) and the Client model."""
-from django.db.models import Q
-
 from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
 from api.whmcs.shapes import client_fields, client_row, currencies, currency_code, service_fields, when
-from billing.models import EmailLog, Service
+from billing import selectors as billing_selectors
 from billing.services.closing import client_close
+from portal import selectors
 from portal.contacts import contact_create, contact_delete, contact_update
-from portal.models import Client, ClientUser, Contact
+from portal.models import Client
 from portal.services import EMAIL_TAKEN, EmailTaken, client_create, client_set_status, client_update_profile
 
 C = "Client"
@@ -21,7 +20,7 @@ CLIENT_STATUSES = {choice.label.lower(): choice.value for choice in Client.Statu
 
 
 def find_client(call, param="clientid"):
-    return get_or_error(Client.objects.all(), call.str(param), "Client ID Not Found")
+    return get_or_error(selectors.clients(), call.str(param), "Client ID Not Found")
 
 
 @action("AddClient", category=C, scope="clients.write", required=(
@@ -43,21 +42,14 @@ def add_client(call):
         client = client_create(actor=call.actor, password=call.str("password2") or None, **fields)
     except EmailTaken:
         raise WhmcsError(EMAIL_TAKEN) from None
-    owner = ClientUser.objects.filter(client=client, is_owner=True).values_list("user_id", flat=True).first()
+    owner = selectors.client_owner_user_id(client)
     return {"clientid": client.pk, "owner_id": owner}
 
 
 @action("GetClients", category=C, scope="clients.read")
 def get_clients(call):
-    clients = Client.objects.order_by("last_name", "first_name", "pk")
-    search = call.str("search")
-    if search:
-        clients = clients.filter(
-            Q(email__istartswith=search) | Q(first_name__istartswith=search) | Q(last_name__istartswith=search)
-            | Q(company_name__istartswith=search)
-        )
-    if call.has("status"):
-        clients = clients.filter(status=call.str("status").lower())
+    clients = selectors.clients_by_name(search=call.str("search"),
+                                       status=call.str("status").lower() if call.has("status") else None)
     rows, page = paginate(call, clients)
     return {**page, "clients": {"client": [client_row(c) for c in rows]}}
 
@@ -65,9 +57,9 @@ def get_clients(call):
 @action("GetClientsDetails", category=C, scope="clients.read", note="`stats` is not returned.")
 def get_clients_details(call):
     if call.has("clientid"):
-        client = Client.objects.filter(pk=call.int("clientid", error="Client Not Found")).first()
+        client = selectors.client_by_id(call.int("clientid", error="Client Not Found"))
     elif call.has("email"):
-        client = Client.objects.filter(email__iexact=call.str("email")).first()
+        client = selectors.client_by_email(call.str("email"))
     else:
         raise WhmcsError("Either clientid Or email Is Required")
     if client is None:
@@ -99,19 +91,13 @@ def update_client(call):
 
 @action("GetClientsProducts", category=C, scope="services.read")
 def get_clients_products(call):
-    services = Service.objects.select_related("product__group", "server").prefetch_related(
-        "config_options__option", "config_options__choice"
-    ).order_by("pk")
-    echo = {}
-    for param, lookup in (("clientid", "client_id"), ("serviceid", "pk"), ("pid", "product_id")):
-        if call.has(param):
-            services = services.filter(**{lookup: call.int(param)})
-            echo[param] = call.int(param)
+    echo = {param: call.int(param) for param in ("clientid", "serviceid", "pid") if call.has(param)}
     if call.has("domain"):
-        services = services.filter(domain__iexact=call.str("domain"))
         echo["domain"] = call.str("domain")
-    if call.has("username2"):
-        services = services.filter(username=call.str("username2"))
+    services = billing_selectors.services_with_details(
+        client_id=echo.get("clientid"), service_id=echo.get("serviceid"), product_id=echo.get("pid"),
+        domain=echo.get("domain"), username=call.str("username2") if call.has("username2") else None,
+    )
     rows, page = paginate(call, services)
     products = [service_fields(s, options=s.config_options.all()) for s in rows]
     return {**echo, **page, "products": {"product": products}}
@@ -120,7 +106,7 @@ def get_clients_products(call):
 @action("GetCancelledPackages", category=C, scope="services.read",
         note="Services with a cancellation request; `id` is the service id (the portal has no separate request rows).")
 def get_cancelled_packages(call):
-    services = Service.objects.exclude(cancellation_type="").order_by("cancellation_requested_at", "pk")
+    services = billing_selectors.services_with_cancellation_request()
     rows, page = paginate(call, services)
     packages = [
         {"id": s.pk, "relid": s.pk, "reason": s.cancellation_reason, "type": s.get_cancellation_type_display(),
@@ -156,7 +142,7 @@ def contact_changes(call):
 
 
 def find_contact(call):
-    return get_or_error(Contact.objects.select_related("client"), call.str("contactid"), "Contact ID Not Found")
+    return get_or_error(selectors.contacts_with_client(), call.str("contactid"), "Contact ID Not Found")
 
 
 @action("AddContact", category=C, scope="clients.write", required=(
@@ -196,12 +182,10 @@ def contact_fields(contact):
         note="Contacts (portal.Contact), filtered by userid and any contact field; sub-accounts do not exist here "
              "(subaccount is always 0; logins are ClientUsers).")
 def get_contacts(call):
-    contacts = Contact.objects.order_by("pk")
-    if call.has("userid"):
-        contacts = contacts.filter(client_id=call.int("userid"))
-    for param, field in CONTACT_PARAMS.items():
-        if call.has(param):
-            contacts = contacts.filter(**{f"{field}__iexact": call.str(param)})
+    contacts = selectors.contacts_matching(
+        client_id=call.int("userid") if call.has("userid") else None,
+        fields={field: call.str(param) for param, field in CONTACT_PARAMS.items() if call.has(param)},
+    )
     if call.bool("subaccount"):
         contacts = contacts.none()
     rows, page = paginate(call, contacts)
@@ -224,9 +208,7 @@ def close_client(call):
 @action("GetEmails", category=C, scope="clients.read", required=(("clientid", "Client ID Not Found"),))
 def get_emails(call):
     client = find_client(call)
-    emails = EmailLog.objects.filter(client=client).order_by("-created_at", "-pk")
-    if call.has("subject"):
-        emails = emails.filter(subject__icontains=call.str("subject"))
+    emails = billing_selectors.client_emails(client, subject=call.str("subject") if call.has("subject") else None)
     rows, page = paginate(call, emails)
     items = [
         {"id": e.pk, "userid": e.client_id, "subject": e.subject or e.template_name, "message": e.body,

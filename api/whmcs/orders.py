@@ -2,12 +2,11 @@
 billing.services.orders.order_create makes (with its first invoice), so orderid = the service id."""
 from collections import defaultdict
 
-from django.db.models import Count, Prefetch
-
 from api.whmcs.clients import find_client
 from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
 from api.whmcs.shapes import CYCLES, WHMCS_PRICE_FIELDS, cycle_from_whmcs, money, when
-from billing.models import ConfigurableOption, InvoiceItem, Product, ProductPrice, Service
+from billing import selectors
+from billing.models import ConfigurableOption, Service
 from billing.services.cancellation import cancellation_request
 from billing.services.orders import order_create
 from provisioning import lifecycle
@@ -20,12 +19,12 @@ ORDER_STATUS_COLOURS = {"Pending": "#cc0000", "Active": "#779500", "Fraud": "#00
 
 
 def find_order(call):
-    return get_or_error(Service.objects.select_related("product"), call.str("orderid"), "Order ID Not Found")
+    return get_or_error(selectors.services_with_product(), call.str("orderid"), "Order ID Not Found")
 
 
 def option_values(product, raw):
     """configoptions[<option id or code>]=<quantity, choice id or choice code> → {code: value}."""
-    options = {str(o.pk): o for o in ConfigurableOption.objects.filter(product=product).prefetch_related("choices")}
+    options = {str(o.pk): o for o in selectors.product_options(product)}
     options.update({o.code: o for o in list(options.values())})
     values = {}
     for key, value in raw.items():
@@ -49,13 +48,13 @@ def add_order(call):
         raise WhmcsError("You did not specify any products")
     if len(pids) > 1:
         raise WhmcsError("Only one product per order is supported: send one AddOrder per product")
-    product = get_or_error(Product.objects.all(), pids[0], "Product ID Not Found")
+    product = get_or_error(selectors.products(), pids[0], "Product ID Not Found")
     cycles = call.indexed("billingcycle")
     cycle = cycle_from_whmcs(cycles[0]) if cycles else None
     if cycles and cycle is None:
         raise WhmcsError(f"Invalid Billing Cycle: {cycles[0]}")
     if cycle is None:
-        cycle = ProductPrice.objects.filter(product=product, currency=client.currency).values_list("cycle", flat=True).first()
+        cycle = selectors.product_first_cycle(product=product, currency=client.currency)
     domains = call.indexed("domain")
     if not domains:
         raise WhmcsError("A domain is required for this product")
@@ -92,22 +91,20 @@ def cancel_order(call):
 def order_invoices(service_ids):
     """Each service's first invoice (its order invoice), in one query."""
     first = {}
-    rows = InvoiceItem.objects.filter(service_id__in=service_ids).order_by("invoice_id").values_list("service_id", "invoice_id")
-    for service_id, invoice_id in rows:
+    for service_id, invoice_id in selectors.first_invoice_rows(service_ids):
         first.setdefault(service_id, invoice_id)
     return first
 
 
 @action("GetOrders", category=O, scope="services.read", note="One line item (the service) per order; status Fraud never occurs.")
 def get_orders(call):
-    services = Service.objects.select_related("product", "client").order_by("-pk")
-    if call.has("id"):
-        services = services.filter(pk=call.int("id"))
-    if call.has("userid"):
-        services = services.filter(client_id=call.int("userid"))
+    wanted = None
     if call.has("status"):
         wanted = [value for value, title in ORDER_STATUS.items() if title.lower() == call.str("status").lower()]
-        services = services.filter(status__in=wanted)
+    services = selectors.services_newest_first(
+        service_id=call.int("id") if call.has("id") else None,
+        client_id=call.int("userid") if call.has("userid") else None, statuses=wanted,
+    )
     rows, page = paginate(call, services)
     invoices = order_invoices([s.pk for s in rows])
     orders = [
@@ -130,7 +127,7 @@ def get_orders(call):
 @action("GetOrderStatuses", category=O, scope="services.read")
 def get_order_statuses(call):
     counts = defaultdict(int)
-    for status, n in Service.objects.values_list("status").annotate(n=Count("id")).order_by():
+    for status, n in selectors.service_count_by_status():
         counts[ORDER_STATUS[status]] += n
     statuses = [{"title": title, "color": colour, "count": counts[title]} for title, colour in ORDER_STATUS_COLOURS.items()]
     return {"totalresults": len(statuses), "statuses": {"status": statuses}}
@@ -166,16 +163,11 @@ def product_fields(product, currency_codes):
 
 @action("GetProducts", category=O, scope="products.read")
 def get_products(call):
-    products = Product.objects.prefetch_related(
-        "prices", Prefetch("config_options", queryset=ConfigurableOption.objects.prefetch_related("choices"))
-    ).order_by("group__sort_order", "sort_order", "name")
-    if call.has("pid"):
-        ids = [int(p) for p in call.str("pid").split(",") if p.strip().isdigit()]
-        products = products.filter(pk__in=ids)
-    if call.has("gid"):
-        products = products.filter(group_id=call.int("gid"))
-    if call.has("module"):
-        products = products.filter(module=call.str("module"))
+    products = selectors.products_with_options(
+        product_ids=[int(p) for p in call.str("pid").split(",") if p.strip().isdigit()] if call.has("pid") else None,
+        group_id=call.int("gid") if call.has("gid") else None,
+        module=call.str("module") if call.has("module") else None,
+    )
     rows = list(products)
     codes = sorted({p.currency for product in rows for p in product.prices.all()})
     return {"totalresults": len(rows), "products": {"product": [product_fields(p, codes) for p in rows]}}

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 
 from api.whmcs.registry import WhmcsError, action, parse_amount
 from api.whmcs.shapes import currency_code
-from billing.models import BillingCycle, Product, ProductGroup
-from provisioning.models import ServerGroup
+from billing.models import BillingCycle, Product
+from billing.selectors import product_group
 from provisioning.products import product_create
+from provisioning.selectors import server_group as find_server_group
 
 P = "Products"
 TYPES = {"hostingaccount": Product.Type.MAIL, "mail": Product.Type.MAIL, "voip": Product.Type.VOIP,
@@ -99,7 +100,7 @@ def form_errors(exc):
              "annually (biennially/triennially must be -1). autosetup: payment or empty; servergroupid, hidden, order "
              "and retired are read. WHMCS-only options (stock control, proration, welcome e-mail, …) are refused.")
 def add_product(call):
-    group = ProductGroup.objects.filter(pk=call.int("gid", error="You must supply a valid Product Group ID")).first()
+    group = product_group(call.int("gid", error="You must supply a valid Product Group ID"))
     if group is None:
         raise WhmcsError("You must supply a valid Product Group ID")
     product_type = TYPES.get(call.str("type", "other").lower())
@@ -116,7 +117,7 @@ def add_product(call):
         raise WhmcsError("Invalid autosetup: the portal sets up on payment (payment) or by staff acceptance (empty)")
     server_group = None
     if call.has("servergroupid") and call.str("servergroupid") != "0":
-        server_group = ServerGroup.objects.filter(pk=call.int("servergroupid", error="Invalid servergroupid")).first()
+        server_group = find_server_group(call.int("servergroupid", error="Invalid servergroupid"))
         if server_group is None:
             raise WhmcsError("Invalid servergroupid: no such server group")
     prices = parse_pricing(call, paytype)

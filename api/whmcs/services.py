@@ -4,7 +4,8 @@ the provider)."""
 from api.whmcs.orders import option_values
 from api.whmcs.registry import WhmcsError, action, get_or_error, unsupported
 from api.whmcs.shapes import CYCLES, SERVICE_STATUS_FROM_WHMCS, money
-from billing.models import Product, Service
+from billing import selectors
+from billing.models import Service
 from billing.services.changes import change_apply, change_quote
 from provisioning import lifecycle
 
@@ -14,7 +15,7 @@ S = Service.Status
 
 
 def find_service(call):
-    return get_or_error(Service.objects.select_related("product"), call.str("serviceid"), "Service ID Not Found")
+    return get_or_error(selectors.services_with_product(), call.str("serviceid"), "Service ID Not Found")
 
 
 def _lifecycle_action(name, scope, transition, note=""):
@@ -59,7 +60,7 @@ def _change_target(call, service):
     if kind == "product":
         if not call.has("newproductid"):
             raise WhmcsError("newproductid is required for a product upgrade")
-        product = get_or_error(Product.objects.all(), call.str("newproductid"), "Invalid New Product ID")
+        product = get_or_error(selectors.products(), call.str("newproductid"), "Invalid New Product ID")
         cycle = call.str("newproductbillingcycle")
         if cycle and cycle.lower().replace("-", "") != CYCLES.get(service.billing_cycle, "").lower().replace("-", ""):
             raise WhmcsError("Changing the billing cycle in an upgrade is not supported")

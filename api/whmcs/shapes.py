@@ -5,8 +5,8 @@ from datetime import datetime, time
 from django.conf import settings
 from django.utils import timezone
 
-from billing.models import BillingCycle, Invoice, ProductPrice, Service
-from portal.models import Client
+from billing.models import BillingCycle, Invoice, Service
+from billing.selectors import currency_codes
 from portal.money import format_money
 
 CYCLES = {
@@ -63,8 +63,7 @@ def cycle_from_whmcs(text):
 
 def currencies():
     """The portal's currencies with WHMCS-style numeric ids: the default currency is 1, then A–Z."""
-    codes = set(ProductPrice.objects.values_list("currency", flat=True).distinct())
-    codes |= set(Client.objects.values_list("currency", flat=True).distinct())
+    codes = currency_codes()
     default = settings.DEFAULT_CURRENCY
     ordered = [default] + sorted(codes - {default})
     return {code: index for index, code in enumerate(ordered, start=1)}

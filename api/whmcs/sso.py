@@ -16,7 +16,7 @@ from django.urls import reverse
 from api import client_sso
 from api.whmcs.clients import find_client
 from api.whmcs.registry import WhmcsError, action, get_or_error
-from billing.models import Service
+from billing import selectors
 from portal import impersonation
 from provisioning.services import service_sso_url
 
@@ -42,7 +42,7 @@ def create_sso_token(call):
     if _client_login(call):
         return _client_login_link(call, find_client(call, "client_id"))
     if call.has("service_id"):
-        service = get_or_error(Service.objects.select_related("product"), call.str("service_id"), "Service ID Not Found")
+        service = get_or_error(selectors.services_with_product(), call.str("service_id"), "Service ID Not Found")
         if call.has("client_id") and call.int("client_id") != service.client_id:
             raise WhmcsError("Service ID Not Found")
         return {"access_token": "", "redirect_url": service_sso_url(service=service, actor=call.actor)}

@@ -9,7 +9,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
@@ -17,11 +16,12 @@ from api.whmcs.clients import find_client
 from api.whmcs.orders import ORDER_STATUS
 from api.whmcs.registry import WhmcsError, action, filter_by, paginate, unsupported
 from api.whmcs.shapes import currencies, local_midnight, money, when
+from billing import selectors
 from billing.admin_emails import EmailTemplateForm
-from billing.models import EmailTemplate, Invoice, Payment, Service
+from billing.models import EmailTemplate, Service
 from billing.selectors import dashboard_counts
 from billing.services.emails import custom_email_send, email_send
-from portal.models import ActivityLog, JobRun
+from portal import selectors as portal_selectors
 from portal.services import activity_note
 
 Y = "System"
@@ -30,7 +30,7 @@ Y = "System"
 @action("GetPaymentMethods", category=Y, scope="system.read",
         note="The portal has no gateway modules: the methods are 'manual' and every gateway payments were recorded with.")
 def get_payment_methods(call):
-    gateways = {"manual"} | set(Payment.objects.values_list("gateway", flat=True).distinct())
+    gateways = {"manual"} | selectors.payment_gateways_used()
     methods = [{"module": g, "displayname": g.replace("_", " ").title()} for g in sorted(gateways)]
     return {"totalresults": len(methods), "paymentmethods": {"paymentmethod": methods}}
 
@@ -53,9 +53,8 @@ TYPE_NAMES = {value: name for name, value in TEMPLATE_TYPES.items()}
 
 @action("GetEmailTemplates", category=Y, scope="emails.send")
 def get_email_templates(call):
-    templates = EmailTemplate.objects.order_by("category", "name")
-    if call.has("type"):
-        templates = templates.filter(category=TEMPLATE_TYPES.get(call.str("type").lower(), call.str("type")))
+    category = TEMPLATE_TYPES.get(call.str("type").lower(), call.str("type")) if call.has("type") else None
+    templates = selectors.email_templates(category=category)
     rows = [
         {"id": t.pk, "name": t.name, "subject": t.subject, "custom": True, "type": TYPE_NAMES.get(t.category, t.category),
          "disabled": t.disabled}
@@ -102,12 +101,12 @@ def custom_vars(call):
 def related_records(call, category):
     """(client, invoice, service) that the id names, by the template's (or custom message's) category."""
     if category == EmailTemplate.Category.INVOICE:
-        invoice = Invoice.objects.filter(pk=call.int("id")).select_related("client").first()
+        invoice = selectors.invoice_with_client(call.int("id"))
         if invoice is None:
             raise WhmcsError("Invoice ID Not Found")
         return invoice.client, invoice, None
     if category == EmailTemplate.Category.SERVICE:
-        service = Service.objects.filter(pk=call.int("id")).select_related("client", "product").first()
+        service = selectors.service_with_client(call.int("id"))
         if service is None:
             raise WhmcsError("Service ID Not Found")
         return service.client, None, service
@@ -151,7 +150,7 @@ def send_email(call):
                           message=message, name=name, custom_type=call.str("customtype").lower(), extra=extra,
                           event_key=f"api.sendemail:{uuid.uuid4().hex}")
         return {}
-    template = EmailTemplate.objects.filter(name=call.str("messagename")).first()
+    template = selectors.email_template_named(call.str("messagename"))
     if template is None:
         raise WhmcsError("Email Template not found")
     if template.disabled:
@@ -167,7 +166,7 @@ def send_email(call):
              "ipaddress.")
 def get_activity_log(call):
     entries = filter_by(
-        call, ActivityLog.objects.order_by("-created_at", "-pk"), clientid=("client_id", "int"),
+        call, portal_selectors.activity_newest_first(), clientid=("client_id", "int"),
         userid=("client_id", "int"),
         date=("created_at__date", "date"), user=("actor_label", "str"), description=("message__icontains", "str"),
         ipaddress=("ip_address", "str"),
@@ -233,13 +232,10 @@ def get_admin_details(call):
              "(the portal's roles are Django groups); isDisabled = not active. Password hashes are never returned. "
              "roleid filters by group, email by address; include_disabled=true adds inactive staff.")
 def get_admin_users(call):
-    staff = get_user_model().objects.filter(is_staff=True).prefetch_related("groups").order_by("pk")
-    if not call.bool("include_disabled"):
-        staff = staff.filter(is_active=True)
-    if call.has("roleid"):
-        staff = staff.filter(groups__pk=call.int("roleid")).distinct()
-    if call.has("email"):
-        staff = staff.filter(email__iexact=call.str("email"))
+    staff = portal_selectors.staff_users(
+        include_disabled=bool(call.bool("include_disabled")), group_id=call.int("roleid") if call.has("roleid") else None,
+        email=call.str("email") if call.has("email") else None,
+    )
     users = []
     for user in staff:
         groups = sorted(user.groups.all(), key=lambda g: g.pk)
@@ -262,10 +258,10 @@ def income_figures(today):
               "thisyear": local_midnight(today.replace(month=1, day=1))}
     end = local_midnight(today + timedelta(days=1))
     net = ExpressionWrapper(F("amount") - F("fees"), output_field=DecimalField(max_digits=14, decimal_places=2))
-    sums = Payment.objects.filter(currency=settings.DEFAULT_CURRENCY).aggregate(
+    sums = selectors.payment_sums(currency=settings.DEFAULT_CURRENCY, aggregates={
         **{name: Sum(net, filter=Q(received_at__gte=start, received_at__lt=end), default=0) for name, start in starts.items()},
-        alltime=Sum(net, default=0),
-    )
+        "alltime": Sum(net, default=0),
+    })
     return {f"income_{name}": money(value, settings.DEFAULT_CURRENCY) for name, value in sums.items()}
 
 
@@ -287,7 +283,7 @@ def order_figures(today):
         counts[f"orders_{name}_total"] = Count("id", filter=Q(created_at__gte=local_midnight(first), created_at__lt=end))
     counts["cancellations_pending"] = Count("id", filter=~Q(cancellation_type="") & ~Q(
         status__in=[Service.Status.CANCELLED, Service.Status.TERMINATED]))
-    figures = Service.objects.aggregate(**counts)
+    figures = selectors.service_figures(counts)
     figures["orders_today_fraud"] = figures["orders_yesterday_fraud"] = 0  # the portal has no Fraud status
     return figures
 
@@ -334,10 +330,8 @@ def get_automation_log(call):
     start, end = call.date("startdate", today), call.date("enddate", today)
     if start > end:
         raise WhmcsError("Invalid date range: startdate is after enddate")
-    runs = JobRun.objects.filter(last_started_at__gte=local_midnight(start),
-                                 last_started_at__lt=local_midnight(end + timedelta(days=1))).order_by("last_started_at", "name")
-    if call.has("namespace"):
-        runs = runs.filter(name=call.str("namespace"))
+    runs = portal_selectors.job_runs_started(start=local_midnight(start), end=local_midnight(end + timedelta(days=1)),
+                                             name=call.str("namespace") if call.has("namespace") else None)
     statistics = {}
     for run in runs:
         day = timezone.localtime(run.last_started_at).date().isoformat()
@@ -346,7 +340,7 @@ def get_automation_log(call):
         # Dates are not valid XML element names: in XML each day is a <day> with its date and its <job>s.
         statistics = {"day": [{"date": day, "job": [{"name": name, **entry} for name, entry in jobs.items()]}
                               for day, jobs in statistics.items()]}
-    daily = JobRun.objects.filter(name=DAILY_AUTOMATION_JOB).values_list("last_started_at", flat=True).first()
+    daily = portal_selectors.job_last_started(DAILY_AUTOMATION_JOB)
     return {"currentDatetime": when(timezone.now()), "lastDailyCronInvocationTime": when(daily) if daily else "",
             "startdate": f"{start.isoformat()} 00:00:00", "enddate": f"{end.isoformat()} 23:59:59",
             "statistics": statistics}

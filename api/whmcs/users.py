@@ -8,26 +8,21 @@ per-user permissions do not exist. The writes are portal.logins' (invitations an
 password reset tokens, so no token is ever stored); here are the WHMCS parameters and messages."""
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Q
 
 from api.whmcs.clients import find_client
 from api.whmcs.registry import WhmcsError, action, paginate, unsupported
 from api.whmcs.shapes import when
+from portal import selectors
 from portal.logins import (PasswordRefused, login_create, login_invite, login_remove, login_send_password_reset,
                            login_update)
-from portal.models import ClientUser
 
 U = "Client"
-
-
-def users_queryset():
-    return ClientUser.objects.select_related("user", "client").order_by("user_id")
 
 
 def find_login(call, param="user_id"):
     if not call.has(param):
         raise WhmcsError("User ID is required")
-    login = users_queryset().filter(user_id=call.int(param, error="User not found")).first()
+    login = selectors.client_login_of_user(call.int(param, error="User not found"))
     if login is None:
         raise WhmcsError("User not found")
     return login
@@ -59,13 +54,8 @@ def refuse_permissions(call):
         note="Client logins (ClientUser); id = the login's user id. clients lists its one client (a portal login "
              "belongs to one client). search matches e-mail and names; sorting=ASC|DESC by id.")
 def get_users(call):
-    logins = users_queryset()
-    if call.str("sorting").upper() == "DESC":
-        logins = logins.order_by("-user_id")
-    if call.has("search"):
-        term = call.str("search")
-        logins = logins.filter(Q(user__email__icontains=term) | Q(user__first_name__icontains=term)
-                               | Q(user__last_name__icontains=term))
+    logins = selectors.client_logins_matching(search=call.str("search") if call.has("search") else None,
+                                              newest_first=call.str("sorting").upper() == "DESC")
     rows, page = paginate(call, logins)
     return {**page, "users": [user_fields(login) for login in rows]}
 
@@ -125,7 +115,7 @@ def reset_password(call):
     if call.has("id"):
         login = find_login(call, "id")
     elif call.has("email"):
-        login = users_queryset().filter(user__email__iexact=call.str("email")).first()
+        login = selectors.client_login_by_email(call.str("email"))
         if login is None:
             raise WhmcsError("User not found")
     else:
