@@ -1,2 +1,9 @@
 """Client-area payment pages, merged into the `clientarea` namespace by config.urls_clientarea."""
-urlpatterns = []
+from django.urls import path
+
+from payments import views
+
+urlpatterns = [
+    path("invoices/<int:invoice_id>/pay/<slug:gateway>/", views.pay, name="invoice_pay"),
+    path("payments/return/<slug:gateway>/", views.payment_return, name="payment_return"),
+]
