@@ -112,12 +112,12 @@ def report_record(*, gateway, report, actor):
                          data={"attempt": attempt.pk, "reason": report.reason})
             return GatewayEvent.Outcome.FAILED_CHARGE
         return GatewayEvent.Outcome.IGNORED
-    expected = attempt.amount if attempt is not None else invoice.balance
-    if report.currency != invoice.currency or report.amount != expected:
-        return _unapplied(gateway, report, attempt, invoice, expected, actor)
     existing = Payment.objects.filter(gateway=gateway.key, transaction_id=report.transaction_id).first()
-    if existing is not None:
-        payment, created = existing, False
+    expected = attempt.amount if attempt is not None else invoice.balance
+    if existing is not None and existing.invoice_id == invoice.pk:
+        payment, created = existing, False  # the other of confirmation and webhook got here first
+    elif report.currency != invoice.currency or report.amount != expected:
+        return _unapplied(gateway, report, attempt, invoice, expected, actor)
     else:
         fees = report.fees if report.fees is not None else gateway.fees(report.transaction_id, report.currency)
         result = payment_record(invoice=invoice, amount=report.amount, transaction_id=report.transaction_id,
