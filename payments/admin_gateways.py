@@ -1,0 +1,117 @@
+"""Staff pages of the online gateways: settings (enable, display name, test mode, credentials — encrypted and
+never shown back), the charges (failed, pending, unapplied), the events gateways sent, and the 'Refund through
+gateway' button on a gateway payment (billing's transaction page, extended here)."""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from billing.admin_money import PaymentAdmin, RecordOnlyAdmin, admin_form_page
+from billing.models import Payment
+from payments import services
+from payments.forms import GatewayRefundForm, GatewaySettingsForm
+from payments.gateways.base import GatewayError
+from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings
+from payments.registry import gateway_classes, settings_for
+from portal.activity import Actor
+from portal.forms import apply_errors
+
+
+@admin.register(GatewaySettings)
+class GatewaySettingsAdmin(admin.ModelAdmin):
+    list_display = ["gateway", "display_name", "enabled", "test_mode", "updated_at"]
+    form = GatewaySettingsForm
+
+    def changelist_view(self, request, extra_context=None):
+        for key in gateway_classes():  # one row per installed gateway, disabled until staff enable it
+            settings_for(key)
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        schema = gateway_classes()[obj.gateway].option_schema if obj is not None and obj.gateway in gateway_classes() \
+            else {}
+        form = type("GatewaySettingsForm", (GatewaySettingsForm,), {"option_schema": schema})
+        kwargs["fields"] = None
+        return super().get_form(request, obj, change, form=form, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        form = self.get_form(request, obj)
+        return [(None, {"fields": list(form.base_fields) + [f"option_{name}" for name in form.option_schema]})]
+
+    def save_model(self, request, obj, form, change):
+        options, secrets = form.split()
+        services.gateway_settings_update(
+            gateway_key=obj.gateway, actor=Actor.from_request(request), enabled=form.cleaned_data["enabled"],
+            display_name=form.cleaned_data["display_name"], test_mode=form.cleaned_data["test_mode"],
+            options=options, secrets=secrets)
+
+    def log_change(self, request, obj, message):
+        pass  # gateway_settings_update wrote the audit entry (without secrets)
+
+
+@admin.register(ChargeAttempt)
+class ChargeAttemptAdmin(RecordOnlyAdmin):
+    """Charges started at gateways: the failed, pending and unapplied ones are what staff follow up."""
+
+    list_display = ["created_at", "invoice", "gateway", "kind", "amount", "currency", "status", "reason",
+                    "received_amount", "received_currency", "reference"]
+    list_filter = ["status", "gateway", "kind"]
+    search_fields = ["reference", "idempotency_key", "invoice__number"]
+    list_select_related = ["invoice"]
+
+
+@admin.register(GatewayEvent)
+class GatewayEventAdmin(RecordOnlyAdmin):
+    list_display = ["received_at", "gateway", "type", "event_id", "outcome", "message"]
+    list_filter = ["outcome", "gateway", "type"]
+    search_fields = ["event_id"]
+
+
+class GatewayPaymentAdmin(PaymentAdmin):
+    """Billing's transaction page, with a refund through the gateway for payments that came through one."""
+
+    readonly_fields = [*PaymentAdmin.readonly_fields, "gateway_refund_link"]
+
+    @admin.display(description="Refund")
+    def gateway_refund_link(self, obj):
+        if obj.gateway not in gateway_classes() or obj.amount <= 0 or obj.invoice_id is None:
+            return "—"
+        return format_html('<a class="button" href="{}">Refund through {}</a>',
+                           reverse("admin:payments_gateway_refund", args=[obj.pk]), gateway_classes()[obj.gateway].label)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [path("<int:payment_id>/gateway-refund/", wrap(self.gateway_refund_view), name="payments_gateway_refund"),
+                *super().get_urls()]
+
+    def gateway_refund_view(self, request, payment_id):
+        if not request.user.has_perm("billing.add_payment"):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment, pk=payment_id)
+        form = GatewayRefundForm(request.POST or None, initial={"amount": payment.amount})
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.refund_through_gateway(payment=payment, amount=form.cleaned_data["amount"],
+                                                         actor=Actor.from_request(request))
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            except GatewayError as exc:
+                form.add_error(None, f"The gateway refused the refund: {exc.message}")
+            else:
+                self.message_user(request, f"Refunded {refund.amount_out} {refund.currency} ({refund.transaction_id}).",
+                                  messages.SUCCESS)
+                return redirect("admin:billing_payment_change", refund.pk)
+        return admin_form_page(self, request, title=f"Refund transaction #{payment.pk} through {payment.gateway}",
+                               form=form, question=f"{payment.amount} {payment.currency} received on invoice "
+                                                   f"{payment.invoice} ({payment.transaction_id}).")
+
+
+admin.site.unregister(Payment)
+admin.site.register(Payment, GatewayPaymentAdmin)
