@@ -30,6 +30,7 @@ from billing.services.ledger import ledger_post
 from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
+from payments import demo as payments_demo
 from provisioning import demo as provisioning_demo
 from provisioning import demo_polarismail as polaris_demo
 from voip import demo as voip_demo
@@ -62,13 +63,15 @@ CLIENTS = [
 
 def load_demo():
     """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
-    point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX)
+    point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX,
+    and Stripe for card payments)
     and seed them. Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
     provisioning_demo.attach_simulator()
     polaris_demo.attach_simulator()
     voip_demo.attach_simulators()
+    payments_demo.attach_simulator()
     return loaded
 
 
