@@ -3,16 +3,18 @@ and gateway settings. Money is only ever recorded through billing's services (pa
 gateway has no second way to mark an invoice paid. Each function audits with the acting user."""
 import logging
 import uuid
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing import emails
 from billing.models import Invoice, Payment
 from billing.services.payments import payment_record
 from billing.services.transactions import refundable, refund_record
 from payments.gateways.base import GatewayError, SignatureError
-from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings
+from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
 from payments.registry import gateway_classes, get_gateway, settings_for
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog
@@ -33,7 +35,7 @@ def _enabled_gateway(key):
     return gateway
 
 
-def checkout_start(*, invoice, gateway_key, actor, success_url, cancel_url):
+def checkout_start(*, invoice, gateway_key, actor, success_url, cancel_url, save_method=False):
     """Open a hosted payment at the gateway for what the invoice still owes; returns the URL to send the client
     to. `success_url` may contain {ATTEMPT} (replaced by the attempt's key) and the gateway's own placeholders."""
     gateway = _enabled_gateway(gateway_key)
@@ -43,11 +45,14 @@ def checkout_start(*, invoice, gateway_key, actor, success_url, cancel_url):
     attempt = ChargeAttempt.objects.create(
         invoice=invoice, gateway=gateway.key, kind=ChargeAttempt.Kind.CHECKOUT, amount=invoice.balance,
         currency=invoice.currency, idempotency_key=f"{gateway.key}:invoice:{invoice.pk}:checkout:{uuid.uuid4().hex}",
+        save_method=bool(save_method and gateway.supports_saved_methods),
     )
+    known = PaymentMethod.objects.filter(client=invoice.client, gateway=gateway.key).order_by("-is_default").first()
     try:
         redirect = gateway.start_payment(
             invoice, amount=attempt.amount, attempt_key=attempt.idempotency_key,
             success_url=success_url.replace("{ATTEMPT}", attempt.idempotency_key), cancel_url=cancel_url,
+            save_method=attempt.save_method, customer_id=known.customer_id if known else "",
         )
     except (GatewayError, ValueError) as exc:
         attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, str(exc)[:255]
@@ -127,8 +132,34 @@ def report_record(*, gateway, report, actor):
     if attempt is not None and attempt.status != ChargeAttempt.Status.SUCCEEDED:
         attempt.status, attempt.payment, attempt.reason = ChargeAttempt.Status.SUCCEEDED, payment, ""
         attempt.received_amount, attempt.received_currency = report.amount, report.currency
-        attempt.save(update_fields=["status", "payment", "reason", "received_amount", "received_currency", "updated_at"])
+        attempt.next_retry_at = None
+        attempt.save(update_fields=["status", "payment", "reason", "received_amount", "received_currency",
+                                    "next_retry_at", "updated_at"])
+        if attempt.save_method:
+            _method_save(gateway, attempt, report, actor)
     return GatewayEvent.Outcome.PAID if created else GatewayEvent.Outcome.ALREADY
+
+
+def _method_save(gateway, attempt, report, actor):
+    """Keep the card the client asked to save with this payment (the gateway's ids, brand, last four, expiry)."""
+    try:
+        saved = gateway.saved_method(report.transaction_id)
+    except GatewayError as exc:
+        logger.warning("Could not read the saved method of %s %s: %s", gateway.key, report.transaction_id, exc)
+        return None
+    if saved is None:
+        return None
+    client = attempt.invoice.client
+    method, created = PaymentMethod.objects.get_or_create(
+        gateway=gateway.key, method_id=saved.method_id,
+        defaults={"client": client, "customer_id": saved.customer_id, "brand": saved.brand, "last4": saved.last4,
+                  "exp_month": saved.exp_month, "exp_year": saved.exp_year,
+                  "is_default": not PaymentMethod.objects.filter(client=client, gateway=gateway.key).exists()})
+    if created:
+        log_activity(actor=actor, action="payment.method_saved", target=client,
+                     message=f"{method} saved at {gateway.settings} for automatic payments",
+                     data={"method": method.pk, "gateway": gateway.key})
+    return method
 
 
 def _unapplied(gateway, report, attempt, invoice, expected, actor):
@@ -239,3 +270,111 @@ def gateway_settings_update(*, gateway_key, actor, enabled, display_name, test_m
                                                                else ""),
                  data={"changes": changes, "secrets_changed": changed_secrets})
     return row
+
+
+# --- automatic charges of saved methods, and dunning ---------------------------------------------------------
+
+# Days after the due date on which a declined automatic charge is tried again (the first try is on the due date).
+DUNNING_DAYS = (1, 3, 5)
+TEMPORARY_RETRY = timedelta(hours=1)
+
+
+def default_method(client):
+    """The client's default saved method at an enabled gateway that can charge it, or None."""
+    enabled = [key for key, cls in gateway_classes().items() if cls.supports_saved_methods]
+    enabled = GatewaySettings.objects.filter(enabled=True, gateway__in=enabled).values_list("gateway", flat=True)
+    return PaymentMethod.objects.filter(client=client, gateway__in=list(enabled)).order_by("-is_default", "-pk").first()
+
+
+def _dunning_retry(invoice, failures):
+    """When to try again after `failures` declined automatic charges (None: no more tries)."""
+    if failures > len(DUNNING_DAYS):
+        return None
+    day = invoice.due_date + timedelta(days=DUNNING_DAYS[failures - 1])
+    return timezone.make_aware(datetime.combine(day, time(hour=6)))
+
+
+def charge_saved_method(*, invoice, actor, now=None):
+    """Charge what the invoice owes to the client's default saved method, off-session. One ChargeAttempt per try;
+    its idempotency key (gateway, invoice, try number) is sent to the gateway, so retrying the same try after a
+    timeout charges once. A decline or a card needing authentication fails the try, schedules the next (dunning
+    days after the due date) and e-mails the client a link to pay; a temporary error keeps the try pending, to be
+    repeated with the same key. Returns the ChargeAttempt."""
+    now = now or timezone.now()
+    invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
+    if not _payable(invoice):
+        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to charge.")
+    tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
+    attempt = tries.filter(status=ChargeAttempt.Status.PENDING).order_by("-pk").first()
+    if attempt is None:
+        method = default_method(invoice.client)
+        if method is None:
+            raise ValidationError(f"The client of invoice {invoice} has no saved payment method.")
+        number = tries.count() + 1
+        attempt = ChargeAttempt.objects.create(
+            invoice=invoice, gateway=method.gateway, kind=ChargeAttempt.Kind.OFF_SESSION, method=method,
+            idempotency_key=f"{method.gateway}:invoice:{invoice.pk}:auto:{number}", amount=invoice.balance,
+            currency=invoice.currency, next_retry_at=now + TEMPORARY_RETRY)  # retried with its key if this run dies
+    gateway = get_gateway(attempt.gateway)
+    try:
+        report = gateway.charge(invoice, attempt.method, attempt.idempotency_key, amount=attempt.amount)
+    except GatewayError as exc:
+        if not exc.permanent:
+            attempt.reason, attempt.next_retry_at = f"Temporary: {exc.message}"[:255], now + TEMPORARY_RETRY
+            attempt.save(update_fields=["reason", "next_retry_at", "updated_at"])
+            return attempt
+        failures = tries.filter(status=ChargeAttempt.Status.FAILED).count() + 1
+        attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, (exc.code or exc.message)[:255]
+        attempt.next_retry_at = _dunning_retry(invoice, failures)
+        attempt.save(update_fields=["status", "reason", "next_retry_at", "updated_at"])
+        log_activity(actor=actor, action="payment.charge_failed", target=invoice,
+                     message=f"Automatic charge of {attempt.amount} {attempt.currency} to {attempt.method} for "
+                             f"invoice {invoice} failed: {exc.code or exc.message}",
+                     data={"attempt": attempt.pk, "reason": exc.code, "next_retry_at":
+                           attempt.next_retry_at.isoformat() if attempt.next_retry_at else None})
+        _pay_link_email(invoice, attempt, exc.code)
+        return attempt
+    if not report.paid:  # e.g. still processing: the webhook records it; until then, ask again later
+        attempt.reason, attempt.next_retry_at = report.reason[:255], now + TEMPORARY_RETRY
+        attempt.save(update_fields=["reason", "next_retry_at", "updated_at"])
+        return attempt
+    report_record(gateway=gateway, report=report, actor=actor)
+    attempt.refresh_from_db()
+    return attempt
+
+
+def _pay_link_email(invoice, attempt, code):
+    if code == "authentication_required":
+        why = "your bank asks you to confirm this payment yourself"
+    else:
+        why = "your card was declined"
+    emails.queue_custom_email(
+        client=invoice.client, invoice=invoice, name="Automatic Payment Failed",
+        event_key=f"payment.charge_failed:{attempt.pk}",
+        subject="Payment of invoice {{ invoice_num }} did not go through",
+        message=("Dear {{ client_first_name }},\n\nWe tried to charge {{ invoice_total }} for invoice "
+                 "{{ invoice_num }} to your saved card, but " + why + ". Please pay it here:\n\n"
+                 "{{ invoice_link }}\n\nThank you."))
+
+
+def charge_due_invoices(*, now=None, actor=None):
+    """The periodic run: every unpaid invoice due by today whose client has a saved method at an enabled gateway,
+    not yet tried, or whose last try's retry time has come. Returns {outcome: count}."""
+    now = now or timezone.now()
+    actor = actor or Actor.system("payments.charge_due_invoices")
+    today = timezone.localdate(now)
+    counts = {}
+    due = Invoice.objects.filter(status=Invoice.Status.UNPAID, due_date__lte=today,
+                                 client__payment_methods__isnull=False).distinct().order_by("due_date", "pk")
+    for invoice in due.iterator():
+        if invoice.balance <= 0 or default_method(invoice.client) is None:
+            continue
+        last = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION).order_by("-pk").first()
+        if last is not None and (last.next_retry_at is None or last.next_retry_at > now):
+            continue
+        try:
+            attempt = charge_saved_method(invoice=invoice, actor=actor, now=now)
+        except ValidationError:
+            continue
+        counts[attempt.status] = counts.get(attempt.status, 0) + 1
+    return counts

@@ -32,7 +32,8 @@ def pay(request, invoice_id, gateway):
     try:
         url = services.checkout_start(invoice=invoice, gateway_key=gateway, actor=Actor.from_request(request),
                                       success_url=success + "?session_id={CHECKOUT_SESSION_ID}",
-                                      cancel_url=back + "?payment=cancelled")
+                                      cancel_url=back + "?payment=cancelled",
+                                      save_method=request.POST.get("save_method") == "1")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except GatewayError as exc:

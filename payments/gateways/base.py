@@ -47,6 +47,18 @@ class PaymentReport:
 
 
 @dataclass(frozen=True)
+class SavedMethod:
+    """A payment method the gateway keeps for the client (never the card number)."""
+
+    customer_id: str
+    method_id: str
+    brand: str = ""
+    last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+@dataclass(frozen=True)
 class Event:
     """A verified webhook. `report` is set for events about money for an invoice; others are only logged."""
 
@@ -79,8 +91,14 @@ class Gateway:
         self.options = dict(settings_row.options or {})
         self.secrets = settings_row.secret_values()
 
-    def start_payment(self, invoice, *, amount, attempt_key, success_url, cancel_url) -> Redirect:
+    def start_payment(self, invoice, *, amount, attempt_key, success_url, cancel_url, save_method=False,
+                      customer_id="") -> Redirect:
+        """Open a hosted payment; with `save_method` the gateway keeps the method for off-session charges."""
         raise NotImplementedError
+
+    def saved_method(self, transaction_id):
+        """The method a payment saved for later (SavedMethod), or None."""
+        return None
 
     def confirm(self, reference) -> PaymentReport:
         """Ask the gateway for the state of an attempt (the return page never trusts the browser)."""
@@ -90,7 +108,8 @@ class Gateway:
         """The gateway's fee on a payment, in the currency, when it reports one (else None)."""
         return None
 
-    def charge(self, invoice, method, idempotency_key) -> PaymentReport:
+    def charge(self, invoice, method, idempotency_key, *, amount) -> PaymentReport:
+        """Charge a saved PaymentMethod off-session; a decline raises a permanent GatewayError with its code."""
         raise GatewayError(f"{self.label} cannot charge saved payment methods.", permanent=True)
 
     def refund(self, payment, amount) -> RefundResult:

@@ -85,6 +85,8 @@ class ChargeAttempt(models.Model):
     received_amount = models.DecimalField(**MONEY, null=True, blank=True)
     received_currency = models.CharField(max_length=3, blank=True)
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    save_method = models.BooleanField(default=False, help_text="The client asked to save the card for automatic payments.")
+    method = models.ForeignKey(PaymentMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts")
     next_retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,7 +2,7 @@
 `{% pay_buttons invoice %}` — a 'Pay now' button per enabled gateway on an unpaid invoice."""
 from django import template
 
-from payments.registry import enabled_gateways
+from payments.registry import enabled_gateways, gateway_classes
 
 register = template.Library()
 
@@ -10,5 +10,6 @@ register = template.Library()
 @register.inclusion_tag("payments/_pay_buttons.html", takes_context=True)
 def pay_buttons(context, invoice):
     payable = invoice.status == invoice.Status.UNPAID and invoice.balance > 0
-    return {"invoice": invoice, "gateways": enabled_gateways() if payable else [],
-            "csrf_token": context.get("csrf_token")}
+    gateways = [(key, name, gateway_classes()[key].supports_saved_methods)
+                for key, name in (enabled_gateways() if payable else [])]
+    return {"invoice": invoice, "gateways": gateways, "csrf_token": context.get("csrf_token")}

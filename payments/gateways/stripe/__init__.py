@@ -7,7 +7,16 @@ import time
 import stripe
 from django.conf import settings
 
-from payments.gateways.base import Event, Gateway, GatewayError, PaymentReport, Redirect, RefundResult, SignatureError
+from payments.gateways.base import (
+    Event,
+    Gateway,
+    GatewayError,
+    PaymentReport,
+    Redirect,
+    RefundResult,
+    SavedMethod,
+    SignatureError,
+)
 from payments.money import from_minor, to_minor
 
 # The settings staff fill in (payments/admin.py renders them): name → (label, secret?, help).
@@ -29,7 +38,7 @@ class StripeGateway(Gateway):
     key = "stripe"
     label = "Card (Stripe)"
     supports_hosted_payment = True
-    supports_saved_methods = False  # not yet: saved cards and off-session charges (docs/payments.md)
+    supports_saved_methods = True
     supports_refunds = True
     option_schema = OPTION_SCHEMA
 
@@ -49,7 +58,8 @@ class StripeGateway(Gateway):
             return function(*args, **kwargs)
         except stripe.CardError as exc:
             error = exc.error
-            code = getattr(error, "decline_code", None) or exc.code or "card_declined"
+            code = exc.code if exc.code == "authentication_required" else (
+                getattr(error, "decline_code", None) or exc.code or "card_declined")
             raise GatewayError(exc.user_message or str(exc), permanent=True, code=code) from exc
         except TEMPORARY as exc:
             raise GatewayError(f"Stripe is unreachable or failed: {exc.user_message or exc}", code="temporary") from exc
@@ -58,7 +68,8 @@ class StripeGateway(Gateway):
 
     # --- paying an invoice -----------------------------------------------------------------------------------
 
-    def start_payment(self, invoice, *, amount, attempt_key, success_url, cancel_url):
+    def start_payment(self, invoice, *, amount, attempt_key, success_url, cancel_url, save_method=False,
+                      customer_id=""):
         metadata = {"invoice_id": str(invoice.pk), "invoice_number": str(invoice), "attempt": attempt_key}
         params = {
             "mode": "payment",
@@ -71,8 +82,14 @@ class StripeGateway(Gateway):
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
         }
-        if invoice.client.email:
+        if save_method:
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
+        if customer_id:
+            params["customer"] = customer_id
+        elif invoice.client.email:
             params["customer_email"] = invoice.client.email
+        if save_method and not customer_id:
+            params["customer_creation"] = "always"
         session = self._call(self.client().v1.checkout.sessions.create, params, {"idempotency_key": attempt_key})
         return Redirect(url=session.url, reference=session.id)
 
@@ -122,6 +139,25 @@ class StripeGateway(Gateway):
         if not isinstance(txn, dict) or (txn.get("currency") or "").upper() != currency or _minor(txn, "fee") is None:
             return None
         return from_minor(txn["fee"], currency)
+
+    def saved_method(self, transaction_id):
+        intent = self._call(self.client().v1.payment_intents.retrieve, transaction_id).to_dict()
+        method_id, customer = intent.get("payment_method"), intent.get("customer")
+        if not method_id or not customer:
+            return None
+        method = self._call(self.client().v1.payment_methods.retrieve, method_id).to_dict()
+        card = method.get("card") or {}
+        return SavedMethod(customer_id=customer, method_id=method_id, brand=card.get("brand", ""),
+                           last4=card.get("last4", ""), exp_month=card.get("exp_month"), exp_year=card.get("exp_year"))
+
+    def charge(self, invoice, method, idempotency_key, *, amount):
+        metadata = {"invoice_id": str(invoice.pk), "invoice_number": str(invoice), "attempt": idempotency_key}
+        params = {"amount": to_minor(amount, invoice.currency), "currency": invoice.currency.lower(),
+                  "customer": method.customer_id, "payment_method": method.method_id, "off_session": True,
+                  "confirm": True, "metadata": metadata, "description": f"Invoice {invoice}"}
+        intent = self._call(self.client().v1.payment_intents.create, params,
+                            {"idempotency_key": idempotency_key}).to_dict()
+        return self._intent_report(intent, with_fees=True)
 
     # --- refunds ---------------------------------------------------------------------------------------------
 

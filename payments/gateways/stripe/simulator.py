@@ -8,7 +8,8 @@
 
 Routes (Stripe's paths, form-encoded bodies, `Authorization: Bearer sk_…`, errors as {"error": {type, code,
 message}}): POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id}, GET /v1/payment_intents/{id} (expand
-latest_charge.balance_transaction for the fee), POST /v1/refunds (Idempotency-Key honoured). The hosted payment
+latest_charge.balance_transaction for the fee), POST /v1/refunds and POST /v1/payment_intents (off-session charges of a saved card; Idempotency-Key honoured),
+GET /v1/payment_methods/{id}. The hosted payment
 page is GET/POST /pay/{session id}, with Stripe's well-known test cards:
 
     4242424242424242 success            4000000000000002 declined (card_declined / generic_decline)
@@ -27,6 +28,7 @@ import json
 import re
 import secrets
 import threading
+import time
 import urllib.request
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl
@@ -89,6 +91,7 @@ class StripeSimulator(Simulator):
     def _reset_state(self):
         self.sessions, self.intents, self.charges, self.balance_transactions = {}, {}, {}, {}
         self.refunds, self.idempotent = {}, {}
+        self.customers, self.payment_methods, self.cards = {}, {}, {}  # cards: payment method id → card number
         self.outbox = []  # (event dict, raw payload bytes, Stripe-Signature header), in order sent
         self.lost = []
 
@@ -150,6 +153,8 @@ class StripeSimulator(Simulator):
                 "success_url": data["success_url"], "cancel_url": data.get("cancel_url"),
                 "url": f"{request.root_url}/pay/{session_id}", "created": int(self.now()),
                 "payment_intent_data": data.get("payment_intent_data") or {}, "livemode": False,
+                "customer": data.get("customer") or None,
+                "customer_creation": data.get("customer_creation"),
             }
             self.sessions[session_id] = session
             return Response(200, self._public_session(session))
@@ -191,7 +196,7 @@ class StripeSimulator(Simulator):
         key = request.headers.get("idempotency-key")
         with self.lock:
             if key and key in self.idempotent:
-                return Response(200, self.idempotent[key])
+                return self.idempotent[key]
             intent = self.intents.get(data.get("payment_intent", ""))
             if intent is None or intent["status"] != "succeeded":
                 return self.error(400, "invalid_request_error", "No such payment_intent or it has no successful charge.",
@@ -207,7 +212,7 @@ class StripeSimulator(Simulator):
                       "metadata": data.get("metadata") or {}, "created": int(self.now())}
             self.refunds[refund["id"]] = refund
             if key:
-                self.idempotent[key] = refund
+                self.idempotent[key] = Response(200, refund)
         self._send_event("charge.refunded", self.charges[refund["charge"]])
         return Response(200, refund)
 
@@ -259,6 +264,10 @@ class StripeSimulator(Simulator):
             else:
                 self._succeed(intent)
                 session.update(status="complete", payment_status="paid")
+                if session["payment_intent_data"].get("setup_future_usage") == "off_session":
+                    customer, method = self.attach_card(card, customer=session.get("customer"))
+                    session["customer"] = customer
+                    intent.update(customer=customer, payment_method=method)
                 failed = None
             session["payment_intent"] = intent["id"]
             completed, succeeded = self._public_session(session), dict(intent)
@@ -290,6 +299,73 @@ class StripeSimulator(Simulator):
         self.balance_transactions[txn["id"]], self.charges[charge["id"]] = txn, charge
         intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=charge["id"],
                       last_payment_error=None)
+
+    # --- saved cards and off-session charges ----------------------------------------------------------------
+
+    def attach_card(self, card, *, customer=None):
+        """Save a card for later (what Checkout does with setup_future_usage, or a test seeding a saved card whose
+        later charges fail): returns (customer id, payment method id)."""
+        with self.lock:
+            if not customer:
+                customer = self._id("cus")
+                self.customers[customer] = {"id": customer, "object": "customer"}
+            method = self._id("pm")
+            brand = {"4": "visa", "5": "mastercard", "3": "amex"}.get(card[:1], "unknown")
+            self.payment_methods[method] = {
+                "id": method, "object": "payment_method", "type": "card", "customer": customer,
+                "card": {"brand": brand, "last4": card[-4:], "exp_month": 12,
+                         "exp_year": time.gmtime(self.now()).tm_year + 3}}
+            self.cards[method] = card
+            return customer, method
+
+    @route("GET", "/v1/payment_methods/{method_id}")
+    def get_payment_method(self, request, method_id):
+        with self.lock:
+            method = self.payment_methods.get(method_id)
+            if method is None:
+                return self.error(404, "invalid_request_error", f"No such PaymentMethod: '{method_id}'",
+                                  code="resource_missing")
+            return Response(200, method)
+
+    @route("POST", "/v1/payment_intents")
+    def create_intent(self, request):
+        """An off-session charge of a saved card (confirm=true): succeeds, or answers 402 as Stripe does."""
+        data = nested_form(request.body)
+        key = request.headers.get("idempotency-key")
+        with self.lock:
+            if key and key in self.idempotent:
+                return self.idempotent[key]
+            method = self.payment_methods.get(data.get("payment_method", ""))
+            if method is None or method["customer"] != data.get("customer"):
+                return self.error(400, "invalid_request_error", "No such PaymentMethod for this customer.",
+                                  code="resource_missing", param="payment_method")
+            try:
+                amount = int(data["amount"])
+            except (KeyError, ValueError):
+                return self.error(400, "invalid_request_error", "Missing required param: amount.", param="amount")
+            intent = {"id": self._id("pi"), "object": "payment_intent", "amount": amount, "amount_received": 0,
+                      "currency": data.get("currency", "usd").lower(), "status": "requires_payment_method",
+                      "metadata": data.get("metadata") or {}, "latest_charge": None, "last_payment_error": None,
+                      "customer": method["customer"], "payment_method": method["id"], "created": int(self.now())}
+            self.intents[intent["id"]] = intent
+            outcome = TEST_CARDS.get(self.cards[method["id"]], ("card_declined", "generic_decline", "Declined."))
+            if outcome is None:
+                self._succeed(intent)
+                response = Response(200, dict(intent))
+                event = ("payment_intent.succeeded", dict(intent))
+            else:
+                code, decline_code, message = outcome
+                error = {"code": code, "decline_code": decline_code, "message": message}
+                intent.update(last_payment_error=error,
+                              status="requires_action" if code == "authentication_required" else
+                              "requires_payment_method")
+                response = self.error(402, "card_error", message, code=code, decline_code=decline_code)
+                response.body["error"]["payment_intent"] = dict(intent)
+                event = ("payment_intent.payment_failed", dict(intent))
+            if key:
+                self.idempotent[key] = response
+        self._send_event(*event)
+        return response
 
     # --- webhooks ------------------------------------------------------------------------------------------
 
@@ -336,6 +412,7 @@ class StripeSimulator(Simulator):
     def snapshot(self):
         with self.lock:
             return {"sessions": list(self.sessions.values()), "payment_intents": list(self.intents.values()),
+                    "payment_methods": list(self.payment_methods.values()),
                     "refunds": list(self.refunds.values()),
                     "webhooks": [{"id": e["id"], "type": e["type"]} for e, _, _ in self.outbox],
                     "lost_webhooks": [{"id": e["id"], "type": e["type"]} for e, _, _ in self.lost],
