@@ -5,5 +5,5 @@ from payments import views
 
 urlpatterns = [
     path("invoices/<int:invoice_id>/pay/<slug:gateway>/", views.pay, name="invoice_pay"),
-    path("payments/return/<slug:gateway>/", views.payment_return, name="payment_return"),
+    path("payments/return/", views.payment_return, name="payment_return"),
 ]

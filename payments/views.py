@@ -1,17 +1,19 @@
-"""The payments pages: a gateway's webhook (the one CSRF-exempt view of the portal) and the client's way to a
+"""The payments pages: a gateway's webhook (the one CSRF-exempt view of payments) and the client's way to a
 gateway's hosted payment page and back."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import selectors
+from billing.models import Invoice
 from payments import services
 from payments.gateways.base import GatewayError
 from payments.models import GatewayEvent
+from payments.registry import enabled_gateways, gateway_classes
 from portal.activity import Actor
 from portal.views import client_required
 
@@ -24,14 +26,21 @@ def webhook(request, gateway):
 
 
 @client_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def pay(request, invoice_id, gateway):
+    """GET: the payment page of one gateway (what will be charged, save the card?); POST: off to the gateway."""
     invoice = selectors.client_invoice(request.client, invoice_id)
+    names = dict(enabled_gateways())
+    payable = invoice.status == Invoice.Status.UNPAID and invoice.balance > 0
+    if request.method == "GET":
+        can_save = gateway in names and gateway_classes()[gateway].supports_saved_methods
+        return render(request, "payments/pay.html", {"invoice": invoice, "gateway": gateway, "name": names.get(gateway),
+                                                     "payable": payable, "can_save": can_save})
     back = request.build_absolute_uri(reverse("clientarea:invoice", args=[invoice.pk]))
-    success = request.build_absolute_uri(reverse("clientarea:payment_return", args=[gateway]))
+    success = request.build_absolute_uri(reverse("clientarea:payment_return"))
     try:
         url = services.checkout_start(invoice=invoice, gateway_key=gateway, actor=Actor.from_request(request),
-                                      success_url=success + "?session_id={CHECKOUT_SESSION_ID}",
+                                      success_url=f"{success}?gateway={gateway}&session_id={{CHECKOUT_SESSION_ID}}",
                                       cancel_url=back + "?payment=cancelled",
                                       save_method=request.POST.get("save_method") == "1")
     except ValidationError as exc:
@@ -45,29 +54,34 @@ def pay(request, invoice_id, gateway):
 
 
 @client_required
-@require_GET
-def payment_return(request, gateway):
-    reference = request.GET.get("session_id", "")
-    try:
-        attempt, outcome = services.checkout_confirm(client=request.client, gateway_key=gateway, reference=reference,
-                                                     actor=Actor.from_request(request))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("clientarea:invoices")
-    except GatewayError:
-        messages.warning(request, "We could not confirm the payment with the payment provider yet. If you paid, it "
-                                  "will show here within a few minutes.")
-        return redirect("clientarea:invoices")
-    invoice = attempt.invoice
-    invoice.refresh_from_db()
-    if outcome in (GatewayEvent.Outcome.PAID, GatewayEvent.Outcome.ALREADY):
-        if invoice.status == invoice.Status.PAID:
-            messages.success(request, f"Thank you: invoice {invoice} is paid.")
+def payment_return(request):
+    """Back from the hosted page: the portal asks the gateway (never the browser) before saying 'paid'."""
+    gateway, reference = request.GET.get("gateway", ""), request.GET.get("session_id", "")
+    context = {"invoice": None, "level": "info", "message": "There is no payment to confirm here."}
+    if gateway in gateway_classes() and reference:
+        try:
+            attempt, outcome = services.checkout_confirm(client=request.client, gateway_key=gateway,
+                                                         reference=reference, actor=Actor.from_request(request))
+        except ValidationError as exc:
+            context["message"] = " ".join(exc.messages)
+        except GatewayError:
+            context.update(level="warning", message="We could not confirm the payment with the payment provider yet. "
+                                                    "If you paid, it will show on the invoice within a few minutes.")
         else:
-            messages.success(request, f"Thank you: your payment was received; {invoice.balance} {invoice.currency} "
-                                      "is still due.")
-    elif outcome == GatewayEvent.Outcome.MISMATCH:
-        messages.warning(request, "Your payment was received but differs from the invoice; our staff will apply it.")
-    else:
-        messages.info(request, "The payment is not complete yet. If you paid, it will show here within a few minutes.")
-    return redirect("clientarea:invoice", invoice_id=invoice.pk)
+            invoice = attempt.invoice
+            invoice.refresh_from_db()
+            context.update(invoice=invoice, **_outcome_message(invoice, outcome))
+    return render(request, "payments/return.html", context)
+
+
+def _outcome_message(invoice, outcome):
+    if outcome in (GatewayEvent.Outcome.PAID, GatewayEvent.Outcome.ALREADY):
+        if invoice.status == Invoice.Status.PAID:
+            return {"level": "success", "message": f"Thank you: invoice {invoice} is paid."}
+        return {"level": "success", "message": f"Thank you: your payment was received; {invoice.balance} "
+                                               f"{invoice.currency} is still due."}
+    if outcome == GatewayEvent.Outcome.MISMATCH:
+        return {"level": "warning", "message": "Your payment was received but differs from the invoice; our staff will "
+                                               "apply it."}
+    return {"level": "info", "message": "The payment is not complete yet. If you paid, it will show on the invoice "
+                                        "within a few minutes."}
