@@ -1,5 +1,5 @@
 """Staff pages of the online gateways: settings (enable, display name, test mode, credentials — encrypted and
-never shown back), the charges (failed, pending, unapplied), the events gateways sent, and the 'Refund through
+never shown back), the charges (failed, pending, unapplied), the events gateways sent, saved cards, and the 'Refund through
 gateway' button on a gateway payment (billing's transaction page, extended here)."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +12,7 @@ from billing.models import Payment
 from payments import services
 from payments.forms import GatewayRefundForm, GatewaySettingsForm
 from payments.gateways.base import GatewayError
-from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings
+from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
 from payments.registry import gateway_classes, settings_for
 from portal.activity import Actor
 from portal.forms import apply_errors
@@ -72,6 +72,19 @@ class GatewayEventAdmin(RecordOnlyAdmin):
     list_display = ["received_at", "gateway", "type", "event_id", "outcome", "message"]
     list_filter = ["outcome", "gateway", "type"]
     search_fields = ["event_id"]
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(RecordOnlyAdmin):
+    """Clients' saved cards: the gateway's ids, brand, last four and expiry (the gateway keeps the card)."""
+
+    list_display = ["client", "gateway", "brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
+    list_filter = ["gateway", "brand"]
+    search_fields = ["client__email", "client__last_name", "customer_id", "method_id", "last4"]
+    list_select_related = ["client"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("payments.delete_paymentmethod")
 
 
 class GatewayPaymentAdmin(PaymentAdmin):
