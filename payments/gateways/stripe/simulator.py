@@ -33,6 +33,7 @@ import urllib.request
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl
 
+from payments.money import from_minor
 from provisioning.simulators.base import Response, Simulator, route
 
 TEST_CARDS = {
@@ -237,11 +238,11 @@ class StripeSimulator(Simulator):
         return Response(303, "", headers={"Location": result["redirect"]})
 
     def _page(self, session, error=""):
-        amount = Decimal(session["amount_total"])
+        amount = from_minor(session["amount_total"], session["currency"])
         notice = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
         if session["status"] != "open":
             return f"<h1>Stripe simulator</h1><p>This checkout session is {session['status']}.</p>"
-        return (f"<!doctype html><title>Stripe Checkout (simulator)</title><h1>Pay {amount} (minor units) "
+        return (f"<!doctype html><title>Stripe Checkout (simulator)</title><h1>Pay {amount} "
                 f"{session['currency'].upper()}</h1>{notice}<form method=post><label>Card number "
                 f"<input name=card value=4242424242424242></label><button type=submit>Pay</button></form>"
                 "<p>Test cards: 4242424242424242 success, 4000000000000002 declined, 4000000000009995 insufficient "
