@@ -323,7 +323,8 @@ def charge_saved_method(*, invoice, actor, now=None):
             attempt.reason, attempt.next_retry_at = f"Temporary: {exc.message}"[:255], now + TEMPORARY_RETRY
             attempt.save(update_fields=["reason", "next_retry_at", "updated_at"])
             return attempt
-        failures = tries.filter(status=ChargeAttempt.Status.FAILED).count() + 1
+        # (the gateway's payment_failed webhook may have marked this very try failed already)
+        failures = tries.filter(status=ChargeAttempt.Status.FAILED).exclude(pk=attempt.pk).count() + 1
         attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, (exc.code or exc.message)[:255]
         attempt.next_retry_at = _dunning_retry(invoice, failures)
         attempt.save(update_fields=["status", "reason", "next_retry_at", "updated_at"])

@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from billing.models import EmailLog, Invoice, Payment
 from payments import services
+from payments.gateways.base import GatewayError
+from payments.gateways.stripe import StripeGateway
 from payments.models import ChargeAttempt, PaymentMethod
 from payments.registry import get_gateway
 from portal.models import ActivityLog
-from tests.payments.conftest import return_to_portal, unpaid_invoice
+from tests.payments.conftest import deliver, return_to_portal, unpaid_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +133,23 @@ def test_no_saved_method_or_disabled_gateway_means_no_charge(owner, stripe_enabl
     stripe_enabled.save()
     assert services.charge_due_invoices() == {}
     assert not ChargeAttempt.objects.exists() and Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.UNPAID
+
+
+def test_the_failed_webhook_arriving_before_the_answer_does_not_skip_a_dunning_day(client, owner, stripe_enabled,
+                                                                                  stripe_sim, monkeypatch):
+    saved_card(owner, stripe_sim, "4000000000000002")
+    invoice = due_today(owner)
+    original = StripeGateway.charge
+
+    def webhook_first(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except GatewayError:
+            _, payload, header = stripe_sim.events_of("payment_intent.payment_failed")[-1]
+            assert deliver(client, payload, header).status_code == 200
+            raise
+
+    monkeypatch.setattr(StripeGateway, "charge", webhook_first)
+    attempt = services.charge_saved_method(invoice=invoice, actor=services.Actor.system("test"),
+                                           now=at(invoice.due_date, 9))
+    assert (attempt.status, attempt.next_retry_at) == ("failed", at(invoice.due_date + timedelta(days=1), 6))
