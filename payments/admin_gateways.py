@@ -35,9 +35,10 @@ class GatewaySettingsAdmin(admin.ModelAdmin):
         return False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        schema = gateway_classes()[obj.gateway].option_schema if obj is not None and obj.gateway in gateway_classes() \
-            else {}
-        form = type("GatewaySettingsForm", (GatewaySettingsForm,), {"option_schema": schema})
+        gateway_class = gateway_classes().get(getattr(obj, "gateway", None))
+        schema = gateway_class.option_schema if gateway_class is not None else {}
+        form = type("GatewaySettingsForm", (GatewaySettingsForm,), {"option_schema": schema,
+                                                                    "gateway_class": gateway_class})
         kwargs["fields"] = None
         return super().get_form(request, obj, change, form=form, **kwargs)
 

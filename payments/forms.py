@@ -15,6 +15,7 @@ class GatewaySettingsForm(forms.ModelForm):
         fields = ["enabled", "display_name", "test_mode"]
 
     option_schema = {}
+    gateway_class = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,6 +30,18 @@ class GatewaySettingsForm(forms.ModelForm):
             else:
                 self.fields[f"option_{name}"] = forms.CharField(label=label, required=False, help_text=help_text,
                                                                 initial=options.get(name, ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.gateway_class is not None and not self.errors:
+            options, secrets = self.split()
+            stored = self.instance.secret_values() if self.instance.pk else {}
+            errors = self.gateway_class.check_settings(
+                test_mode=cleaned.get("test_mode", False), options=options,
+                secrets={**stored, **{name: value for name, value in secrets.items() if value}})
+            for name, message in errors.items():
+                self.add_error(f"option_{name}", message)
+        return cleaned
 
     def split(self):
         """(options, secrets) from the cleaned data."""

@@ -258,6 +258,9 @@ def gateway_settings_update(*, gateway_key, actor, enabled, display_name, test_m
     stored = row.secret_values()
     changed_secrets = sorted(name for name, value in secrets.items() if value and value != stored.get(name))
     stored.update({name: value for name, value in secrets.items() if value})
+    errors = gateway_classes()[gateway_key].check_settings(test_mode=test_mode, options=options, secrets=stored)
+    if errors:
+        raise ValidationError({f"option_{name}": message for name, message in errors.items()})
     before = {"enabled": row.enabled, "display_name": row.display_name, "test_mode": row.test_mode,
               "options": row.options}
     row.enabled, row.display_name, row.test_mode, row.options = enabled, display_name, test_mode, options

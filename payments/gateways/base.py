@@ -91,6 +91,12 @@ class Gateway:
         self.options = dict(settings_row.options or {})
         self.secrets = settings_row.secret_values()
 
+    @classmethod
+    def check_settings(cls, *, test_mode, options, secrets):
+        """Errors in settings staff are about to save ({field name: message}); `secrets` are the stored ones
+        merged with the new."""
+        return {}
+
     def start_payment(self, invoice, *, amount, attempt_key, success_url, cancel_url, save_method=False,
                       customer_id="") -> Redirect:
         """Open a hosted payment; with `save_method` the gateway keeps the method for off-session charges."""

@@ -126,3 +126,26 @@ def test_failed_and_unapplied_charges_are_listed_for_staff(staff, owner, stripe_
     assert page.status_code == 200
     assert b"insufficient_funds" in page.content and b"still open" not in page.content
     assert staff.get(reverse("admin:payments_gatewayevent_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize(("test_mode", "key", "field", "error"), [
+    ("on", "sk_live_abc", "option_secret_key", b"Test mode needs a test key (sk_test_"),
+    ("", "sk_test_abc", "option_secret_key", b"This is a test key (sk_test_"),
+    ("on", "pk_test_abc", "option_secret_key", b"A Stripe secret key starts with sk_"),
+])
+def test_settings_refuse_keys_that_do_not_match_test_mode(staff, stripe_enabled, test_mode, key, field, error):
+    url = reverse("admin:payments_gatewaysettings_change", args=[stripe_enabled.pk])
+    form = {"enabled": "on", "display_name": "Card", "test_mode": test_mode, "option_secret_key": key,
+            "option_webhook_secret": "", "option_api_base": ""}
+    answer = staff.post(url, form)
+    assert answer.status_code == 200 and error in answer.content
+    assert key.encode() not in answer.content  # not even the refused value is rendered back
+    assert GatewaySettings.objects.get().secret_values()["secret_key"] == API_KEY
+
+
+def test_settings_keep_the_stored_key_when_test_mode_is_checked_against_it(staff, stripe_enabled):
+    url = reverse("admin:payments_gatewaysettings_change", args=[stripe_enabled.pk])
+    form = {"enabled": "on", "display_name": "Card", "test_mode": "", "option_secret_key": "",
+            "option_webhook_secret": "", "option_api_base": ""}
+    answer = staff.post(url, form)
+    assert answer.status_code == 200 and b"This is a test key (sk_test_" in answer.content

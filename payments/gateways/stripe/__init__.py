@@ -42,6 +42,22 @@ class StripeGateway(Gateway):
     supports_refunds = True
     option_schema = OPTION_SCHEMA
 
+    @classmethod
+    def check_settings(cls, *, test_mode, options, secrets):
+        errors = {}
+        key, webhook = secrets.get("secret_key", ""), secrets.get("webhook_secret", "")
+        if key and not key.startswith(("sk_", "rk_")):
+            errors["secret_key"] = "A Stripe secret key starts with sk_ (or rk_ for a restricted key)."
+        elif key and test_mode != ("_test_" in key):
+            errors["secret_key"] = ("Test mode needs a test key (sk_test_…)." if test_mode else
+                                    "This is a test key (sk_test_…): untick Test mode only with a live key.")
+        if webhook and not webhook.startswith("whsec_"):
+            errors["webhook_secret"] = "A Stripe webhook signing secret starts with whsec_."
+        base = options.get("api_base", "")
+        if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            errors["api_base"] = "Use https:// (plain http only for a simulator on this machine)."
+        return errors
+
     # --- the API client --------------------------------------------------------------------------------------
 
     def client(self):
