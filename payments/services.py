@@ -275,6 +275,22 @@ def gateway_settings_update(*, gateway_key, actor, enabled, display_name, test_m
     return row
 
 
+@transaction.atomic
+def method_remove(*, method, actor):
+    """The client removes a saved card: the gateway forgets it, the portal deletes its record, and the newest
+    remaining card becomes the default. A temporary gateway error leaves everything as it was."""
+    method = PaymentMethod.objects.select_for_update().get(pk=method.pk)
+    get_gateway(method.gateway).detach(method)
+    client, label, was_default = method.client, str(method), method.is_default
+    ChargeAttempt.objects.filter(method=method).update(method=None)
+    method.delete()
+    if was_default:
+        newest = PaymentMethod.objects.filter(client=client).order_by("-created_at", "-pk").first()
+        if newest is not None:
+            PaymentMethod.objects.filter(pk=newest.pk).update(is_default=True)
+    log_activity(actor=actor, action="payment.method_removed", target=client, message=f"Saved card {label} removed")
+
+
 # --- automatic charges of saved methods, and dunning ---------------------------------------------------------
 
 # Days after the due date on which a declined automatic charge is tried again (the first try is on the due date).

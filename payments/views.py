@@ -3,7 +3,7 @@ gateway's hosted payment page and back."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,7 +12,7 @@ from billing import selectors
 from billing.models import Invoice
 from payments import services
 from payments.gateways.base import GatewayError
-from payments.models import GatewayEvent
+from payments.models import GatewayEvent, PaymentMethod
 from payments.registry import enabled_gateways, gateway_classes
 from portal.activity import Actor
 from portal.views import client_required
@@ -85,3 +85,26 @@ def _outcome_message(invoice, outcome):
                                                "apply it."}
     return {"level": "info", "message": "The payment is not complete yet. If you paid, it will show on the invoice "
                                         "within a few minutes."}
+
+
+@client_required
+def payment_methods(request):
+    """The client's saved cards (brand, last four, expiry): the ones automatic payments use."""
+    methods = PaymentMethod.objects.filter(client=request.client).order_by("-is_default", "-created_at")
+    return render(request, "payments/methods.html", {"methods": methods})
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def payment_method_remove(request, method_id):
+    method = get_object_or_404(PaymentMethod, pk=method_id, client=request.client)
+    if request.method == "POST":
+        try:
+            services.method_remove(method=method, actor=Actor.from_request(request))
+        except GatewayError:
+            messages.error(request, "The card could not be removed now: the payment provider did not answer. Try "
+                                    "again shortly.")
+        else:
+            messages.success(request, f"{method} removed: it will not be charged again.")
+        return redirect("clientarea:payment_methods")
+    return render(request, "payments/method_remove.html", {"method": method})

@@ -118,6 +118,9 @@ class Gateway:
         """Charge a saved PaymentMethod off-session; a decline raises a permanent GatewayError with its code."""
         raise GatewayError(f"{self.label} cannot charge saved payment methods.", permanent=True)
 
+    def detach(self, method):
+        """Have the gateway forget a saved method (the client removed it)."""
+
     def refund(self, payment, amount) -> RefundResult:
         raise GatewayError(f"{self.label} cannot refund through its API.", permanent=True)
 

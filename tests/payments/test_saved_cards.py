@@ -153,3 +153,24 @@ def test_the_failed_webhook_arriving_before_the_answer_does_not_skip_a_dunning_d
     attempt = services.charge_saved_method(invoice=invoice, actor=services.Actor.system("test"),
                                            now=at(invoice.due_date, 9))
     assert (attempt.status, attempt.next_retry_at) == ("failed", at(invoice.due_date + timedelta(days=1), 6))
+
+
+def test_the_client_lists_and_removes_saved_cards(signed_in, owner, stripe_enabled, stripe_sim):
+    first = saved_card(owner, stripe_sim, "4242424242424242")
+    second = saved_card(owner, stripe_sim, "5555555555554444")
+    PaymentMethod.objects.filter(pk=second.pk).update(is_default=False)
+    page = signed_in.get(reverse("clientarea:payment_methods"))
+    assert b"Visa \xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2 4242" in page.content and b"4444" in page.content
+    answer = signed_in.post(reverse("clientarea:payment_method_remove", args=[first.pk]))
+    assert answer["Location"] == reverse("clientarea:payment_methods")
+    assert stripe_sim.payment_methods[first.method_id]["customer"] is None  # Stripe forgot it too
+    assert list(PaymentMethod.objects.values_list("pk", "is_default")) == [(second.pk, True)]
+    assert ActivityLog.objects.filter(action="payment.method_removed").count() == 1
+
+
+def test_a_card_is_kept_when_stripe_does_not_answer(signed_in, owner, stripe_enabled, stripe_sim):
+    method = saved_card(owner, stripe_sim, "4242424242424242")
+    stripe_sim.fail("status", path="/detach", status=503, times=3)
+    answer = signed_in.post(reverse("clientarea:payment_method_remove", args=[method.pk]), follow=True)
+    assert b"The card could not be removed now" in answer.content
+    assert PaymentMethod.objects.filter(pk=method.pk).exists()

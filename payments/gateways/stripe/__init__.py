@@ -175,6 +175,13 @@ class StripeGateway(Gateway):
                             {"idempotency_key": idempotency_key}).to_dict()
         return self._intent_report(intent, with_fees=True)
 
+    def detach(self, method):
+        try:
+            self._call(self.client().v1.payment_methods.detach, method.method_id)
+        except GatewayError as exc:
+            if exc.code not in ("payment_method_unexpected_state", "resource_missing"):  # already detached or gone
+                raise
+
     # --- refunds ---------------------------------------------------------------------------------------------
 
     def refund(self, payment, amount, *, idempotency_key=""):

@@ -9,7 +9,7 @@
 Routes (Stripe's paths, form-encoded bodies, `Authorization: Bearer sk_…`, errors as {"error": {type, code,
 message}}): POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id}, GET /v1/payment_intents/{id} (expand
 latest_charge.balance_transaction for the fee), POST /v1/refunds and POST /v1/payment_intents (off-session charges of a saved card; Idempotency-Key honoured),
-GET /v1/payment_methods/{id}. The hosted payment
+GET /v1/payment_methods/{id}, POST /v1/payment_methods/{id}/detach. The hosted payment
 page is GET/POST /pay/{session id}, with Stripe's well-known test cards:
 
     4242424242424242 success            4000000000000002 declined (card_declined / generic_decline)
@@ -326,6 +326,17 @@ class StripeSimulator(Simulator):
             if method is None:
                 return self.error(404, "invalid_request_error", f"No such PaymentMethod: '{method_id}'",
                                   code="resource_missing")
+            return Response(200, method)
+
+    @route("POST", "/v1/payment_methods/{method_id}/detach")
+    def detach_payment_method(self, request, method_id):
+        with self.lock:
+            method = self.payment_methods.get(method_id)
+            if method is None or method["customer"] is None:
+                return self.error(400, "invalid_request_error",
+                                  "The payment method you provided is not attached to a customer.",
+                                  code="payment_method_unexpected_state")
+            method["customer"] = None
             return Response(200, method)
 
     @route("POST", "/v1/payment_intents")
