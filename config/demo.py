@@ -27,10 +27,10 @@ from billing.models import (
 from billing.money import add_cycle, period_end, period_key
 from billing.numbering import allocate_invoice_number
 from billing.services.ledger import ledger_post
+from payments import demo as payments_demo
 from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
-from payments import demo as payments_demo
 from provisioning import demo as provisioning_demo
 from provisioning import demo_polarismail as polaris_demo
 from voip import demo as voip_demo

@@ -16,5 +16,5 @@ def to_minor(amount, currency):
 def from_minor(units, currency):
     """1234 USD → Decimal('12.34'); 1500 JPY → Decimal('1500'); exact (no rounding)."""
     if isinstance(units, bool) or not isinstance(units, int):
-        raise ValueError(f"A gateway amount must be an integer of minor units, not {units!r}.")
+        raise TypeError(f"A gateway amount must be an integer of minor units, not {units!r}.")
     return Decimal(units).scaleb(-currency_decimals(currency.upper()))

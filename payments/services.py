@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing import emails
 from billing.models import Invoice, Payment
 from billing.services.payments import payment_record
-from billing.services.transactions import refundable, refund_record
+from billing.services.transactions import refund_record, refundable
 from payments.gateways.base import GatewayError, SignatureError
 from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
 from payments.registry import gateway_classes, get_gateway, settings_for

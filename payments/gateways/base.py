@@ -104,7 +104,6 @@ class Gateway:
 
     def saved_method(self, transaction_id):
         """The method a payment saved for later (SavedMethod), or None."""
-        return None
 
     def confirm(self, reference) -> PaymentReport:
         """Ask the gateway for the state of an attempt (the return page never trusts the browser)."""
@@ -112,7 +111,6 @@ class Gateway:
 
     def fees(self, transaction_id, currency):
         """The gateway's fee on a payment, in the currency, when it reports one (else None)."""
-        return None
 
     def charge(self, invoice, method, idempotency_key, *, amount) -> PaymentReport:
         """Charge a saved PaymentMethod off-session; a decline raises a permanent GatewayError with its code."""

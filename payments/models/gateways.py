@@ -5,7 +5,7 @@ import json
 from django.db import models
 from django.utils import timezone
 
-from billing.models import MONEY, ZERO, Invoice, Payment
+from billing.models import MONEY, Invoice, Payment
 from portal.encryption import EncryptedTextField
 from portal.models import Client
 
