@@ -66,6 +66,22 @@ class ChargeAttemptAdmin(RecordOnlyAdmin):
     list_filter = ["status", "gateway", "kind"]
     search_fields = ["reference", "idempotency_key", "invoice__number"]
     list_select_related = ["invoice"]
+    actions = ["apply_unapplied"]
+
+    def has_apply_permission(self, request):
+        return request.user.has_perm("billing.add_payment")
+
+    @admin.action(description="Apply the money received to the invoice (unapplied charges)", permissions=["apply"])
+    def apply_unapplied(self, request, queryset):
+        done = 0
+        for attempt in queryset.order_by("pk"):
+            try:
+                services.unapplied_apply(attempt=attempt, actor=Actor.from_request(request))
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{attempt}: {' '.join(exc.messages)}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Applied {done} charge(s).", messages.SUCCESS)
 
 
 @admin.register(GatewayEvent)

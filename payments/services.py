@@ -173,11 +173,35 @@ def _unapplied(gateway, report, attempt, invoice, expected, actor):
     if attempt.status != ChargeAttempt.Status.UNAPPLIED:
         attempt.status, attempt.reason = ChargeAttempt.Status.UNAPPLIED, message[:255]
         attempt.received_amount, attempt.received_currency = report.amount, report.currency
-        attempt.save(update_fields=["status", "reason", "received_amount", "received_currency", "updated_at"])
+        attempt.received_transaction_id = report.transaction_id
+        attempt.save(update_fields=["status", "reason", "received_amount", "received_currency",
+                                    "received_transaction_id", "updated_at"])
         log_activity(actor=actor, action="payment.unapplied", target=invoice, message=message,
                      data={"attempt": attempt.pk, "amount": str(report.amount), "currency": report.currency,
                            "expected": str(expected), "transaction_id": report.transaction_id})
     return GatewayEvent.Outcome.MISMATCH
+
+
+@transaction.atomic
+def unapplied_apply(*, attempt, actor):
+    """Staff apply money a gateway received that did not match the invoice: recorded as a payment of what was
+    received (less than the balance leaves the invoice unpaid; more goes to credit). Money in another currency
+    cannot be applied: refund it at the gateway."""
+    attempt = ChargeAttempt.objects.select_for_update().select_related("invoice").get(pk=attempt.pk)
+    if attempt.status != ChargeAttempt.Status.UNAPPLIED:
+        raise ValidationError(f"This charge is {attempt.get_status_display().lower()}: there is nothing to apply.")
+    invoice = attempt.invoice
+    if attempt.received_currency != invoice.currency:
+        raise ValidationError(f"{attempt.received_amount} {attempt.received_currency} cannot pay an invoice in "
+                              f"{invoice.currency}: refund it at the gateway.")
+    gateway = get_gateway(attempt.gateway)
+    result = payment_record(invoice=invoice, amount=attempt.received_amount,
+                            transaction_id=attempt.received_transaction_id, gateway=gateway.key, actor=actor,
+                            fees=gateway.fees(attempt.received_transaction_id, invoice.currency) or 0,
+                            note=f"Applied by staff: received {attempt.received_amount}, expected {attempt.amount}")
+    attempt.status, attempt.payment = ChargeAttempt.Status.SUCCEEDED, result.payment
+    attempt.save(update_fields=["status", "payment", "updated_at"])
+    return result
 
 
 def webhook_actor(gateway_key, request):

@@ -84,6 +84,8 @@ class ChargeAttempt(models.Model):
     reason = models.CharField(max_length=255, blank=True, help_text="The gateway's reason for a failure.")
     received_amount = models.DecimalField(**MONEY, null=True, blank=True)
     received_currency = models.CharField(max_length=3, blank=True)
+    received_transaction_id = models.CharField(max_length=120, blank=True,
+                                               help_text="The gateway's id of money received (PaymentIntent).")
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     save_method = models.BooleanField(default=False, help_text="The client asked to save the card for automatic payments.")
     method = models.ForeignKey(PaymentMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts")

@@ -22,8 +22,8 @@ def http():
     return HttpClient(enforce_csrf_checks=True)  # as a gateway: no session, no CSRF token
 
 
-def completed(invoice, *, amount=2500, currency="usd", intent="pi_test_1", attempt=""):
-    return {"id": "cs_test_1", "object": "checkout.session", "payment_status": "paid", "status": "complete",
+def completed(invoice, *, amount=2500, currency="usd", intent="pi_test_1", attempt="", session="cs_test_1"):
+    return {"id": session, "object": "checkout.session", "payment_status": "paid", "status": "complete",
             "amount_total": amount, "currency": currency, "payment_intent": intent, "client_reference_id": str(invoice.pk),
             "metadata": {"invoice_id": str(invoice.pk), "attempt": attempt}}
 
@@ -160,3 +160,21 @@ def test_the_webhook_is_the_only_csrf_exempt_payments_url():
 
     walk(get_resolver().url_patterns)
     assert {p for p in exempt if p.startswith("payments/")} == {"payments/webhook/<slug:gateway>/"}
+
+
+def test_staff_apply_an_unapplied_amount_and_not_another_currency(http, client, owner, staff_user, stripe_enabled):
+    invoice = unpaid_invoice(owner, "25.00")
+    deliver(http, *signed_event("checkout.session.completed", completed(invoice, amount=2400)))
+    other = unpaid_invoice(owner, "25.00")
+    deliver(http, *signed_event("checkout.session.completed", completed(other, currency="eur", intent="pi_test_2", session="cs_test_2"),
+                                event_id="evt_test_2"))
+    client.force_login(staff_user)
+    answer = client.post("/admin/payments/chargeattempt/", {
+        "action": "apply_unapplied", "_selected_action": list(ChargeAttempt.objects.values_list("pk", flat=True))},
+        follow=True)
+    assert b"Applied 1 charge(s)." in answer.content and b"cannot pay an invoice in USD: refund it at the gateway." in answer.content
+    payment = Payment.objects.get()
+    assert (payment.invoice, payment.amount, payment.transaction_id) == (invoice, Decimal("24.00"), "pi_test_1")
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.balance) == (Invoice.Status.UNPAID, Decimal("1.00"))  # partial: still due
+    assert ChargeAttempt.objects.get(invoice=other).status == ChargeAttempt.Status.UNAPPLIED
