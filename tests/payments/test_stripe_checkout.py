@@ -8,6 +8,7 @@ from django.urls import reverse
 from billing.models import Invoice, Payment
 from payments.models import ChargeAttempt, GatewayEvent
 from portal.models import ActivityLog
+from tests.billing.conftest import mail_product
 from tests.payments.conftest import deliver, return_to_portal, start_checkout, unpaid_invoice
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +147,13 @@ def test_add_funds_ends_on_the_payment_page(signed_in, owner, stripe_enabled):
     answer = signed_in.post(reverse("clientarea:add_funds"), {"action": "add_funds", "amount": "40.00"}, follow=True)
     assert answer.status_code == 200
     assert b'data-gateway="stripe"' in answer.content and b"Pay now 40.00 USD" in answer.content
+
+
+def test_an_order_ends_on_its_invoice_with_pay_now(signed_in, owner, stripe_enabled):
+    product = mail_product(name="Mail Pro")
+    form = {"product": product.pk, "domain": "shop.example", "cycle": "monthly", "option_mailboxes_basic": "2",
+            "option_mailboxes_enhanced": "1", "action": "order"}
+    answer = signed_in.post(reverse("clientarea:order"), form, follow=True)
+    invoice = Invoice.objects.get()
+    assert answer.redirect_chain[-1][0] == reverse("clientarea:invoice", args=[invoice.pk])
+    assert b"Pay now 15.00 USD" in answer.content and b'data-gateway="stripe"' in answer.content
