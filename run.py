@@ -129,7 +129,7 @@ def start_simulator(name, env):
 
 # The vendor simulators the demo's servers point at: name → the variable load_demo reads their URL from.
 SIMULATORS = {"smartermail": "DEMO_SMARTERMAIL_URL", "polarismail": "DEMO_POLARISMAIL_URL", "vodia": "DEMO_VODIA_URL",
-              "lesnet": "DEMO_LESNET_URL", "fusionpbx": "DEMO_FUSIONPBX_URL"}
+              "lesnet": "DEMO_LESNET_URL", "fusionpbx": "DEMO_FUSIONPBX_URL", "stripe": "DEMO_STRIPE_URL"}
 
 
 def fusionpbx_where(url):
@@ -196,6 +196,8 @@ def banner(port, urls, *, email_url, fusionpbx):
         mail,
         (f"Simulators:  SmarterMail {urls['smartermail']}, PolarisMail {urls['polarismail']}, Vodia {urls['vodia']}, "
          f"LesNet {urls['lesnet']}, FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)"),
+        (f"Payments:    Stripe simulator {urls['stripe']}: Pay now on an unpaid invoice; card 4242424242424242 pays, "
+         "4000000000000002 is declined"),
         ("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "
          "Lists, Branding"),
         (f"FusionPBX:   {fusionpbx}; Hosted PBX services of bob and carol (the demo's autosuspend sweep disabled "

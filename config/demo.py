@@ -27,6 +27,7 @@ from billing.models import (
 from billing.money import add_cycle, period_end, period_key
 from billing.numbering import allocate_invoice_number
 from billing.services.ledger import ledger_post
+from payments import demo as payments_demo
 from portal.activity import Actor
 from portal.models import Client
 from portal.services import client_create
@@ -62,7 +63,8 @@ CLIENTS = [
 
 def load_demo():
     """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
-    point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX)
+    point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX,
+    and Stripe for card payments)
     and seed them. Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
@@ -73,6 +75,7 @@ def load_demo():
         Service.objects.filter(server__name__in=attached, product__type=Product.Type.MAIL, status=Service.Status.ACTIVE)
         .select_related("product", "server").order_by("pk"))
     voip_demo.attach_simulators()
+    payments_demo.attach_simulator()
     return loaded
 
 

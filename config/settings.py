@@ -305,6 +305,17 @@ PROVISIONING_MODULES = BUILT_IN_MODULES + env.list("PROVISIONING_MODULES", defau
 if not PRODUCTION:
     PROVISIONING_MODULES.append("provisioning.modules.fake.FakeModule")
 
+# Online payment gateways (payments/gateways/<name>/), as the provisioning modules: dotted paths, one class each.
+# Each is enabled and given its credentials in the staff area (Payments → Gateway settings).
+PAYMENT_GATEWAYS = ["payments.gateways.stripe.StripeGateway"] + env.list("PAYMENT_GATEWAYS", default=[])
+# Where the stripe library sends its API calls when the gateway's settings do not say: Stripe itself in
+# production, the Stripe simulator (`manage.py run_simulator stripe`) in the demo and tests.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# Simulators of the floors above provisioning, for `manage.py run_simulator` (provisioning's own are built in).
+EXTRA_SIMULATORS = {"stripe": "payments.gateways.stripe.simulator.StripeSimulator"}
+# How old a signed webhook may be (seconds) before it is refused as stale or replayed.
+PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 X_FRAME_OPTIONS = "DENY"

@@ -78,7 +78,7 @@ PERIODIC_JOBS = [
 ]
 
 
-APPS_WITH_JOBS = ("billing", "billing.automation", "provisioning", "voip")
+APPS_WITH_JOBS = ("billing", "billing.automation", "provisioning", "voip", "payments")
 
 
 def all_jobs():

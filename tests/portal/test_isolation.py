@@ -22,7 +22,7 @@ OBJECT_KWARGS = {
     "invoice_id": lambda fx: fx["invoice"].pk,
     "contact_id": lambda fx: fx["contact"].pk,
 }
-for _app in ("billing", "provisioning", "voip"):
+for _app in ("billing", "provisioning", "voip", "payments"):
     try:
         _extra = import_module(f"tests.{_app}.isolation").OBJECT_KWARGS
     except ModuleNotFoundError as exc:

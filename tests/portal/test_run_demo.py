@@ -40,7 +40,7 @@ def test_a_mail_server_of_ones_own_is_kept(run):
     assert "E-mails:     sent through EMAIL_URL (smtp://…)" in lines
 
 
-URLS = {name: f"http://127.0.0.1:90{n}" for n, name in enumerate(["smartermail", "polarismail", "vodia", "lesnet", "fusionpbx"])}
+URLS = {name: f"http://127.0.0.1:90{n}" for n, name in enumerate(["smartermail", "polarismail", "vodia", "lesnet", "fusionpbx", "stripe"])}
 
 
 def test_the_banner_names_the_sent_e_mails_page_with_the_urls_and_logins(run):
@@ -48,7 +48,7 @@ def test_the_banner_names_the_sent_e_mails_page_with_the_urls_and_logins(run):
     assert run.OUTBOX_PATH == reverse("admin:portal_sentemail_changelist")
     assert f"http://127.0.0.1:8123{run.OUTBOX_PATH}" in text
     for shown in ("http://127.0.0.1:8123/", "http://127.0.0.1:8123/admin/", "admin / demo-admin-pass",
-                  "alice@acme.example / demo-client-pass", "Ctrl-C"):
+                  "alice@acme.example / demo-client-pass", "Ctrl-C", "Stripe simulator http://127.0.0.1:905"):
         assert shown in text
 
 

@@ -2,10 +2,17 @@ import inspect
 import signal
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from provisioning.simulation import SIMULATORS
+
+
+def all_simulators():
+    """The vendor simulators here and those of the floors above (settings.EXTRA_SIMULATORS: the payment gateways'),
+    named in settings so that this floor never imports upwards."""
+    return {**SIMULATORS, **getattr(settings, "EXTRA_SIMULATORS", {})}
 
 
 class Command(BaseCommand):
@@ -14,16 +21,19 @@ class Command(BaseCommand):
     requires_system_checks = []  # it needs no database: it may start before migrate, or beside a test database
 
     def add_arguments(self, parser):
-        parser.add_argument("name", choices=sorted(SIMULATORS), help="Which vendor's API.")
+        parser.add_argument("name", choices=sorted(all_simulators()), help="Which vendor's API.")
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default: loopback only).")
         parser.add_argument("--port", type=int, default=0, help="Port (default: a free one, printed at start).")
         parser.add_argument("--latency-ms", type=float, default=0, help="Delay added to every vendor call.")
         parser.add_argument("--admin-username", help="System administrator login (SmarterMail).")
         parser.add_argument("--admin-password", help="System administrator password (SmarterMail).")
         parser.add_argument("--access-token-lifetime", type=float, help="Access token lifetime in seconds.")
+        parser.add_argument("--api-key", help="The only API key accepted (Stripe; default: any sk_… key).")
+        parser.add_argument("--webhook-url", help="Where signed webhooks are POSTed (Stripe).")
+        parser.add_argument("--webhook-secret", help="The webhook signing secret (Stripe).")
 
     def handle(self, *args, name, host, port, latency_ms, **options):
-        simulator_class = import_string(SIMULATORS[name])
+        simulator_class = import_string(all_simulators()[name])
         accepted = inspect.signature(simulator_class).parameters
         extra = {key: value for key, value in options.items() if key in accepted and value is not None}
         if host not in ("127.0.0.1", "localhost", "::1"):

@@ -1,0 +1,424 @@
+"""Writes of the payments app: sending a client to a gateway, recording what a gateway reports, webhooks, refunds
+and gateway settings. Money is only ever recorded through billing's services (payment_record, refund_record): a
+gateway has no second way to mark an invoice paid. Each function audits with the acting user."""
+import logging
+import uuid
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import emails
+from billing.models import Invoice, Payment
+from billing.services.payments import payment_record
+from billing.services.transactions import refund_record, refundable
+from payments.gateways.base import GatewayError, SignatureError
+from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
+from payments.registry import gateway_classes, get_gateway, settings_for
+from portal.activity import Actor, log_activity
+from portal.models import ActivityLog
+
+logger = logging.getLogger(__name__)
+
+
+def _payable(invoice):
+    return invoice.status == Invoice.Status.UNPAID and invoice.balance > 0
+
+
+def _enabled_gateway(key):
+    if key not in gateway_classes():
+        raise ValidationError(f"There is no payment gateway {key!r}.")
+    gateway = get_gateway(key)
+    if not gateway.settings.enabled:
+        raise ValidationError(f"{gateway.settings} is not available for payments.")
+    return gateway
+
+
+def checkout_start(*, invoice, gateway_key, actor, success_url, cancel_url, save_method=False):
+    """Open a hosted payment at the gateway for what the invoice still owes; returns the URL to send the client
+    to. `success_url` may contain {ATTEMPT} (replaced by the attempt's key) and the gateway's own placeholders."""
+    gateway = _enabled_gateway(gateway_key)
+    invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
+    if not _payable(invoice):
+        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to pay.")
+    attempt = ChargeAttempt.objects.create(
+        invoice=invoice, gateway=gateway.key, kind=ChargeAttempt.Kind.CHECKOUT, amount=invoice.balance,
+        currency=invoice.currency, idempotency_key=f"{gateway.key}:invoice:{invoice.pk}:checkout:{uuid.uuid4().hex}",
+        save_method=bool(save_method and gateway.supports_saved_methods),
+    )
+    known = PaymentMethod.objects.filter(client=invoice.client, gateway=gateway.key).order_by("-is_default").first()
+    try:
+        redirect = gateway.start_payment(
+            invoice, amount=attempt.amount, attempt_key=attempt.idempotency_key,
+            success_url=success_url.replace("{ATTEMPT}", attempt.idempotency_key), cancel_url=cancel_url,
+            save_method=attempt.save_method, customer_id=known.customer_id if known else "",
+        )
+    except (GatewayError, ValueError) as exc:
+        attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, str(exc)[:255]
+        attempt.save(update_fields=["status", "reason", "updated_at"])
+        log_activity(actor=actor, action="payment.checkout_failed", target=invoice,
+                     message=f"{gateway.settings} could not start a payment of invoice {invoice}: {exc}",
+                     data={"attempt": attempt.pk, "gateway": gateway.key})
+        raise
+    attempt.reference = redirect.reference
+    attempt.save(update_fields=["reference", "updated_at"])
+    log_activity(actor=actor, action="payment.checkout_started", target=invoice,
+                 message=f"Payment of {attempt.amount} {attempt.currency} started at {gateway.settings} "
+                         f"for invoice {invoice}",
+                 data={"attempt": attempt.pk, "gateway": gateway.key, "reference": redirect.reference})
+    return redirect.url
+
+
+def checkout_confirm(*, client, gateway_key, reference, actor):
+    """The client is back from the hosted page: ask the gateway (never the browser) whether it was paid, and
+    record it if so. Returns (attempt, outcome)."""
+    attempt = ChargeAttempt.objects.select_related("invoice").filter(
+        gateway=gateway_key, reference=reference, invoice__client=client).first()
+    if attempt is None:
+        raise ValidationError("This payment is not one of yours.")
+    gateway = get_gateway(gateway_key)
+    report = gateway.confirm(reference)
+    outcome = report_record(gateway=gateway, report=report, actor=actor)
+    attempt.refresh_from_db()
+    return attempt, outcome
+
+
+def _find_attempt(gateway, report):
+    attempts = ChargeAttempt.objects.select_for_update().select_related("invoice")
+    if report.attempt_key:
+        attempt = attempts.filter(gateway=gateway.key, idempotency_key=report.attempt_key).first()
+        if attempt is not None:
+            return attempt
+    for reference in {report.reference, report.transaction_id} - {""}:
+        attempt = attempts.filter(gateway=gateway.key, reference=reference).first()
+        if attempt is not None:
+            return attempt
+    return None
+
+
+@transaction.atomic
+def report_record(*, gateway, report, actor):
+    """What a gateway reports about money for an invoice (a confirmation or a webhook), recorded once whichever
+    arrives first: a paid report whose amount and currency match the attempt is a payment (payment_record,
+    unique per gateway transaction id); a mismatch is kept as an unapplied payment for staff, never as paid.
+    Returns a GatewayEvent.Outcome."""
+    attempt = _find_attempt(gateway, report)
+    invoice = attempt.invoice if attempt is not None else (
+        Invoice.objects.filter(pk=report.invoice_id).first() if report.invoice_id else None)
+    if invoice is None:
+        return GatewayEvent.Outcome.IGNORED
+    if not report.paid:
+        if attempt is not None and attempt.status == ChargeAttempt.Status.PENDING and report.reason:
+            attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, report.reason[:255]
+            attempt.save(update_fields=["status", "reason", "updated_at"])
+            log_activity(actor=actor, action="payment.charge_failed", target=invoice,
+                         message=f"{gateway.settings} payment of invoice {invoice} failed: {report.reason}",
+                         data={"attempt": attempt.pk, "reason": report.reason})
+            return GatewayEvent.Outcome.FAILED_CHARGE
+        return GatewayEvent.Outcome.IGNORED
+    existing = Payment.objects.filter(gateway=gateway.key, transaction_id=report.transaction_id).first()
+    expected = attempt.amount if attempt is not None else invoice.balance
+    if existing is not None and existing.invoice_id == invoice.pk:
+        payment, created = existing, False  # the other of confirmation and webhook got here first
+    elif report.currency != invoice.currency or report.amount != expected:
+        return _unapplied(gateway, report, attempt, invoice, expected, actor)
+    else:
+        fees = report.fees if report.fees is not None else gateway.fees(report.transaction_id, report.currency)
+        result = payment_record(invoice=invoice, amount=report.amount, transaction_id=report.transaction_id,
+                                gateway=gateway.key, actor=actor, fees=fees or 0,
+                                note=f"{gateway.settings} {report.reference}")
+        payment, created = result.payment, result.created
+    if attempt is not None and attempt.status != ChargeAttempt.Status.SUCCEEDED:
+        attempt.status, attempt.payment, attempt.reason = ChargeAttempt.Status.SUCCEEDED, payment, ""
+        attempt.received_amount, attempt.received_currency = report.amount, report.currency
+        attempt.next_retry_at = None
+        attempt.save(update_fields=["status", "payment", "reason", "received_amount", "received_currency",
+                                    "next_retry_at", "updated_at"])
+        if attempt.save_method:
+            _method_save(gateway, attempt, report, actor)
+    return GatewayEvent.Outcome.PAID if created else GatewayEvent.Outcome.ALREADY
+
+
+def _method_save(gateway, attempt, report, actor):
+    """Keep the card the client asked to save with this payment (the gateway's ids, brand, last four, expiry)."""
+    try:
+        saved = gateway.saved_method(report.transaction_id)
+    except GatewayError as exc:
+        logger.warning("Could not read the saved method of %s %s: %s", gateway.key, report.transaction_id, exc)
+        return None
+    if saved is None:
+        return None
+    client = attempt.invoice.client
+    method, created = PaymentMethod.objects.get_or_create(
+        gateway=gateway.key, method_id=saved.method_id,
+        defaults={"client": client, "customer_id": saved.customer_id, "brand": saved.brand, "last4": saved.last4,
+                  "exp_month": saved.exp_month, "exp_year": saved.exp_year,
+                  "is_default": not PaymentMethod.objects.filter(client=client, gateway=gateway.key).exists()})
+    if created:
+        log_activity(actor=actor, action="payment.method_saved", target=client,
+                     message=f"{method} saved at {gateway.settings} for automatic payments",
+                     data={"method": method.pk, "gateway": gateway.key})
+    return method
+
+
+def _unapplied(gateway, report, attempt, invoice, expected, actor):
+    message = (f"{gateway.settings} reports {report.amount} {report.currency} received for invoice {invoice}, which "
+               f"expected {expected} {invoice.currency}: not applied, left for staff ({report.transaction_id})")
+    if attempt is None:
+        attempt = ChargeAttempt.objects.create(
+            invoice=invoice, gateway=gateway.key, amount=expected, currency=invoice.currency,
+            idempotency_key=f"{gateway.key}:unapplied:{report.transaction_id or uuid.uuid4().hex}",
+            reference=report.reference)
+    if attempt.status != ChargeAttempt.Status.UNAPPLIED:
+        attempt.status, attempt.reason = ChargeAttempt.Status.UNAPPLIED, message[:255]
+        attempt.received_amount, attempt.received_currency = report.amount, report.currency
+        attempt.received_transaction_id = report.transaction_id
+        attempt.save(update_fields=["status", "reason", "received_amount", "received_currency",
+                                    "received_transaction_id", "updated_at"])
+        log_activity(actor=actor, action="payment.unapplied", target=invoice, message=message,
+                     data={"attempt": attempt.pk, "amount": str(report.amount), "currency": report.currency,
+                           "expected": str(expected), "transaction_id": report.transaction_id})
+    return GatewayEvent.Outcome.MISMATCH
+
+
+@transaction.atomic
+def unapplied_apply(*, attempt, actor):
+    """Staff apply money a gateway received that did not match the invoice: recorded as a payment of what was
+    received (less than the balance leaves the invoice unpaid; more goes to credit). Money in another currency
+    cannot be applied: refund it at the gateway."""
+    attempt = ChargeAttempt.objects.select_for_update().select_related("invoice").get(pk=attempt.pk)
+    if attempt.status != ChargeAttempt.Status.UNAPPLIED:
+        raise ValidationError(f"This charge is {attempt.get_status_display().lower()}: there is nothing to apply.")
+    invoice = attempt.invoice
+    if attempt.received_currency != invoice.currency:
+        raise ValidationError(f"{attempt.received_amount} {attempt.received_currency} cannot pay an invoice in "
+                              f"{invoice.currency}: refund it at the gateway.")
+    gateway = get_gateway(attempt.gateway)
+    result = payment_record(invoice=invoice, amount=attempt.received_amount,
+                            transaction_id=attempt.received_transaction_id, gateway=gateway.key, actor=actor,
+                            fees=gateway.fees(attempt.received_transaction_id, invoice.currency) or 0,
+                            note=f"Applied by staff: received {attempt.received_amount}, expected {attempt.amount}")
+    attempt.status, attempt.payment = ChargeAttempt.Status.SUCCEEDED, result.payment
+    attempt.save(update_fields=["status", "payment", "updated_at"])
+    return result
+
+
+def webhook_actor(gateway_key, request):
+    return Actor(ActivityLog.ActorType.SYSTEM, f"webhook:{gateway_key}", ip_address=request.META.get("REMOTE_ADDR"))
+
+
+def webhook_receive(*, gateway_key, request):
+    """A gateway's webhook: (HTTP status, text). Unsigned, tampered, stale → 400, nothing recorded, audited. Each
+    event id is processed once (a repeat answers 200: the gateway stops sending it); unknown or unrelated events
+    answer 200 and are logged; an error while processing answers 500 so the gateway sends the event again."""
+    if gateway_key not in gateway_classes():
+        return 404, "Unknown gateway."
+    actor = webhook_actor(gateway_key, request)
+    gateway = get_gateway(gateway_key)
+    try:
+        event = gateway.parse_event(request)
+    except SignatureError as exc:
+        log_activity(actor=actor, action="payment.webhook_refused",
+                     message=f"A {gateway_key} webhook was refused: {exc}",
+                     data={"gateway": gateway_key, "reason": str(exc), "ip": request.META.get("REMOTE_ADDR")})
+        return 400, f"Refused: {exc}."
+    try:
+        with transaction.atomic():
+            row = GatewayEvent.objects.create(gateway=gateway_key, event_id=event.id, type=event.type,
+                                              payload=event.payload)
+    except IntegrityError:
+        row = GatewayEvent.objects.get(gateway=gateway_key, event_id=event.id)
+        if row.outcome not in (GatewayEvent.Outcome.PENDING, GatewayEvent.Outcome.ERROR):
+            logger.info("%s event %s received again: already processed (%s)", gateway_key, event.id, row.outcome)
+            return 200, "Already processed."
+    try:
+        outcome = report_record(gateway=gateway, report=event.report, actor=actor) if event.report else \
+            GatewayEvent.Outcome.IGNORED
+    except Exception as exc:  # the gateway retries on a 5xx; staff see the error on the event
+        logger.exception("%s event %s could not be processed", gateway_key, event.id)
+        GatewayEvent.objects.filter(pk=row.pk).update(outcome=GatewayEvent.Outcome.ERROR,
+                                                      message=f"{type(exc).__name__}: {exc}"[:255])
+        return 500, "Processing error; send it again."
+    GatewayEvent.objects.filter(pk=row.pk).update(outcome=outcome, processed_at=timezone.now(), message="")
+    if outcome == GatewayEvent.Outcome.IGNORED:
+        logger.info("%s event %s (%s) is not about a portal payment", gateway_key, event.id, event.type)
+    return 200, GatewayEvent.Outcome(outcome).label
+
+
+def refund_through_gateway(*, payment, amount, actor):
+    """Return money of a gateway payment through the gateway's API, then record it with refund_record. Checked
+    first so that the gateway never refunds what the books cannot."""
+    payment = Payment.objects.select_related("invoice").get(pk=payment.pk)
+    if payment.gateway not in gateway_classes() or payment.amount <= 0 or payment.invoice is None:
+        raise ValidationError("Only a payment received through an online gateway can be refunded through it.")
+    gateway = get_gateway(payment.gateway)
+    if not gateway.supports_refunds:
+        raise ValidationError(f"{gateway.label} cannot refund through its API: refund by hand and record it.")
+    invoice = payment.invoice
+    if invoice.status != Invoice.Status.PAID:
+        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: only a paid invoice's "
+                              "payments can be refunded.")
+    left = min(refundable(invoice), payment.amount - sum(r.amount_out for r in payment.refunds.all()))
+    if amount <= 0 or amount > left:
+        raise ValidationError({"amount": f"Refund between 0.01 and {left} {payment.currency}."})
+    key = f"{gateway.key}:refund:{payment.pk}:{payment.refunds.count() + 1}:{amount}"
+    try:
+        result = gateway.refund(payment, amount, idempotency_key=key)
+    except GatewayError as exc:
+        log_activity(actor=actor, action="payment.refund_failed", target=invoice,
+                     message=f"{gateway.label} refused the refund of {amount} {payment.currency}: {exc.message}",
+                     data={"payment": payment.pk, "code": exc.code, "permanent": exc.permanent})
+        raise
+    return refund_record(invoice=invoice, amount=result.amount, transaction_id=result.transaction_id,
+                         gateway=gateway.key, actor=actor, note=f"Refund of {payment.transaction_id} ({result.status})")
+
+
+@transaction.atomic
+def gateway_settings_update(*, gateway_key, actor, enabled, display_name, test_mode, options, secrets):
+    """Save a gateway's settings. A secret left empty keeps the stored one; the audit names what changed,
+    never a secret's value."""
+    row = GatewaySettings.objects.select_for_update().get(pk=settings_for(gateway_key).pk)
+    stored = row.secret_values()
+    changed_secrets = sorted(name for name, value in secrets.items() if value and value != stored.get(name))
+    stored.update({name: value for name, value in secrets.items() if value})
+    errors = gateway_classes()[gateway_key].check_settings(test_mode=test_mode, options=options, secrets=stored)
+    if errors:
+        raise ValidationError({f"option_{name}": message for name, message in errors.items()})
+    before = {"enabled": row.enabled, "display_name": row.display_name, "test_mode": row.test_mode,
+              "options": row.options}
+    row.enabled, row.display_name, row.test_mode, row.options = enabled, display_name, test_mode, options
+    row.set_secret_values(stored)
+    row.save()
+    after = {"enabled": enabled, "display_name": display_name, "test_mode": test_mode, "options": options}
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    log_activity(actor=actor, action="payment.gateway_settings", target=row,
+                 message=f"Settings of {gateway_key} saved" + (f"; new {', '.join(changed_secrets)}" if changed_secrets
+                                                               else ""),
+                 data={"changes": changes, "secrets_changed": changed_secrets})
+    return row
+
+
+@transaction.atomic
+def method_remove(*, method, actor):
+    """The client removes a saved card: the gateway forgets it, the portal deletes its record, and the newest
+    remaining card becomes the default. A temporary gateway error leaves everything as it was."""
+    method = PaymentMethod.objects.select_for_update().get(pk=method.pk)
+    get_gateway(method.gateway).detach(method)
+    client, label, was_default = method.client, str(method), method.is_default
+    ChargeAttempt.objects.filter(method=method).update(method=None)
+    method.delete()
+    if was_default:
+        newest = PaymentMethod.objects.filter(client=client).order_by("-created_at", "-pk").first()
+        if newest is not None:
+            PaymentMethod.objects.filter(pk=newest.pk).update(is_default=True)
+    log_activity(actor=actor, action="payment.method_removed", target=client, message=f"Saved card {label} removed")
+
+
+# --- automatic charges of saved methods, and dunning ---------------------------------------------------------
+
+# Days after the due date on which a declined automatic charge is tried again (the first try is on the due date).
+DUNNING_DAYS = (1, 3, 5)
+TEMPORARY_RETRY = timedelta(hours=1)
+
+
+def default_method(client):
+    """The client's default saved method at an enabled gateway that can charge it, or None."""
+    enabled = [key for key, cls in gateway_classes().items() if cls.supports_saved_methods]
+    enabled = GatewaySettings.objects.filter(enabled=True, gateway__in=enabled).values_list("gateway", flat=True)
+    return PaymentMethod.objects.filter(client=client, gateway__in=list(enabled)).order_by("-is_default", "-pk").first()
+
+
+def _dunning_retry(invoice, failures):
+    """When to try again after `failures` declined automatic charges (None: no more tries)."""
+    if failures > len(DUNNING_DAYS):
+        return None
+    day = invoice.due_date + timedelta(days=DUNNING_DAYS[failures - 1])
+    return timezone.make_aware(datetime.combine(day, time(hour=6)))
+
+
+def charge_saved_method(*, invoice, actor, now=None):
+    """Charge what the invoice owes to the client's default saved method, off-session. One ChargeAttempt per try;
+    its idempotency key (gateway, invoice, try number) is sent to the gateway, so retrying the same try after a
+    timeout charges once. A decline or a card needing authentication fails the try, schedules the next (dunning
+    days after the due date) and e-mails the client a link to pay; a temporary error keeps the try pending, to be
+    repeated with the same key. Returns the ChargeAttempt."""
+    now = now or timezone.now()
+    invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
+    if not _payable(invoice):
+        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to charge.")
+    tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
+    attempt = tries.filter(status=ChargeAttempt.Status.PENDING).order_by("-pk").first()
+    if attempt is None:
+        method = default_method(invoice.client)
+        if method is None:
+            raise ValidationError(f"The client of invoice {invoice} has no saved payment method.")
+        number = tries.count() + 1
+        attempt = ChargeAttempt.objects.create(
+            invoice=invoice, gateway=method.gateway, kind=ChargeAttempt.Kind.OFF_SESSION, method=method,
+            idempotency_key=f"{method.gateway}:invoice:{invoice.pk}:auto:{number}", amount=invoice.balance,
+            currency=invoice.currency, next_retry_at=now + TEMPORARY_RETRY)  # retried with its key if this run dies
+    gateway = get_gateway(attempt.gateway)
+    try:
+        report = gateway.charge(invoice, attempt.method, attempt.idempotency_key, amount=attempt.amount)
+    except GatewayError as exc:
+        if not exc.permanent:
+            attempt.reason, attempt.next_retry_at = f"Temporary: {exc.message}"[:255], now + TEMPORARY_RETRY
+            attempt.save(update_fields=["reason", "next_retry_at", "updated_at"])
+            return attempt
+        # (the gateway's payment_failed webhook may have marked this very try failed already)
+        failures = tries.filter(status=ChargeAttempt.Status.FAILED).exclude(pk=attempt.pk).count() + 1
+        attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, (exc.code or exc.message)[:255]
+        attempt.next_retry_at = _dunning_retry(invoice, failures)
+        attempt.save(update_fields=["status", "reason", "next_retry_at", "updated_at"])
+        log_activity(actor=actor, action="payment.charge_failed", target=invoice,
+                     message=f"Automatic charge of {attempt.amount} {attempt.currency} to {attempt.method} for "
+                             f"invoice {invoice} failed: {exc.code or exc.message}",
+                     data={"attempt": attempt.pk, "reason": exc.code, "next_retry_at":
+                           attempt.next_retry_at.isoformat() if attempt.next_retry_at else None})
+        _pay_link_email(invoice, attempt, exc.code)
+        return attempt
+    if not report.paid:  # e.g. still processing: the webhook records it; until then, ask again later
+        attempt.reason, attempt.next_retry_at = report.reason[:255], now + TEMPORARY_RETRY
+        attempt.save(update_fields=["reason", "next_retry_at", "updated_at"])
+        return attempt
+    report_record(gateway=gateway, report=report, actor=actor)
+    attempt.refresh_from_db()
+    return attempt
+
+
+def _pay_link_email(invoice, attempt, code):
+    if code == "authentication_required":
+        why = "your bank asks you to confirm this payment yourself"
+    else:
+        why = "your card was declined"
+    emails.queue_custom_email(
+        client=invoice.client, invoice=invoice, name="Automatic Payment Failed",
+        event_key=f"payment.charge_failed:{attempt.pk}",
+        subject="Payment of invoice {{ invoice_num }} did not go through",
+        message=("Dear {{ client_first_name }},\n\nWe tried to charge {{ invoice_total }} for invoice "
+                 "{{ invoice_num }} to your saved card, but " + why + ". Please pay it here:\n\n"
+                 "{{ invoice_link }}\n\nThank you."))
+
+
+def charge_due_invoices(*, now=None, actor=None):
+    """The periodic run: every unpaid invoice due by today whose client has a saved method at an enabled gateway,
+    not yet tried, or whose last try's retry time has come. Returns {outcome: count}."""
+    now = now or timezone.now()
+    actor = actor or Actor.system("payments.charge_due_invoices")
+    today = timezone.localdate(now)
+    counts = {}
+    due = Invoice.objects.filter(status=Invoice.Status.UNPAID, due_date__lte=today,
+                                 client__payment_methods__isnull=False).distinct().order_by("due_date", "pk")
+    for invoice in due.iterator():
+        if invoice.balance <= 0 or default_method(invoice.client) is None:
+            continue
+        last = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION).order_by("-pk").first()
+        if last is not None and (last.next_retry_at is None or last.next_retry_at > now):
+            continue
+        try:
+            attempt = charge_saved_method(invoice=invoice, actor=actor, now=now)
+        except ValidationError:
+            continue
+        counts[attempt.status] = counts.get(attempt.status, 0) + 1
+    return counts
