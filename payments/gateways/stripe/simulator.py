@@ -1,5 +1,5 @@
 """A simulator of the parts of Stripe's API the portal uses, in the vendor simulators' framework
-(provisioning/simulators/base.py): run it with `manage.py run_simulator stripe`, or start it in a test.
+(provisioning/simulation/base.py): run it with `manage.py run_simulator stripe`, or start it in a test.
 
     sim = StripeSimulator(api_key="sk_test_sim", webhook_secret="whsec_sim").start()
     # the stripe library pointed at sim.url creates a Checkout Session; its `url` is the hosted page here:
@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl
 
 from payments.money import from_minor
-from provisioning.simulators.base import Response, Simulator, route
+from provisioning.simulation.base import Response, Simulator, route
 
 TEST_CARDS = {
     "4242424242424242": None,
