@@ -47,6 +47,15 @@ class PaymentReport:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """What the gateway knows of a charge the portal never heard back about (reconciliation): `state` is paid,
+    failed, expired, open (the client may still pay: left alone) or missing (the gateway never saw it)."""
+
+    state: str
+    report: PaymentReport | None = None
+
+
+@dataclass(frozen=True)
 class SavedMethod:
     """A payment method the gateway keeps for the client (never the card number)."""
 
@@ -108,6 +117,10 @@ class Gateway:
     def confirm(self, reference) -> PaymentReport:
         """Ask the gateway for the state of an attempt (the return page never trusts the browser)."""
         raise NotImplementedError
+
+    def lookup(self, attempt) -> Lookup:
+        """Ask the gateway about a ChargeAttempt by its reference or its idempotency key (reconciliation)."""
+        raise GatewayError(f"{self.label} cannot be asked about past charges.", permanent=True)
 
     def fees(self, transaction_id, currency):
         """The gateway's fee on a payment, in the currency, when it reports one (else None)."""

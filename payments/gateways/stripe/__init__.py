@@ -11,6 +11,7 @@ from payments.gateways.base import (
     Event,
     Gateway,
     GatewayError,
+    Lookup,
     PaymentReport,
     Redirect,
     RefundResult,
@@ -112,6 +113,38 @@ class StripeGateway(Gateway):
     def confirm(self, reference):
         session = self._call(self.client().v1.checkout.sessions.retrieve, reference)
         return self._session_report(session.to_dict(), with_fees=True)
+
+    def lookup(self, attempt):
+        """Reconciliation: the Checkout Session by its id, or the PaymentIntent by its id or (an off-session charge
+        whose answer was lost) by the idempotency key the portal put in its metadata (Stripe's search API)."""
+        try:
+            if attempt.kind == "checkout":
+                if not attempt.reference:
+                    return Lookup("missing")
+                session = self._call(self.client().v1.checkout.sessions.retrieve, attempt.reference).to_dict()
+                report = self._session_report(session, with_fees=True)
+                if report.paid:
+                    return Lookup("paid", report)
+                return Lookup("expired" if session.get("status") == "expired" else "open", report)
+            if attempt.reference:
+                intent = self._call(self.client().v1.payment_intents.retrieve, attempt.reference).to_dict()
+            else:
+                key = attempt.idempotency_key.replace("\\", "\\\\").replace("'", "\\'")
+                found = self._call(self.client().v1.payment_intents.search,
+                                   {"query": f"metadata['attempt']:'{key}'", "limit": 1}).to_dict()
+                if not found.get("data"):
+                    return Lookup("missing")
+                intent = found["data"][0]
+        except GatewayError as exc:
+            if exc.code == "resource_missing":
+                return Lookup("missing")
+            raise
+        report = self._intent_report(intent, with_fees=True)
+        if report.paid:
+            return Lookup("paid", report)
+        if intent.get("status") in ("requires_payment_method", "requires_action", "canceled") and report.reason:
+            return Lookup("failed", report)
+        return Lookup("open", report)
 
     def _session_report(self, session, *, with_fees):
         metadata = session.get("metadata") or {}

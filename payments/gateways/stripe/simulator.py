@@ -175,6 +175,8 @@ class StripeSimulator(Simulator):
 
     @route("GET", "/v1/payment_intents/{intent_id}")
     def get_intent(self, request, intent_id):
+        if intent_id == "search":
+            return self.search_intents(request)
         expand = [value for key, value in request.query.items() if key.startswith("expand")]
         with self.lock:
             intent = self.intents.get(intent_id)
@@ -188,6 +190,17 @@ class StripeSimulator(Simulator):
                     charge["balance_transaction"] = self.balance_transactions[charge["balance_transaction"]]
                 intent["latest_charge"] = charge
             return Response(200, intent)
+
+    def search_intents(self, request):
+        """GET /v1/payment_intents/search?query=metadata['key']:'value' (the one query form the portal uses)."""
+        match = re.fullmatch(r"metadata\['(\w+)'\]:'((?:[^'\\]|\\.)*)'", request.query.get("query", "").strip())
+        if match is None:
+            return self.error(400, "invalid_request_error", "Unsupported search query.", param="query")
+        name, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
+        with self.lock:
+            found = [dict(i) for i in self.intents.values() if (i.get("metadata") or {}).get(name) == value]
+        return Response(200, {"object": "search_result", "data": found, "has_more": False, "next_page": None,
+                              "url": "/v1/payment_intents/search"})
 
     # --- refunds -------------------------------------------------------------------------------------------
 
