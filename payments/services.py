@@ -229,18 +229,22 @@ def webhook_receive(*, gateway_key, request):
                                               payload=event.payload)
     except IntegrityError:
         row = GatewayEvent.objects.get(gateway=gateway_key, event_id=event.id)
-        if row.outcome not in (GatewayEvent.Outcome.PENDING, GatewayEvent.Outcome.ERROR):
-            logger.info("%s event %s received again: already processed (%s)", gateway_key, event.id, row.outcome)
-            return 200, "Already processed."
     try:
-        outcome = report_record(gateway=gateway, report=event.report, actor=actor) if event.report else \
-            GatewayEvent.Outcome.IGNORED
+        # The event's row is locked while it is processed: copies of it delivered at once wait here and then find
+        # it processed, so it is processed once and its outcome is the first delivery's, never overwritten.
+        with transaction.atomic():
+            done = GatewayEvent.objects.select_for_update().values_list("outcome", flat=True).get(pk=row.pk)
+            if done not in (GatewayEvent.Outcome.PENDING, GatewayEvent.Outcome.ERROR):
+                logger.info("%s event %s received again: already processed (%s)", gateway_key, event.id, done)
+                return 200, "Already processed."
+            outcome = report_record(gateway=gateway, report=event.report, actor=actor) if event.report else \
+                GatewayEvent.Outcome.IGNORED
+            GatewayEvent.objects.filter(pk=row.pk).update(outcome=outcome, processed_at=timezone.now(), message="")
     except Exception as exc:  # the gateway retries on a 5xx; staff see the error on the event
         logger.exception("%s event %s could not be processed", gateway_key, event.id)
         GatewayEvent.objects.filter(pk=row.pk).update(outcome=GatewayEvent.Outcome.ERROR,
                                                       message=f"{type(exc).__name__}: {exc}"[:255])
         return 500, "Processing error; send it again."
-    GatewayEvent.objects.filter(pk=row.pk).update(outcome=outcome, processed_at=timezone.now(), message="")
     if outcome == GatewayEvent.Outcome.IGNORED:
         logger.info("%s event %s (%s) is not about a portal payment", gateway_key, event.id, event.type)
     return 200, GatewayEvent.Outcome(outcome).label
