@@ -2,11 +2,13 @@
 the reconciliation job racing them, record one Payment and one effect on the invoice (its amount paid, one
 settlement, no overpayment credit). SQLite takes one writer at a time, so it cannot show a race."""
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, Invoice, Payment
 from payments import reconcile
@@ -112,10 +114,6 @@ def test_the_webhooks_racing_the_return_page_record_one_payment(signed_in, owner
 
 
 def test_reconciliation_racing_the_webhook_records_one_payment(signed_in, owner, stripe_enabled, stripe_sim):
-    from datetime import timedelta  # noqa: PLC0415 - standard library, not a project import
-
-    from django.utils import timezone  # noqa: PLC0415 - not a project import
-
     invoice, _session, _redirect = paid_at_stripe(signed_in, owner, stripe_sim)
     (_event, payload, header), = stripe_sim.events_of("payment_intent.succeeded")
     later = timezone.now() + timedelta(minutes=20)
