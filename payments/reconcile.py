@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from payments import services
 from payments.gateways.base import GatewayError
 from payments.models import ChargeAttempt, GatewaySettings
 from payments.registry import gateway_classes, get_gateway
@@ -63,11 +64,27 @@ def reconcile_attempt(*, attempt, gateway, actor):
         return done
     if found.state == "failed":
         report_record(gateway=gateway, report=found.report, actor=actor)
+        if attempt.kind == ChargeAttempt.Kind.OFF_SESSION:
+            _dunning_after_failure(attempt)
         return "failed"
     if found.state == "expired" or (found.state == "missing" and attempt.kind == ChargeAttempt.Kind.CHECKOUT):
         # A checkout without a session at the gateway never reached the client: nothing can be paid on it.
         return "expired" if _expire(attempt, gateway, actor, found.state) else "left"
     return "left"
+
+
+def _dunning_after_failure(attempt):
+    """An automatic charge declined while nobody listened: what charge_saved_method does on a decline — the next
+    try on the next dunning day and the client's pay link — so the dunning job neither retries it at once nor
+    skips the e-mail."""
+    attempt = ChargeAttempt.objects.select_related("invoice__client").get(pk=attempt.pk)
+    if attempt.status != ChargeAttempt.Status.FAILED:
+        return
+    failures = ChargeAttempt.objects.filter(invoice=attempt.invoice, kind=ChargeAttempt.Kind.OFF_SESSION,
+                                            status=ChargeAttempt.Status.FAILED).count()
+    attempt.next_retry_at = services._dunning_retry(attempt.invoice, failures)
+    attempt.save(update_fields=["next_retry_at", "updated_at"])
+    services._pay_link_email(attempt.invoice, attempt, attempt.reason)
 
 
 @transaction.atomic

@@ -8,14 +8,14 @@ import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from billing.models import CreditLedgerEntry, Invoice, Payment
+from billing.models import CreditLedgerEntry, EmailLog, Invoice, Payment
 from payments import reconcile, services, tasks
 from payments.jobs import PERIODIC_JOBS
 from payments.models import ChargeAttempt
 from portal.jobs import all_jobs
 from portal.models import ActivityLog, JobRun
 from tests.payments.conftest import deliver, start_checkout, unpaid_invoice
-from tests.payments.test_saved_cards import due_today, saved_card
+from tests.payments.test_saved_cards import at, due_today, saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +134,8 @@ def test_an_off_session_decline_whose_answer_was_lost_fails_the_attempt(owner, s
     assert reconcile.reconcile_charges(now=later()) == {"failed": 1}
     attempt.refresh_from_db()
     assert (attempt.status, attempt.reason) == (ChargeAttempt.Status.FAILED, "insufficient_funds")
+    assert attempt.next_retry_at == at(invoice.due_date + timedelta(days=1), 6)  # the first dunning day
+    assert EmailLog.objects.get(event_key=f"payment.charge_failed:{attempt.pk}").client == owner
     assert ActivityLog.objects.filter(action="payment.charge_failed").count() == 1
     assert not Payment.objects.exists()
 
