@@ -163,3 +163,15 @@ def test_the_job_is_scheduled_and_its_task_records_the_run(signed_in, owner, str
     assert job.task == "payments.tasks.reconcile_charges" and job in all_jobs()
     assert tasks.reconcile_charges() == "{}"
     assert JobRun.objects.filter(name="payments_reconcile_charges").exists()
+
+
+def test_a_payment_that_differs_from_the_attempt_is_left_for_staff_not_recorded(signed_in, owner, stripe_enabled,
+                                                                                stripe_sim):
+    paid_checkout_with_lost_webhooks(signed_in, owner, stripe_sim)
+    ChargeAttempt.objects.update(amount="30.00")  # the portal asked for 30.00; Stripe took 25.00
+    assert reconcile.reconcile_charges(now=later()) == {"mismatch": 1}
+    attempt = ChargeAttempt.objects.get()
+    assert (attempt.status, str(attempt.received_amount)) == (ChargeAttempt.Status.UNAPPLIED, "25.00")
+    assert not Payment.objects.exists()
+    assert ActivityLog.objects.get(action="payment.reconciled").data["outcome"] == "mismatch"
+    assert reconcile.reconcile_charges(now=later(40)) == {}
