@@ -19,16 +19,17 @@ logger = logging.getLogger(__name__)
 
 # A pending attempt younger than this is left to the webhook and the return page.
 RECONCILE_AFTER = timedelta(minutes=15)
-# How many attempts one run asks about (the oldest first); the rest wait for the next run.
+# How many attempts one run asks about; the rest wait for the next run.
 BATCH = 200
 
 
 def pending_attempts(*, now, older_than=RECONCILE_AFTER):
-    """Pending attempts older than `older_than` at the enabled gateways, oldest first."""
+    """Pending attempts older than `older_than` at the enabled gateways, the longest not asked about first (an
+    attempt left pending is touched, so a run's batch moves on past open sessions to the others)."""
     enabled = GatewaySettings.objects.filter(enabled=True, gateway__in=list(gateway_classes())).values_list(
         "gateway", flat=True)
     return ChargeAttempt.objects.filter(status=ChargeAttempt.Status.PENDING, gateway__in=list(enabled),
-                                        created_at__lte=now - older_than).order_by("created_at", "pk")
+                                        created_at__lte=now - older_than).order_by("updated_at", "pk")
 
 
 def reconcile_charges(*, now=None, older_than=RECONCILE_AFTER, actor=None, limit=BATCH):
@@ -48,6 +49,9 @@ def reconcile_charges(*, now=None, older_than=RECONCILE_AFTER, actor=None, limit
         except GatewayError as exc:
             logger.warning("Reconciling %s with %s failed: %s", attempt.idempotency_key, attempt.gateway, exc)
             outcome = "error"
+        if outcome in ("left", "error"):
+            ChargeAttempt.objects.filter(pk=attempt.pk, status=ChargeAttempt.Status.PENDING).update(
+                updated_at=timezone.now())
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

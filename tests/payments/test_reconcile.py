@@ -175,3 +175,14 @@ def test_a_payment_that_differs_from_the_attempt_is_left_for_staff_not_recorded(
     assert not Payment.objects.exists()
     assert ActivityLog.objects.get(action="payment.reconciled").data["outcome"] == "mismatch"
     assert reconcile.reconcile_charges(now=later(40)) == {}
+
+
+def test_open_sessions_do_not_keep_a_small_batch_from_the_others(signed_in, owner, stripe_enabled, stripe_sim):
+    start_checkout(signed_in, unpaid_invoice(owner))  # abandoned: open at Stripe
+    paid_checkout_with_lost_webhooks(signed_in, owner, stripe_sim)
+    ChargeAttempt.objects.update(updated_at=later(-60))
+    first = ChargeAttempt.objects.order_by("pk").first()
+    ChargeAttempt.objects.filter(pk=first.pk).update(updated_at=later(-90))  # asked about longest ago
+    assert reconcile.reconcile_charges(now=later(), limit=1) == {"left": 1}
+    assert reconcile.reconcile_charges(now=later(), limit=1) == {"recorded": 1}
+    assert Payment.objects.count() == 1
