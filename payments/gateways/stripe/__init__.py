@@ -61,13 +61,18 @@ class StripeGateway(Gateway):
     # --- the API client --------------------------------------------------------------------------------------
 
     def client(self):
+        """One StripeClient per gateway object (its settings do not change): the library's RequestsClient keeps
+        a session per thread, so the calls of a thread reuse their connection (the automatic-charge run makes
+        thousands from a few threads)."""
         key = self.secrets.get("secret_key", "")
         if not key:
             raise GatewayError("Stripe has no secret key: set it in the staff area (Payments → Gateway settings).",
                                permanent=True)
-        base = (self.options.get("api_base") or settings.STRIPE_API_BASE).rstrip("/")
-        return stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=2,
-                                   http_client=stripe.RequestsClient(timeout=(5, 30)))
+        if getattr(self, "_client", None) is None:
+            base = (self.options.get("api_base") or settings.STRIPE_API_BASE).rstrip("/")
+            self._client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=2,
+                                               http_client=stripe.RequestsClient(timeout=(5, 30)))
+        return self._client
 
     def _call(self, function, *args, **kwargs):
         try:
