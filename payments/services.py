@@ -3,10 +3,14 @@ and gateway settings. Money is only ever recorded through billing's services (pa
 gateway has no second way to mark an invoice paid. Each function audits with the acting user."""
 import logging
 import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time, timedelta
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing import emails
@@ -352,25 +356,43 @@ def charge_saved_method(*, invoice, actor, now=None):
     if not _payable(invoice):
         raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to charge.")
     tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
-    attempt = tries.filter(status=ChargeAttempt.Status.PENDING).order_by("-pk").first()
+    attempt = tries.filter(status=ChargeAttempt.Status.PENDING).select_related("method").order_by("-pk").first()
     if attempt is None:
         method = default_method(invoice.client)
         if method is None:
             raise ValidationError(f"The client of invoice {invoice} has no saved payment method.")
-        number = tries.count() + 1
-        attempt = ChargeAttempt.objects.create(
-            invoice=invoice, gateway=method.gateway, kind=ChargeAttempt.Kind.OFF_SESSION, method=method,
-            idempotency_key=f"{method.gateway}:invoice:{invoice.pk}:auto:{number}", amount=invoice.balance,
-            currency=invoice.currency, next_retry_at=now + TEMPORARY_RETRY)  # retried with its key if this run dies
+        attempt = _new_attempt(invoice, method, tries.count() + 1, now)
     gateway = get_gateway(attempt.gateway)
+    report, error = _gateway_charge(gateway, attempt, invoice)
+    return _charge_outcome(gateway, attempt, invoice, report, error, actor=actor, now=now)
+
+
+def _new_attempt(invoice, method, number, now):
+    """The try number `number` of an automatic charge; its unique idempotency key is also the claim: a concurrent
+    run creating the same try fails with IntegrityError."""
+    return ChargeAttempt.objects.create(
+        invoice=invoice, gateway=method.gateway, kind=ChargeAttempt.Kind.OFF_SESSION, method=method,
+        idempotency_key=f"{method.gateway}:invoice:{invoice.pk}:auto:{number}", amount=invoice.balance,
+        currency=invoice.currency, next_retry_at=now + TEMPORARY_RETRY)  # retried with its key if this run dies
+
+
+def _gateway_charge(gateway, attempt, invoice):
+    """The provider call alone (no database access): (report, None) or (None, GatewayError)."""
     try:
-        report = gateway.charge(invoice, attempt.method, attempt.idempotency_key, amount=attempt.amount)
+        return gateway.charge(invoice, attempt.method, attempt.idempotency_key, amount=attempt.amount), None
     except GatewayError as exc:
+        return None, exc
+
+
+def _charge_outcome(gateway, attempt, invoice, report, exc, *, actor, now):
+    """Record what the gateway answered to one try (see charge_saved_method). Returns the ChargeAttempt."""
+    if exc is not None:
         if not exc.permanent:
             attempt.reason, attempt.next_retry_at = f"Temporary: {exc.message}"[:255], now + TEMPORARY_RETRY
             attempt.save(update_fields=["reason", "next_retry_at", "updated_at"])
             return attempt
         # (the gateway's payment_failed webhook may have marked this very try failed already)
+        tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
         failures = tries.filter(status=ChargeAttempt.Status.FAILED).exclude(pk=attempt.pk).count() + 1
         attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, (exc.code or exc.message)[:255]
         attempt.next_retry_at = _dunning_retry(invoice, failures)
@@ -405,24 +427,121 @@ def _pay_link_email(invoice, attempt, code):
                  "{{ invoice_link }}\n\nThank you."))
 
 
-def charge_due_invoices(*, now=None, actor=None):
-    """The periodic run: every unpaid invoice due by today whose client has a saved method at an enabled gateway,
-    not yet tried, or whose last try's retry time has come. Returns {outcome: count}."""
+# Automatic charges a run keeps claimed ahead of the provider calls, per call thread.
+CLAIM_AHEAD = 4
+
+
+def charge_threads(threads=None):
+    """How many automatic charges are sent to the gateways at once (the calls hold no database connection)."""
+    return max(1, threads or getattr(django_settings, "PAYMENT_CHARGE_THREADS", 16))
+
+
+def due_for_charge(now):
+    """The set-based selection of the periodic run: every unpaid invoice due by today with something owed whose
+    client has a saved method at an enabled gateway, not yet tried or whose last try's retry time has come. Each
+    row carries `method_pk` (the default method), `pending_pk` (the try to repeat with its key, if any) and
+    `tries` (how many automatic tries it had). Two queries, however many invoices (gateways, then this)."""
+    chargeable = [key for key, cls in gateway_classes().items() if cls.supports_saved_methods]
+    enabled = list(GatewaySettings.objects.filter(enabled=True, gateway__in=chargeable)
+                   .values_list("gateway", flat=True))
+    methods = PaymentMethod.objects.filter(client=OuterRef("client_id"), gateway__in=enabled)
+    tries = ChargeAttempt.objects.filter(invoice=OuterRef("pk"), kind=ChargeAttempt.Kind.OFF_SESSION)
+    latest = tries.order_by("-pk")
+    return (Invoice.objects.filter(status=Invoice.Status.UNPAID, due_date__lte=timezone.localdate(now))
+            .annotate(owed=F("total") - F("amount_paid") - F("credit_applied"),
+                      method_pk=Subquery(methods.order_by("-is_default", "-pk").values("pk")[:1]),
+                      last_pk=Subquery(latest.values("pk")[:1]),
+                      last_retry=Subquery(latest.values("next_retry_at")[:1]),
+                      pending_pk=Subquery(latest.filter(status=ChargeAttempt.Status.PENDING).values("pk")[:1]),
+                      tries=Coalesce(Subquery(tries.order_by().values("invoice").annotate(n=Count("pk"))
+                                              .values("n")[:1]), 0))
+            .filter(owed__gt=0, method_pk__isnull=False)
+            .filter(Q(last_pk__isnull=True) | Q(last_retry__lte=now))
+            .select_related("client").order_by("due_date", "pk"))
+
+
+def _claim(rows, methods, pendings, now):
+    """Claim a chunk of due invoices for this run: a new try (its unique key is the claim) or the pending try
+    whose retry time has come (a conditional UPDATE moves it an hour ahead; 0 rows: another run has it).
+    Returns [(invoice, attempt)] claimed. One transaction per chunk."""
+    claimed = []
+    with transaction.atomic():
+        # what the invoices owe now (one query): one paid or paid in part since the selection is charged for
+        # what is left, or not at all
+        fresh = {pk: (total, paid, credit) for pk, total, paid, credit in Invoice.objects.filter(
+            pk__in=[invoice.pk for invoice in rows], status=Invoice.Status.UNPAID,
+        ).values_list("pk", "total", "amount_paid", "credit_applied")}
+        for invoice in rows:
+            if invoice.pk not in fresh:
+                continue
+            invoice.total, invoice.amount_paid, invoice.credit_applied = fresh[invoice.pk]
+            if invoice.balance <= 0:
+                continue
+            if invoice.pending_pk is not None:
+                attempt = pendings[invoice.pending_pk]
+                taken = ChargeAttempt.objects.filter(
+                    pk=attempt.pk, status=ChargeAttempt.Status.PENDING, next_retry_at__lte=now,
+                ).update(next_retry_at=now + TEMPORARY_RETRY, updated_at=timezone.now())
+                if not taken:
+                    continue
+            else:
+                try:
+                    with transaction.atomic():
+                        attempt = _new_attempt(invoice, methods[invoice.method_pk], invoice.tries + 1, now)
+                except IntegrityError:
+                    continue  # a concurrent run created this try: it charges it
+            attempt.invoice = invoice
+            claimed.append((invoice, attempt))
+    return claimed
+
+
+def _charge_in_thread(gateway, attempt, invoice):
+    try:
+        return _gateway_charge(gateway, attempt, invoice)
+    finally:
+        connections.close_all()  # this thread's connections, if anything in the call opened one
+
+
+def charge_due_invoices(*, now=None, actor=None, threads=None):
+    """The periodic run: every invoice of `due_for_charge` charged once, the gateway calls running concurrently
+    on `threads` threads (PAYMENT_CHARGE_THREADS, 16) while this thread claims the next invoices and records
+    the answers (the database work stays on one connection: SQLite has one writer). Each invoice is claimed
+    before its call (see _claim), so two runs at once never charge it twice, and the idempotency key of the
+    try makes a repeated call one charge. Returns {outcome: count}; "error" counts invoices whose answer could
+    not be recorded (logged; their try stays pending and is repeated with its key)."""
     now = now or timezone.now()
     actor = actor or Actor.system("payments.charge_due_invoices")
-    today = timezone.localdate(now)
-    counts = {}
-    due = Invoice.objects.filter(status=Invoice.Status.UNPAID, due_date__lte=today,
-                                 client__payment_methods__isnull=False).distinct().order_by("due_date", "pk")
-    for invoice in due.iterator():
-        if invoice.balance <= 0 or default_method(invoice.client) is None:
-            continue
-        last = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION).order_by("-pk").first()
-        if last is not None and (last.next_retry_at is None or last.next_retry_at > now):
-            continue
-        try:
-            attempt = charge_saved_method(invoice=invoice, actor=actor, now=now)
-        except ValidationError:
-            continue
-        counts[attempt.status] = counts.get(attempt.status, 0) + 1
+    threads = charge_threads(threads)
+    rows = list(due_for_charge(now))
+    methods = PaymentMethod.objects.in_bulk({row.method_pk for row in rows if row.pending_pk is None})
+    pendings = ChargeAttempt.objects.select_related("method").in_bulk(
+        {row.pending_pk for row in rows if row.pending_pk is not None})
+    gateways, counts, running = {}, {}, {}
+
+    def record(done):
+        for future in done:
+            invoice, attempt = running.pop(future)
+            try:
+                report, error = future.result()
+                attempt = _charge_outcome(gateways[attempt.gateway], attempt, invoice, report, error,
+                                          actor=actor, now=now)
+                outcome = attempt.status
+            except Exception:  # noqa: BLE001 - one invoice's failure never stops the run
+                logger.exception("Recording the automatic charge of invoice %s failed", invoice.pk)
+                outcome = "error"
+            counts[outcome] = counts.get(outcome, 0) + 1
+
+    chunk = threads * CLAIM_AHEAD
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="payments-charge") as pool:
+        for start in range(0, len(rows), chunk):
+            for invoice, attempt in _claim(rows[start:start + chunk], methods, pendings, now):
+                gateway = gateways.get(attempt.gateway) or gateways.setdefault(attempt.gateway,
+                                                                               get_gateway(attempt.gateway))
+                running[pool.submit(_charge_in_thread, gateway, attempt, invoice)] = (invoice, attempt)
+            while len(running) > chunk:  # record answers while the calls go on; claim more as they drain
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                record(done)
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            record(done)
     return counts

@@ -8,7 +8,8 @@
 
 Routes (Stripe's paths, form-encoded bodies, `Authorization: Bearer sk_…`, errors as {"error": {type, code,
 message}}): POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id}, GET /v1/payment_intents/{id} (expand
-latest_charge.balance_transaction for the fee), POST /v1/refunds and POST /v1/payment_intents (off-session charges of a saved card; Idempotency-Key honoured),
+latest_charge.balance_transaction for the fee), POST /v1/refunds and POST /v1/payment_intents (off-session charges of a saved card; Idempotency-Key honoured;
+expand[]=latest_charge.balance_transaction as on GET),
 GET /v1/payment_methods/{id}, POST /v1/payment_methods/{id}/detach. The hosted payment
 page is GET/POST /pay/{session id}, with Stripe's well-known test cards:
 
@@ -183,13 +184,17 @@ class StripeSimulator(Simulator):
             if intent is None:
                 return self.error(404, "invalid_request_error", f"No such payment_intent: '{intent_id}'",
                                   code="resource_missing")
-            intent = dict(intent)
-            if intent.get("latest_charge") and any(e.startswith("latest_charge") for e in expand):
-                charge = dict(self.charges[intent["latest_charge"]])
-                if "latest_charge.balance_transaction" in expand:
-                    charge["balance_transaction"] = self.balance_transactions[charge["balance_transaction"]]
-                intent["latest_charge"] = charge
-            return Response(200, intent)
+            return Response(200, self._expanded(intent, expand))
+
+    def _expanded(self, intent, expand):
+        """A copy of the intent with latest_charge (and its balance_transaction) expanded as asked (under lock)."""
+        intent = dict(intent)
+        if intent.get("latest_charge") and any(e.startswith("latest_charge") for e in expand):
+            charge = dict(self.charges[intent["latest_charge"]])
+            if "latest_charge.balance_transaction" in expand:
+                charge["balance_transaction"] = self.balance_transactions[charge["balance_transaction"]]
+            intent["latest_charge"] = charge
+        return intent
 
     def search_intents(self, request):
         """GET /v1/payment_intents/search?query=metadata['key']:'value' (the one query form the portal uses)."""
@@ -376,7 +381,8 @@ class StripeSimulator(Simulator):
             outcome = TEST_CARDS.get(self.cards[method["id"]], ("card_declined", "generic_decline", "Declined."))
             if outcome is None:
                 self._succeed(intent)
-                response = Response(200, dict(intent))
+                expand = data.get("expand") or []
+                response = Response(200, self._expanded(intent, expand if isinstance(expand, list) else [expand]))
                 event = ("payment_intent.succeeded", dict(intent))
             else:
                 code, decline_code, message = outcome
