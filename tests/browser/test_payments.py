@@ -8,9 +8,8 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from billing.models import AutomationSettings, Invoice, Payment, Service
