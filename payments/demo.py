@@ -172,4 +172,4 @@ def camt053(entries, *, currency="USD"):
         f"<GrpHdr><MsgId>MSG-{STATEMENT_ID}</MsgId><CreDtTm>{booked}T06:00:00</CreDtTm></GrpHdr>"
         f"<Stmt><Id>{STATEMENT_ID}</Id><Acct><Id><IBAN>{iban}</IBAN></Id></Acct>{body}</Stmt>"
         "</BkToCstmrStmt></Document>"
-    ).encode("utf-8")
+    ).encode()
