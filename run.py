@@ -159,7 +159,15 @@ def demo_env(port, base=None):
     env = {**(os.environ if base is None else base), "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")  # links in the demo's e-mails
     env.setdefault("EMAIL_URL", "outbox://")  # a mail server of one's own (EMAIL_URL set) is used instead
+    if not env.get("BANK_IBAN"):  # the seller's bank details on the demo's invoices, unless one's own are set
+        for name, value in DEMO_BANK.items():
+            env.setdefault(name, value)
     return env
+
+
+# Example bank details (a valid test IBAN and BIC) for the demo's invoices and its bank statement.
+DEMO_BANK = {"BANK_ACCOUNT_NAME": "Demo Hosting Ltd", "BANK_IBAN": "GB82 WEST 1234 5698 7654 32",
+             "BANK_BIC": "WESTGB2L", "BANK_NAME": "Westminster Demo Bank"}
 
 
 def log_dir():
@@ -198,6 +206,8 @@ def banner(port, urls, *, email_url, fusionpbx):
          f"LesNet {urls['lesnet']}, FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)"),
         (f"Payments:    Stripe simulator {urls['stripe']}: Pay now on an unpaid invoice; card 4242424242424242 pays, "
          "4000000000000002 is declined"),
+        ("Auto-pay:    frank's saved card paid his invoice automatically; carol's was declined (her invoice waits, "
+         "the e-mail is in Sent e-mails); staff area → Bank statements: one line paid an invoice, one waits for staff"),
         ("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "
          "Lists, Branding"),
         (f"FusionPBX:   {fusionpbx}; Hosted PBX services of bob and carol (the demo's autosuspend sweep disabled "

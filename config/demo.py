@@ -65,7 +65,7 @@ def load_demo():
     """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
     point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX,
     and Stripe for card payments)
-    and seed them. Returns True when it loaded the data set."""
+    and seed them; then, once, the demo's card and bank payments (payments.demo.load_payments). Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
     attached = [name for name, seeded in ((provisioning_demo.SERVER_NAME, provisioning_demo.attach_simulator()),
@@ -76,6 +76,8 @@ def load_demo():
         .select_related("product", "server").order_by("pk"))
     voip_demo.attach_simulators()
     payments_demo.attach_simulator()
+    # once, with the data set: saved cards, automatic charges (through the simulator when attached), a statement
+    payments_demo.load_payments(staff_username=STAFF_USERNAME)
     return loaded
 
 

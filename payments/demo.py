@@ -1,14 +1,50 @@
-"""The demo's card payments: Stripe enabled in test mode against the Stripe simulator run.py started
-(DEMO_STRIPE_URL), which sends its signed webhooks to the demo portal (PORTAL_BASE_URL)."""
+"""The demo's payments: Stripe enabled in test mode against the Stripe simulator run.py started
+(DEMO_STRIPE_URL), which sends its signed webhooks to the demo portal (PORTAL_BASE_URL), and, once with the
+data set (load_payments): a client with a saved card whose invoice was charged automatically, a client whose
+automatic charge was declined (the invoice waits for him, the "Automatic Payment Failed" e-mail in the outbox),
+and a bank statement with one line paying an invoice by its RF reference and one line waiting for staff."""
 import logging
 import os
+from datetime import timedelta
+from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from payments.registry import settings_for
+from billing.models import Invoice, InvoiceItem
+from billing.numbering import allocate_invoice_number
+from billing.payment_reference import invoice_reference
+from payments import services
+from payments.bank.matching import import_file
+from payments.gateways.base import GatewayError, PaymentReport
+from payments.models import BankStatement, GatewaySettings, PaymentMethod
+from payments.registry import get_gateway, settings_for
+from portal.activity import Actor
+from portal.models import Client
 
 logger = logging.getLogger(__name__)
+
+
+class Card:
+    """A demo client's saved card: its ids at Stripe are fixed, so the simulator (its state in memory) is seeded
+    with the same card on every start and the portal's PaymentMethod row stays valid."""
+
+    def __init__(self, email, number, brand="visa"):
+        self.email, self.number, self.brand = email, number, brand
+        name = email.partition("@")[0]
+        self.customer, self.method = f"cus_demo_{name}", f"pm_demo_{name}"
+
+
+FRANK = "frank@northwind.example"  # saved card 4242…: his invoice was charged automatically
+CAROL = "carol@initech.example"  # saved card 4000…0002: the automatic charge of her overdue invoice was declined
+CARDS = [Card(FRANK, "4242424242424242"), Card(CAROL, "4000000000000002")]
+STATEMENT_ID = "DEMO-STMT-1"
+UNMATCHED_LINE = {"ref": "DEMO-BANK-0002", "amount": "47.30", "name": "J. Smith Consulting",
+                  "ustrd": "Order 5521 thank you"}
+DEMO_IBAN = "GB82WEST12345698765432"  # the demo's own account (run.py sets BANK_IBAN to it unless set)
 
 URL_VARIABLE = "DEMO_STRIPE_URL"
 SECRET_KEY = "sk_test_demo_portal"
@@ -22,9 +58,11 @@ def attach_simulator(url=None):
     if not url:
         return None
     webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/stripe/"
+    cards = [{"customer": card.customer, "payment_method": card.method, "card": card.number} for card in CARDS]
     try:
         requests.post(f"{url}/_simulator/seed", json={"api_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET,
-                                                     "webhook_url": webhook_url}, timeout=10).raise_for_status()
+                                                     "webhook_url": webhook_url, "cards": cards},
+                      timeout=10).raise_for_status()
     except requests.RequestException as exc:
         logger.warning("Could not seed the Stripe simulator at %s: %s", url, exc)
         return None
@@ -34,3 +72,104 @@ def attach_simulator(url=None):
     row.set_secret_values({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
     row.save()
     return True
+
+
+def _actor():
+    return Actor.system("load_demo")
+
+
+def load_payments(*, staff_username="admin"):
+    """Once (with the data set): the saved cards, the automatic charges and the bank statement. Charged through
+    the real code path against the Stripe simulator when it is attached; without it, the same rows recorded from
+    the answers the simulator gives for these cards. Returns True when it added them."""
+    if PaymentMethod.objects.filter(gateway="stripe", method_id=CARDS[0].method).exists():
+        return False
+    clients = {c.email: c for c in Client.objects.filter(email__in=[card.email for card in CARDS])}
+    if len(clients) != len(CARDS):
+        return False  # not the demo data set
+    methods = {card.email: _saved_card(clients[card.email], card) for card in CARDS}
+    today = timezone.localdate()
+    frank_invoice = _one_off_invoice(clients[FRANK], today)
+    carol_invoice = (Invoice.objects.filter(client=clients[CAROL], status=Invoice.Status.UNPAID)
+                     .order_by("due_date", "pk").first())
+    if _stripe_attached():
+        for invoice in (frank_invoice, carol_invoice):
+            services.charge_saved_method(invoice=invoice, actor=_actor())
+    else:
+        _record_without_simulator(frank_invoice, methods[FRANK], carol_invoice, methods[CAROL])
+    _bank_statement(staff_username)
+    return True
+
+
+def _stripe_attached():
+    row = GatewaySettings.objects.filter(gateway="stripe", enabled=True).first()
+    return bool(row and row.options.get("api_base"))
+
+
+def _saved_card(client, card):
+    return PaymentMethod.objects.create(
+        client=client, gateway="stripe", customer_id=card.customer, method_id=card.method, brand=card.brand,
+        last4=card.number[-4:], exp_month=12, exp_year=timezone.localdate().year + 3, is_default=True)
+
+
+def _one_off_invoice(client, today):
+    """Frank's porting of two numbers: a one-off item, due today (what the automatic charge pays)."""
+    amount = Decimal("15.00")
+    invoice = Invoice.objects.create(
+        client=client, number=allocate_invoice_number(on_date=today - timedelta(days=7)),
+        status=Invoice.Status.UNPAID, currency=client.currency, date=today - timedelta(days=7), due_date=today,
+        subtotal=amount, total=amount)
+    InvoiceItem.objects.create(invoice=invoice, kind=InvoiceItem.Kind.ITEM, amount=amount,
+                               description="Number porting – 2 numbers (one-off)")
+    return invoice
+
+
+def _record_without_simulator(paid_invoice, paid_method, declined_invoice, declined_method):
+    """What charge_saved_method records for these cards, from the answers the simulator would give."""
+    gateway, now = get_gateway("stripe"), timezone.now()
+    attempt = services._new_attempt(paid_invoice, paid_method, 1, now)
+    report = PaymentReport(reference=f"pi_demo_{paid_invoice.pk}", transaction_id=f"pi_demo_{paid_invoice.pk}",
+                           paid=True, amount=attempt.amount, currency=attempt.currency, fees=Decimal("0.74"),
+                           invoice_id=paid_invoice.pk, attempt_key=attempt.idempotency_key)
+    services._charge_outcome(gateway, attempt, paid_invoice, report, None, actor=_actor(), now=now)
+    attempt = services._new_attempt(declined_invoice, declined_method, 1, now)
+    declined = GatewayError("Your card was declined.", permanent=True, code="generic_decline")
+    services._charge_outcome(gateway, attempt, declined_invoice, None, declined, actor=_actor(), now=now)
+
+
+def _bank_statement(staff_username):
+    """A camt.053 statement uploaded by the demo staff user: one line pays an unpaid invoice by its RF
+    reference, one (an unknown reference and amount) waits for staff."""
+    invoice = (Invoice.objects.filter(status=Invoice.Status.UNPAID, charge_attempts__isnull=True,
+                                      client__email="alice@acme.example").order_by("due_date", "pk").first())
+    entries = []
+    if invoice is not None:
+        entries.append({"ref": "DEMO-BANK-0001", "amount": str(invoice.balance), "name": invoice.client.company_name,
+                        "strd": invoice_reference(invoice)})
+    entries.append(UNMATCHED_LINE)
+    staff = get_user_model().objects.filter(username=staff_username).first()
+    actor = Actor.staff(staff) if staff else _actor()
+    import_file(data=camt053(entries, currency=invoice.currency if invoice else "USD"),
+                format=BankStatement.Format.CAMT053, actor=actor, filename="demo-statement.camt053.xml")
+
+
+def camt053(entries, *, currency="USD"):
+    """A camt.053.001.02 document (bytes): one statement of the demo account with credit `entries`
+    (dicts: ref, amount, name, strd: a creditor reference, ustrd: free text)."""
+    booked = timezone.localdate().isoformat()
+    body = "".join(
+        f"<Ntry><Amt Ccy=\"{currency}\">{e['amount']}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>"
+        f"<BookgDt><Dt>{booked}</Dt></BookgDt><AcctSvcrRef>{escape(e['ref'])}</AcctSvcrRef>"
+        f"<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>{escape(e.get('name', ''))}</Nm></Dbtr></RltdPties><RmtInf>"
+        + (f"<Ustrd>{escape(e['ustrd'])}</Ustrd>" if e.get("ustrd") else "")
+        + (f"<Strd><CdtrRefInf><Ref>{escape(e['strd'])}</Ref></CdtrRefInf></Strd>" if e.get("strd") else "")
+        + "</RmtInf></TxDtls></NtryDtls></Ntry>"
+        for e in entries)
+    iban = settings.BANK_IBAN or DEMO_IBAN
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+        f"<GrpHdr><MsgId>MSG-{STATEMENT_ID}</MsgId><CreDtTm>{booked}T06:00:00</CreDtTm></GrpHdr>"
+        f"<Stmt><Id>{STATEMENT_ID}</Id><Acct><Id><IBAN>{iban}</IBAN></Id></Acct>{body}</Stmt>"
+        "</BkToCstmrStmt></Document>"
+    ).encode()

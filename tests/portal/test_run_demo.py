@@ -40,6 +40,19 @@ def test_a_mail_server_of_ones_own_is_kept(run):
     assert "E-mails:     sent through EMAIL_URL (smtp://…)" in lines
 
 
+def test_the_demo_invoices_show_example_bank_details_unless_ones_own_are_set(run, tmp_path):
+    env = run.demo_env(8123, base={"PATH": os.environ["PATH"], "PORTAL_VAR_DIR": str(tmp_path)})
+    probe = ("import json, django; django.setup(); from django.conf import settings; print(json.dumps("
+             "[settings.BANK_ACCOUNT_NAME, settings.BANK_IBAN, settings.BANK_BIC, settings.BANK_NAME]))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, check=False)
+    assert result.returncode == 0, result.stderr  # valid (config/settings.py checks the IBAN and the BIC)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "Demo Hosting Ltd", "GB82WEST12345698765432", "WESTGB2L", "Westminster Demo Bank"]
+    own = run.demo_env(8123, base={"BANK_IBAN": "DE89370400440532013000"})
+    assert own["BANK_IBAN"] == "DE89370400440532013000" and "BANK_ACCOUNT_NAME" not in own
+
+
 URLS = {name: f"http://127.0.0.1:90{n}" for n, name in enumerate(["smartermail", "polarismail", "vodia", "lesnet", "fusionpbx", "stripe"])}
 
 

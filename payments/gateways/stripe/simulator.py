@@ -450,9 +450,21 @@ class StripeSimulator(Simulator):
                     "webhook_url": self.webhook_url}
 
     def seed(self, data):
+        """Set the key, the webhook secret and URL; "cards" ([{customer, payment_method, card}]) saves cards under
+        ids of the caller's choosing (the demo's saved cards, the same after a restart). Idempotent."""
         for name in ("api_key", "webhook_secret", "webhook_url"):
             if name in data:
                 setattr(self, name, str(data[name]))
+        for saved in data.get("cards", []):
+            customer, method, card = str(saved["customer"]), str(saved["payment_method"]), str(saved["card"])
+            with self.lock:
+                self.customers[customer] = {"id": customer, "object": "customer"}
+                brand = {"4": "visa", "5": "mastercard", "3": "amex"}.get(card[:1], "unknown")
+                self.payment_methods[method] = {
+                    "id": method, "object": "payment_method", "type": "card", "customer": customer,
+                    "card": {"brand": brand, "last4": card[-4:], "exp_month": 12,
+                             "exp_year": time.gmtime(self.now()).tm_year + 3}}
+                self.cards[method] = card
 
     def set_knobs(self, data):
         super().set_knobs(data)
