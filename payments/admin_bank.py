@@ -6,14 +6,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing.admin_money import RecordOnlyAdmin
 from payments.bank.forms import LineResolveForm, StatementUploadForm
 from payments.bank.lines import StatementError
 from payments.bank.matching import import_file, line_assign, line_ignore, line_to_credit
 from payments.models.bank import BankStatement, StatementLine
 from portal.activity import Actor
+from portal.admin import RecordOnlyAdmin
+from portal.money import format_money
 
 SHOWN = 200  # errors and duplicates listed on a statement's page
 
@@ -32,8 +34,8 @@ def _errors(exc):
 
 @admin.register(BankStatement)
 class BankStatementAdmin(RecordOnlyAdmin):
-    list_display = ["id", "uploaded_at", "filename", "format", "statement_id", "line_count", "paid_count",
-                    "unmatched_link", "duplicate_count", "error_count"]
+    # Four columns, so that the list fits a 1,280 px window (tests/browser/test_bank_statements_admin.py).
+    list_display = ["id", "statement", "uploaded", "lines"]
     list_filter = ["format"]
     search_fields = ["filename", "statement_id", "=id"]
     change_list_template = "payments/admin/statement_change_list.html"
@@ -46,6 +48,24 @@ class BankStatementAdmin(RecordOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
+
+    @admin.display(description="statement", ordering="filename")
+    def statement(self, obj):
+        return format_html('{} · {}<br><span class="file-name">{}</span>', obj.get_format_display(),
+                           obj.statement_id or "no statement id", obj.filename)
+
+    @admin.display(description="uploaded", ordering="uploaded_at")
+    def uploaded(self, obj):
+        local = timezone.localtime(obj.uploaded_at)
+        return format_html('<span class="nowrap">{}</span> <span class="nowrap">{}</span>', f"{local:%Y-%m-%d}",
+                           f"{local:%H:%M}")
+
+    @admin.display(description="lines")
+    def lines(self, obj):
+        parts = [format_html("{} lines", obj.line_count), format_html("{} paid", obj.paid_count),
+                 format_html("{} unmatched", self.unmatched_link(obj)),
+                 format_html("{} duplicates", obj.duplicate_count), format_html("{} errors", self.error_count(obj))]
+        return format_html_join(" · ", '<span class="nowrap">{}</span>', ((part,) for part in parts))
 
     @admin.display(description="unmatched")
     def unmatched_link(self, obj):
@@ -123,8 +143,9 @@ class BankStatementAdmin(RecordOnlyAdmin):
 
 @admin.register(StatementLine)
 class StatementLineAdmin(RecordOnlyAdmin):
-    list_display = ["entry_reference", "statement_link", "booking_date", "amount", "currency", "payer_name",
-                    "reference_text", "state", "invoice", "reason", "resolve_link"]
+    # Six columns, so that the list fits a 1,280 px window (tests/browser/test_bank_statements_admin.py).
+    list_display = ["line", "booking_date", "amount_shown", "payer", "outcome", "resolve_link"]
+    change_list_template = "payments/admin/line_change_list.html"
     list_filter = ["state", "matched_by", "currency", "statement"]
     search_fields = ["entry_reference", "payer_name", "reference_text", "invoice__number"]
     list_select_related = ["invoice", "statement"]
@@ -133,10 +154,28 @@ class StatementLineAdmin(RecordOnlyAdmin):
                        "reference_text", "payer_name", "state", "reason", "matched_by", "invoice", "payment",
                        "resolved_by", "resolved_at"]
 
+    @admin.display(description="bank reference", ordering="entry_reference")
+    def line(self, obj):
+        return format_html('<span class="file-name">{}</span><br>{}', obj.entry_reference, self.statement_link(obj))
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, obj):
+        return format_html('<span class="nowrap">{} {}</span>', format_money(obj.amount, obj.currency), obj.currency)
+
+    @admin.display(description="payer and reference", ordering="payer_name")
+    def payer(self, obj):
+        return format_html('{}<br><span class="file-name">{}</span>', obj.payer_name or "—", obj.reference_text or "")
+
+    @admin.display(description="state", ordering="state")
+    def outcome(self, obj):
+        invoice = format_html("<br>invoice {}", obj.invoice.number or obj.invoice_id) if obj.invoice_id else ""
+        reason = format_html('<br><span class="file-name">{}</span>', obj.reason) if obj.reason else ""
+        return format_html("{}{}{}", obj.get_state_display(), invoice, reason)
+
     @admin.display(description="statement", ordering="statement")
     def statement_link(self, obj):
         url = reverse("admin:payments_bankstatement_change", args=[obj.statement_id])
-        return format_html('<a href="{}">{}</a> #{}', url, obj.statement_id, obj.position)
+        return format_html('statement <a href="{}">{}</a>, line {}', url, obj.statement_id, obj.position)
 
     @admin.display(description="")
     def resolve_link(self, obj):
