@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from payments.bank.forms import LineResolveForm, StatementUploadForm
@@ -14,7 +13,7 @@ from payments.bank.lines import StatementError
 from payments.bank.matching import import_file, line_assign, line_ignore, line_to_credit
 from payments.models.bank import BankStatement, StatementLine
 from portal.activity import Actor
-from portal.admin import RecordOnlyAdmin
+from portal.admin import RecordOnlyAdmin, local_date_time
 from portal.money import format_money
 
 SHOWN = 200  # errors and duplicates listed on a statement's page
@@ -56,9 +55,7 @@ class BankStatementAdmin(RecordOnlyAdmin):
 
     @admin.display(description="uploaded", ordering="uploaded_at")
     def uploaded(self, obj):
-        local = timezone.localtime(obj.uploaded_at)
-        return format_html('<span class="nowrap">{}</span> <span class="nowrap">{}</span>', f"{local:%Y-%m-%d}",
-                           f"{local:%H:%M}")
+        return local_date_time(obj.uploaded_at)
 
     @admin.display(description="lines")
     def lines(self, obj):

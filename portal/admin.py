@@ -2,11 +2,20 @@
 and contacts (the client page itself, with its services and invoices, is billing's: billing/admin_clients.py)."""
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, email_in_use
 from portal.models import ActivityLog, ClientUser, Contact, JobRun, SentEmail
 from portal.phones import HELP_TEXT as PHONE_HELP
+
+
+def local_date_time(moment):
+    """A stored UTC time as a staff list shows it: the business time zone's date and time, each kept on one line
+    (a narrow column wraps between them, never inside them)."""
+    local = timezone.localtime(moment)
+    return format_html('<span class="nowrap">{}</span> <span class="nowrap">{}</span>', f"{local:%Y-%m-%d}",
+                       f"{local:%H:%M}")
 
 
 class RecordOnlyAdmin(admin.ModelAdmin):

@@ -10,13 +10,12 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing.admin_money import RecordOnlyAdmin
 from billing.automation.admin import ConfigurationAuditMixin, SingletonSettingsAdmin
 from billing.models import Product
 from portal.activity import Actor
+from portal.admin import RecordOnlyAdmin, local_date_time
 from voip.forms import CdrUploadForm, DeckImportForm, RerateForm
 from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct, VoipSettings
 from voip.services.decks import bump_version, import_deck
@@ -296,9 +295,7 @@ class CdrImportAdmin(RecordOnlyAdmin):
 
     @admin.display(description="created", ordering="created_at")
     def created(self, obj):
-        local = timezone.localtime(obj.created_at)
-        return format_html('<span class="nowrap">{}</span> <span class="nowrap">{}</span>', f"{local:%Y-%m-%d}",
-                           f"{local:%H:%M}")
+        return local_date_time(obj.created_at)
 
     @admin.display(description="calls")
     def counts(self, obj):
