@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.admin_money import PaymentAdmin, RecordOnlyAdmin, admin_form_page
+from billing.admin_money import PaymentAdmin, admin_form_page
 from billing.models import Payment
 from payments import services
 from payments.forms import GatewayRefundForm, GatewaySettingsForm
@@ -15,6 +15,7 @@ from payments.gateways.base import GatewayError
 from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
 from payments.registry import gateway_classes, settings_for
 from portal.activity import Actor
+from portal.admin import RecordOnlyAdmin
 from portal.forms import apply_errors
 
 
