@@ -295,7 +295,34 @@ def _apply(change, service, actor):
         data={"change": change.pk, "invoice": change.invoice_id, "product": change.new_product_id,
               "recurring": str(change.new_recurring), "options": change.new_options},
     )
+    _bill_periods_invoiced_meanwhile(change, service, actor)
     transaction.on_commit(lambda: apply_on_provider(service=service, actor=actor))
+
+
+def _bill_periods_invoiced_meanwhile(change, service, actor):
+    """A renewal invoiced while the change waited for payment billed its period at the old price (the quote could
+    not count a period that was not invoiced yet). When the change takes effect, what is left of those periods is
+    owed at the difference, by the quote's rule (days from today, whole periods ahead), on an invoice of its own."""
+    today = timezone.localdate()
+    lines = (InvoiceItem.objects.filter(
+        service=service, kind=InvoiceItem.Kind.SERVICE, period_start__isnull=False, period_end__gte=today,
+        invoice__status__in=[Invoice.Status.UNPAID, Invoice.Status.PAID], invoice__created_at__gt=change.created_at,
+    ).exclude(invoice_id=change.invoice_id).order_by("period_start").values_list("period_start", "period_end"))
+    periods = [(start, last_day + timedelta(days=1)) for start, last_day in lines]
+    difference = change.new_recurring - change.old_recurring
+    amount = quantize(sum((difference * (end - max(start, today)).days / (end - start).days for start, end in periods), ZERO))
+    if amount <= 0:
+        return None
+    span = f"{periods[0][0]} – {periods[-1][1] - timedelta(days=1)}"
+    text = (f"Change – {service.domain}: {format_money(difference, service.currency)} {service.currency} more for "
+            f"{span}, invoiced at the old price while the change waited for payment")
+    invoice = invoice_create(client=service.client_id, lines=[Line(InvoiceItem.Kind.UPGRADE, text, amount, service.pk, taxable=True)],
+                             actor=actor)
+    log_activity(actor=actor, action="service.change_difference_invoiced", target=service,
+                 message=f"{text}: invoice {invoice.number}, {format_money(amount, service.currency)} {service.currency}",
+                 data={"change": change.pk, "invoice": invoice.pk, "amount": str(amount),
+                       "periods": [[str(start), str(end)] for start, end in periods]})
+    return invoice
 
 
 def apply_paid_changes(*, invoice_ids, actor):

@@ -192,3 +192,39 @@ def test_staff_see_pending_changes_and_apply_one_now_from_the_admin(client, syst
     service.refresh_from_db()
     assert (service.recurring_amount, ServiceChange.objects.get().status) == (Decimal("27.00"), ServiceChange.Status.APPLIED)
     assert ActivityLog.objects.get(action="service.change_applied").actor_label == staff_user.username
+
+
+def test_a_renewal_invoiced_while_the_change_waited_is_billed_the_difference_when_the_change_takes_effect(system, staff_actor):
+    # Upgraded on 11-16 (15.00 → 27.00, pending); the December renewal is invoiced on 11-20 at the old 15.00; the
+    # change's invoice is paid on 11-20: December (a whole period ahead) owes 12.00 more, on an invoice of its own.
+    from billing.services.generation import generate_invoices
+
+    service = active_service(system, values={"mailboxes_basic": 5})
+    result = upgraded(service, system)
+    on = date(2026, 11, 20)
+    with mock.patch("django.utils.timezone.localdate", return_value=on):
+        generate_invoices(date=on)
+        renewal = InvoiceItem.objects.get(service=service, kind=InvoiceItem.Kind.SERVICE, period_start=date(2026, 12, 1))
+        assert (renewal.amount, renewal.period_end) == (Decimal("15.00"), date(2026, 12, 31))
+        invoices_before, log_before = set(Invoice.objects.values_list("pk", flat=True)), last_log_pk()
+        payment_record(invoice=result.invoice, amount=Decimal("6.00"), transaction_id="up-2", actor=staff_actor)
+    new = Invoice.objects.exclude(pk__in=invoices_before).get()
+    line = new.items.get()
+    assert (new.client_id, new.total, new.status, line.kind, line.amount, line.service_id) == (
+        service.client_id, Decimal("12.00"), Invoice.Status.UNPAID, InvoiceItem.Kind.UPGRADE, Decimal("12.00"), service.pk)
+    assert line.description == (f"Change – {service.domain}: 12.00 USD more for 2026-12-01 – 2026-12-31, invoiced at "
+                                "the old price while the change waited for payment")
+    assert actions(service, log_before) == ["service.change_applied", "service.change_difference_invoiced"]
+    entry = ActivityLog.objects.get(action="service.change_difference_invoiced")
+    assert entry.data == {"change": result.change.pk, "invoice": new.pk, "amount": "12.00",
+                          "periods": [["2026-12-01", "2027-01-01"]]}
+
+
+def test_a_change_paid_before_any_renewal_is_invoiced_owes_nothing_more(system, staff_actor):
+    service = active_service(system, values={"mailboxes_basic": 5})
+    result = upgraded(service, system)
+    invoices_before = Invoice.objects.count()
+    with mock.patch("django.utils.timezone.localdate", return_value=ON):
+        payment_record(invoice=result.invoice, amount=Decimal("6.00"), transaction_id="up-3", actor=staff_actor)
+    assert Invoice.objects.count() == invoices_before
+    assert not ActivityLog.objects.filter(action="service.change_difference_invoiced").exists()
