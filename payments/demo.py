@@ -1,5 +1,5 @@
-"""The demo's payments: Stripe enabled in test mode against the Stripe simulator run.py started
-(DEMO_STRIPE_URL), which sends its signed webhooks to the demo portal (PORTAL_BASE_URL), and, once with the
+"""The demo's payments: Stripe and PayPal enabled in test mode against the simulators run.py started
+(DEMO_STRIPE_URL, DEMO_PAYPAL_URL), which send their signed webhooks to the demo portal (PORTAL_BASE_URL), and, once with the
 data set (load_payments): a client with a saved card whose invoice was charged automatically, a client whose
 automatic charge was declined (the invoice waits for him, the "Automatic Payment Failed" e-mail in the outbox),
 and a bank statement with one line paying an invoice by its RF reference and one line waiting for staff."""
@@ -70,6 +70,35 @@ def attach_simulator(url=None):
     row.enabled, row.test_mode, row.display_name = True, True, row.display_name or "Card (Stripe test mode)"
     row.options = {**row.options, "api_base": url}
     row.set_secret_values({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
+    row.save()
+    return True
+
+
+PAYPAL_URL_VARIABLE = "DEMO_PAYPAL_URL"
+PAYPAL_CLIENT_ID = "demo-portal-client"
+PAYPAL_SECRET = "demo-portal-secret"
+PAYPAL_WEBHOOK_ID = "WH-DEMO-PORTAL"
+
+
+def attach_paypal_simulator(url=None):
+    """Enable PayPal (test mode) against the PayPal simulator: its URL as the API base, the demo's client id,
+    secret and webhook id, which the simulator is told too, with where to send webhooks. The same values on every
+    load (nothing is added twice). Returns True when attached, None without a simulator."""
+    url = (url or os.environ.get(PAYPAL_URL_VARIABLE, "")).rstrip("/")
+    if not url:
+        return None
+    webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/paypal/"
+    try:
+        requests.post(f"{url}/_simulator/seed", json={"client_id": PAYPAL_CLIENT_ID, "client_secret": PAYPAL_SECRET,
+                                                     "webhook_id": PAYPAL_WEBHOOK_ID, "webhook_url": webhook_url},
+                      timeout=10).raise_for_status()
+    except requests.RequestException as exc:
+        logger.warning("Could not seed the PayPal simulator at %s: %s", url, exc)
+        return None
+    row = settings_for("paypal")
+    row.enabled, row.test_mode, row.display_name = True, True, row.display_name or "PayPal (sandbox)"
+    row.options = {**row.options, "api_base": url, "client_id": PAYPAL_CLIENT_ID, "webhook_id": PAYPAL_WEBHOOK_ID}
+    row.set_secret_values({"client_secret": PAYPAL_SECRET})
     row.save()
     return True
 
