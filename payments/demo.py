@@ -54,24 +54,10 @@ WEBHOOK_SECRET = "whsec_demo_portal"
 def attach_simulator(url=None):
     """Enable Stripe (test mode) with the simulator's URL as its API base, and tell the simulator the key, the
     webhook secret and where to send webhooks. Returns True when attached, None without a simulator."""
-    url = (url or os.environ.get(URL_VARIABLE, "")).rstrip("/")
-    if not url:
-        return None
-    webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/stripe/"
     cards = [{"customer": card.customer, "payment_method": card.method, "card": card.number} for card in CARDS]
-    try:
-        requests.post(f"{url}/_simulator/seed", json={"api_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET,
-                                                     "webhook_url": webhook_url, "cards": cards},
-                      timeout=10).raise_for_status()
-    except requests.RequestException as exc:
-        logger.warning("Could not seed the Stripe simulator at %s: %s", url, exc)
-        return None
-    row = settings_for("stripe")
-    row.enabled, row.test_mode, row.display_name = True, True, row.display_name or "Card (Stripe test mode)"
-    row.options = {**row.options, "api_base": url}
-    row.set_secret_values({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
-    row.save()
-    return True
+    return _attach("stripe", url or os.environ.get(URL_VARIABLE, ""), display_name="Card (Stripe test mode)",
+                   seed={"api_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET, "cards": cards}, options={},
+                   secrets={"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
 
 
 PAYPAL_URL_VARIABLE = "DEMO_PAYPAL_URL"
@@ -84,21 +70,29 @@ def attach_paypal_simulator(url=None):
     """Enable PayPal (test mode) against the PayPal simulator: its URL as the API base, the demo's client id,
     secret and webhook id, which the simulator is told too, with where to send webhooks. The same values on every
     load (nothing is added twice). Returns True when attached, None without a simulator."""
-    url = (url or os.environ.get(PAYPAL_URL_VARIABLE, "")).rstrip("/")
+    ids = {"client_id": PAYPAL_CLIENT_ID, "webhook_id": PAYPAL_WEBHOOK_ID}
+    return _attach("paypal", url or os.environ.get(PAYPAL_URL_VARIABLE, ""), display_name="PayPal (sandbox)",
+                   seed={**ids, "client_secret": PAYPAL_SECRET}, options=ids,
+                   secrets={"client_secret": PAYPAL_SECRET})
+
+
+def _attach(key, url, *, display_name, seed, options, secrets):
+    """Seed the gateway's simulator at `url` (with the demo portal's webhook URL) and enable the gateway in test
+    mode against it. None when there is no simulator or it does not answer."""
+    url = url.rstrip("/")
     if not url:
         return None
-    webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/paypal/"
+    webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/{key}/"
     try:
-        requests.post(f"{url}/_simulator/seed", json={"client_id": PAYPAL_CLIENT_ID, "client_secret": PAYPAL_SECRET,
-                                                     "webhook_id": PAYPAL_WEBHOOK_ID, "webhook_url": webhook_url},
+        requests.post(f"{url}/_simulator/seed", json={**seed, "webhook_url": webhook_url},
                       timeout=10).raise_for_status()
     except requests.RequestException as exc:
-        logger.warning("Could not seed the PayPal simulator at %s: %s", url, exc)
+        logger.warning("Could not seed the %s simulator at %s: %s", key, url, exc)
         return None
-    row = settings_for("paypal")
-    row.enabled, row.test_mode, row.display_name = True, True, row.display_name or "PayPal (sandbox)"
-    row.options = {**row.options, "api_base": url, "client_id": PAYPAL_CLIENT_ID, "webhook_id": PAYPAL_WEBHOOK_ID}
-    row.set_secret_values({"client_secret": PAYPAL_SECRET})
+    row = settings_for(key)
+    row.enabled, row.test_mode, row.display_name = True, True, row.display_name or display_name
+    row.options = {**row.options, **options, "api_base": url}
+    row.set_secret_values(secrets)
     row.save()
     return True
 

@@ -84,6 +84,14 @@ class RefundResult:
     status: str
 
 
+def api_base_error(options):
+    """The error of an `api_base` option staff typed, or "": https, or plain http to a simulator on this machine."""
+    base = options.get("api_base", "")
+    if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        return "Use https:// (plain http only for a simulator on this machine)."
+    return ""
+
+
 class Gateway:
     key = ""
     label = ""

@@ -2,7 +2,6 @@
 idempotent captures, its verify-webhook-signature checking the signatures it made, and signed webhooks sent to the
 portal over HTTP (the demo's set-up), with knobs for lost and duplicated ones."""
 import base64
-import time
 from decimal import Decimal
 
 import pytest
@@ -15,6 +14,7 @@ from payments.models import GatewayEvent, GatewaySettings
 from provisioning.management.commands.run_simulator import all_simulators
 from tests.payments.conftest import PAYPAL_CLIENT_ID, PAYPAL_SECRET, PAYPAL_WEBHOOK_ID, start_paypal_checkout, \
     unpaid_invoice
+from tests.payments.test_stripe_simulator import wait_for
 
 
 def token(sim, client_id=PAYPAL_CLIENT_ID, secret=PAYPAL_SECRET):
@@ -104,15 +104,6 @@ def test_verify_webhook_signature_accepts_its_own_signatures_and_nothing_changed
 
 def test_run_simulator_knows_paypal():
     assert all_simulators()["paypal"] == "payments.gateways.paypal.simulator.PayPalSimulator"
-
-
-def wait_for(condition, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,8 +12,17 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from payments.gateways.base import Event, Gateway, GatewayError, Lookup, PaymentReport, Redirect, RefundResult, \
-    SignatureError
+from payments.gateways.base import (
+    Event,
+    Gateway,
+    GatewayError,
+    Lookup,
+    PaymentReport,
+    Redirect,
+    RefundResult,
+    SignatureError,
+    api_base_error,
+)
 from payments.gateways.paypal.api import LIVE, SANDBOX, PayPalAPI, amount_of, money
 
 # The settings staff fill in (payments/admin.py renders them): name → (label, secret?, help).
@@ -53,9 +62,8 @@ class PayPalGateway(Gateway):
             errors["client_id"] = "A PayPal client id is letters, digits, - and _ (copy it from the app's page)."
         if options.get("webhook_id") and not re.fullmatch(r"[A-Za-z0-9-]{5,50}", options["webhook_id"]):
             errors["webhook_id"] = "A PayPal webhook id is letters and digits, e.g. 8PT597110X687430LKGECATA."
-        base = options.get("api_base", "")
-        if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            errors["api_base"] = "Use https:// (plain http only for a simulator on this machine)."
+        if api_base_error(options):
+            errors["api_base"] = api_base_error(options)
         return errors
 
     # --- the API client --------------------------------------------------------------------------------------

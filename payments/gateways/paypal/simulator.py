@@ -31,14 +31,13 @@ import hmac
 import html
 import json
 import secrets
-import threading
-import urllib.request
 import zlib
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, urlencode
 
 from payments.gateways.paypal.api import amount_of, money, paypal_decimals
+from payments.gateways.simulation import WebhookOutbox
 from provisioning.simulation.base import Response, Simulator, route
 
 FUNDING = {"balance": "PayPal balance", "declined": "Card that will be declined", "pending": "eCheck (pending)"}
@@ -50,8 +49,10 @@ def canonical(event):
     return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
 
 
-class PayPalSimulator(Simulator):
+class PayPalSimulator(WebhookOutbox, Simulator):
     name = "paypal"
+    event_type_field = "event_type"
+    user_agent = "PayPal/AUHD-214.0 simulator"
 
     def __init__(self, *, latency_ms=0, client_id="", client_secret="", webhook_id="WH-SIMULATOR", webhook_url="",
                  token_lifetime=32400):
@@ -66,8 +67,7 @@ class PayPalSimulator(Simulator):
     def _reset_state(self):
         self.tokens, self.orders, self.captures, self.refunds, self.idempotent = {}, {}, {}, {}, {}
         self.webhook_keys = {}  # webhook id → HMAC key
-        self.outbox = []  # (event dict, raw payload bytes, headers), in order sent
-        self.lost = []
+        self.reset_outbox()  # (event dict, raw payload bytes, headers)
 
     def reset(self):
         super().reset()
@@ -392,38 +392,10 @@ class PayPalSimulator(Simulator):
 
     def _send_event(self, event_type, resource_type, resource):
         event = self.event(event_type, resource_type, resource)
-        payload, headers = self.signed(event)
-        with self.lock:
-            if self.lose_webhooks > 0:
-                self.lose_webhooks -= 1
-                self.lost.append((event, payload, headers))
-                return
-            copies = 1
-            if self.duplicate_webhooks > 0:
-                self.duplicate_webhooks -= 1
-                copies = 2
-            for _ in range(copies):
-                self.outbox.append((event, payload, headers))
-            url = self.webhook_url
-        if url:
-            threading.Thread(target=self._post, args=(url, payload, headers, copies), daemon=True).start()
+        self.dispatch(event, *self.signed(event))
 
-    def _post(self, url, payload, headers, copies):
-        for _ in range(copies):
-            for delay in (0, 1, 3, 9):  # PayPal retries until the listener answers 2xx
-                self.sleep(delay)
-                request = urllib.request.Request(url, data=payload, method="POST", headers={
-                    **headers, "Content-Type": "application/json", "User-Agent": "PayPal/AUHD-214.0 simulator"})
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as answer:
-                        if 200 <= answer.status < 300:
-                            break
-                except OSError:
-                    continue
-
-    def events_of(self, event_type):
-        with self.lock:
-            return [item for item in self.outbox if item[0]["event_type"] == event_type]
+    def webhook_headers(self, signature):
+        return signature
 
     # --- inspection ----------------------------------------------------------------------------------------
 
