@@ -129,7 +129,8 @@ def start_simulator(name, env):
 
 # The vendor simulators the demo's servers point at: name → the variable load_demo reads their URL from.
 SIMULATORS = {"smartermail": "DEMO_SMARTERMAIL_URL", "polarismail": "DEMO_POLARISMAIL_URL", "vodia": "DEMO_VODIA_URL",
-              "lesnet": "DEMO_LESNET_URL", "fusionpbx": "DEMO_FUSIONPBX_URL", "stripe": "DEMO_STRIPE_URL"}
+              "lesnet": "DEMO_LESNET_URL", "fusionpbx": "DEMO_FUSIONPBX_URL", "stripe": "DEMO_STRIPE_URL",
+              "paypal": "DEMO_PAYPAL_URL"}
 
 
 def fusionpbx_where(url):
@@ -205,7 +206,8 @@ def banner(port, urls, *, email_url, fusionpbx):
         (f"Simulators:  SmarterMail {urls['smartermail']}, PolarisMail {urls['polarismail']}, Vodia {urls['vodia']}, "
          f"LesNet {urls['lesnet']}, FusionPBX {urls['fusionpbx']}  (the demo's servers; state at /_simulator/state)"),
         (f"Payments:    Stripe simulator {urls['stripe']}: Pay now on an unpaid invoice; card 4242424242424242 pays, "
-         "4000000000000002 is declined"),
+         f"4000000000000002 is declined; PayPal simulator {urls['paypal']}: Pay with PayPal, then Pay Now on its "
+         "page (funding 'declined' or 'pending' for the other outcomes)"),
         ("Auto-pay:    frank's saved card paid his invoice automatically; carol's was declined (her invoice waits, "
          "the e-mail is in Sent e-mails); staff area → Bank statements: one line paid an invoice, one waits for staff"),
         ("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "

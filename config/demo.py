@@ -64,7 +64,7 @@ CLIENTS = [
 def load_demo():
     """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
     point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX,
-    and Stripe for card payments)
+    Stripe for card payments and PayPal)
     and seed them; then, once, the demo's card and bank payments (payments.demo.load_payments). Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
@@ -76,6 +76,7 @@ def load_demo():
         .select_related("product", "server").order_by("pk"))
     voip_demo.attach_simulators()
     payments_demo.attach_simulator()
+    payments_demo.attach_paypal_simulator()
     # once, with the data set: saved cards, automatic charges (through the simulator when attached), a statement
     payments_demo.load_payments(staff_username=STAFF_USERNAME)
     return loaded

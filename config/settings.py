@@ -307,12 +307,16 @@ if not PRODUCTION:
 
 # Online payment gateways (payments/gateways/<name>/), as the provisioning modules: dotted paths, one class each.
 # Each is enabled and given its credentials in the staff area (Payments → Gateway settings).
-PAYMENT_GATEWAYS = ["payments.gateways.stripe.StripeGateway"] + env.list("PAYMENT_GATEWAYS", default=[])
+PAYMENT_GATEWAYS = ["payments.gateways.stripe.StripeGateway", "payments.gateways.paypal.PayPalGateway"] + env.list("PAYMENT_GATEWAYS", default=[])
 # Where the stripe library sends its API calls when the gateway's settings do not say: Stripe itself in
 # production, the Stripe simulator (`manage.py run_simulator stripe`) in the demo and tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 # Simulators of the floors above provisioning, for `manage.py run_simulator` (provisioning's own are built in).
-EXTRA_SIMULATORS = {"stripe": "payments.gateways.stripe.simulator.StripeSimulator"}
+# PayPal's API base when the gateway's settings do not say: empty follows the gateway's Test mode (PayPal's
+# sandbox, or live); the PayPal simulator (`manage.py run_simulator paypal`) in the demo and tests.
+PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="")
+EXTRA_SIMULATORS = {"stripe": "payments.gateways.stripe.simulator.StripeSimulator",
+                    "paypal": "payments.gateways.paypal.simulator.PayPalSimulator"}
 # How old a signed webhook may be (seconds) before it is refused as stale or replayed.
 PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
 # How many automatic card charges the periodic run sends to the gateway at once (payments.services.

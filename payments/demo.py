@@ -1,5 +1,5 @@
-"""The demo's payments: Stripe enabled in test mode against the Stripe simulator run.py started
-(DEMO_STRIPE_URL), which sends its signed webhooks to the demo portal (PORTAL_BASE_URL), and, once with the
+"""The demo's payments: Stripe and PayPal enabled in test mode against the simulators run.py started
+(DEMO_STRIPE_URL, DEMO_PAYPAL_URL), which send their signed webhooks to the demo portal (PORTAL_BASE_URL), and, once with the
 data set (load_payments): a client with a saved card whose invoice was charged automatically, a client whose
 automatic charge was declined (the invoice waits for him, the "Automatic Payment Failed" e-mail in the outbox),
 and a bank statement with one line paying an invoice by its RF reference and one line waiting for staff."""
@@ -54,22 +54,45 @@ WEBHOOK_SECRET = "whsec_demo_portal"
 def attach_simulator(url=None):
     """Enable Stripe (test mode) with the simulator's URL as its API base, and tell the simulator the key, the
     webhook secret and where to send webhooks. Returns True when attached, None without a simulator."""
-    url = (url or os.environ.get(URL_VARIABLE, "")).rstrip("/")
+    cards = [{"customer": card.customer, "payment_method": card.method, "card": card.number} for card in CARDS]
+    return _attach("stripe", url or os.environ.get(URL_VARIABLE, ""), display_name="Card (Stripe test mode)",
+                   seed={"api_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET, "cards": cards}, options={},
+                   secrets={"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
+
+
+PAYPAL_URL_VARIABLE = "DEMO_PAYPAL_URL"
+PAYPAL_CLIENT_ID = "demo-portal-client"
+PAYPAL_SECRET = "demo-portal-secret"
+PAYPAL_WEBHOOK_ID = "WH-DEMO-PORTAL"
+
+
+def attach_paypal_simulator(url=None):
+    """Enable PayPal (test mode) against the PayPal simulator: its URL as the API base, the demo's client id,
+    secret and webhook id, which the simulator is told too, with where to send webhooks. The same values on every
+    load (nothing is added twice). Returns True when attached, None without a simulator."""
+    ids = {"client_id": PAYPAL_CLIENT_ID, "webhook_id": PAYPAL_WEBHOOK_ID}
+    return _attach("paypal", url or os.environ.get(PAYPAL_URL_VARIABLE, ""), display_name="PayPal (sandbox)",
+                   seed={**ids, "client_secret": PAYPAL_SECRET}, options=ids,
+                   secrets={"client_secret": PAYPAL_SECRET})
+
+
+def _attach(key, url, *, display_name, seed, options, secrets):
+    """Seed the gateway's simulator at `url` (with the demo portal's webhook URL) and enable the gateway in test
+    mode against it. None when there is no simulator or it does not answer."""
+    url = url.rstrip("/")
     if not url:
         return None
-    webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/stripe/"
-    cards = [{"customer": card.customer, "payment_method": card.method, "card": card.number} for card in CARDS]
+    webhook_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/payments/webhook/{key}/"
     try:
-        requests.post(f"{url}/_simulator/seed", json={"api_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET,
-                                                     "webhook_url": webhook_url, "cards": cards},
+        requests.post(f"{url}/_simulator/seed", json={**seed, "webhook_url": webhook_url},
                       timeout=10).raise_for_status()
     except requests.RequestException as exc:
-        logger.warning("Could not seed the Stripe simulator at %s: %s", url, exc)
+        logger.warning("Could not seed the %s simulator at %s: %s", key, url, exc)
         return None
-    row = settings_for("stripe")
-    row.enabled, row.test_mode, row.display_name = True, True, row.display_name or "Card (Stripe test mode)"
-    row.options = {**row.options, "api_base": url}
-    row.set_secret_values({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
+    row = settings_for(key)
+    row.enabled, row.test_mode, row.display_name = True, True, row.display_name or display_name
+    row.options = {**row.options, **options, "api_base": url}
+    row.set_secret_values(secrets)
     row.save()
     return True
 

@@ -227,6 +227,9 @@ def webhook_receive(*, gateway_key, request):
                      message=f"A {gateway_key} webhook was refused: {exc}",
                      data={"gateway": gateway_key, "reason": str(exc), "ip": request.META.get("REMOTE_ADDR")})
         return 400, f"Refused: {exc}."
+    except GatewayError as exc:  # the gateway verifies signatures itself (PayPal) and did not answer: retry later
+        logger.warning("A %s webhook could not be verified: %s", gateway_key, exc)
+        return 500, "The signature could not be verified now; send it again."
     try:
         with transaction.atomic():
             row = GatewayEvent.objects.create(gateway=gateway_key, event_id=event.id, type=event.type,
@@ -241,7 +244,8 @@ def webhook_receive(*, gateway_key, request):
             if done not in (GatewayEvent.Outcome.PENDING, GatewayEvent.Outcome.ERROR):
                 logger.info("%s event %s received again: already processed (%s)", gateway_key, event.id, done)
                 return 200, "Already processed."
-            outcome = report_record(gateway=gateway, report=event.report, actor=actor) if event.report else \
+            report = gateway.event_report(event)
+            outcome = report_record(gateway=gateway, report=report, actor=actor) if report else \
                 GatewayEvent.Outcome.IGNORED
             GatewayEvent.objects.filter(pk=row.pk).update(outcome=outcome, processed_at=timezone.now(), message="")
     except Exception as exc:  # the gateway retries on a 5xx; staff see the error on the event

@@ -38,9 +38,10 @@ def pay(request, invoice_id, gateway):
                                                      "payable": payable, "can_save": can_save})
     back = request.build_absolute_uri(reverse("clientarea:invoice", args=[invoice.pk]))
     success = request.build_absolute_uri(reverse("clientarea:payment_return"))
+    extra = gateway_classes()[gateway].return_query if gateway in gateway_classes() else ""
     try:
         url = services.checkout_start(invoice=invoice, gateway_key=gateway, actor=Actor.from_request(request),
-                                      success_url=f"{success}?gateway={gateway}&session_id={{CHECKOUT_SESSION_ID}}",
+                                      success_url=f"{success}?gateway={gateway}" + (f"&{extra}" if extra else ""),
                                       cancel_url=back + "?payment=cancelled",
                                       save_method=request.POST.get("save_method") == "1")
     except ValidationError as exc:
@@ -56,7 +57,9 @@ def pay(request, invoice_id, gateway):
 @client_required
 def payment_return(request):
     """Back from the hosted page: the portal asks the gateway (never the browser) before saying 'paid'."""
-    gateway, reference = request.GET.get("gateway", ""), request.GET.get("session_id", "")
+    gateway = request.GET.get("gateway", "")
+    reference = request.GET.get(gateway_classes()[gateway].return_reference_param, "") \
+        if gateway in gateway_classes() else ""
     context = {"invoice": None, "level": "info", "message": "There is no payment to confirm here."}
     if gateway in gateway_classes() and reference:
         try:

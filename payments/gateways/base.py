@@ -84,6 +84,14 @@ class RefundResult:
     status: str
 
 
+def api_base_error(options):
+    """The error of an `api_base` option staff typed, or "": https, or plain http to a simulator on this machine."""
+    base = options.get("api_base", "")
+    if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        return "Use https:// (plain http only for a simulator on this machine)."
+    return ""
+
+
 class Gateway:
     key = ""
     label = ""
@@ -92,6 +100,12 @@ class Gateway:
     supports_saved_methods = False
     supports_refunds = False
     supports_statement_import = False
+    # The words of its Pay button on the invoice ("" → "Pay now <amount> — <display name>").
+    button_text = ""
+    # The client's way back from the hosted page: what the portal adds to the return URL for the gateway to fill
+    # in, and the query parameter the gateway's id of the attempt comes back in.
+    return_query = "session_id={CHECKOUT_SESSION_ID}"
+    return_reference_param = "session_id"
     # The settings staff fill in: name → (label, secret?, help). Secrets are stored encrypted, never shown back.
     option_schema = {}
 
@@ -138,3 +152,8 @@ class Gateway:
     def parse_event(self, request) -> Event:
         """Verify the request's signature (raising SignatureError) and read the event."""
         raise NotImplementedError
+
+    def event_report(self, event):
+        """The PaymentReport of a verified event, asked for once per event id while it is processed: what
+        parse_event read, unless the gateway must act first (PayPal captures an approved order here)."""
+        return event.report

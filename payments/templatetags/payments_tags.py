@@ -10,6 +10,6 @@ register = template.Library()
 @register.inclusion_tag("payments/_pay_buttons.html", takes_context=True)
 def pay_buttons(context, invoice):
     payable = invoice.status == invoice.Status.UNPAID and invoice.balance > 0
-    gateways = [(key, name, gateway_classes()[key].supports_saved_methods)
+    gateways = [(key, name, gateway_classes()[key].supports_saved_methods, gateway_classes()[key].button_text)
                 for key, name in (enabled_gateways() if payable else [])]
     return {"invoice": invoice, "gateways": gateways, "csrf_token": context.get("csrf_token")}

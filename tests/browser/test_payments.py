@@ -2,8 +2,9 @@
 declined card, then a good one, and back on the portal the invoice is paid (confirmed with Stripe; the signed
 webhooks the simulator sends to the live server record nothing twice).
 
-Paying the overdue invoice of a mail service suspended for non-payment (by card, or by a camt.053 statement staff
-upload) unsuspends the domain on the SmarterMail simulator, through billing's payment follow-up."""
+Paying the overdue invoice of a mail service suspended for non-payment (by card, with PayPal on its approval page,
+or by a camt.053 statement staff upload) unsuspends the domain on the SmarterMail simulator, through billing's
+payment follow-up."""
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from playwright.sync_api import expect
 from billing.models import AutomationSettings, Invoice, Payment, Service
 from billing.payment_reference import rf_reference
 from payments import demo
+from payments.gateways.paypal.simulator import PayPalSimulator
 from payments.gateways.stripe.simulator import StripeSimulator
 from payments.models import GatewayEvent
 from portal.activity import Actor
@@ -31,6 +33,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 @pytest.fixture
 def stripe_sim():
     sim = StripeSimulator().start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def paypal_sim():
+    sim = PayPalSimulator().start()
     yield sim
     sim.stop()
 
@@ -136,6 +145,35 @@ def test_paying_the_overdue_invoice_by_card_unsuspends_the_mail_domain(
     page.goto("/services/")
     screenshot(page, "payments-overdue-3-services", viewport={"width": 1280, "height": 800})
     screenshot(page, "payments-overdue-3-services-mobile", viewport={"width": 390, "height": 844})
+
+
+def test_paying_the_overdue_invoice_with_paypal_unsuspends_the_mail_domain(
+        page, live_server, stripe_sim, paypal_sim, smartermail, sm_service, settings):  # noqa: F811
+    settings.PORTAL_BASE_URL = live_server.url
+    demo.attach_simulator(stripe_sim.url)
+    demo.attach_paypal_simulator(paypal_sim.url)  # PayPal's webhooks go to the live server
+    service, invoice = suspended_for_an_overdue_invoice(sm_service, smartermail)
+
+    login_client(page, ClientUser.objects.get(client=service.client, is_owner=True).user)
+    page.goto(f"/invoices/{invoice.pk}/")
+    expect(page.get_by_role("button", name="Pay now 30.00 USD")).to_be_visible()  # the card button beside it
+    screenshot(page, "payments-paypal-1-invoice", viewport={"width": 1280, "height": 800})
+    screenshot(page, "payments-paypal-1-invoice-mobile", viewport={"width": 390, "height": 844})
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Pay with PayPal 30.00 USD").click()
+    expect(page.locator("h1")).to_have_text("Pay 30.00 USD with PayPal")
+    screenshot(page, "payments-paypal-2-approval-page", viewport={"width": 1280, "height": 800})
+    page.get_by_role("button", name="Pay Now").click()
+    expect(page.get_by_role("status")).to_have_text(f"Thank you: invoice {invoice} is paid.")
+    screenshot(page, "payments-paypal-3-paid", viewport={"width": 1280, "height": 800})
+    # the approval webhook and the capture's arrive; the return page or the approval webhook captured and recorded
+    assert wait_for(lambda: set(GatewayEvent.objects.exclude(outcome="pending").values_list("type", flat=True))
+                    >= {"CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED"})
+    outcomes = list(GatewayEvent.objects.values_list("outcome", flat=True))
+    assert outcomes.count("paid") <= 1 and set(outcomes) <= {"paid", "already"}
+    assert len(paypal_sim.captures) == 1
+    assert Payment.objects.get(invoice=invoice).gateway == "paypal"
+    assert_paid_once_and_unsuspended(invoice, service, smartermail)
 
 
 def test_a_bank_statement_staff_upload_pays_the_overdue_invoice_and_unsuspends_the_mail_domain(

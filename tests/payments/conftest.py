@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
+from payments.gateways.paypal.simulator import PayPalSimulator
 from payments.gateways.stripe.simulator import StripeSimulator, sign
 from payments.models import GatewaySettings
 from portal.activity import Actor
@@ -14,6 +15,10 @@ from tests.factories import InvoiceFactory, InvoiceItemFactory, StaffFactory
 API_KEY = "sk_test_portal"
 WEBHOOK_SECRET = "whsec_test_portal"
 WEBHOOK_URL = "/payments/webhook/stripe/"
+PAYPAL_CLIENT_ID = "sim-client-portal"
+PAYPAL_SECRET = "sim-secret-portal"
+PAYPAL_WEBHOOK_ID = "WH-PORTAL-TEST"
+PAYPAL_WEBHOOK_URL = "/payments/webhook/paypal/"
 
 
 @pytest.fixture
@@ -73,3 +78,34 @@ def staff(db):
 @pytest.fixture
 def staff_actor(staff):
     return Actor.staff(staff)
+
+
+@pytest.fixture
+def paypal_sim():
+    sim = PayPalSimulator(client_id=PAYPAL_CLIENT_ID, client_secret=PAYPAL_SECRET, webhook_id=PAYPAL_WEBHOOK_ID).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def paypal_enabled(db, paypal_sim):
+    row = GatewaySettings(gateway="paypal", enabled=True, display_name="PayPal", test_mode=True,
+                          options={"api_base": paypal_sim.url, "client_id": PAYPAL_CLIENT_ID,
+                                   "webhook_id": PAYPAL_WEBHOOK_ID})
+    row.set_secret_values({"client_secret": PAYPAL_SECRET})
+    row.save()
+    return row
+
+
+def start_paypal_checkout(signed_in, invoice):
+    """Press 'Pay with PayPal': returns the id of the order the portal created at the simulator."""
+    answer = signed_in.post(reverse("clientarea:invoice_pay", args=[invoice.pk, "paypal"]))
+    assert answer.status_code == 302, answer
+    location = urlsplit(answer["Location"])
+    assert location.path == "/checkoutnow", answer["Location"]
+    return location.query.removeprefix("token=")
+
+
+def deliver_paypal(http, payload, headers):
+    extra = {"HTTP_" + name.replace("-", "_"): value for name, value in headers.items()}
+    return http.post(PAYPAL_WEBHOOK_URL, data=payload, content_type="application/json", **extra)

@@ -91,7 +91,7 @@ def test_unsigned_webhook_is_refused(http, owner, stripe_enabled):
 
 def test_webhook_only_accepts_post_and_known_gateways(http, stripe_enabled):
     assert http.get("/payments/webhook/stripe/").status_code == 405
-    assert http.post("/payments/webhook/paypal/", data=b"{}", content_type="application/json").status_code == 404
+    assert http.post("/payments/webhook/adyen/", data=b"{}", content_type="application/json").status_code == 404
 
 
 def test_wrong_amount_is_left_unapplied_for_staff_never_paid(http, owner, stripe_enabled):

@@ -53,7 +53,8 @@ def test_the_demo_invoices_show_example_bank_details_unless_ones_own_are_set(run
     assert own["BANK_IBAN"] == "DE89370400440532013000" and "BANK_ACCOUNT_NAME" not in own
 
 
-URLS = {name: f"http://127.0.0.1:90{n}" for n, name in enumerate(["smartermail", "polarismail", "vodia", "lesnet", "fusionpbx", "stripe"])}
+URLS = {name: f"http://127.0.0.1:90{n}" for n, name in enumerate(["smartermail", "polarismail", "vodia", "lesnet",
+                                                                   "fusionpbx", "stripe", "paypal"])}
 
 
 def test_the_banner_names_the_sent_e_mails_page_with_the_urls_and_logins(run):
@@ -61,7 +62,8 @@ def test_the_banner_names_the_sent_e_mails_page_with_the_urls_and_logins(run):
     assert run.OUTBOX_PATH == reverse("admin:portal_sentemail_changelist")
     assert f"http://127.0.0.1:8123{run.OUTBOX_PATH}" in text
     for shown in ("http://127.0.0.1:8123/", "http://127.0.0.1:8123/admin/", "admin / demo-admin-pass",
-                  "alice@acme.example / demo-client-pass", "Ctrl-C", "Stripe simulator http://127.0.0.1:905"):
+                  "alice@acme.example / demo-client-pass", "Ctrl-C", "Stripe simulator http://127.0.0.1:905",
+                  "PayPal simulator http://127.0.0.1:906"):
         assert shown in text
 
 

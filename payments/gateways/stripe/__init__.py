@@ -17,6 +17,7 @@ from payments.gateways.base import (
     RefundResult,
     SavedMethod,
     SignatureError,
+    api_base_error,
 )
 from payments.money import from_minor, to_minor
 
@@ -54,9 +55,8 @@ class StripeGateway(Gateway):
                                     "This is a test key (sk_test_…): untick Test mode only with a live key.")
         if webhook and not webhook.startswith("whsec_"):
             errors["webhook_secret"] = "A Stripe webhook signing secret starts with whsec_."
-        base = options.get("api_base", "")
-        if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            errors["api_base"] = "Use https:// (plain http only for a simulator on this machine)."
+        if api_base_error(options):
+            errors["api_base"] = api_base_error(options)
         return errors
 
     # --- the API client --------------------------------------------------------------------------------------

@@ -28,12 +28,11 @@ import html
 import json
 import re
 import secrets
-import threading
 import time
-import urllib.request
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl
 
+from payments.gateways.simulation import WebhookOutbox
 from payments.money import from_minor
 from provisioning.simulation.base import Response, Simulator, route
 
@@ -76,8 +75,10 @@ def sign(payload, secret, timestamp):
     return f"t={timestamp},v1={digest}"
 
 
-class StripeSimulator(Simulator):
+class StripeSimulator(WebhookOutbox, Simulator):
     name = "stripe"
+    event_type_field = "type"
+    user_agent = "Stripe/1.0 (+https://stripe.com/docs/webhooks) simulator"
 
     def __init__(self, *, latency_ms=0, api_key="", webhook_secret="whsec_simulator", webhook_url=""):
         super().__init__(latency_ms=latency_ms)
@@ -94,8 +95,7 @@ class StripeSimulator(Simulator):
         self.sessions, self.intents, self.charges, self.balance_transactions = {}, {}, {}, {}
         self.refunds, self.idempotent = {}, {}
         self.customers, self.payment_methods, self.cards = {}, {}, {}  # cards: payment method id → card number
-        self.outbox = []  # (event dict, raw payload bytes, Stripe-Signature header), in order sent
-        self.lost = []
+        self.reset_outbox()  # (event dict, raw payload bytes, Stripe-Signature header)
 
     def reset(self):
         super().reset()
@@ -404,39 +404,10 @@ class StripeSimulator(Simulator):
         event = {"id": self._id("evt"), "object": "event", "type": event_type, "created": int(self.now()),
                  "livemode": False, "api_version": "2025-01-01", "data": {"object": obj}}
         payload = json.dumps(event).encode()
-        header = sign(payload, self.webhook_secret, self.now())
-        with self.lock:
-            if self.lose_webhooks > 0:
-                self.lose_webhooks -= 1
-                self.lost.append((event, payload, header))
-                return
-            copies = 1
-            if self.duplicate_webhooks > 0:
-                self.duplicate_webhooks -= 1
-                copies = 2
-            for _ in range(copies):
-                self.outbox.append((event, payload, header))
-            url = self.webhook_url
-        if url:
-            threading.Thread(target=self._post, args=(url, payload, header, copies), daemon=True).start()
+        self.dispatch(event, payload, sign(payload, self.webhook_secret, self.now()))
 
-    def _post(self, url, payload, header, copies):
-        for _ in range(copies):
-            for delay in (0, 1, 3, 9):  # Stripe retries until the endpoint answers 2xx
-                self.sleep(delay)
-                request = urllib.request.Request(url, data=payload, method="POST", headers={
-                    "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header,
-                    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) simulator"})
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as answer:
-                        if 200 <= answer.status < 300:
-                            break
-                except OSError:
-                    continue
-
-    def events_of(self, event_type):
-        with self.lock:
-            return [item for item in self.outbox if item[0]["type"] == event_type]
+    def webhook_headers(self, signature):
+        return {"Stripe-Signature": signature}
 
     # --- inspection ----------------------------------------------------------------------------------------
 

@@ -29,8 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", help="System administrator password (SmarterMail).")
         parser.add_argument("--access-token-lifetime", type=float, help="Access token lifetime in seconds.")
         parser.add_argument("--api-key", help="The only API key accepted (Stripe; default: any sk_… key).")
-        parser.add_argument("--webhook-url", help="Where signed webhooks are POSTed (Stripe).")
+        parser.add_argument("--webhook-url", help="Where signed webhooks are POSTed (Stripe, PayPal).")
         parser.add_argument("--webhook-secret", help="The webhook signing secret (Stripe).")
+        parser.add_argument("--client-id", help="The only OAuth2 client id accepted (PayPal; default: any).")
+        parser.add_argument("--client-secret", help="The only client secret accepted (PayPal; default: any).")
+        parser.add_argument("--webhook-id", help="The id of the webhook it signs for (PayPal).")
 
     def handle(self, *args, name, host, port, latency_ms, **options):
         simulator_class = import_string(all_simulators()[name])
