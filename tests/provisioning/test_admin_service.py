@@ -15,6 +15,7 @@ from portal.activity import Actor
 from portal.models import ActivityLog, ClientUser
 from provisioning import lifecycle
 from provisioning.models import ModuleCall, UsageSample
+from tests.conftest import sign_in_with_two_factor
 from tests.factories import ServiceFactory, StaffFactory
 
 S = Service.Status
@@ -163,6 +164,7 @@ def test_change_password_sets_it_on_the_provider_and_shows_refusals_in_the_form(
 
 
 def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_client, active, smartermail, admin_user):
+    sign_in_with_two_factor(admin_client, admin_user)
     service = active()
     url = reverse("admin:billing_service_sso", args=[service.pk])
     assert admin_client.get(url).status_code == 405
@@ -175,7 +177,8 @@ def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_clie
     assert "autologin" not in entry.message and "autologin" not in str(ModuleCall.objects.get(action="sso").request)
 
 
-def test_sso_failure_comes_back_to_the_page_with_the_reason(admin_client, active, smartermail):
+def test_sso_failure_comes_back_to_the_page_with_the_reason(admin_client, active, smartermail, admin_user):
+    sign_in_with_two_factor(admin_client, admin_user)
     service = active()
     smartermail.fail("status", path="retrieve-login-token", status=500, times=3)
     response = admin_client.post(reverse("admin:billing_service_sso", args=[service.pk]), follow=True)
