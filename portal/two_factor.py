@@ -74,21 +74,20 @@ def setup_device(user):
     return device or TOTPDevice.objects.create(user=user, name=APP_NAME, confirmed=False)
 
 
-@transaction.atomic
 def confirm_setup(*, user, device, code, actor, client=None):
-    """Turn two-factor on when `code` is the app's current code; returns the new recovery codes. ValidationError
-    (and an audit entry) when it is not."""
-    device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
-    if not device.verify_token(normalise(code)):
+    """Turn two-factor on when `code` is the app's current code; returns the device and the new recovery codes.
+    ValidationError (and an audit entry, kept: it is written outside the transaction) when it is not."""
+    if device.user_id != user.pk or device.confirmed or not device.verify_token(normalise(code)):
         _log_failure(user=user, actor=actor, client=client, during="setup")
         raise ValidationError("That code does not match. Check that the app shows the account you just added and "
                               "that this device's clock is right, then enter the code it shows now.")
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()  # an older device of the same user
-    codes = _new_recovery_codes(user)
-    log_activity(actor=actor, action="two_factor.enable", target=user, client=client,
-                 message=f"Two-factor sign-in turned on for {user.get_username()}.", data={"user_id": user.pk})
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()  # an older device of the same user
+        codes = _new_recovery_codes(user)
+        log_activity(actor=actor, action="two_factor.enable", target=user, client=client,
+                     message=f"Two-factor sign-in turned on for {user.get_username()}.", data={"user_id": user.pk})
     return device, codes
 
 
