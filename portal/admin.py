@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from portal import admin_two_factor  # noqa: F401  (the user pages, with two-factor)
 from portal.contacts import CONTACT_FIELDS, EMAIL_IN_USE, email_in_use
 from portal.models import ActivityLog, ClientUser, Contact, JobRun, SentEmail
 from portal.phones import HELP_TEXT as PHONE_HELP

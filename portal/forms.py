@@ -87,3 +87,22 @@ def apply_errors(form, error):
             form.add_error(name if name in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A code from the authenticator app, or a recovery code (portal.two_factor.check_code tells them apart)."""
+
+    code = forms.CharField(
+        label="Code", max_length=32, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false",
+                                      "autocapitalize": "none"}),
+        help_text="The 6-digit code your authenticator app shows, or one of your recovery codes.",
+    )
+
+    def __init__(self, *args, submit_label="Verify", help_text=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if help_text is not None:
+            self.fields["code"].help_text = help_text
+        self.helper = FormHelper()
+        self.helper.form_tag = False  # the page's own <form> carries the action name
+        self.submit_label = submit_label

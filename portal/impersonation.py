@@ -8,6 +8,8 @@ uses the client area exactly as the client does, with a banner and a way back.
    member only; it writes the start to the audit log with the staff member's name, replaces the staff session
    by a new session signed in as the client's owner (the session key and CSRF token are rotated), and keeps the
    staff member's id in it.
+   Both steps need a staff session that passed two-factor sign-in (portal.two_factor); the staff member's
+   verification is kept aside in the client session and restored on the way back.
 3. ImpersonationMiddleware sets `request.impersonator` (the staff user) on every request of that session:
    the client area shows the banner, and portal.activity.Actor.from_request logs every change as
    "<staff> as <client user>" with `impersonated_by` set.
@@ -31,6 +33,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
+from portal import two_factor
 from portal.activity import Actor, log_activity
 from portal.logins import default_login
 from portal.models import Client
@@ -41,6 +44,7 @@ TOKEN_MAX_AGE = 60  # seconds (ARCHITECTURE: SSO and "log in as client" tokens l
 USED_KEY = "portal:impersonation:used:{}"
 IMPERSONATOR_KEY = "_impersonator_id"
 CLIENT_KEY = "_impersonated_client_id"
+STAFF_OTP_KEY = "_impersonator_otp_device"  # the staff session's two-factor, restored on the way back
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -89,8 +93,10 @@ def start(request, *, client, staff):
         message=f"{staff.get_username()} logged in as the client {client} (login {user.get_username()}).",
         data={"staff": staff.get_username(), "user": user.get_username()},
     )
+    staff_device = two_factor.verified_device_id(request)
     _switch_user(request, user)
     request.session[IMPERSONATOR_KEY] = staff.pk
+    request.session[STAFF_OTP_KEY] = staff_device
     request.session[CLIENT_KEY] = client.pk
     request.impersonator = staff
     return user
@@ -107,7 +113,9 @@ def end(request):
         target=client, message=f"{staff.get_username()} returned to the staff area from the client {client}.",
         data={"staff": staff.get_username(), "user": request.user.get_username()},
     )
+    staff_device = request.session.get(STAFF_OTP_KEY)
     _switch_user(request, staff)
+    two_factor.restore_staff_verification(request, staff_device)
     request.impersonator = None
     return client
 
@@ -169,6 +177,10 @@ class LoginAsClientAdminMixin:
         client = self.get_object(request, object_id)
         if client is None:
             raise Http404("No such client.")
+        refusal = two_factor.refusal_without_two_factor(request, what="Log in as client", target=client)
+        if refusal:
+            messages.error(request, refusal)
+            return redirect("admin:portal_client_change", client.pk)
         if login_user_for(client) is None:
             messages.error(request, f"{client} has no login to use: add a user to the client first.")
             return redirect("admin:portal_client_change", client.pk)
@@ -178,6 +190,10 @@ class LoginAsClientAdminMixin:
     def login_as_enter_view(self, request, token):
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied
+        refusal = two_factor.refusal_without_two_factor(request, what="Log in as client", target=None)
+        if refusal:
+            messages.error(request, refusal)
+            return redirect("admin:index")
         try:
             client = redeem_token(token, staff=request.user)
             start(request, client=client, staff=request.user)

@@ -116,8 +116,10 @@ class Client(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["company_name"])]
-        # Staff "Log in as client" (seed 003, portal/impersonation.py).
-        permissions = [("login_as_client", "Can log in as the client (sees the client area as they do)")]
+        # Staff "Log in as client" (seed 003, portal/impersonation.py). The portal's permissions that belong to no
+        # model of their own live here too: turning off another login's two-factor (portal/admin_two_factor.py).
+        permissions = [("login_as_client", "Can log in as the client (sees the client area as they do)"),
+                       ("reset_two_factor", "Can turn off another login's two-factor sign-in")]
 
     def __str__(self):
         return self.display_name

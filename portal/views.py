@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 
-from portal import selectors
+from portal import selectors, two_factor
 from portal.activity import Actor
 from portal.forms import ClientLoginForm, CrispyFormMixin, ProfileForm
 from portal.services import client_password_changed, client_update_profile
@@ -62,7 +62,22 @@ class CrispySetPasswordForm(CrispyFormMixin, SetPasswordForm):
     submit_label = "Set password"
 
 
-class LoginView(auth_views.LoginView):
+class TwoStepLoginMixin:
+    """For a LoginView: after the right password, a user with two-factor goes on to the code step (`verify_url`)
+    instead of being signed in."""
+
+    verify_url = None
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not two_factor.has_two_factor(user):
+            return super().form_valid(form)
+        two_factor.begin_sign_in(self.request, user, next_url=self.get_success_url())
+        return redirect(self.verify_url)
+
+
+class LoginView(TwoStepLoginMixin, auth_views.LoginView):
+    verify_url = "clientarea:login_verify"
     form_class = ClientLoginForm
     template_name = "portal/login.html"
     redirect_authenticated_user = True

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from billing import admin_money
 from billing.models import Product, Service, ServiceConfigOption
+from portal import two_factor
 from portal.activity import Actor
 from provisioning import lifecycle, services
 from provisioning.admin_voip import VoipServiceAdminMixin
@@ -155,12 +156,17 @@ class ServiceLifecycleAdminMixin(VoipServiceAdminMixin):
         return handlers[action](request, service, back)
 
     def control_panel_view(self, request, object_id):
-        """POST only (it creates a login on the provider and is audited): redirect to its auto-login URL."""
+        """POST only (it creates a login on the provider and is audited): redirect to its auto-login URL. Needs
+        the permission and a staff session that passed two-factor sign-in."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         service = self._service_or_404(request, object_id, permission=None)
         if not request.user.has_perm(SSO_PERMISSION):
             raise PermissionDenied
+        refusal = two_factor.refusal_without_two_factor(request, what="Control panel login", target=service)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return redirect("admin:billing_service_change", service.pk)
         try:
             url = services.service_sso_url(service=service, actor=Actor.from_request(request))
         except lifecycle.InvalidTransition as exc:

@@ -11,6 +11,7 @@ from billing.models import CreditLedgerEntry, Invoice, Service
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog, Client
 from tests.api.conftest import Whmcs, make_key
+from tests.conftest import sign_in_with_two_factor
 from tests.factories import PASSWORD, ClientFactory, ServiceFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -250,7 +251,7 @@ def test_create_sso_token_for_login_as_client(client, whmcs, owner):
     # login_as_client=1: client_id alone is now the client's own login, as in WHMCS (tests/api/test_client_sso.py).
     token = whmcs("CreateSsoToken", client_id=owner.pk, login_as_client=1)
     assert token["result"] == "success" and token["redirect_url"].startswith("http://testserver/admin/")
-    client.force_login(whmcs.key.owner)
+    sign_in_with_two_factor(client, whmcs.key.owner)  # the link opens in a staff session that passed two-factor
     response = client.get(token["redirect_url"])
     assert response.status_code == 302 and response["Location"] == "/"
     assert ActivityLog.objects.filter(action="client.impersonation_start", client=owner).exists()

@@ -7,7 +7,7 @@
   live server.
 - `screenshot(page, name)`: saves tests/browser/screenshots/<name>.png (gitignored).
 - `login_client(page, user)` / `login_admin(page, user)`: sign in through the real forms with
-  tests.factories.PASSWORD.
+  tests.factories.PASSWORD (and, for staff with an authenticator device, the two-factor code step).
 
 Use the `live_server` fixture (through `page`), which makes the test transactional: rows made by factories are
 committed, so the server thread sees them.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import service_unavailable
+from tests.conftest import service_unavailable, totp_code
 from tests.factories import PASSWORD
 
 # Playwright's sync API keeps an asyncio event loop in this thread; Django's ORM would refuse to run from the
@@ -103,10 +103,20 @@ def login_client(page, user, password=PASSWORD):
 
 
 def login_admin(page, user, password=PASSWORD):
-    """Sign in to the staff area through Django admin's login form."""
+    """Sign in to the staff area through Django admin's login form, then its two-factor code step when the user
+    has an authenticator device (tests.conftest.two_factor_device: needed for log in as client and control panel
+    logins)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     page.goto("/admin/")
     page.wait_for_url(re.compile(r"/admin/login/"))
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.locator("input[type=submit], button[type=submit]").first.click()
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        page.wait_for_url(re.compile(r"/admin/two-factor/verify/"))
+        page.fill("input[name=code]", totp_code(device))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from portal.models import ActivityLog
 from tests.browser.conftest import DESKTOP, PHONE, login_admin, login_client, screenshot
+from tests.conftest import two_factor_device
 from tests.factories import StaffFactory
 from tests.provisioning.mail.helpers import paid_period, polaris_mail_service
 from tests.provisioning.modules.polarismail.fixtures import polarismail  # noqa: F401
@@ -188,6 +189,7 @@ def test_staff_logs_in_as_the_client_and_returns(page, service, owner):
     staff.user_permissions.add(
         *Permission.objects.filter(codename__in=["login_as_client", "view_client", "change_client"])
     )
+    two_factor_device(staff)  # log in as client / control panel logins need a session that passed it
     login_admin(page, staff)
     page.goto(f"/admin/portal/client/{owner.pk}/change/")
     screenshot(page, "mail-admin-client-page")

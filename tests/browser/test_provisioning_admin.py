@@ -14,6 +14,7 @@ from portal.models import ActivityLog
 from provisioning import lifecycle
 from provisioning.models import UsageSample
 from tests.browser.conftest import login_admin, screenshot
+from tests.conftest import two_factor_device
 from tests.factories import StaffFactory
 from tests.provisioning.modules.smartermail.fixtures import sm_server, sm_service, smartermail  # noqa: F401
 
@@ -52,6 +53,7 @@ def test_staff_suspends_a_service_and_the_simulator_disables_the_domain(page, li
 
 def test_the_control_panel_jump_lands_on_the_simulators_auto_login_url(page, live_server, active_service, smartermail):  # noqa: F811
     staff = StaffFactory(is_superuser=True)
+    two_factor_device(staff)  # log in as client / control panel logins need a session that passed it
     login_admin(page, staff)
     page.goto(f"/admin/billing/service/{active_service.pk}/change/")
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from portal import impersonation
 from portal.models import ActivityLog, ClientUser
+from tests.conftest import sign_in_with_two_factor
 from tests.factories import ClientFactory, ServiceFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_without_the_permission_it_is_403_and_nothing_happens(client, owner):
 
 
 def test_get_is_refused_and_clients_cannot_use_it(client, staff, owner):
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     assert client.get(start_url(owner)).status_code == 405
     client.force_login(owner.owner_user)
     response = client.post(start_url(owner))
@@ -69,7 +70,7 @@ def test_get_is_refused_and_clients_cannot_use_it(client, staff, owner):
 def test_log_in_as_client_audits_shows_the_banner_and_acts_as_the_client(client, staff, owner):
     ServiceFactory(client=owner, domain="owned.example")
     ServiceFactory(domain="someone-else.example")
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     staff_session = client.session.session_key
     response = log_in_as(client, owner)
     assert response.status_code == 302 and response["Location"] == reverse("clientarea:dashboard")
@@ -96,14 +97,14 @@ def test_log_in_as_client_audits_shows_the_banner_and_acts_as_the_client(client,
 def test_the_client_keeps_their_own_last_login(client, staff, owner):
     owner.refresh_from_db()
     before = owner.last_login_at
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     log_in_as(client, owner)
     owner.refresh_from_db()
     assert owner.last_login_at == before
 
 
 def test_return_to_admin_restores_the_staff_session_and_audits(client, staff, owner):
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     log_in_as(client, owner)
     client_session = client.session.session_key
     response = client.post(reverse("admin:portal_client_return_to_admin"))
@@ -127,7 +128,7 @@ def test_start_and_return_need_post_and_csrf(staff, owner):
     from django.test import Client
 
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(staff)
+    sign_in_with_two_factor(browser, staff)
     assert browser.post(start_url(owner)).status_code == 403  # no CSRF token
     change_page = browser.get(reverse("admin:portal_client_change", args=[owner.pk]))
     token_url = browser.post(start_url(owner), {"csrfmiddlewaretoken": csrf_of(change_page)})["Location"]
@@ -141,7 +142,7 @@ def test_start_and_return_need_post_and_csrf(staff, owner):
 
 
 def test_the_token_works_once(client, staff, owner):
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     token = client.post(start_url(owner))["Location"]
     client.get(token)
     client.post(reverse("admin:portal_client_return_to_admin"))
@@ -152,7 +153,7 @@ def test_the_token_works_once(client, staff, owner):
 
 
 def test_the_token_expires_after_a_minute(client, staff, owner):
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     token = impersonation.issue_token(staff=staff, client=owner)
     with mock.patch("django.core.signing.time.time", return_value=time.time() + 61):
         response = client.get(reverse("admin:portal_client_login_as_enter", args=[token]), follow=True)
@@ -165,7 +166,7 @@ def test_a_token_is_bound_to_its_staff_member_and_cannot_be_forged(client, staff
     someone = StaffFactory()
     someone.user_permissions.add(Permission.objects.get(codename="login_as_client"))
     token = impersonation.issue_token(staff=staff, client=owner)
-    client.force_login(someone)
+    sign_in_with_two_factor(client, someone)
     response = client.get(reverse("admin:portal_client_login_as_enter", args=[token]), follow=True)
     assert "made for another staff member" in response.content.decode()
     forged = signing.dumps({"staff": someone.pk, "client": owner.pk, "nonce": "x"}, salt="other-salt")
@@ -177,7 +178,7 @@ def test_a_token_is_bound_to_its_staff_member_and_cannot_be_forged(client, staff
 def test_a_client_without_a_login_cannot_be_impersonated(client, staff):
     empty = ClientFactory()
     ClientUser.objects.filter(client=empty).delete()
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     response = client.post(start_url(empty), follow=True)
     assert "has no login to use" in response.content.decode()
 
@@ -189,7 +190,7 @@ def test_the_owner_is_chosen_over_contacts(staff, owner):
 
 
 def test_a_staff_member_who_loses_staff_status_is_signed_out(client, staff, owner):
-    client.force_login(staff)
+    sign_in_with_two_factor(client, staff)
     log_in_as(client, owner)
     staff.is_staff = False
     staff.save()

@@ -15,6 +15,7 @@ from portal.activity import Actor
 from portal.models import ActivityLog, ClientUser
 from provisioning import lifecycle
 from provisioning.models import ModuleCall, UsageSample
+from tests.conftest import sign_in_with_two_factor
 from tests.factories import ServiceFactory, StaffFactory
 
 S = Service.Status
@@ -163,6 +164,7 @@ def test_change_password_sets_it_on_the_provider_and_shows_refusals_in_the_form(
 
 
 def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_client, active, smartermail, admin_user):
+    sign_in_with_two_factor(admin_client, admin_user)
     service = active()
     url = reverse("admin:billing_service_sso", args=[service.pk])
     assert admin_client.get(url).status_code == 405
@@ -175,7 +177,19 @@ def test_sso_redirects_to_the_providers_auto_login_url_and_is_audited(admin_clie
     assert "autologin" not in entry.message and "autologin" not in str(ModuleCall.objects.get(action="sso").request)
 
 
-def test_sso_failure_comes_back_to_the_page_with_the_reason(admin_client, active, smartermail):
+def test_sso_is_refused_without_a_session_that_passed_two_factor_and_the_refusal_is_audited(
+        admin_client, active, smartermail, admin_user):
+    service = active()
+    response = admin_client.post(reverse("admin:billing_service_sso", args=[service.pk]), follow=True)
+    assert messages_of(response) == ["Control panel login needs a staff session that passed two-factor sign-in: set "
+                                     "up two-factor sign-in first (Two-factor sign-in, at the top of the staff area)."]
+    assert not ModuleCall.objects.filter(action="sso").exists() and not ActivityLog.objects.filter(action="service.sso")
+    refusal = ActivityLog.objects.get(action="two_factor.required_refused")
+    assert (refusal.actor_user, refusal.target_id) == (admin_user, str(service.pk))
+
+
+def test_sso_failure_comes_back_to_the_page_with_the_reason(admin_client, active, smartermail, admin_user):
+    sign_in_with_two_factor(admin_client, admin_user)
     service = active()
     smartermail.fail("status", path="retrieve-login-token", status=500, times=3)
     response = admin_client.post(reverse("admin:billing_service_sso", args=[service.pk]), follow=True)
