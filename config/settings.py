@@ -264,13 +264,18 @@ LOGIN_URL = "clientarea:login"
 LOGIN_REDIRECT_URL = "clientarea:dashboard"
 LOGOUT_REDIRECT_URL = "clientarea:login"
 
-# Login throttling (django-axes): five failures for one username from one address lock it for 15 minutes.
+# Reverse proxies in front of the portal (the TLS proxy): the client address is then read from X-Forwarded-For,
+# that many entries from the right (portal.network.client_ip, docs/security.md). 0: REMOTE_ADDR, header ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Login throttling (django-axes): five failures for one username from one address lock it for 15 minutes. The
+# address is portal.network.client_ip's, as everywhere else (the API, the CDR push, the audit log).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+AXES_CLIENT_IP_CALLABLE = "portal.network.client_ip"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
