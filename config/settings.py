@@ -356,6 +356,9 @@ API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=20)
 # Vodia CDR pushes (docs/voip-providers.md §5.2): per source and minute unless the source sets its own; body cap.
 VOIP_PUSH_RATE_LIMIT = env.int("VOIP_PUSH_RATE_LIMIT", default=1200)
 VOIP_PUSH_MAX_BYTES = env.int("VOIP_PUSH_MAX_BYTES", default=2 * 1024 * 1024)
+# A running CDR import without progress for this long has lost its worker: the sweeper (voip.jobs, every ten
+# minutes) marks it failed and charges what it stored. An import writes progress every 2,000 lines, a push at once.
+VOIP_IMPORT_STALE_MINUTES = env.int("VOIP_IMPORT_STALE_MINUTES", default=30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.rest.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.rest.auth.HasScope"],

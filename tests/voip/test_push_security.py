@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portal.models import ActivityLog
 from provisioning.modules.vodia.simulator import webcdr
-from voip.models import CdrImport, CdrSource
+from voip.models import Cdr, CdrImport, CdrSource
 from voip.services import push as push_service
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +222,12 @@ def test_records_nested_as_deep_as_json_allows_are_reported_as_bad_lines(client,
     assert response.status_code == 200
     answer = response.json()
     assert (answer["received"], answer["inserted"], len(answer["errors"])) == (1, 0, 1)
+
+
+def test_a_lone_surrogate_in_a_pushed_record_is_stored_as_a_replacement_character(client, source):
+    body = json.dumps(BODY).replace('"100"', '"1\\ud800"', 1)
+    assert "\\ud800" in body
+    response = post(client, source.pk, body.encode())
+    assert response.status_code == 200 and response.json()["inserted"] == 1
+    assert CdrImport.objects.get().status == CdrImport.Status.DONE
+    assert Cdr.objects.get().caller == "1\ufffd"
