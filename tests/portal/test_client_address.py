@@ -1,5 +1,7 @@
 """The client address behind the TLS proxy (portal.network.client_ip): one rule for sign-in lockouts (axes), the
 API's allow-lists and the audit log. Without it every visitor looked like the proxy."""
+from pathlib import Path
+
 import pytest
 from django.test import RequestFactory, override_settings
 
@@ -66,8 +68,6 @@ def test_behind_the_proxy_the_api_allow_list_sees_the_client_address(client):
 
 def test_only_portal_network_reads_the_connection_address():
     """Every caller asks client_ip; a REMOTE_ADDR read elsewhere would skip the proxy rule."""
-    from pathlib import Path  # noqa: PLC0415 - only this test walks the tree
-
     root = Path(__file__).resolve().parents[2]
     readers = sorted(
         str(path.relative_to(root)) for app in ("portal", "billing", "provisioning", "voip", "payments", "api", "config")
