@@ -59,5 +59,7 @@ def scope_choices():
 def owner_may(user, scope):
     if user is None or not user.is_active or not user.is_staff:
         return False
+    if scope not in SCOPES:
+        return False  # a scope nobody can hold (e.g. the write scope of a read-only resource)
     perm = SCOPES[scope][1]
     return perm is None or user.has_perm(perm)

@@ -3,7 +3,9 @@ address and the per-minute counters are portal.network's, which the Vodia CDR pu
 from dataclasses import dataclass
 from datetime import timedelta
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.utils import timezone
 
 from api import selectors
@@ -11,11 +13,10 @@ from api.models import ApiKey
 from api.scopes import owner_may
 from portal.activity import Actor
 from portal.network import client_ip, count_failed_auth, failed_auth_limited, rate_limited
-from portal.selectors import user_by_username
 
 __all__ = [
-    "AuthError", "Caller", "client_ip", "count_failed_auth", "failed_auth_limited", "key_caller", "rate_limited",
-    "staff_caller",
+    "AuthError", "Caller", "LockedOut", "client_ip", "count_failed_auth", "failed_auth_limited", "key_caller",
+    "rate_limited", "staff_caller",
 ]
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
@@ -23,6 +24,10 @@ TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a min
 
 class AuthError(Exception):
     """The caller is not let in: bad credentials, a disabled key or an address not on the allow-list."""
+
+
+class LockedOut(AuthError):
+    """Too many failed passwords for this login from this address: the sign-in pages' lockout (django-axes)."""
 
 
 @dataclass
@@ -69,9 +74,20 @@ def key_caller(identifier, secret, ip):
     return Caller(name=key.name, ip=ip, key=key, user=key.owner)
 
 
-def staff_caller(username, password, ip):
-    """WHMCS's legacy form: a staff username and password (plain; see docs/whmcs-api.md)."""
-    user = user_by_username(username)
-    if user is None or not password or not user.is_active or not user.is_staff or not user.check_password(password):
+def staff_caller(request, username, password, ip):
+    """WHMCS's legacy form: a staff username and password (plain; see docs/whmcs-api.md). The password is
+    checked by Django's authenticate(), so django-axes counts a wrong one and locks the login exactly as on the
+    sign-in pages, in the same counter (AXES_LOCKOUT_PARAMETERS: the username from the client's address): five
+    wrong passwords here or there, and even the right one is refused (LockedOut) until the cool-off ends."""
+    if not username or not password:
         raise AuthError("Authentication Failed")
+    user = authenticate(request, username=username, password=password)
+    locked = getattr(request, "axes_locked_out", False)
+    request.axes_locked_out = False  # api.php answers in WHMCS's shape, not with axes' lockout page
+    if locked:
+        raise LockedOut("Too many failed login attempts. Please try again later.")
+    if user is None or not user.is_staff:
+        raise AuthError("Authentication Failed")
+    if settings.AXES_RESET_ON_SUCCESS:  # as a sign-in does (axes' user_logged_in; api.php starts no session)
+        AxesProxyHandler.reset_attempts(ip_address=ip, username=username)
     return Caller(name=user.get_username(), ip=ip, user=user)

@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from api import client_sso
+from portal.network import client_ip
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -14,7 +15,7 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 @require_GET
 def sso_login(request, token):
     try:
-        record = client_sso.redeem(token, ip=request.META.get("REMOTE_ADDR"))
+        record = client_sso.redeem(token, ip=client_ip(request))
     except client_sso.RedeemError as exc:
         response = render(request, "portal/sso_refused.html", {"message": str(exc)}, status=410 if exc.token else 404)
     else:

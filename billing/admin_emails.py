@@ -66,7 +66,7 @@ class EmailTemplateAdmin(admin.ModelAdmin):
         except TemplateSyntaxError as exc:
             return f"Template error: {exc}"
         return format_html(
-            '<div data-testid="email-preview"><strong>{}</strong><pre style="white-space: pre-wrap">{}</pre></div>', subject, body
+            '<div data-testid="email-preview"><strong>{}</strong><pre class="mail-text">{}</pre></div>', subject, body
         )
 
     @admin.display(description="Merge fields")

@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
@@ -135,6 +136,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",  # SECURE_CSP below, on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -270,13 +272,18 @@ LOGIN_URL = "clientarea:login"
 LOGIN_REDIRECT_URL = "clientarea:dashboard"
 LOGOUT_REDIRECT_URL = "clientarea:login"
 
-# Login throttling (django-axes): five failures for one username from one address lock it for 15 minutes.
+# Reverse proxies in front of the portal (the TLS proxy): the client address is then read from X-Forwarded-For,
+# that many entries from the right (portal.network.client_ip, docs/security.md). 0: REMOTE_ADDR, header ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Login throttling (django-axes): five failures for one username from one address lock it for 15 minutes. The
+# address is portal.network.client_ip's, as everywhere else (the API, the CDR push, the audit log).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+AXES_CLIENT_IP_CALLABLE = "portal.network.client_ip"
 
 # Two-factor sign-in (docs/two-factor.md). When required, staff without an authenticator app set one up before
 # they can use the staff area; clients may always choose.
@@ -341,6 +348,21 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy on every page (docs/security.md, *Headers*): scripts, styles, fonts and images only from
+# the portal's own static files — no inline <script>, <style>, style="" or onclick, which the templates keep to
+# (tests/portal/test_security_headers.py) — nothing framed or framing, no plugins. Bootstrap draws some icons as
+# data: images. Forms are not limited (form-action): SSO and payment forms end in redirects to the providers.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 if PRODUCTION:
     # TLS ends at the reverse proxy in front of gunicorn, which says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -367,6 +389,9 @@ API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=20)
 # Vodia CDR pushes (docs/voip-providers.md §5.2): per source and minute unless the source sets its own; body cap.
 VOIP_PUSH_RATE_LIMIT = env.int("VOIP_PUSH_RATE_LIMIT", default=1200)
 VOIP_PUSH_MAX_BYTES = env.int("VOIP_PUSH_MAX_BYTES", default=2 * 1024 * 1024)
+# A running CDR import without progress for this long has lost its worker: the sweeper (voip.jobs, every ten
+# minutes) marks it failed and charges what it stored. An import writes progress every 2,000 lines, a push at once.
+VOIP_IMPORT_STALE_MINUTES = env.int("VOIP_IMPORT_STALE_MINUTES", default=30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.rest.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.rest.auth.HasScope"],

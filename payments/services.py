@@ -22,6 +22,7 @@ from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, Paymen
 from payments.registry import gateway_classes, get_gateway, settings_for
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog
+from portal.network import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def unapplied_apply(*, attempt, actor):
 
 
 def webhook_actor(gateway_key, request):
-    return Actor(ActivityLog.ActorType.SYSTEM, f"webhook:{gateway_key}", ip_address=request.META.get("REMOTE_ADDR"))
+    return Actor(ActivityLog.ActorType.SYSTEM, f"webhook:{gateway_key}", ip_address=client_ip(request))
 
 
 def webhook_receive(*, gateway_key, request):
@@ -225,7 +226,7 @@ def webhook_receive(*, gateway_key, request):
     except SignatureError as exc:
         log_activity(actor=actor, action="payment.webhook_refused",
                      message=f"A {gateway_key} webhook was refused: {exc}",
-                     data={"gateway": gateway_key, "reason": str(exc), "ip": request.META.get("REMOTE_ADDR")})
+                     data={"gateway": gateway_key, "reason": str(exc), "ip": client_ip(request)})
         return 400, f"Refused: {exc}."
     except GatewayError as exc:  # the gateway verifies signatures itself (PayPal) and did not answer: retry later
         logger.warning("A %s webhook could not be verified: %s", gateway_key, exc)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 
 from portal.models import ActivityLog, Client
+from portal.network import client_ip
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Actor:
     @classmethod
     def from_request(cls, request):
         """The actor behind a web request: staff in the admin, a client (maybe impersonated) elsewhere."""
-        ip = request.META.get("REMOTE_ADDR")
+        ip = client_ip(request)
         impersonator = getattr(request, "impersonator", None)
         if request.user.is_staff and impersonator is None:
             return cls.staff(request.user, ip_address=ip)

@@ -37,6 +37,7 @@ from portal import two_factor
 from portal.activity import Actor, log_activity
 from portal.logins import default_login
 from portal.models import Client
+from portal.network import client_ip
 
 PERMISSION = "portal.login_as_client"
 TOKEN_SALT = "portal.impersonation"
@@ -87,7 +88,7 @@ def start(request, *, client, staff):
     if user is None:
         raise ImpersonationError(f"{client} has no login to use.")
     log_activity(
-        actor=Actor.staff(staff, ip_address=request.META.get("REMOTE_ADDR")),
+        actor=Actor.staff(staff, ip_address=client_ip(request)),
         action="client.impersonation_start",
         target=client,
         message=f"{staff.get_username()} logged in as the client {client} (login {user.get_username()}).",
@@ -109,7 +110,7 @@ def end(request):
     if staff is None:
         return None
     log_activity(
-        actor=Actor.staff(staff, ip_address=request.META.get("REMOTE_ADDR")), action="client.impersonation_end",
+        actor=Actor.staff(staff, ip_address=client_ip(request)), action="client.impersonation_end",
         target=client, message=f"{staff.get_username()} returned to the staff area from the client {client}.",
         data={"staff": staff.get_username(), "user": request.user.get_username()},
     )

@@ -5,7 +5,9 @@ writes an amount with its currency's ISO 4217 decimals, half up; a credit balanc
 be spent); the exact four-place figure only where staff ask for it. The template filters `money` and `credit`
 (portal/templatetags/money_tags.py) call it. It lives on the ground floor because every app shows money.
 """
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -14,6 +16,18 @@ ZERO = Decimal("0.00")
 def quantize(amount):
     """To the currency's precision (two decimal places), rounding half up: the one rounding rule for money."""
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def amount_shown(value):
+    """The amount a form or API call says the client was shown (a change's `expected_amount`), quantized; text
+    that is not a finite number is a ValidationError, never a server error."""
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValidationError("The amount shown is missing or not a number; please review the change again.")
+    return quantize(amount)
 
 
 # ISO 4217 minor units of the active currencies that do not have two decimals (funds codes and metals left

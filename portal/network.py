@@ -1,6 +1,8 @@
 """Who calls from where, shared by every endpoint that takes calls from outside: the staff APIs (api.security)
-and the Vodia CDR push (voip.services.push). The caller's address, IP allow-lists, and the per-minute cache
-counters of calls and failed authentications (with Redis as the cache, every web process shares them).
+and the Vodia CDR push (voip.services.push). The caller's address (`client_ip`, the one rule every caller uses:
+django-axes through AXES_CLIENT_IP_CALLABLE, the API allow-lists and limits, the push limits, the audit log), IP
+allow-lists, and the per-minute cache counters of calls and failed authentications (with Redis as the cache,
+every web process shares them).
 
 It is on the ground floor so that voip and api both import it, and neither imports the other for it."""
 import ipaddress
@@ -11,7 +13,24 @@ from django.utils import timezone
 
 
 def client_ip(request):
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
+    """The address of whoever sent `request` (docs/security.md, *The client address*).
+
+    With TRUSTED_PROXY_COUNT = 0 (nothing in front of the portal) it is the connection's REMOTE_ADDR and
+    X-Forwarded-For is ignored: anybody can write that header. With N trusted proxies in front, each appends the
+    address it saw to X-Forwarded-For and the last one is REMOTE_ADDR, so the client is the N-th entry from the
+    right: entries further left were written by the client and are never believed. A header with fewer entries
+    than proxies, or an entry that is not an address, means the request did not come through them: REMOTE_ADDR."""
+    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < proxies:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-proxies]))
+    except ValueError:
+        return remote
 
 
 def parse_networks(text):

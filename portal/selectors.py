@@ -137,7 +137,3 @@ def staff_users(*, include_disabled=False, group_id=None, email=None):
         staff = staff.filter(email__iexact=email)
     return staff
 
-
-def user_by_username(username):
-    """The Django user with that username, or None."""
-    return get_user_model().objects.filter(username=username or "").first()

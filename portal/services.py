@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from portal.activity import Actor, log_activity
 from portal.models import Client, ClientUser
+from portal.network import client_ip
 from portal.updates import model_update
 
 User = get_user_model()
@@ -89,7 +90,7 @@ def record_client_login(*, user, request):
     now = timezone.now()
     Client.objects.filter(pk=membership.client_id).update(last_login_at=now)
     log_activity(
-        actor=Actor.client(user, impersonated_by=getattr(request, "impersonator", None), ip_address=request.META.get("REMOTE_ADDR")),
+        actor=Actor.client(user, impersonated_by=getattr(request, "impersonator", None), ip_address=client_ip(request)),
         action="client.login",
         target=membership.client,
         message=f"{user.get_username()} logged in to the client area",

@@ -27,6 +27,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.activity import Actor, build_entry, log_activities, log_activity
+from portal.network import client_ip
 
 RECOVERY_NAME = "Recovery codes"
 APP_NAME = "Authenticator app"
@@ -208,7 +209,7 @@ def cancel_sign_in(request):
 
 
 def actor_for(user, request):
-    ip = request.META.get("REMOTE_ADDR")
+    ip = client_ip(request)
     return Actor.staff(user, ip_address=ip) if user.is_staff else Actor.client(user, ip_address=ip)
 
 

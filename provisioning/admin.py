@@ -49,7 +49,7 @@ class ServerAdmin(admin.ModelAdmin):
     @admin.display(description="Usage update", ordering="usage_updated_at")
     def usage_status(self, obj):
         if obj.usage_error and obj.usage_updated_at is None:
-            return format_html('<span class="errornote" style="display:inline;padding:2px 6px">Failed: {}</span>',
+            return format_html('<span class="errornote inline-note">Failed: {}</span>',
                                obj.usage_error[:120])
         read = obj.usage_updated_at.strftime("%Y-%m-%d %H:%M") if obj.usage_updated_at else "never"
         return f"{read}{' – ' + obj.usage_error[:120] if obj.usage_error else ''}"

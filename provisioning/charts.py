@@ -50,9 +50,9 @@ def usage_chart_svg(history, *, title="Disk usage"):
                                       '</circle>', ((x(d), y(mb), d.isoformat(), _mb_label(mb)) for d, mb, _ in history)))
     label = f"{title}: {_mb_label(values[0])} on {first.isoformat()} to {_mb_label(values[-1])} on {last.isoformat()}"
     return format_html(
-        '<svg class="usage-chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%" '
-        'preserveAspectRatio="xMidYMid meet" style="max-width:{}px"><title>{}</title>{}</svg>',
-        label, WIDTH, HEIGHT, WIDTH, label, mark_safe("".join(parts)),
+        '<svg class="usage-chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'preserveAspectRatio="xMidYMid meet"><title>{}</title>{}</svg>',
+        label, WIDTH, HEIGHT, WIDTH, HEIGHT, label, mark_safe("".join(parts)),
     )
 
 

@@ -60,6 +60,6 @@ def spend_chart_svg(days, *, currency=""):
              f"{total.quantize(Decimal('0.01'))}{unit} in total")
     return format_html(
         '<svg class="spend-chart" data-testid="spend-chart" role="img" aria-label="{}" viewBox="0 0 {} {}" '
-        'width="100%" preserveAspectRatio="xMidYMid meet" style="max-width:{}px"><title>{}</title>{}{}</svg>',
-        label, WIDTH, HEIGHT, WIDTH, label, mark_safe("".join(axes)), bars,
+        'width="{}" height="{}" preserveAspectRatio="xMidYMid meet"><title>{}</title>{}{}</svg>',
+        label, WIDTH, HEIGHT, WIDTH, HEIGHT, label, mark_safe("".join(axes)), bars,
     )

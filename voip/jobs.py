@@ -14,7 +14,7 @@ PERIODIC_JOBS = [
         schedule=crontab(minute=10),
         late_after=timedelta(hours=3),
         description="Fetches, rates and charges the call records of the FusionPBX and Vodia sources (one task per "
-                    "source), and settles imports whose worker was lost.",
+                    "source).",
     ),
     PeriodicJob(
         name="voip_cdr_import_daily",
@@ -23,6 +23,15 @@ PERIODIC_JOBS = [
         schedule=crontab(hour=4, minute=30),
         late_after=timedelta(hours=26),
         description="Fetches, rates and charges the LesNet call records (LesNet updates its file once a day).",
+    ),
+    PeriodicJob(
+        name="voip_settle_stale_imports",
+        label="Stale CDR imports",
+        task="voip.tasks.settle_stale_imports",
+        schedule=crontab(minute="*/10"),
+        late_after=timedelta(minutes=40),
+        description="Marks failed the CDR imports whose worker was lost (no progress for VOIP_IMPORT_STALE_MINUTES) "
+                    "and charges the calls they stored, so that no import stays 'running'.",
     ),
     PeriodicJob(
         name="voip_autosuspend",

@@ -12,11 +12,17 @@ from voip.services import autosuspend as sweep
 
 def _fan_out(job, schedule):
     with track_job(job) as summary:
-        settled = imports.settle_stale_imports()
         source_ids = imports.sources_due(schedule)
         group(import_source.s(source_id) for source_id in source_ids).apply_async()
-        settled_text = f", {settled} stale import(s) settled" if settled else ""
-        summary["summary"] = f"{len(source_ids)} source(s) queued{settled_text}"
+        summary["summary"] = f"{len(source_ids)} source(s) queued"
+    return summary["summary"]
+
+
+@shared_task(time_limit=280, soft_time_limit=270)
+def settle_stale_imports():
+    """Every ten minutes (voip.jobs): imports whose worker was lost are marked failed and their calls charged."""
+    with track_job("voip_settle_stale_imports") as summary:
+        summary["summary"] = f"{imports.settle_stale_imports()} stale import(s) settled"
     return summary["summary"]
 
 

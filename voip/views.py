@@ -2,7 +2,6 @@
 pushes its CDRs to. Views only read through voip.selectors and write through voip.services."""
 import base64
 import binascii
-import csv
 from itertools import chain
 
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from portal.csv_output import csv_writer
 from portal.network import client_ip
 from portal.views import client_required
 from voip import selectors
@@ -72,14 +72,15 @@ class _Echo:
 
 @client_required
 def calls_csv(request, voip_service_id):
-    """The filtered call records as CSV, streamed row by row (any period, no memory growth)."""
+    """The filtered call records as CSV, streamed row by row (any period, no memory growth); formula-like cells
+    are neutralised (portal.csv_output)."""
     service, _form, call_filter, service_calls = _filtered(request, voip_service_id)
     zone = timezone.get_current_timezone()
     rows = service_calls.values_list(
         "answer_time", "direction", "caller", "callee", "e164", "destination", "billsec", "billed_seconds", "cost",
         "status",
     ).iterator(chunk_size=2000)
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    writer = csv_writer(_Echo(), lineterminator="\r\n")  # a caller id like =HYPERLINK(…) stays text
 
     def lines():
         for answered, *middle, cost, status in rows:

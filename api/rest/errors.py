@@ -2,7 +2,8 @@
 
     {"error": {"status": 400, "code": "invalid", "message": "…", "fields": {"email": ["…"]}}}
 
-Django ValidationError from a service → 400 with its fields; lifecycle.InvalidTransition → 409;
+Django ValidationError from a service → 400 with its fields; lifecycle.InvalidTransition → 409; ModuleRefusal (the
+module cannot do this, or its settings are incomplete: no provider was asked) → 409 with code "refused";
 ModuleError (the provider failed) → 502 with its message; 404 for unknown ids."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -11,13 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from provisioning.lifecycle import InvalidTransition
-from provisioning.modules.base import ModuleError
+from provisioning.modules.base import ModuleError, ModuleRefusal
 
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The action is not allowed in the current state."
+
+
+class Refused(Conflict):
+    default_code = "refused"
 
 
 class ProviderError(exceptions.APIException):
@@ -37,6 +42,8 @@ def exception_handler(exc, context):
         exc = _from_django(exc)
     elif isinstance(exc, InvalidTransition):
         exc = Conflict(str(exc))
+    elif isinstance(exc, ModuleRefusal):
+        exc = Refused(exc.message)
     elif isinstance(exc, ModuleError):
         exc = ProviderError(exc.message)
     elif isinstance(exc, Http404):

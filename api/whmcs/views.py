@@ -43,7 +43,9 @@ def api_php(request):
         if data.get("identifier") or data.get("secret"):
             caller = security.key_caller(data.get("identifier"), data.get("secret"), ip)
         else:
-            caller = security.staff_caller(data.get("username"), data.get("password"), ip)
+            caller = security.staff_caller(request, data.get("username"), data.get("password"), ip)
+    except security.LockedOut as exc:
+        return error(request, str(exc), status=429)
     except security.AuthError as exc:
         security.count_failed_auth(ip)
         return error(request, str(exc), status=403)

@@ -53,7 +53,7 @@ from billing.pricing import (
 from billing.services.invoices import Line, invoice_create
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import log_activity
-from portal.money import ZERO, format_money, quantize
+from portal.money import ZERO, amount_shown, format_money, quantize
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def change_apply(*, service, actor, product=None, option_values=None, expected_a
     quote = change_quote(service=service, product=product, option_values=option_values)
     if quote.product.pk == service.product_id and quote.option_values == old_options:
         raise ValidationError("Nothing would change: choose another product or other options.")
-    if expected_amount is not None and quantize(Decimal(str(expected_amount))) != quote.amount:
+    if expected_amount is not None and amount_shown(expected_amount) != quote.amount:
         raise ValidationError(
             f"The amount changed to {format_money(quote.amount, service.currency)} {service.currency} since it was shown; "
             "please review it again."

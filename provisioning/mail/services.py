@@ -7,7 +7,6 @@ number goes into the customer's message) and the ModuleError is raised with `.ca
 Reads go through `provider_read`, which keeps a ModuleCall only when the read failed (listing pages are read
 often; their successes are not worth a row each)."""
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +16,7 @@ from billing.models import Service
 from billing.services.changes import change_mailbox_type, change_mailbox_type_quote
 from billing.services.ledger import lock_client
 from portal.activity import Actor, log_activity
-from portal.money import quantize
+from portal.money import amount_shown
 from provisioning.calls import call_module
 from provisioning.mail import plan
 from provisioning.mail.models import MailboxRecord
@@ -206,7 +205,7 @@ def mailbox_change_type(ctx, *, actor, record, to_type, expected_amount):
 
     def check(service):
         quote = change_mailbox_type_quote(service=service, from_type=from_type, to_type=to_type)
-        if quantize(_decimal(expected_amount)) != quote.amount:
+        if amount_shown(expected_amount) != quote.amount:
             raise ValidationError(f"The amount changed to {quote.amount} {service.currency} since it was shown; "
                                   "please review it again.")
 
@@ -416,11 +415,3 @@ def _refresh_record(record, mailbox):
     for key, value in values.items():
         setattr(record, key, value)
     return record
-
-
-def _decimal(value):
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationError("The amount shown is missing; please review the change again.") from None
-

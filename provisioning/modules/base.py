@@ -19,6 +19,15 @@ class ModuleError(ProviderError):
     billing.hooks.ProviderError, so billing tells it apart without importing provisioning."""
 
 
+class ModuleRefusal(ModuleError):
+    """The module refuses without asking the provider: it cannot do this at all (no password changes, no SSO),
+    or the portal's own settings for it are incomplete (no server, invalid options, a missing identifier).
+    Always permanent; the REST API answers 409, not 502, because no provider failed."""
+
+    def __init__(self, message):
+        super().__init__(message, permanent=True)
+
+
 @dataclass(frozen=True)
 class ServerRef:
     id: int
@@ -135,20 +144,19 @@ class ProvisioningModule(ABC):
         configurable options, after an upgrade/downgrade or a staff change of the product (WHMCS's
         ChangePackage). Only what Create derives from the options is changed; mailboxes and data stay. Must be
         idempotent: the lifecycle retries it. A module with nothing to change on the provider says so."""
-        raise ModuleError(f"The {self.label} module cannot change a service's package on the provider.",
-                          permanent=True)
+        raise ModuleRefusal(f"The {self.label} module cannot change a service's package on the provider.")
 
     # Optional capabilities: a module that sets the flag implements the method.
 
     def usage(self, server: ServerRef) -> dict[str, Usage]:
         """Every domain on the server with its usage, keyed by lower-case domain: one bulk call where the API
         allows (WHMCS's UsageUpdate). Needs `supports_usage`."""
-        raise ModuleError(f"The {self.label} module cannot read usage.", permanent=True)
+        raise ModuleRefusal(f"The {self.label} module cannot read usage.")
 
     def sso_url(self, service: ServiceRef, *, target: str = SsoTarget.DOMAIN_ADMIN, user: str = "") -> str:
         """A short-lived login URL from the provider for `target` (see SsoTarget); the browser is sent there
         at once and it is never stored. Needs `supports_sso`."""
-        raise ModuleError(f"The {self.label} module has no single sign-on.", permanent=True)
+        raise ModuleRefusal(f"The {self.label} module has no single sign-on.")
 
     def fetch_cdrs(self, source: CdrSourceRef, since: datetime | None) -> Iterable:
         """The source's call records from `since` (aware UTC; None: all the provider keeps), as CdrRecord or
@@ -156,13 +164,13 @@ class ProvisioningModule(ABC):
         reason, never an exception. Records must carry a stable `external_id` (re-fetching is harmless: the
         import skips known ids) and, where the provider names one, the tenant/account in `account` (the import
         matches CDRs to services by it and by the numbers; see docs/voip.md). Needs `supports_cdrs`."""
-        raise ModuleError(f"The {self.label} module cannot fetch call records.", permanent=True)
+        raise ModuleRefusal(f"The {self.label} module cannot fetch call records.")
 
     def require_server(self, service: ServiceRef) -> ServerRef:
         """The service's server, or a permanent error saying how to give it one."""
         if service.server is None:
-            raise ModuleError(f"{service.domain} has no {self.label} server. Choose one on the service page, or give "
-                              "the product a server group.", permanent=True)
+            raise ModuleRefusal(f"{service.domain} has no {self.label} server. Choose one on the service page, or give "
+                              "the product a server group.")
         return service.server
 
     def product_options(self, service: ServiceRef) -> dict:
@@ -199,4 +207,4 @@ def _resolve(schema, stored, what, page):
     try:
         return schema.resolve(stored)
     except OptionsError as exc:
-        raise ModuleError(f"The {what} are invalid: {exc} Correct them on the {page} page.", permanent=True) from None
+        raise ModuleRefusal(f"The {what} are invalid: {exc} Correct them on the {page} page.") from None

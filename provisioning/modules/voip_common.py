@@ -3,7 +3,7 @@ identifiers (provisioning/voip_services.py) and the server a service must have."
 import base64
 
 from provisioning.http import ProviderHTTP
-from provisioning.modules.base import ActionResult, ModuleError, ProvisioningModule
+from provisioning.modules.base import ActionResult, ModuleError, ModuleRefusal, ProvisioningModule
 from provisioning.options import IntOption
 from provisioning.voip_services import VoipIdentifiers
 
@@ -72,12 +72,12 @@ class VoipModule(ProvisioningModule):
     def require(self, service, value, what):
         """A required identifier, or a permanent error saying where to set it."""
         if not value:
-            raise ModuleError(f"{service.domain} has no {what}. Set it in the VoIP service section of the service "
-                              "page (or paste the legacy line), then try again.", permanent=True)
+            raise ModuleRefusal(f"{service.domain} has no {what}. Set it in the VoIP service section of the service "
+                                "page (or paste the legacy line), then try again.")
         return value
 
     def change_password(self, service, *, new_password):
-        raise ModuleError(f"The {self.label} module cannot change passwords: {self.password_advice}", permanent=True)
+        raise ModuleRefusal(f"The {self.label} module cannot change passwords: {self.password_advice}")
 
     password_advice = "change them on the PBX."
 

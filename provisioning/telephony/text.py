@@ -1,14 +1,118 @@
 """Reading the text of deck and CDR files: one record per physical line, with its line number, and the
 field conversions they share. A field's problem is a ValueError whose message is the reason shown to staff."""
+import codecs
 import csv
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .calls import MAX_SECONDS
 
-#: Opening arguments for every input file: a BOM is dropped, bytes that are not UTF-8 are kept as they are
-#: (written back unchanged to the output), and line ends are left to the CSV reader.
+#: Opening arguments for the offline rating's files (`manage.py rate_cdrs`): a BOM is dropped, bytes that are not
+#: UTF-8 are kept as they are (written back unchanged to the output), and line ends are left to the CSV reader.
+#: Files imported into the database are opened with `text_encoding` instead: a database stores text, not bytes.
 OPEN_INPUT = {"encoding": "utf-8-sig", "errors": "surrogateescape", "newline": ""}
 OPEN_OUTPUT = {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}
+
+SNIFF_BYTES = 64 * 1024  # the head read to tell UTF-16 and binary files apart
+CHECK_CHUNK = 1024 * 1024  # bytes decoded at a time to check the whole file
+BINARY_SHARE = 0.01  # control bytes (not tab, line ends or form feed) in the head above this: not a text file
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1a")
+
+
+class TextFileError(ValueError):
+    """The file is not text the portal can read (binary, or broken in its own encoding); the message says why."""
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """How to open a text file: `codec` for open(); `note` says what staff should know ("" for UTF-8)."""
+
+    codec: str
+    label: str
+    note: str = ""
+
+    def byte_length(self, text):
+        """How many bytes `text` took in the file (for progress): exact but for a BOM."""
+        if self.codec == "latin-1":
+            return len(text)
+        return len(text.encode("utf-16-le" if self.label == "UTF-16" else "utf-8"))
+
+
+UTF8 = TextEncoding("utf-8-sig", "UTF-8")
+
+
+def text_encoding(path):
+    """The encoding of a CDR text file, from its bytes: UTF-8 (with or without BOM), UTF-16 (with a BOM, or
+    without one when every other byte of the head is zero, as in UTF-16 ASCII text), else Latin-1 (ISO 8859-1)
+    for a file that is not valid UTF-8 — as the LesNet reader does (docs/voip.md). Raises TextFileError for a
+    binary file (NUL or control bytes in the head) and for UTF-8 or UTF-16 that breaks further on."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = UTF8
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
+        encoding = TextEncoding("utf-16", "UTF-16", "The file is UTF-16; it was read as such.")
+    else:
+        encoding = _utf16_without_bom(head)
+    if encoding is None:
+        if b"\x00" in head or len(head) - len(head.translate(None, _CONTROL)) > BINARY_SHARE * len(head):
+            raise TextFileError("it is a binary file, not CSV text (save the CDRs as CSV, UTF-8)")
+        bad = _first_undecodable(path, "utf-8")
+        if bad is None:
+            return UTF8
+        return TextEncoding("latin-1", "Latin-1", f"The file is not UTF-8 (line {bad[1]} is the first that is not); "
+                                                  "it was read as Latin-1 (ISO 8859-1).")
+    bad = _first_undecodable(path, encoding.codec)
+    if bad is not None:
+        raise TextFileError(f"it starts as {encoding.label} but byte {bad[0]} (line {bad[1]}) is not {encoding.label}")
+    return encoding
+
+
+def _utf16_without_bom(head):
+    """UTF-16 LE or BE text without a BOM: the high byte of (nearly) every character of CSV text is zero."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even, odd = head[0 : pairs * 2 : 2].count(0), head[1 : pairs * 2 : 2].count(0)
+    if odd >= 0.9 * pairs and even == 0:
+        return TextEncoding("utf-16-le", "UTF-16", "The file is UTF-16 (little-endian, no BOM); it was read as such.")
+    if even >= 0.9 * pairs and odd == 0:
+        return TextEncoding("utf-16-be", "UTF-16", "The file is UTF-16 (big-endian, no BOM); it was read as such.")
+    return None
+
+
+def _first_undecodable(path, codec):
+    """(byte offset, line number) of the first byte `codec` cannot decode, or None when the whole file decodes."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    offset, lines = 0, 1
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHECK_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return _position(offset, lines, chunk, exc.start)
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return offset, lines
+    return None
+
+
+def _position(offset, lines, chunk, start):
+    start = max(start, 0)
+    return offset + start, lines + chunk.count(b"\n", 0, start)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text):
+    """`text` as a database and a page take it: each surrogate — a byte kept by surrogateescape, or a lone one
+    from JSON's "\\ud800" — becomes U+FFFD, so that writing a reason or a failure can never fail itself."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class _OneLine:

@@ -111,3 +111,21 @@ def test_cancellation_request_at_the_end_of_the_period(signed_in, owner):
     assert (service.cancellation_type, service.cancellation_reason, service.status) == ("end_of_period", "closing", "active")
     page = signed_in.get(reverse("clientarea:service", args=[service.pk]))
     assert b"the service ends on" in page.content
+
+
+@pytest.mark.parametrize("shown", ["abc", "NaN", "Infinity", ""])
+def test_a_change_confirmed_with_an_amount_that_is_not_a_number_is_refused_not_a_server_error(signed_in, owner, shown):
+    from billing.models import ServiceConfigOption
+    from billing.pricing import product_options
+
+    product = mail_product()
+    service = ServiceFactory(client=owner, product=product, recurring_amount=Decimal("5.00"))
+    option = next(o for o in product_options(product) if o.code == "mailboxes_basic")
+    ServiceConfigOption.objects.create(service=service, option=option, choice=option.choices.first(), quantity=0)
+    url = reverse("clientarea:service_change", args=[service.pk])
+    form = {"product": product.pk, "option_mailboxes_basic": "3", "option_mailboxes_enhanced": "0"}
+    response = signed_in.post(url, {**form, "action": "confirm", "expected_amount": shown})
+    assert response.status_code == 200
+    assert b"The amount shown is missing or not a number" in response.content
+    service.refresh_from_db()
+    assert service.pending_change is None and service.recurring_amount == Decimal("5.00")

@@ -4,7 +4,8 @@
   these machines, so it launches /usr/bin/chromium (or $CHROMIUM_PATH). Missing or failing to start, it
   skips the browser tests locally and fails them under REQUIRE_SERVICES=1.
 - `page` (per test): a fresh context (no cookies) at desktop size; `page.goto("/login/")` is relative to the
-  live server.
+  live server. A console message about the Content-Security-Policy (an inline script or style the policy
+  refused) fails the test.
 - `screenshot(page, name)`: saves tests/browser/screenshots/<name>.png (gitignored).
 - `login_client(page, user)` / `login_admin(page, user)`: sign in through the real forms with
   tests.factories.PASSWORD (and, for staff with an authenticator device, the two-factor code step).
@@ -79,8 +80,14 @@ def page(browser, live_server):
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url, locale="en-US")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
+    # The Content-Security-Policy (docs/security.md) allows no inline script or style: any page that still has
+    # one shows it as a console error, and every browser test fails on it.
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            else None)
     yield page
     context.close()
+    assert refused == [], refused
 
 
 def screenshot(page, name, *, viewport=None):

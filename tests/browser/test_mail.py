@@ -207,3 +207,13 @@ def test_staff_logs_in_as_the_client_and_returns(page, service, owner):
     expect(page.get_by_test_id("impersonation-banner")).to_have_count(0)
     actions = list(ActivityLog.objects.filter(actor_user=staff).values_list("action", flat=True).order_by("id"))
     assert actions == ["client.impersonation_start", "client.impersonation_end"]
+
+
+def test_the_quota_bars_are_drawn_by_the_portals_script_under_the_policy(page, service, owner, polarismail):  # noqa: F811
+    """No style attribute in the page (the Content-Security-Policy): portal.js sizes the bars from data-width."""
+    login_client(page, owner.owner_user)
+    open_accounts(page, service)
+    bars = page.locator(".mailbox-quota .progress-bar").evaluate_all(
+        "bars => bars.map(bar => [bar.dataset.width, bar.style.width])")
+    assert len(bars) == 2 and all(style == f"{width}%" for width, style in bars)
+    assert sorted(int(width) for width, _ in bars) == [34, 91]  # 700 of 2,048 MB and 9,300 of 10,240 MB

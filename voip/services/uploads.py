@@ -4,6 +4,7 @@ import's progress every chunk; the admin page polls it. The file is removed once
 
 The task is voip.tasks.import_upload, which calls process_upload. Tasks sit above the services (voip.tasks
 imports them), so this module queues it through a hook (voip.hooks.import_upload_later, answered at start-up)."""
+import logging
 import uuid
 from itertools import batched
 from pathlib import Path
@@ -13,11 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from provisioning.telephony.cdrs import CdrFileError, CdrRecord
-from provisioning.telephony.text import OPEN_INPUT
+from provisioning.telephony.text import TextFileError, text_encoding
 from voip import hooks
 from voip.cdr_formats import FORMATS
 from voip.models import Cdr, CdrImport
-from voip.services.imports import fail_import, run_import, source_time_zone
+from voip.services.imports import abandon_import, fail_import, run_import, set_message, source_time_zone
+
+logger = logging.getLogger(__name__)
 
 UPLOAD_FORMATS = {
     "asterisk": "Asterisk Master.csv (cdr_csv)",
@@ -49,15 +52,16 @@ def upload_cdr_file(*, source, uploaded_file, file_format, actor_user=None):
 
 
 class _CountedLines:
-    """The file's lines, counting the bytes read (the import's progress)."""
+    """The file's lines, counting the bytes read (the import's progress) in the file's encoding."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, encoding):
         self.handle = handle
+        self.byte_length = encoding.byte_length
         self.done = 0
 
     def __iter__(self):
         for line in self.handle:
-            self.done += len(line.encode("utf-8", "surrogateescape"))
+            self.done += self.byte_length(line)
             yield line
 
 
@@ -104,7 +108,10 @@ def with_legacy_asterisk_keys(source, items):
 
 def process_upload(*, import_id):
     """Import a queued upload (claimed with a conditional UPDATE, so it runs once). Returns the CdrImport, or
-    None when another worker has it."""
+    None when another worker has it. It always ends finished or failed: a file that is not text, or not in an
+    encoding the portal can tell (provisioning.telephony.text.text_encoding), fails with the reason and imports
+    nothing; an unexpected error fails it with the calls stored so far charged (abandon_import). Only a worker
+    that dies outright leaves it running, for the sweeper (settle_stale_imports)."""
     now = timezone.now()
     claimed = CdrImport.objects.filter(pk=import_id, status=CdrImport.Status.QUEUED).update(
         status=CdrImport.Status.RUNNING, started_at=now, heartbeat_at=now
@@ -112,25 +119,36 @@ def process_upload(*, import_id):
     if not claimed:
         return None
     cdr_import = CdrImport.objects.select_related("source").get(pk=import_id)
-    path = Path(cdr_import.file_path)
     try:
-        handle = open(path, **OPEN_INPUT)
+        return _import_file(cdr_import)
+    except Exception as exc:  # whatever broke, the import must not stay running
+        logger.exception("CDR upload import %s stopped", cdr_import.pk)
+        return abandon_import(cdr_import, f"an unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _import_file(cdr_import):
+    path = Path(cdr_import.file_path)
+    unreadable = f"The file cannot be read as {cdr_import.file_format}"
+    try:
+        encoding = text_encoding(path)
+        handle = open(path, encoding=encoding.codec, newline="")
     except OSError as exc:
         return fail_import(cdr_import, f"The uploaded file cannot be read: {exc.strerror or exc}")
+    except TextFileError as exc:
+        return fail_import(cdr_import, f"{unreadable}: {exc}. Nothing was imported.")
     with handle:
-        lines = _CountedLines(handle)
+        lines = _CountedLines(handle, encoding)
         try:
             parser = parser_for(cdr_import.source, cdr_import.file_format, lines)
         except (CdrFileError, ValueError) as exc:
-            return fail_import(
-                cdr_import, f"The file cannot be read as {cdr_import.file_format}: {exc}. Nothing was imported."
-            )
+            return fail_import(cdr_import, f"{unreadable}: {exc}. Nothing was imported.")
         items = parser
         if cdr_import.file_format == "asterisk":
             items = with_legacy_asterisk_keys(cdr_import.source, parser)
-        # An unexpected error from here on leaves the import running; settle_stale_imports charges what it stored.
         cdr_import = run_import(
             cdr_import, items, progress=lambda: lines.done, extension_of=extension_reader(parser)
         )
+    if encoding.note:
+        cdr_import = set_message(cdr_import, encoding.note)
     path.unlink(missing_ok=True)
     return cdr_import

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from provisioning.telephony.calls import INBOUND, OUTBOUND
 from provisioning.telephony.cdrs import EXTENSION_LEG, LOCAL, LOCAL_CALL, CdrError, CdrRecord
 from provisioning.telephony.numbers import E164
+from provisioning.telephony.text import printable
 from provisioning.voip_services import number_normaliser
 
 JSON_LEG_ACTION = "call-data-record"
@@ -213,4 +214,5 @@ def _fields(values, keys):
 
 
 def _text(value):
-    return "" if value is None else str(value).strip()
+    """A value as text; a lone surrogate (JSON's "\\ud800", which no database stores) becomes U+FFFD."""
+    return "" if value is None else printable(str(value).strip())

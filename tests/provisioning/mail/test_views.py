@@ -92,7 +92,7 @@ def test_the_accounts_list_shows_quota_use_and_the_actions(signed_in, mail_servi
     service = mail_service(users=[{"username": "info", "quota_gb": 1, "used_mb": 512, "uname": "Front desk"},
                                   {"username": "boss", "account_type": 2, "quota_gb": 2}])
     page = text(signed_in.get(url("mail_accounts", service)))
-    assert "512 of 1024 MB used" in page and 'style="width: 50%"' in page
+    assert "512 of 1024 MB used" in page and 'data-width="50"' in page
     assert "Front desk" in page and "Enhanced" in page
     for name in ("mail_account_webmail", "mail_account_control_panel", "mail_account_manage", "mail_account_edit",
                  "mail_account_password", "mail_account_delete"):

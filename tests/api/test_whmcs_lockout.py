@@ -1,0 +1,54 @@
+"""api.php's legacy username + password goes through the sign-in pages' lockout (django-axes): failures count per
+login and client address in the same counter as the sign-in pages, and a locked login is refused even with the
+right password until the cool-off ends; the API answers in WHMCS's shape (429), not with the lockout page."""
+import pytest
+
+from tests.factories import PASSWORD, StaffFactory
+
+pytestmark = pytest.mark.django_db
+API = "/includes/api.php"
+GUESSER = "203.0.113.66"
+LOCKED = {"result": "error", "message": "Too many failed login attempts. Please try again later."}
+
+
+@pytest.fixture
+def staff():
+    return StaffFactory(is_superuser=True)
+
+
+def api_login(client, username, password, ip=GUESSER):
+    return client.post(API, {"username": username, "password": password, "action": "GetClients",
+                             "responsetype": "json"}, REMOTE_ADDR=ip)
+
+
+def test_five_wrong_passwords_lock_the_login_even_for_the_right_password(client, staff):
+    for _ in range(4):
+        assert api_login(client, staff.username, "wrong").json()["message"] == "Authentication Failed"
+    fifth = api_login(client, staff.username, "wrong")
+    assert (fifth.status_code, fifth["Content-Type"], fifth.json()) == (429, "application/json", LOCKED)
+    right = api_login(client, staff.username, PASSWORD)
+    assert (right.status_code, right.json()) == (429, LOCKED)
+
+
+def test_the_lockout_is_shared_with_the_sign_in_pages(client, staff):
+    for _ in range(3):
+        client.post("/login/", {"username": staff.username, "password": "wrong"}, REMOTE_ADDR=GUESSER)
+    api_login(client, staff.username, "wrong")
+    assert api_login(client, staff.username, "wrong").json() == LOCKED
+    admin = client.post("/admin/login/", {"username": staff.username, "password": PASSWORD}, REMOTE_ADDR=GUESSER)
+    assert admin.status_code == 429 and "_auth_user_id" not in client.session
+
+
+def test_the_staff_member_at_another_address_is_not_locked_out(client, staff):
+    for _ in range(5):
+        api_login(client, staff.username, "wrong")
+    assert api_login(client, staff.username, PASSWORD, ip="198.51.100.10").json()["result"] == "success"
+
+
+def test_a_right_password_resets_the_count_as_a_sign_in_does(client, staff):
+    for _ in range(4):
+        api_login(client, staff.username, "wrong")
+    assert api_login(client, staff.username, PASSWORD).json()["result"] == "success"
+    for _ in range(4):
+        api_login(client, staff.username, "wrong")
+    assert api_login(client, staff.username, PASSWORD).json()["result"] == "success"
