@@ -19,17 +19,41 @@ from billing.services.payments import payment_record
 from billing.services.transactions import refund_record, refundable
 from payments.charge_record import batchable, record_paid
 from payments.gateways.base import GatewayError, SignatureError
+from payments.money import whole_minor_units
 from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
 from payments.ratelimit import limiter_for
 from payments.registry import gateway_classes, get_gateway, settings_for
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog
+from portal.money import currency_decimals
 
 logger = logging.getLogger(__name__)
 
 
 def _payable(invoice):
     return invoice.status == Invoice.Status.UNPAID and invoice.balance > 0
+
+
+def online_payment_refusal(invoice):
+    """Why the invoice's balance cannot be paid at a gateway (None if it can). Gateways take whole minor units of
+    the currency and billing keeps two decimals in every currency: an invoice in a currency with fewer (1,332.72
+    JPY after tax) would have to be rounded, so it is refused, never charged rounded. Three-decimal currencies
+    (KWD, BHD…) are always whole fils: 12.35 KWD is 12,350 fils, charged exactly."""
+    if whole_minor_units(invoice.balance, invoice.currency):
+        return None
+    decimals = currency_decimals(invoice.currency)
+    return (f"Invoice {invoice} cannot be paid online: {invoice.currency} amounts have "
+            f"{'no decimals' if decimals == 0 else f'{decimals} decimals'}, and its balance of {invoice.balance} "
+            f"{invoice.currency} would have to be rounded. Please pay it by bank transfer, or contact us to correct "
+            f"the invoice.")
+
+
+def _chargeable(invoice):
+    if not _payable(invoice):
+        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to pay.")
+    refusal = online_payment_refusal(invoice)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _enabled_gateway(key):
@@ -46,8 +70,7 @@ def checkout_start(*, invoice, gateway_key, actor, success_url, cancel_url, save
     to. `success_url` may contain {ATTEMPT} (replaced by the attempt's key) and the gateway's own placeholders."""
     gateway = _enabled_gateway(gateway_key)
     invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
-    if not _payable(invoice):
-        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to pay.")
+    _chargeable(invoice)
     attempt = ChargeAttempt.objects.create(
         invoice=invoice, gateway=gateway.key, kind=ChargeAttempt.Kind.CHECKOUT, amount=invoice.balance,
         currency=invoice.currency, idempotency_key=f"{gateway.key}:invoice:{invoice.pk}:checkout:{uuid.uuid4().hex}",
@@ -355,8 +378,7 @@ def charge_saved_method(*, invoice, actor, now=None):
     repeated with the same key. Returns the ChargeAttempt."""
     now = now or timezone.now()
     invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
-    if not _payable(invoice):
-        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to charge.")
+    _chargeable(invoice)
     tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
     attempt = tries.filter(status=ChargeAttempt.Status.PENDING).select_related("method").order_by("-pk").first()
     if attempt is None:
@@ -592,11 +614,18 @@ def charge_due_invoices(*, now=None, actor=None, threads=None):
     now = now or timezone.now()
     actor = actor or Actor.system("payments.charge_due_invoices")
     threads = charge_threads(threads)
-    rows = list(due_for_charge(now))
+    rows, counts = [], {}
+    for row in due_for_charge(now):
+        if whole_minor_units(row.owed, row.currency):
+            rows.append(row)
+        else:  # see online_payment_refusal: never charged rounded; counted in the job's summary
+            logger.warning("Invoice %s is not charged automatically: %s %s is not a whole number of minor units",
+                           row.pk, row.owed, row.currency)
+            counts["not chargeable"] = counts.get("not chargeable", 0) + 1
     methods = PaymentMethod.objects.in_bulk({row.method_pk for row in rows if row.pending_pk is None})
     pendings = ChargeAttempt.objects.select_related("method").in_bulk(
         {row.pending_pk for row in rows if row.pending_pk is not None})
-    gateways, counts, running, paid = {}, {}, {}, []
+    gateways, running, paid = {}, {}, []
 
     def count(outcomes):
         for outcome in map(str, outcomes):  # the values, not the enum members: the job's summary shows them

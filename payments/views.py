@@ -36,7 +36,8 @@ def pay(request, invoice_id, gateway):
     if request.method == "GET":
         can_save = gateway in names and gateway_classes()[gateway].supports_saved_methods
         return render(request, "payments/pay.html", {"invoice": invoice, "gateway": gateway, "name": names.get(gateway),
-                                                     "payable": payable, "can_save": can_save})
+                                                     "payable": payable, "can_save": can_save,
+                                                     "refusal": payable and services.online_payment_refusal(invoice)})
     back = request.build_absolute_uri(reverse("clientarea:invoice", args=[invoice.pk]))
     success = request.build_absolute_uri(reverse("clientarea:payment_return"))
     try:

@@ -20,6 +20,7 @@ from billing.services.ledger import ledger_post
 from billing.services.payments import (
     PaymentResult,
     _clean_amount,
+    clean_fees,
     clean_reference,
     payment_record,
     recorded_by,
@@ -71,7 +72,7 @@ def payments_record_batch(*, requests, gateway, actor):
         cleaned[n] = transaction_id
         seen.add(transaction_id)
         requests[n] = PaymentRequest(request.invoice_id, amount, transaction_id, request.received_at, request.note,
-                                     request.fees or ZERO)
+                                     clean_fees(request.fees))
     gateway = gateway.strip()
     existing = _existing_payments(gateway, list(seen))
     pending = []
