@@ -322,7 +322,8 @@ PAYMENT_RATE_LIMIT = env.float("PAYMENT_RATE_LIMIT", default=90)
 PAYMENT_RATE_LIMIT_TEST = env.float("PAYMENT_RATE_LIMIT_TEST", default=22)
 # How many automatic card charges the periodic run has in flight at once (payments.services.charge_due_invoices;
 # the calls hold no database connection). Enough to keep to the rate limit while each call takes up to about
-# 350 ms (90/s × 0.35 s ≈ 32); the limit, not the threads, sets the pace.
+# 350 ms (90/s × 0.35 s ≈ 32); if the gateway's calls take longer, raise it to the limit × seconds per call. More
+# threads than needed start calls in clumps (they wait for the same cores): docs/benchmarks.md.
 PAYMENT_CHARGE_THREADS = env.int("PAYMENT_CHARGE_THREADS", default=32)
 
 SESSION_COOKIE_HTTPONLY = True
