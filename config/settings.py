@@ -338,10 +338,16 @@ EXTRA_SIMULATORS = {"stripe": "payments.gateways.stripe.simulator.StripeSimulato
                     "paypal": "payments.gateways.paypal.simulator.PayPalSimulator"}
 # How old a signed webhook may be (seconds) before it is refused as stale or replayed.
 PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
-# How many automatic card charges the periodic run sends to the gateway at once (payments.services.
-# charge_due_invoices; the calls hold no database connection). 16 calls of about 200 ms stay under Stripe's
-# live-mode limit of 100 requests a second.
-PAYMENT_CHARGE_THREADS = env.int("PAYMENT_CHARGE_THREADS", default=16)
+# How many calls a second the portal sends to one payment gateway (payments/ratelimit.py: the automatic charges
+# and the reconciliation lookups wait for their slot). Stripe allows 100 a second per account in live mode and 25
+# in test mode; the defaults leave a tenth of that for the checkouts, refunds and lookups of the same account.
+PAYMENT_RATE_LIMIT = env.float("PAYMENT_RATE_LIMIT", default=90)
+PAYMENT_RATE_LIMIT_TEST = env.float("PAYMENT_RATE_LIMIT_TEST", default=22)
+# How many automatic card charges the periodic run has in flight at once (payments.services.charge_due_invoices;
+# the calls hold no database connection). Enough to keep to the rate limit while each call takes up to about
+# 350 ms (90/s × 0.35 s ≈ 32); if the gateway's calls take longer, raise it to the limit × seconds per call. More
+# threads than needed start calls in clumps (they wait for the same cores): docs/benchmarks.md.
+PAYMENT_CHARGE_THREADS = env.int("PAYMENT_CHARGE_THREADS", default=32)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)

@@ -9,12 +9,17 @@ from portal.money import currency_decimals
 DECIMAL_TEXT = re.compile(r"\d{1,15}(\.\d{1,4})?")
 
 
+def whole_minor_units(amount, currency):
+    """Whether a gateway can take the amount exactly: 12.35 KWD (12350 fils) yes, 1500.50 JPY no."""
+    value = Decimal(amount).scaleb(currency_decimals(currency.upper()))
+    return value == value.to_integral_value()
+
+
 def to_minor(amount, currency):
     """Decimal('12.34') USD → 1234; Decimal('1500') JPY → 1500; Decimal('1500.50') JPY → ValueError."""
-    value = Decimal(amount).scaleb(currency_decimals(currency.upper()))
-    if value != value.to_integral_value():
+    if not whole_minor_units(amount, currency):
         raise ValueError(f"{amount} {currency} is not a whole number of the currency's minor units.")
-    return int(value)
+    return int(Decimal(amount).scaleb(currency_decimals(currency.upper())))
 
 
 def from_minor(units, currency):

@@ -3,6 +3,7 @@ answer and the record, the webhook was lost) are asked about at the gateway and 
 path as the webhook and the return page (services.report_record → billing's payment_record, one Payment per
 gateway transaction id), so a charge is recorded once whichever of them gets there first."""
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.db import transaction
@@ -32,33 +33,45 @@ def pending_attempts(*, now, older_than=RECONCILE_AFTER):
                                         created_at__lte=now - older_than).order_by("updated_at", "pk")
 
 
-def reconcile_charges(*, now=None, older_than=RECONCILE_AFTER, actor=None, limit=BATCH):
+def reconcile_charges(*, now=None, older_than=RECONCILE_AFTER, actor=None, limit=BATCH, threads=None):
     """The periodic run: ask the gateway about each old pending attempt and record what it says — paid → the
     payment (once), failed → the attempt fails with the gateway's reason, expired (or a checkout that never reached
     the gateway) → the attempt expires. Open sessions (the client may still pay) and off-session charges the
-    gateway never saw (the dunning job retries them with the same key) are left alone. Returns {outcome: count}."""
+    gateway never saw (the dunning job retries them with the same key) are left alone. The lookups run at once on
+    a thread pool (as the automatic charges: PAYMENT_CHARGE_THREADS, within the gateway's rate limit); the answers
+    are recorded on this thread, in order. Returns {outcome: count}."""
     now = now or timezone.now()
     actor = actor or Actor.system("payments.reconcile_charges")
+    attempts = list(pending_attempts(now=now, older_than=older_than)[:limit])
+    if not attempts:
+        return {}
+    gateways = {key: get_gateway(key) for key in sorted({attempt.gateway for attempt in attempts})}
     counts = {}
-    gateways = {}
-    for attempt in pending_attempts(now=now, older_than=older_than)[:limit]:
-        if attempt.gateway not in gateways:
-            gateways[attempt.gateway] = get_gateway(attempt.gateway)
-        try:
-            outcome = reconcile_attempt(attempt=attempt, gateway=gateways[attempt.gateway], actor=actor)
-        except GatewayError as exc:
-            logger.warning("Reconciling %s with %s failed: %s", attempt.idempotency_key, attempt.gateway, exc)
-            outcome = "error"
-        if outcome in ("left", "error"):
-            ChargeAttempt.objects.filter(pk=attempt.pk, status=ChargeAttempt.Status.PENDING).update(
-                updated_at=timezone.now())
-        counts[outcome] = counts.get(outcome, 0) + 1
+    with ThreadPoolExecutor(max_workers=min(services.charge_threads(threads), len(attempts)),
+                            thread_name_prefix="payments-reconcile") as pool:
+        lookups = [pool.submit(services.in_call_thread, services.gateway_call, gateways[attempt.gateway],
+                               gateways[attempt.gateway].lookup, attempt) for attempt in attempts]
+        for attempt, lookup in zip(attempts, lookups, strict=True):
+            gateway = gateways[attempt.gateway]
+            found, error = lookup.result()
+            try:
+                if error is not None:
+                    raise error
+                outcome = reconcile_attempt(attempt=attempt, gateway=gateway, actor=actor, found=found)
+            except GatewayError as exc:
+                logger.warning("Reconciling %s with %s failed: %s", attempt.idempotency_key, attempt.gateway, exc)
+                outcome = "error"
+            if outcome in ("left", "error"):
+                ChargeAttempt.objects.filter(pk=attempt.pk, status=ChargeAttempt.Status.PENDING).update(
+                    updated_at=timezone.now())
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 
-def reconcile_attempt(*, attempt, gateway, actor):
-    """One attempt: returns what was done (recorded, already, failed, expired, mismatch, left)."""
-    found = gateway.lookup(attempt)
+def reconcile_attempt(*, attempt, gateway, actor, found=None):
+    """One attempt: returns what was done (recorded, already, failed, expired, mismatch, left). `found` is what
+    the gateway's lookup answered, if it was asked already."""
+    found = found if found is not None else gateway.lookup(attempt)
     if found.state == "paid":
         outcome = report_record(gateway=gateway, report=found.report, actor=actor)
         done = {"paid": "recorded", "already": "already", "mismatch": "mismatch"}.get(outcome, "left")
@@ -86,9 +99,9 @@ def _dunning_after_failure(attempt):
         return
     failures = ChargeAttempt.objects.filter(invoice=attempt.invoice, kind=ChargeAttempt.Kind.OFF_SESSION,
                                             status=ChargeAttempt.Status.FAILED).count()
-    attempt.next_retry_at = services._dunning_retry(attempt.invoice, failures)
+    attempt.next_retry_at = services.dunning_retry_at(attempt.invoice, failures)
     attempt.save(update_fields=["next_retry_at", "updated_at"])
-    services._pay_link_email(attempt.invoice, attempt, attempt.reason)
+    services.pay_link_email(attempt.invoice, attempt, attempt.reason)
 
 
 @transaction.atomic

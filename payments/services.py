@@ -17,11 +17,15 @@ from billing import emails
 from billing.models import Invoice, Payment
 from billing.services.payments import payment_record
 from billing.services.transactions import refund_record, refundable
+from payments.charge_record import batchable, record_paid
 from payments.gateways.base import GatewayError, SignatureError
+from payments.money import whole_minor_units
 from payments.models import ChargeAttempt, GatewayEvent, GatewaySettings, PaymentMethod
+from payments.ratelimit import limiter_for
 from payments.registry import gateway_classes, get_gateway, settings_for
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog
+from portal.money import currency_decimals
 from portal.network import client_ip
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,28 @@ logger = logging.getLogger(__name__)
 
 def _payable(invoice):
     return invoice.status == Invoice.Status.UNPAID and invoice.balance > 0
+
+
+def online_payment_refusal(invoice):
+    """Why the invoice's balance cannot be paid at a gateway (None if it can). Gateways take whole minor units of
+    the currency and billing keeps two decimals in every currency: an invoice in a currency with fewer (1,332.72
+    JPY after tax) would have to be rounded, so it is refused, never charged rounded. Three-decimal currencies
+    (KWD, BHD…) are always whole fils: 12.35 KWD is 12,350 fils, charged exactly."""
+    if whole_minor_units(invoice.balance, invoice.currency):
+        return None
+    decimals = currency_decimals(invoice.currency)
+    return (f"Invoice {invoice} cannot be paid online: {invoice.currency} amounts have "
+            f"{'no decimals' if decimals == 0 else f'{decimals} decimals'}, and its balance of {invoice.balance} "
+            f"{invoice.currency} would have to be rounded. Please pay it by bank transfer, or contact us to correct "
+            f"the invoice.")
+
+
+def _chargeable(invoice):
+    if not _payable(invoice):
+        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to pay.")
+    refusal = online_payment_refusal(invoice)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _enabled_gateway(key):
@@ -45,8 +71,7 @@ def checkout_start(*, invoice, gateway_key, actor, success_url, cancel_url, save
     to. `success_url` may contain {ATTEMPT} (replaced by the attempt's key) and the gateway's own placeholders."""
     gateway = _enabled_gateway(gateway_key)
     invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
-    if not _payable(invoice):
-        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to pay.")
+    _chargeable(invoice)
     attempt = ChargeAttempt.objects.create(
         invoice=invoice, gateway=gateway.key, kind=ChargeAttempt.Kind.CHECKOUT, amount=invoice.balance,
         currency=invoice.currency, idempotency_key=f"{gateway.key}:invoice:{invoice.pk}:checkout:{uuid.uuid4().hex}",
@@ -342,7 +367,7 @@ def default_method(client):
     return PaymentMethod.objects.filter(client=client, gateway__in=list(enabled)).order_by("-is_default", "-pk").first()
 
 
-def _dunning_retry(invoice, failures):
+def dunning_retry_at(invoice, failures):
     """When to try again after `failures` declined automatic charges (None: no more tries)."""
     if failures > len(DUNNING_DAYS):
         return None
@@ -358,8 +383,7 @@ def charge_saved_method(*, invoice, actor, now=None):
     repeated with the same key. Returns the ChargeAttempt."""
     now = now or timezone.now()
     invoice = Invoice.objects.select_related("client").get(pk=invoice.pk)
-    if not _payable(invoice):
-        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}: there is nothing to charge.")
+    _chargeable(invoice)
     tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
     attempt = tries.filter(status=ChargeAttempt.Status.PENDING).select_related("method").order_by("-pk").first()
     if attempt is None:
@@ -372,21 +396,43 @@ def charge_saved_method(*, invoice, actor, now=None):
     return _charge_outcome(gateway, attempt, invoice, report, error, actor=actor, now=now)
 
 
-def _new_attempt(invoice, method, number, now):
-    """The try number `number` of an automatic charge; its unique idempotency key is also the claim: a concurrent
-    run creating the same try fails with IntegrityError."""
-    return ChargeAttempt.objects.create(
+def _attempt_row(invoice, method, number, now):
+    """The try number `number` of an automatic charge, unsaved; its unique idempotency key is also the claim: a
+    concurrent run creating the same try fails with IntegrityError."""
+    return ChargeAttempt(
         invoice=invoice, gateway=method.gateway, kind=ChargeAttempt.Kind.OFF_SESSION, method=method,
         idempotency_key=f"{method.gateway}:invoice:{invoice.pk}:auto:{number}", amount=invoice.balance,
         currency=invoice.currency, next_retry_at=now + TEMPORARY_RETRY)  # retried with its key if this run dies
 
 
-def _gateway_charge(gateway, attempt, invoice):
-    """The provider call alone (no database access): (report, None) or (None, GatewayError)."""
+def _new_attempt(invoice, method, number, now):
+    attempt = _attempt_row(invoice, method, number, now)
+    attempt.save(force_insert=True)
+    return attempt
+
+
+def gateway_call(gateway, function, *args, **kwargs):
+    """One provider call (no database access) in its slot of the gateway's rate limit (payments/ratelimit.py):
+    (result, None) or (None, GatewayError)."""
+    limiter_for(gateway).acquire()
     try:
-        return gateway.charge(invoice, attempt.method, attempt.idempotency_key, amount=attempt.amount), None
+        return function(*args, **kwargs), None
     except GatewayError as exc:
         return None, exc
+
+
+def in_call_thread(function, *args, **kwargs):
+    """Run `function` on a pool thread, closing that thread's database connections after (if anything in the
+    call opened one)."""
+    try:
+        return function(*args, **kwargs)
+    finally:
+        connections.close_all()
+
+
+def _gateway_charge(gateway, attempt, invoice):
+    return gateway_call(gateway, gateway.charge, invoice, attempt.method, attempt.idempotency_key,
+                        amount=attempt.amount)
 
 
 def _charge_outcome(gateway, attempt, invoice, report, exc, *, actor, now):
@@ -400,14 +446,14 @@ def _charge_outcome(gateway, attempt, invoice, report, exc, *, actor, now):
         tries = ChargeAttempt.objects.filter(invoice=invoice, kind=ChargeAttempt.Kind.OFF_SESSION)
         failures = tries.filter(status=ChargeAttempt.Status.FAILED).exclude(pk=attempt.pk).count() + 1
         attempt.status, attempt.reason = ChargeAttempt.Status.FAILED, (exc.code or exc.message)[:255]
-        attempt.next_retry_at = _dunning_retry(invoice, failures)
+        attempt.next_retry_at = dunning_retry_at(invoice, failures)
         attempt.save(update_fields=["status", "reason", "next_retry_at", "updated_at"])
         log_activity(actor=actor, action="payment.charge_failed", target=invoice,
                      message=f"Automatic charge of {attempt.amount} {attempt.currency} to {attempt.method} for "
                              f"invoice {invoice} failed: {exc.code or exc.message}",
                      data={"attempt": attempt.pk, "reason": exc.code, "next_retry_at":
                            attempt.next_retry_at.isoformat() if attempt.next_retry_at else None})
-        _pay_link_email(invoice, attempt, exc.code)
+        pay_link_email(invoice, attempt, exc.code)
         return attempt
     if not report.paid:  # e.g. still processing: the webhook records it; until then, ask again later
         attempt.reason, attempt.next_retry_at = report.reason[:255], now + TEMPORARY_RETRY
@@ -418,7 +464,9 @@ def _charge_outcome(gateway, attempt, invoice, report, exc, *, actor, now):
     return attempt
 
 
-def _pay_link_email(invoice, attempt, code):
+def pay_link_email(invoice, attempt, code):
+    """E-mail the client the link to pay the invoice themselves after the automatic try `attempt` failed with
+    `code` (once per try)."""
     if code == "authentication_required":
         why = "your bank asks you to confirm this payment yourself"
     else:
@@ -434,11 +482,14 @@ def _pay_link_email(invoice, attempt, code):
 
 # Automatic charges a run keeps claimed ahead of the provider calls, per call thread.
 CLAIM_AHEAD = 4
+# Succeeded charges recorded together (payments/charge_record.py): at 90 calls a second a batch fills in about
+# two seconds, and recording it takes well under the time the calls already queued need.
+RECORD_BATCH = 200
 
 
 def charge_threads(threads=None):
-    """How many automatic charges are sent to the gateways at once (the calls hold no database connection)."""
-    return max(1, threads or getattr(django_settings, "PAYMENT_CHARGE_THREADS", 16))
+    """How many automatic charges are in flight at once (the calls hold no database connection)."""
+    return max(1, threads or getattr(django_settings, "PAYMENT_CHARGE_THREADS", 32))
 
 
 def due_for_charge(now):
@@ -467,74 +518,146 @@ def due_for_charge(now):
 
 def _claim(rows, methods, pendings, now):
     """Claim a chunk of due invoices for this run: a new try (its unique key is the claim) or the pending try
-    whose retry time has come (a conditional UPDATE moves it an hour ahead; 0 rows: another run has it).
-    Returns [(invoice, attempt)] claimed. One transaction per chunk."""
-    claimed = []
+    whose retry time has come (a conditional UPDATE moves it an hour ahead; one another run moved first is not
+    ours). Returns [(invoice, attempt)] claimed. One transaction and a fixed number of queries per chunk."""
     with transaction.atomic():
         # what the invoices owe now (one query): one paid or paid in part since the selection is charged for
         # what is left, or not at all
         fresh = {pk: (total, paid, credit) for pk, total, paid, credit in Invoice.objects.filter(
             pk__in=[invoice.pk for invoice in rows], status=Invoice.Status.UNPAID,
         ).values_list("pk", "total", "amount_paid", "credit_applied")}
+        owing = []
         for invoice in rows:
-            if invoice.pk not in fresh:
-                continue
-            invoice.total, invoice.amount_paid, invoice.credit_applied = fresh[invoice.pk]
-            if invoice.balance <= 0:
-                continue
-            if invoice.pending_pk is not None:
-                attempt = pendings[invoice.pending_pk]
-                taken = ChargeAttempt.objects.filter(
-                    pk=attempt.pk, status=ChargeAttempt.Status.PENDING, next_retry_at__lte=now,
-                ).update(next_retry_at=now + TEMPORARY_RETRY, updated_at=timezone.now())
-                if not taken:
-                    continue
-            else:
-                try:
-                    with transaction.atomic():
-                        attempt = _new_attempt(invoice, methods[invoice.method_pk], invoice.tries + 1, now)
-                except IntegrityError:
-                    continue  # a concurrent run created this try: it charges it
+            if invoice.pk in fresh:
+                invoice.total, invoice.amount_paid, invoice.credit_applied = fresh[invoice.pk]
+                if invoice.balance > 0:
+                    owing.append(invoice)
+        ours = _take_pending([i for i in owing if i.pending_pk is not None], pendings, now)
+        ours.update(_create_tries([i for i in owing if i.pending_pk is None], methods, now))
+    claimed = []
+    for invoice in owing:
+        if invoice.pk in ours:
+            attempt = ours[invoice.pk]
             attempt.invoice = invoice
             claimed.append((invoice, attempt))
     return claimed
 
 
-def _charge_in_thread(gateway, attempt, invoice):
+def _take_pending(invoices, pendings, now):
+    """The pending tries of `invoices` whose retry time has come, taken by one conditional UPDATE that moves them
+    an hour ahead and marks them with this claim; a try another run moved first does not carry the mark. Returns
+    {invoice pk: attempt}; two queries however many."""
+    if not invoices:
+        return {}
+    ids, mark = [invoice.pending_pk for invoice in invoices], f"Being retried (claim {uuid.uuid4().hex[:16]})"
+    ChargeAttempt.objects.filter(pk__in=ids, status=ChargeAttempt.Status.PENDING, next_retry_at__lte=now).update(
+        next_retry_at=now + TEMPORARY_RETRY, reason=mark, updated_at=timezone.now())
+    taken = set(ChargeAttempt.objects.filter(pk__in=ids, reason=mark).values_list("pk", flat=True))
+    return {invoice.pk: pendings[invoice.pending_pk] for invoice in invoices if invoice.pending_pk in taken}
+
+
+def _create_tries(invoices, methods, now):
+    """New tries of `invoices` in one bulk INSERT (its unique keys are the claim). If another run created one of
+    them meanwhile the INSERT fails as a whole, and each is created on its own: those that fail are that run's.
+    Returns {invoice pk: attempt}."""
+    rows = [_attempt_row(invoice, methods[invoice.method_pk], invoice.tries + 1, now) for invoice in invoices]
+    if not rows:
+        return {}
     try:
-        return _gateway_charge(gateway, attempt, invoice)
-    finally:
-        connections.close_all()  # this thread's connections, if anything in the call opened one
+        with transaction.atomic():
+            ChargeAttempt.objects.bulk_create(rows)
+    except IntegrityError:
+        rows = []
+        for invoice in invoices:
+            try:
+                with transaction.atomic():
+                    rows.append(_new_attempt(invoice, methods[invoice.method_pk], invoice.tries + 1, now))
+            except IntegrityError:
+                continue  # a concurrent run created this try: it charges it
+    if any(row.pk is None for row in rows):  # databases whose bulk INSERT returns no ids: one query for them
+        ids = dict(ChargeAttempt.objects.filter(idempotency_key__in=[row.idempotency_key for row in rows])
+                   .values_list("idempotency_key", "pk"))
+        for row in rows:
+            row.pk = ids[row.idempotency_key]
+    return {row.invoice_id: row for row in rows}
+
+
+def _record_one(gateway, attempt, invoice, report, error, *, actor, now):
+    """An answer recorded on its own (a decline, a temporary error, a mismatch): the outcome counted."""
+    try:
+        return _charge_outcome(gateway, attempt, invoice, report, error, actor=actor, now=now).status
+    except Exception:  # noqa: BLE001 - one invoice's failure never stops the run
+        logger.exception("Recording the automatic charge of invoice %s failed", invoice.pk)
+        return "error"
+
+
+def _record_paid(gateway, paid, *, actor, now):
+    """Succeeded charges of one gateway, recorded in one batch; what billing refuses (or a batch that fails) is
+    recorded one by one, as a single answer would be. Returns their outcomes."""
+    try:
+        recorded, refused = record_paid(gateway, paid, actor=actor)
+    except Exception:  # noqa: BLE001 - the batch is rolled back: each is tried alone so one row cannot stop all
+        logger.exception("Recording %s automatic charges together failed; recording them one by one", len(paid))
+        recorded, refused = [], [(*item, "") for item in paid]
+    outcomes = [attempt.status for attempt in recorded]
+    for invoice, attempt, report, why in refused:
+        if why:
+            logger.warning("Billing refused the automatic charge of invoice %s in a batch: %s", invoice.pk, why)
+        outcomes.append(_record_one(gateway, attempt, invoice, report, None, actor=actor, now=now))
+    return outcomes
 
 
 def charge_due_invoices(*, now=None, actor=None, threads=None):
     """The periodic run: every invoice of `due_for_charge` charged once, the gateway calls running concurrently
-    on `threads` threads (PAYMENT_CHARGE_THREADS, 16) while this thread claims the next invoices and records
-    the answers (the database work stays on one connection: SQLite has one writer). Each invoice is claimed
-    before its call (see _claim), so two runs at once never charge it twice, and the idempotency key of the
-    try makes a repeated call one charge. Returns {outcome: count}; "error" counts invoices whose answer could
-    not be recorded (logged; their try stays pending and is repeated with its key)."""
+    on `threads` threads (PAYMENT_CHARGE_THREADS, 32) at the gateway's rate limit (PAYMENT_RATE_LIMIT) while
+    this thread claims the next invoices and records the answers (the database work stays on one connection:
+    SQLite has one writer). Each invoice is claimed before its call (see _claim), so two runs at once never
+    charge it twice, and the idempotency key of the try makes a repeated call one charge. Succeeded charges are
+    recorded RECORD_BATCH at a time through billing's batch recorder; declines and other answers one by one.
+    Returns {outcome: count}; "error" counts invoices whose answer could not be recorded (logged; their try
+    stays pending and is repeated with its key, or found by reconciliation)."""
     now = now or timezone.now()
     actor = actor or Actor.system("payments.charge_due_invoices")
     threads = charge_threads(threads)
-    rows = list(due_for_charge(now))
+    rows, counts = [], {}
+    for row in due_for_charge(now):
+        if whole_minor_units(row.owed, row.currency):
+            rows.append(row)
+        else:  # see online_payment_refusal: never charged rounded; counted in the job's summary
+            logger.warning("Invoice %s is not charged automatically: %s %s is not a whole number of minor units",
+                           row.pk, row.owed, row.currency)
+            counts["not chargeable"] = counts.get("not chargeable", 0) + 1
     methods = PaymentMethod.objects.in_bulk({row.method_pk for row in rows if row.pending_pk is None})
     pendings = ChargeAttempt.objects.select_related("method").in_bulk(
         {row.pending_pk for row in rows if row.pending_pk is not None})
-    gateways, counts, running = {}, {}, {}
+    gateways, running, paid = {}, {}, []
 
-    def record(done):
+    def count(outcomes):
+        for outcome in map(str, outcomes):  # the values, not the enum members: the job's summary shows them
+            counts[outcome] = counts.get(outcome, 0) + 1
+
+    def flush():
+        for key in sorted({attempt.gateway for _, attempt, _ in paid}):
+            count(_record_paid(gateways[key], [item for item in paid if item[1].gateway == key], actor=actor,
+                               now=now))
+        paid.clear()
+
+    def collect(done):
         for future in done:
             invoice, attempt = running.pop(future)
+            gateway = gateways[attempt.gateway]
             try:
                 report, error = future.result()
-                attempt = _charge_outcome(gateways[attempt.gateway], attempt, invoice, report, error,
-                                          actor=actor, now=now)
-                outcome = attempt.status
-            except Exception:  # noqa: BLE001 - one invoice's failure never stops the run
-                logger.exception("Recording the automatic charge of invoice %s failed", invoice.pk)
-                outcome = "error"
-            counts[outcome] = counts.get(outcome, 0) + 1
+            except Exception:  # noqa: BLE001 - a failure of the call itself: the try stays pending, repeated later
+                logger.exception("The automatic charge of invoice %s failed in its call", invoice.pk)
+                count(["error"])
+                continue
+            if error is None and batchable(report, attempt, invoice):
+                paid.append((invoice, attempt, report))
+            else:
+                count([_record_one(gateway, attempt, invoice, report, error, actor=actor, now=now)])
+        if len(paid) >= RECORD_BATCH:
+            flush()
 
     chunk = threads * CLAIM_AHEAD
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="payments-charge") as pool:
@@ -542,11 +665,12 @@ def charge_due_invoices(*, now=None, actor=None, threads=None):
             for invoice, attempt in _claim(rows[start:start + chunk], methods, pendings, now):
                 gateway = gateways.get(attempt.gateway) or gateways.setdefault(attempt.gateway,
                                                                                get_gateway(attempt.gateway))
-                running[pool.submit(_charge_in_thread, gateway, attempt, invoice)] = (invoice, attempt)
+                running[pool.submit(in_call_thread, _gateway_charge, gateway, attempt, invoice)] = (invoice, attempt)
             while len(running) > chunk:  # record answers while the calls go on; claim more as they drain
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                record(done)
+                collect(done)
         while running:
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            record(done)
+            collect(done)
+    flush()
     return counts

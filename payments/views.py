@@ -3,16 +3,17 @@ gateway's hosted payment page and back."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import selectors
 from billing.models import Invoice
+from payments import selectors as payment_selectors
 from payments import services
 from payments.gateways.base import GatewayError
-from payments.models import GatewayEvent, PaymentMethod
+from payments.models import GatewayEvent
 from payments.registry import enabled_gateways, gateway_classes
 from portal.activity import Actor
 from portal.views import client_required
@@ -35,7 +36,8 @@ def pay(request, invoice_id, gateway):
     if request.method == "GET":
         can_save = gateway in names and gateway_classes()[gateway].supports_saved_methods
         return render(request, "payments/pay.html", {"invoice": invoice, "gateway": gateway, "name": names.get(gateway),
-                                                     "payable": payable, "can_save": can_save})
+                                                     "payable": payable, "can_save": can_save,
+                                                     "refusal": payable and services.online_payment_refusal(invoice)})
     back = request.build_absolute_uri(reverse("clientarea:invoice", args=[invoice.pk]))
     success = request.build_absolute_uri(reverse("clientarea:payment_return"))
     extra = gateway_classes()[gateway].return_query if gateway in gateway_classes() else ""
@@ -93,14 +95,13 @@ def _outcome_message(invoice, outcome):
 @client_required
 def payment_methods(request):
     """The client's saved cards (brand, last four, expiry): the ones automatic payments use."""
-    methods = PaymentMethod.objects.filter(client=request.client).order_by("-is_default", "-created_at")
-    return render(request, "payments/methods.html", {"methods": methods})
+    return render(request, "payments/methods.html", {"methods": payment_selectors.client_methods(request.client)})
 
 
 @client_required
 @require_http_methods(["GET", "POST"])
 def payment_method_remove(request, method_id):
-    method = get_object_or_404(PaymentMethod, pk=method_id, client=request.client)
+    method = payment_selectors.client_method(request.client, method_id)
     if request.method == "POST":
         try:
             services.method_remove(method=method, actor=Actor.from_request(request))

@@ -1,7 +1,8 @@
-"""Many payments of one gateway recorded at once (a bank statement's lines): the same rules as `payment_record`
-— a (gateway, transaction id) pays once, a partial payment leaves the balance, money beyond the balance goes to
-credit, an invoice whose balance reaches zero is settled once with everything that follows — with a fixed number
-of queries per batch instead of some twenty per payment.
+"""Many payments of one gateway recorded at once (a bank statement's lines; a run of automatic card charges, with
+the gateway's fee on each): the same rules as `payment_record` — a (gateway, transaction id) pays once, a partial
+payment leaves the balance, money beyond the balance goes to credit, an invoice whose balance reaches zero is
+settled once with everything that follows — with a fixed number of queries per batch instead of some twenty per
+payment.
 
 Each request either gives a PaymentResult or an error message (the same ones `payment_record` raises); an error
 never stops the others. If a concurrent writer records one of the transaction ids while the batch runs, the batch
@@ -19,6 +20,7 @@ from billing.services.ledger import ledger_post
 from billing.services.payments import (
     PaymentResult,
     _clean_amount,
+    clean_fees,
     clean_reference,
     payment_record,
     recorded_by,
@@ -36,6 +38,7 @@ class PaymentRequest:
     transaction_id: str
     received_at: datetime | None = None
     note: str = ""
+    fees: Decimal = ZERO  # what the gateway kept, stored on the payment as payment_record does
 
 
 def _chunks(values, size=900):
@@ -68,7 +71,8 @@ def payments_record_batch(*, requests, gateway, actor):
             continue
         cleaned[n] = transaction_id
         seen.add(transaction_id)
-        requests[n] = PaymentRequest(request.invoice_id, amount, transaction_id, request.received_at, request.note)
+        requests[n] = PaymentRequest(request.invoice_id, amount, transaction_id, request.received_at, request.note,
+                                     clean_fees(request.fees))
     gateway = gateway.strip()
     existing = _existing_payments(gateway, list(seen))
     pending = []
@@ -108,7 +112,7 @@ def payments_record_batch(*, requests, gateway, actor):
         invoice.updated_at = now
         shares.append((n, invoice, applied, request.amount - applied))
         rows.append(Payment(
-            invoice=invoice, client_id=invoice.client_id, amount=request.amount, fees=ZERO,
+            invoice=invoice, client_id=invoice.client_id, amount=request.amount, fees=request.fees,
             currency=invoice.currency, gateway=gateway, transaction_id=request.transaction_id,
             received_at=request.received_at or now, recorded_by=recorded_by(actor), note=request.note[:255],
         ))
@@ -174,7 +178,8 @@ def _one_by_one(requests, results, pending, gateway, actor):
         try:
             invoice = Invoice.objects.get(pk=request.invoice_id)
             results[n] = payment_record(invoice=invoice, amount=request.amount, transaction_id=request.transaction_id,
-                                        gateway=gateway, actor=actor, received_at=request.received_at, note=request.note)
+                                        gateway=gateway, actor=actor, received_at=request.received_at,
+                                        note=request.note, fees=request.fees)
         except Invoice.DoesNotExist:
             results[n] = f"Invoice {request.invoice_id} does not exist."
         except ValidationError as exc:

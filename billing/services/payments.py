@@ -42,6 +42,11 @@ def _clean_amount(amount, field="amount"):
     return value
 
 
+def clean_fees(fees):
+    """A gateway's fee as a payment keeps it: two places, half up (a fee of 0.388 KWD is kept as 0.39)."""
+    return quantize(fees or ZERO)
+
+
 def clean_reference(transaction_id, gateway):
     """The (transaction id, gateway) of a money record, stripped; both are required."""
     transaction_id, gateway = (transaction_id or "").strip(), (gateway or "").strip()
@@ -75,7 +80,7 @@ def payment_record(*, invoice, amount, transaction_id, actor, gateway="manual", 
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
-                invoice=invoice, client=client, amount=amount, fees=fees or ZERO, currency=invoice.currency,
+                invoice=invoice, client=client, amount=amount, fees=clean_fees(fees), currency=invoice.currency,
                 gateway=gateway, transaction_id=transaction_id, received_at=received_at or timezone.now(),
                 recorded_by=recorded_by(actor), note=note[:255],
             )

@@ -3,6 +3,7 @@
 from django import template
 
 from payments.registry import enabled_gateways, gateway_classes
+from payments.services import online_payment_refusal
 
 register = template.Library()
 
@@ -12,4 +13,6 @@ def pay_buttons(context, invoice):
     payable = invoice.status == invoice.Status.UNPAID and invoice.balance > 0
     gateways = [(key, name, gateway_classes()[key].supports_saved_methods, gateway_classes()[key].button_text)
                 for key, name in (enabled_gateways() if payable else [])]
-    return {"invoice": invoice, "gateways": gateways, "csrf_token": context.get("csrf_token")}
+    refusal = online_payment_refusal(invoice) if gateways else None  # say why instead of a button that cannot pay
+    return {"invoice": invoice, "gateways": [] if refusal else gateways, "refusal": refusal,
+            "csrf_token": context.get("csrf_token")}

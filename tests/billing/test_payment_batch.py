@@ -79,3 +79,13 @@ def test_a_concurrent_writer_makes_the_batch_record_one_by_one(system, monkeypat
     assert Payment.objects.count() == 2
     assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
     assert ActivityLog.objects.filter(action="invoice.paid").count() == 2
+
+
+def test_a_batch_stores_each_gateways_fee_on_its_payment(system):
+    first, second = InvoiceFactory(client=ClientFactory()), InvoiceFactory(client=ClientFactory())
+    results = payments_record_batch(requests=[PaymentRequest(first.pk, Decimal("10.00"), "pi_1", fees=Decimal("0.59")),
+                                              PaymentRequest(second.pk, Decimal("10.00"), "pi_2")],
+                                    gateway="stripe", actor=system)
+    assert [r.created for r in results] == [True, True]
+    assert dict(Payment.objects.values_list("transaction_id", "fees")) == {"pi_1": Decimal("0.59"),
+                                                                           "pi_2": Decimal("0.00")}

@@ -189,3 +189,10 @@ def test_an_auto_accept_product_is_created_when_its_first_invoice_is_paid(system
     assert statuses == [S.ACTIVE, S.PENDING]
     today = timezone.localdate()
     assert Service.objects.get(pk=orders[0].service.pk).next_due_date > today
+
+
+def test_a_gateway_fee_with_three_decimals_is_kept_to_two_half_up(system):
+    _, invoice = billed_service()
+    result = payment_record(invoice=invoice, amount="10.00", gateway="stripe", transaction_id="pi_1", actor=system,
+                            fees=Decimal("0.385"))
+    assert Payment.objects.get(pk=result.payment.pk).fees == Decimal("0.39")  # half up, not to the even 0.38

@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing.models import Invoice, Payment
+from billing.models import EmailLog, Invoice, Payment
 from payments import services
 from payments.models import ChargeAttempt, PaymentMethod
+from portal.models import ActivityLog
 from tests.factories import ClientFactory
 from tests.payments.conftest import unpaid_invoice
 
@@ -106,3 +107,77 @@ def test_an_invoice_paid_after_the_selection_is_not_charged(stripe_enabled, stri
     rows = list(services.due_for_charge(now))
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PAID, amount_paid=Decimal("12.50"))
     assert services._claim(rows, PaymentMethod.objects.in_bulk(), {}, now) == []
+
+
+def charging_queries(**kwargs):
+    with CaptureQueriesContext(connection) as queries:
+        counts = services.charge_due_invoices(threads=8, **kwargs)
+    return counts, len(queries)
+
+
+def test_the_charging_pass_takes_the_same_queries_for_n_or_2n_invoices(stripe_enabled, stripe_sim):
+    # 8 threads claim 32 invoices a chunk and 200 are recorded a batch: both sizes fit one chunk and one batch
+    due_with_card(stripe_sim, 6)
+    few = charging_queries()
+    due_with_card(stripe_sim, 12)
+    many = charging_queries()
+    assert (few[0], many[0]) == ({"succeeded": 6}, {"succeeded": 12})
+    assert few[1] == many[1]
+    assert Payment.objects.count() == 18 and set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+
+
+def test_retrying_pending_tries_takes_the_same_queries_for_n_or_2n_invoices(stripe_enabled, stripe_sim):
+    now = timezone.now()
+    later = now + services.TEMPORARY_RETRY
+
+    def pending(count):
+        due_with_card(stripe_sim, count)
+        stripe_sim.fail("status", path="/v1/payment_intents", status=500, times=3 * count)  # and the 2 retries
+        assert services.charge_due_invoices(now=now, threads=8) == {"pending": count}
+        stripe_sim.clear_failures()
+
+    pending(5)
+    few = charging_queries(now=later)
+    pending(10)
+    many = charging_queries(now=later)
+    assert (few[0], many[0]) == ({"succeeded": 5}, {"succeeded": 10})
+    assert few[1] == many[1]
+    assert len(stripe_sim.intents) == 15 and ChargeAttempt.objects.count() == 15  # each try kept its key
+
+
+def test_a_batch_records_payment_fee_audit_and_paid_email_as_one_payment_would(stripe_enabled, stripe_sim):
+    invoices = due_with_card(stripe_sim, 3)
+    assert services.charge_due_invoices() == {"succeeded": 3}
+    for invoice in invoices:
+        payment = Payment.objects.get(invoice=invoice)
+        attempt = ChargeAttempt.objects.get(invoice=invoice)
+        assert (payment.amount, payment.fees, payment.gateway) == (Decimal("12.50"), Decimal("0.66"), "stripe")
+        assert (attempt.status, attempt.payment, attempt.received_amount, attempt.next_retry_at) == (
+            ChargeAttempt.Status.SUCCEEDED, payment, Decimal("12.50"), None)
+        assert ActivityLog.objects.filter(action="payment.record", target_id=str(invoice.pk)).count() == 1
+        assert ActivityLog.objects.filter(action="invoice.paid", target_id=str(invoice.pk)).count() == 1
+        assert EmailLog.objects.filter(event_key=f"invoice.paid:{invoice.pk}").count() == 1
+
+
+def test_a_batch_billing_cannot_record_is_recorded_one_by_one(stripe_enabled, stripe_sim, monkeypatch):
+    due_with_card(stripe_sim, 3)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the batch failed")
+
+    monkeypatch.setattr(services, "record_paid", broken)
+    assert services.charge_due_invoices() == {"succeeded": 3}
+    assert Payment.objects.count() == 3 and len(stripe_sim.intents) == 3
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
+
+
+def test_declines_in_a_run_fail_their_try_and_email_the_pay_link_while_the_others_are_paid(stripe_enabled,
+                                                                                          stripe_sim):
+    paid = due_with_card(stripe_sim, 2)
+    (declined,) = due_with_card(stripe_sim, 1, card="4000000000000002")
+    (needs_auth,) = due_with_card(stripe_sim, 1, card="4000002500003155")
+    assert services.charge_due_invoices() == {"succeeded": 2, "failed": 2}
+    assert set(Invoice.objects.filter(pk__in=[i.pk for i in paid]).values_list("status", flat=True)) == {"paid"}
+    reasons = dict(ChargeAttempt.objects.filter(status="failed").values_list("invoice_id", "reason"))
+    assert reasons == {declined.pk: "generic_decline", needs_auth.pk: "authentication_required"}
+    assert EmailLog.objects.filter(template_name="Automatic Payment Failed").count() == 2

@@ -1,6 +1,7 @@
 """Reconciliation (payments/reconcile.py): charges the portal started but never heard back about are asked about
 at the gateway and recorded once, through the webhook's code path; open sessions are left alone, expired ones
 closed; every outcome is audited."""
+import threading
 from datetime import timedelta
 from unittest import mock
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from billing.models import CreditLedgerEntry, EmailLog, Invoice, Payment
 from payments import reconcile, services, tasks
+from payments.gateways.stripe import StripeGateway
 from payments.jobs import PERIODIC_JOBS
 from payments.models import ChargeAttempt
 from portal.jobs import all_jobs
@@ -186,3 +188,22 @@ def test_open_sessions_do_not_keep_a_small_batch_from_the_others(signed_in, owne
     assert reconcile.reconcile_charges(now=later(), limit=1) == {"left": 1}
     assert reconcile.reconcile_charges(now=later(), limit=1) == {"recorded": 1}
     assert Payment.objects.count() == 1
+
+
+def test_the_gateway_is_asked_about_the_stale_attempts_at_once(owner, stripe_enabled, stripe_sim):
+    saved_card(owner, stripe_sim, "4242424242424242")
+    for _ in range(3):
+        invoice = due_today(owner)
+        ChargeAttempt.objects.create(invoice=invoice, gateway="stripe", kind=ChargeAttempt.Kind.OFF_SESSION,
+                                     amount=invoice.balance, currency="USD", created_at=later(-30),
+                                     idempotency_key=f"stripe:invoice:{invoice.pk}:auto:1")
+    # each lookup waits for the other two: one after the other, the first would wait in vain and fail the run
+    together, lookup = threading.Barrier(3, timeout=10), StripeGateway.lookup
+
+    def lookup_together(self, attempt):
+        together.wait()
+        return lookup(self, attempt)
+
+    with mock.patch.object(StripeGateway, "lookup", lookup_together):
+        assert reconcile.reconcile_charges(threads=3) == {"left": 3}
+    assert stripe_sim.calls_to("/v1/payment_intents/search") == 3

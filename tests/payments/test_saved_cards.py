@@ -4,16 +4,18 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import EmailLog, Invoice, Payment
-from payments import services
+from payments import selectors, services
 from payments.gateways.base import GatewayError
 from payments.gateways.stripe import StripeGateway
 from payments.models import ChargeAttempt, PaymentMethod
 from payments.registry import get_gateway
 from portal.models import ActivityLog
+from tests.factories import ClientFactory
 from tests.payments.conftest import deliver, return_to_portal, unpaid_invoice
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +176,18 @@ def test_a_card_is_kept_when_stripe_does_not_answer(signed_in, owner, stripe_ena
     answer = signed_in.post(reverse("clientarea:payment_method_remove", args=[method.pk]), follow=True)
     assert b"The card could not be removed now" in answer.content
     assert PaymentMethod.objects.filter(pk=method.pk).exists()
+
+
+def test_the_client_sees_and_removes_only_their_own_cards_default_first(signed_in, owner, stripe_enabled, stripe_sim):
+    other = ClientFactory()
+    older = saved_card(owner, stripe_sim, "4242424242424242")
+    newer = saved_card(owner, stripe_sim, "5555555555554444")
+    PaymentMethod.objects.filter(pk=newer.pk).update(is_default=False)
+    theirs = saved_card(other, stripe_sim, "4000000000009995")
+    assert list(selectors.client_methods(owner)) == [older, newer]
+    assert selectors.client_method(owner, newer.pk) == newer
+    with pytest.raises(Http404):
+        selectors.client_method(owner, theirs.pk)
+    assert signed_in.get(reverse("clientarea:payment_method_remove", args=[theirs.pk])).status_code == 404
+    assert signed_in.post(reverse("clientarea:payment_method_remove", args=[theirs.pk])).status_code == 404
+    assert PaymentMethod.objects.filter(pk=theirs.pk).exists()
