@@ -192,3 +192,27 @@ def mailbox_types(options):
         for o in options
         if o.code.startswith(MAILBOX_OPTION_PREFIX) and o.kind == ConfigurableOption.Kind.QUANTITY
     }
+
+
+def products_for_pricing(products):
+    """The products (a queryset) with everything pricing reads prefetched: their prices in every currency, their
+    options, choices and choice prices — five queries whatever the number of products. Read the options with
+    `prefetched_options(product)`."""
+    options = Prefetch(
+        "config_options",
+        queryset=ConfigurableOption.objects.order_by("sort_order", "id").prefetch_related(
+            Prefetch("choices", queryset=ConfigurableOptionChoice.objects.order_by("sort_order", "id")),
+            Prefetch("choices__prices", queryset=ConfigurableOptionPrice.objects.all()),
+        ),
+    )
+    return products.prefetch_related(Prefetch("prices", queryset=ProductPrice.objects.all()), options)
+
+
+def prefetched_options(product):
+    return list(product.config_options.all())
+
+
+def prefetched_cycle_prices(product, currency):
+    """As product_cycle_prices, from a product of products_for_pricing (no query)."""
+    prices = [p for p in product.prices.all() if p.currency == currency]
+    return {p.cycle: p for p in sorted(prices, key=lambda p: CYCLE_ORDER.index(p.cycle))}
