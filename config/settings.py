@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "provisioning",
     "voip",
     "payments",
+    "storefront",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
