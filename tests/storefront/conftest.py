@@ -3,6 +3,7 @@ through the public pages with Django's test client."""
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from billing.models import ConfigurableOption, ConfigurableOptionChoice, ConfigurableOptionPrice, ProductPrice
 from tests.factories import ProductFactory, ProductGroupFactory
@@ -31,6 +32,14 @@ def priced_product(*, name="Mail Pro", group=None, monthly="10.00", annually="10
         ConfigurableOptionPrice.objects.create(choice=off, currency=currency, cycle=cycle, price=Decimal("0"))
         ConfigurableOptionPrice.objects.create(choice=on, currency=currency, cycle=cycle, price=Decimal("3.00") * factor)
     return product
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    """The sign-up and checkout counters live in the cache, which outlives a test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
