@@ -46,7 +46,7 @@ class PromotionAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
 
     @admin.display(description="discount")
     def discount(self, obj):
-        return f"{obj.value.normalize()} %" if obj.kind == Promotion.Kind.PERCENT else f"{obj.value} off"
+        return f"{obj.value:f}".rstrip("0").rstrip(".") + " %" if obj.kind == Promotion.Kind.PERCENT else f"{obj.value} off"
 
     @admin.display(description="valid")
     def period(self, obj):
