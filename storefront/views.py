@@ -97,7 +97,7 @@ def configure(request, product_id):
             return redirect("storefront:cart")
     values = option_values(form.cleaned_data) if form.is_bound and hasattr(form, "cleaned_data") else {}
     return render(request, "storefront/configure.html", {
-        "product": product, "form": form, "currency": currency,
+        "product": product, "form": form, "currency": currency, "cart": cart,
         "cycle_totals": _cycle_totals(product, options, values, currency),
     })
 
