@@ -223,3 +223,12 @@ def test_the_confirmation_page_of_another_clients_order_is_404(client, plan):
     assert client.get(f"/store/orders/{order.pk}/").status_code == 404
     client.logout()
     assert client.get(f"/store/orders/{order.pk}/").status_code == 302
+
+
+def test_staff_see_the_sign_up_source_terms_and_verification_on_the_client(client, admin_client, plan):
+    shop(terms_version="2026-11")
+    client.post("/store/signup/", signup_data())
+    created = Client.objects.get()
+    page = admin_client.get(f"/admin/portal/client/{created.pk}/change/").content.decode()
+    assert "storefront" in page and "2026-11" in page
+    assert admin_client.get("/admin/portal/client/?email_verification_pending__exact=1").context["cl"].result_count == 1
