@@ -76,11 +76,16 @@ def product_options(product):
 CYCLE_ORDER = [cycle.value for cycle in BillingCycle]  # monthly, quarterly, semi-annually, annually, one time
 
 
+def cycle_order(product):
+    """The order the order forms list a product's cycles in: its default cycle first (if set), then shortest first
+    (monthly … annually, one time), as WHMCS does; the first is preselected."""
+    return lambda p: (p.cycle != product.default_cycle, CYCLE_ORDER.index(p.cycle))
+
+
 def product_cycle_prices(product, currency):
-    """{cycle: ProductPrice} of the product in one currency, shortest cycle first (monthly … annually, one time):
-    the order form lists them so and preselects the first, as WHMCS does (products have no default cycle)."""
+    """{cycle: ProductPrice} of the product in one currency, in `cycle_order`."""
     prices = ProductPrice.objects.filter(product=product, currency=currency)
-    return {p.cycle: p for p in sorted(prices, key=lambda p: CYCLE_ORDER.index(p.cycle))}
+    return {p.cycle: p for p in sorted(prices, key=cycle_order(product))}
 
 
 def resolve_selections(*, options, values):
@@ -215,4 +220,4 @@ def prefetched_options(product):
 def prefetched_cycle_prices(product, currency):
     """As product_cycle_prices, from a product of products_for_pricing (no query)."""
     prices = [p for p in product.prices.all() if p.currency == currency]
-    return {p.cycle: p for p in sorted(prices, key=lambda p: CYCLE_ORDER.index(p.cycle))}
+    return {p.cycle: p for p in sorted(prices, key=cycle_order(product))}

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from billing.models import Service
 from provisioning import lifecycle, registry
 from provisioning.mail import plan
 from provisioning.modules.base import ModuleError
@@ -20,6 +21,7 @@ def _records_text(records):
 
 def welcome_details(*, service):
     """{merge field: text}: `service_login_urls` and `service_dns_records` (blank when the module has no DNS)."""
+    service = Service.objects.select_related("product", "server").get(pk=service.pk)  # as Create left it (server)
     base = settings.PORTAL_BASE_URL.rstrip("/")
     logins = [f"Client area: {base}{reverse('clientarea:service', args=[service.pk])}"]
     records = ""

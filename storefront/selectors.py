@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.http import Http404
 
 from billing.models import ConfigurableOption, Order, ProductPrice
-from billing.pricing import CYCLE_ORDER, prefetched_cycle_prices, prefetched_options, products_for_pricing
+from billing.pricing import prefetched_cycle_prices, prefetched_options, products_for_pricing
 from billing.selectors import orderable_products
 
 
@@ -16,8 +16,7 @@ def currencies():
 
 def cycles_default_first(product, currency):
     """The product's prices in the currency as a list, its default cycle first, then shortest cycle first."""
-    prices = list(prefetched_cycle_prices(product, currency).values())
-    return sorted(prices, key=lambda p: (p.cycle != product.default_cycle, CYCLE_ORDER.index(p.cycle)))
+    return list(prefetched_cycle_prices(product, currency).values())
 
 
 @dataclass

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import idna
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -38,8 +39,6 @@ ONE_PER_DOMAIN = (Product.Type.MAIL, Product.Type.VOIP)  # seed 003: a domain ha
 def normalize_domain(value):
     """A domain name as stored: lower case, IDNs in their ASCII (punycode) form (IDNA 2008 with UTS 46 mapping,
     the `idna` library). Raises ValidationError."""
-    import idna  # why: only ordering uses it; keeps the billing import light for the jobs that never order
-
     domain = (value or "").strip().rstrip(".")
     if domain.lower().startswith(("http://", "https://")) or "/" in domain or "@" in domain:
         raise ValidationError({"domain": "Enter only the domain name, e.g. example.com (no http://, path or e-mail)."})
