@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
             name='Order',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('storefront_signup', 'Storefront, new sign-up'), ('storefront', 'Storefront, existing client'), ('client_area', 'Client area'), ('staff', 'Staff')], default='client_area', max_length=20)),
+                ('source', models.CharField(choices=[('storefront_signup', 'Storefront, new sign-up'), ('storefront', 'Storefront, existing client'), ('client_area', 'Client area'), ('staff', 'Staff'), ('api', 'API')], default='client_area', max_length=20)),
                 ('discount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text="The promotion's discount on the first invoice.", max_digits=12)),
                 ('hold', models.CharField(blank=True, choices=[('', 'None'), ('email_unverified', 'E-mail address not verified yet'), ('review_amount', 'Order above the review amount'), ('review_new_client', 'First order of a new client')], db_index=True, default='', help_text='Why the order waits: its services are not created on payment until the hold is released.', max_length=20)),
                 ('ip_address', models.GenericIPAddressField(blank=True, null=True)),

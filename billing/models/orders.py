@@ -65,6 +65,7 @@ class Order(models.Model):
         STOREFRONT = "storefront", "Storefront, existing client"
         CLIENT_AREA = "client_area", "Client area"
         STAFF = "staff", "Staff"
+        API = "api", "API"
 
     class Hold(models.TextChoices):
         NONE = "", "None"
