@@ -12,6 +12,7 @@ from billing.services.orders import order_release
 from portal.activity import Actor
 from portal.admin import RecordOnlyAdmin
 from storefront.models import StorefrontSettings
+from storefront.services import pending_reason
 
 
 class PromotionForm(forms.ModelForm):
@@ -72,7 +73,7 @@ class OrderAdmin(RecordOnlyAdmin):
     list_select_related = ["client", "promotion", "invoice"]
     actions = ["release"]
     fields = ["client", "created_at", "source", "ip_address", "promotion", "discount", "invoice", "hold",
-              "released_at", "email_state"]
+              "hold_state", "released_at", "email_state"]
     readonly_fields = fields
 
     def has_change_permission(self, request, obj=None):
@@ -88,9 +89,16 @@ class OrderAdmin(RecordOnlyAdmin):
             return "not verified"
         return "verified" if obj.client.email_verified_at else "not required"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("services__product")
+
     @admin.display(description="waiting for", ordering="hold")
     def hold_state(self, obj):
-        return format_html("<strong>{}</strong>", obj.get_hold_display()) if obj.hold else "–"
+        """The hold, else what the first pending service waits for (payment, manual set-up), else nothing."""
+        if obj.hold:
+            return format_html("<strong>{}</strong>", obj.get_hold_display())
+        reasons = [pending_reason(obj, service) for service in obj.services.all()]
+        return next((r for r in reasons if r), "–")
 
     @admin.action(description="Release the selected orders (review done): create their paid services",
                   permissions=["change"])

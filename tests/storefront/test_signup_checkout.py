@@ -175,7 +175,7 @@ def test_the_first_order_of_a_new_client_waits_for_review_when_staff_ask(client,
     assert Order.objects.get().hold == Order.Hold.REVIEW_NEW_CLIENT
 
 
-def test_a_product_set_up_by_hand_says_so_after_payment(client, plan, django_capture_on_commit_callbacks):
+def test_a_product_set_up_by_hand_says_so_after_payment(client, admin_client, plan, django_capture_on_commit_callbacks):
     plan.auto_accept_on_payment = False
     plan.save()
     owner = ClientFactory()
@@ -185,6 +185,8 @@ def test_a_product_set_up_by_hand_says_so_after_payment(client, plan, django_cap
     order = Order.objects.get()
     pay(order.invoice, django_capture_on_commit_callbacks)
     assert "this product is set up by hand" in client.get(f"/store/orders/{order.pk}/").content.decode()
+    staff_list = admin_client.get("/admin/billing/order/").content.decode()
+    assert "Waiting for our staff to set it up (this product is set up by hand)." in staff_list
 
 
 def test_a_price_changed_while_the_cart_is_open_is_requoted_and_never_charged_silently(client, plan):
