@@ -30,8 +30,7 @@ class PromotionForm(forms.ModelForm):
 class PromotionAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
     form = PromotionForm
     audit_action = "promotion"
-    list_display = ["code", "discount", "recurring", "applies_to_setup", "period", "usage", "clients_count",
-                    "new_clients_only", "active"]
+    list_display = ["code", "discount", "restrictions", "period", "usage", "active"]
     list_filter = ["active", "kind", "recurring", "new_clients_only"]
     search_fields = ["code", "notes"]
     filter_horizontal = ["products"]
@@ -43,31 +42,43 @@ class PromotionAdmin(ConfigurationAuditMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(client_total=Count("orders__client", distinct=True))
+        return super().get_queryset(request).annotate(
+            client_total=Count("orders__client", distinct=True)).prefetch_related("products")
 
     @admin.display(description="discount")
     def discount(self, obj):
-        return f"{obj.value:f}".rstrip("0").rstrip(".") + " %" if obj.kind == Promotion.Kind.PERCENT else f"{obj.value} off"
+        amount = f"{obj.value:f}".rstrip("0").rstrip(".") + " %" if obj.kind == Promotion.Kind.PERCENT else f"{obj.value} off"
+        parts = [amount, "recurring" if obj.recurring else "first payment"] + (["setup fee too"] if obj.applies_to_setup else [])
+        return " · ".join(parts)
+
+    @admin.display(description="for")
+    def restrictions(self, obj):
+        products = [p.name for p in obj.products.all()]
+        parts = [", ".join(products) if products else "every product",
+                 ", ".join(BillingCycle(c).label.lower() for c in obj.cycles) if obj.cycles else "every cycle"]
+        if obj.new_clients_only:
+            parts.append("new clients only")
+        if obj.max_uses_per_client is not None:
+            parts.append(f"{obj.max_uses_per_client} per client")
+        return " · ".join(parts)
 
     @admin.display(description="valid")
     def period(self, obj):
+        if not (obj.starts_at or obj.ends_at):
+            return "always"
         start = f"{obj.starts_at:%Y-%m-%d}" if obj.starts_at else "…"
         end = f"{obj.ends_at:%Y-%m-%d}" if obj.ends_at else "…"
         return f"{start} – {end}"
 
-    @admin.display(description="uses", ordering="uses")
+    @admin.display(description="uses (clients)", ordering="uses")
     def usage(self, obj):
-        return f"{obj.uses} / {obj.max_uses}" if obj.max_uses is not None else str(obj.uses)
-
-    @admin.display(description="clients", ordering="client_total")
-    def clients_count(self, obj):
-        return obj.client_total
+        used = f"{obj.uses} / {obj.max_uses}" if obj.max_uses is not None else str(obj.uses)
+        return f"{used} ({obj.client_total})"
 
 
 @admin.register(Order)
 class OrderAdmin(RecordOnlyAdmin):
-    list_display = ["__str__", "client", "created_at", "source", "promotion", "discount", "invoice_state",
-                    "email_state", "hold_state"]
+    list_display = ["order_label", "client_label", "source_and_promotion", "invoice_state", "hold_state"]
     list_filter = ["source", "hold", "promotion"]
     search_fields = ["client__email", "client__last_name", "client__company_name", "promotion__code"]
     list_select_related = ["client", "promotion", "invoice"]
@@ -79,18 +90,34 @@ class OrderAdmin(RecordOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("billing.change_order") if obj is None else False
 
+    @admin.display(description="order", ordering="-created_at")
+    def order_label(self, obj):
+        return format_html("#{}<br><span class=\"quiet\">{}</span>", obj.pk, f"{obj.created_at:%Y-%m-%d %H:%M}")
+
+    @admin.display(description="source and promotion", ordering="source")
+    def source_and_promotion(self, obj):
+        if not obj.promotion:
+            return obj.get_source_display()
+        return format_html("{}<br>{} − {}", obj.get_source_display(), obj.promotion.code, obj.discount)
+
     @admin.display(description="invoice")
     def invoice_state(self, obj):
-        return f"{obj.invoice} ({obj.invoice.get_status_display().lower()})" if obj.invoice else "–"
+        if not obj.invoice:
+            return "–"
+        return format_html("{}<br>{}", obj.invoice, obj.invoice.get_status_display().lower())
 
     @admin.display(description="e-mail")
     def email_state(self, obj):
         if obj.client.email_verification_pending:
-            return "not verified"
-        return "verified" if obj.client.email_verified_at else "not required"
+            return "unverified"
+        return "verified" if obj.client.email_verified_at else "unchecked"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("services__product")
+
+    @admin.display(description="client and e-mail", ordering="client")
+    def client_label(self, obj):
+        return format_html("{}<br>e-mail {}", obj.client, self.email_state(obj))
 
     @admin.display(description="waiting for", ordering="hold")
     def hold_state(self, obj):

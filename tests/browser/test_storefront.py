@@ -124,3 +124,25 @@ def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
     page.goto("/services/")
     expect(page.get_by_role("main")).to_contain_text(ascii_domain)
     both_widths(page, "8-services")
+
+
+def test_staff_see_promotion_usage_and_held_orders(page, live_server):
+    from billing.services.orders import OrderItem, order_place
+    from portal.activity import Actor
+    from tests.browser.conftest import login_admin
+    from tests.factories import ClientFactory, StaffFactory
+
+    plan = priced_product(name="Mail Basic")
+    promotion = Promotion.objects.create(code="SPRING", kind=Promotion.Kind.PERCENT, value=Decimal("15"), max_uses=50)
+    order_place(client=ClientFactory(), items=[OrderItem(plan.pk, "held.example", "monthly")], actor=Actor.system("t"),
+                promotion=promotion, source=Order.Source.STOREFRONT_SIGNUP, hold=Order.Hold.EMAIL_UNVERIFIED)
+    login_admin(page, StaffFactory(is_superuser=True))
+    page.set_viewport_size(DESKTOP)
+    page.goto("/admin/billing/promotion/")
+    expect(page.locator("td.field-usage")).to_have_text("1 / 50 (1)")
+    both_widths(page, "staff-1-promotions")
+    page.goto("/admin/billing/order/")
+    expect(page.locator("td.field-hold_state")).to_have_text("E-mail address not verified yet")
+    expect(page.locator("td.field-client_label")).to_contain_text("e-mail unchecked")
+    expect(page.locator("td.field-source_and_promotion")).to_have_text("Storefront, new sign-upSPRING − 1.50")  # two lines (<br>)
+    both_widths(page, "staff-2-orders")

@@ -140,4 +140,4 @@ def test_staff_see_usage_counts(admin_client, plan):
     limited = promo(max_uses=5)
     place(ClientFactory(), [item(plan, "a.example")], limited)
     page = admin_client.get("/admin/billing/promotion/").content.decode()
-    assert "1 / 5" in page and "20 %" in page
+    assert "1 / 5 (1)" in page and "20 % · first payment" in page and "every product · every cycle" in page
