@@ -56,9 +56,10 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     form = ClientAdminForm
     list_display = ["id", "display_name", "email", "country", "status", "credit", "live_services", "created_at"]
     list_display_links = ["id", "display_name"]
-    list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended"]
+    list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended", "email_verification_pending"]
     search_fields = ["company_name", "first_name", "last_name", "email", "=id"]
-    readonly_fields = ["credit", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at"]
+    readonly_fields = ["credit", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at",
+                       "signup_source", "terms_version", "terms_accepted_at", "email_verified_at"]
     inlines = [ClientUserInline, ContactInline, ClientServiceInline, ClientInvoiceInline]
     actions = ["close_clients"]
     fieldsets = [
@@ -74,6 +75,8 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        ("Sign-up", {"fields": ["signup_source", ("terms_version", "terms_accepted_at"),
+                                ("email_verification_pending", "email_verified_at")]}),
         ("Notes and history", {"fields": ["notes", "last_login_at", "created_at", "updated_at"]}),
     ]
 

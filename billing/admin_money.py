@@ -19,7 +19,7 @@ from billing.forms import (
     option_fields,
     option_values,
 )
-from billing.models import BillingCycle, Invoice, InvoiceItem, Payment, Product
+from billing.models import BillingCycle, Invoice, InvoiceItem, Order, Payment, Product
 from billing.payment_reference import invoice_reference_display
 from billing.pricing import product_options
 from billing.selectors import orderable_products
@@ -369,6 +369,7 @@ def staff_order_view(modeladmin, request):
                 client=form.cleaned_data["client"], product=form.cleaned_data["product"],
                 domain=form.cleaned_data["domain"], cycle=form.cleaned_data["cycle"],
                 option_values=option_values(form.cleaned_data), actor=Actor.from_request(request), staff=True,
+                source=Order.Source.STAFF,
             )
         except ValidationError as exc:
             apply_errors(form, exc)

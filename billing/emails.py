@@ -36,6 +36,7 @@ INVOICE_OVERDUE = "Invoice Overdue Notice"
 SERVICE_SUSPENDED = "Service Suspension Notification"
 SERVICE_UNSUSPENDED = "Service Unsuspension Notification"
 SERVICE_TERMINATED = "Service Termination Notification"
+SERVICE_WELCOME = "Service Welcome Email"
 LOW_BALANCE = "Low Balance Alert"
 VOIP_ZERO_BALANCE = "VoIP Zero Balance"
 

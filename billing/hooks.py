@@ -29,6 +29,9 @@ service_terminate = Hook("billing.service_terminate", "terminate a service on it
 service_cancel = Hook("billing.service_cancel", "cancel a service (terminate it on its provider)")
 service_change_package = Hook("billing.service_change_package", "apply a service's plan to its provider")
 # An Exists() over the provider calls of one action waiting for staff after a permanent error (provisioning).
+# What the welcome e-mail of a newly created service tells the client (login URLs, DNS records to publish), as
+# merge fields {name: text}: answered by provisioning (provisioning.welcome), which knows each module's options.
+welcome_details = Hook("billing.welcome_details", "the welcome e-mail's login URLs and DNS records of a service")
 waiting_for_staff = Hook("billing.waiting_for_staff", "services whose provider call waits for staff")
 
 # Work handed to Celery once the transaction commits: answered by billing/apps.py with billing.tasks' queueing,

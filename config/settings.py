@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "provisioning",
     "voip",
     "payments",
+    "storefront",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

@@ -11,5 +11,6 @@ urlpatterns = [
     path("includes/api.php", api_php, name="whmcs_api"),
     path("voip/", include("voip.urls")),
     path("payments/", include("payments.urls")),
+    path("store/", include("storefront.urls")),
     path("", include("config.urls_clientarea")),
 ]

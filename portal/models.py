@@ -109,6 +109,15 @@ class Client(models.Model):
         "in which time-of-day call rates (peak/off-peak) are read. Blank: the business time zone.",
     )
     notes = models.TextField(blank=True)
+    signup_source = models.CharField(
+        max_length=20, blank=True, help_text="Where the client signed up (e.g. 'storefront'); blank: made by staff or API."
+    )
+    terms_version = models.CharField("terms accepted (version)", max_length=40, blank=True, editable=False)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_verification_pending = models.BooleanField(
+        default=False, help_text="Signed up and not yet confirmed the e-mail address: its orders wait (storefront)."
+    )
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_login_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

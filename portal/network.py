@@ -58,15 +58,21 @@ def address_allowed(ip, allow_list):
 def rate_limited(caller, *, now=None):
     """Count one call in the caller's current minute; True when it is over its limit. `caller` has `rate_id`
     (the counter's key) and `rate_limit` (calls per minute)."""
-    window = int((now or timezone.now()).timestamp() // 60)
-    key = f"api-rate:{caller.rate_id}:{window}"
-    cache.add(key, 0, timeout=120)
+    return over_limit(f"api-rate:{caller.rate_id}", caller.rate_limit, seconds=60, now=now)
+
+
+def over_limit(name, limit, *, seconds, now=None):
+    """Count one event under `name` in the current window of `seconds`; True when the window holds more than
+    `limit` (the storefront's sign-ups and checkouts per address and hour, the API's calls per minute)."""
+    window = int((now or timezone.now()).timestamp() // seconds)
+    key = f"{name}:{window}"
+    cache.add(key, 0, timeout=seconds * 2)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
+        cache.set(key, 1, timeout=seconds * 2)
         count = 1
-    return count > caller.rate_limit
+    return count > limit
 
 
 def failed_auth_limited(ip):

@@ -8,9 +8,10 @@ class ProvisioningConfig(AppConfig):
     def ready(self):
         # Imported here, not at the top: app modules load models, which Django allows only once apps are ready.
         from billing import hooks
-        from provisioning import lifecycle
+        from provisioning import lifecycle, welcome
 
         # billing asks for the service lifecycle on the provider; provisioning does it (portal.hooks).
         for name in ("service_create", "service_suspend", "service_unsuspend", "service_terminate",
                      "service_cancel", "service_change_package", "waiting_for_staff"):
             getattr(hooks, name).answer(getattr(lifecycle, name))
+        hooks.welcome_details.answer(welcome.welcome_details)

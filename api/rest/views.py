@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from api.rest import serializers as s
 from billing import selectors as billing_selectors
-from billing.models import Invoice, Service
+from billing.models import Invoice, Order, Service
 from billing.services.cancellation import cancellation_request
 from billing.services.changes import change_apply, change_quote
 from billing.services.invoices import Line, invoice_cancel, invoice_create
@@ -122,7 +122,8 @@ class ServiceViewSet(SelectorRows, mixins.ListModelMixin, mixins.RetrieveModelMi
     def create(self, request):
         data = body(s.OrderSerializer, request)
         result = order_create(client=data["client"], product=data["product"], domain=data["domain"],
-                              cycle=data["billing_cycle"], option_values=data["options"], actor=actor(request), staff=True)
+                              cycle=data["billing_cycle"], option_values=data["options"], actor=actor(request), staff=True,
+                              source=Order.Source.API)
         return Response(s.OrderResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.ServiceSerializer, summary="Provision (Pending → Active): ModuleCreate")

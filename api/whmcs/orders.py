@@ -6,7 +6,7 @@ from api.whmcs.clients import find_client
 from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsupported
 from api.whmcs.shapes import CYCLES, WHMCS_PRICE_FIELDS, cycle_from_whmcs, money, when
 from billing import selectors
-from billing.models import ConfigurableOption, Service
+from billing.models import ConfigurableOption, Order, Service
 from billing.services.cancellation import cancellation_request
 from billing.services.orders import order_create
 from provisioning import lifecycle
@@ -61,6 +61,7 @@ def add_order(call):
     result = order_create(
         client=client, product=product, domain=domains[0], cycle=cycle or "monthly",
         option_values=option_values(product, call.mapping("configoptions")), actor=call.actor, staff=True,
+        source=Order.Source.API,
     )
     return {"orderid": result.service.pk, "serviceids": str(result.service.pk), "addonids": "", "domainids": "",
             "invoiceid": result.invoice.pk}

@@ -19,6 +19,7 @@ from billing.models.catalogue import (
 from billing.models.emails import EmailLog, EmailTemplate
 from billing.models.fields import MONEY, ZERO
 from billing.models.invoices import Invoice, InvoiceItem, NumberSequence, TaxRate
+from billing.models.orders import Order, Promotion
 from billing.models.payments import CreditLedgerEntry, Payment
 from billing.models.services import Service, ServiceChange, ServiceConfigOption
 
@@ -38,11 +39,13 @@ __all__ = [
     "Invoice",
     "InvoiceItem",
     "NumberSequence",
+    "Order",
     "OverwriteRule",
     "Payment",
     "Product",
     "ProductGroup",
     "ProductPrice",
+    "Promotion",
     "Service",
     "ServiceChange",
     "ServiceConfigOption",

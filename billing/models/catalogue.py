@@ -67,6 +67,10 @@ class Product(models.Model):
                   "invoice is paid. On: it takes effect as soon as the client confirms, and the invoice is collected "
                   "as usual. A change that costs nothing or is credited always takes effect at once.",
     )
+    default_cycle = models.CharField(
+        max_length=12, choices=BillingCycle.choices, blank=True,
+        help_text="The billing cycle the order form shows first. Blank: the shortest priced cycle.",
+    )
     hidden = models.BooleanField(default=False)
     retired = models.BooleanField(default=False, help_text="Retired products keep their services but take no orders.")
     sort_order = models.PositiveIntegerField(default=0)

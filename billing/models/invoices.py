@@ -65,6 +65,7 @@ class InvoiceItem(models.Model):
         ADD_FUNDS = "add_funds", "Add funds"
         VOIP_USAGE = "voip_usage", "VoIP call usage"
         ITEM = "item", "Billable item"
+        DISCOUNT = "discount", "Promotion discount"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="items")
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_items")

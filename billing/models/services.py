@@ -62,6 +62,14 @@ class Service(models.Model):
     cancellation_type = models.CharField(max_length=14, choices=CancellationType.choices, blank=True)
     cancellation_reason = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    order = models.ForeignKey(
+        "billing.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="services",
+        help_text="The order that made it; an order on hold keeps it from being created on payment.",
+    )
+    promotion = models.ForeignKey(
+        "billing.Promotion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="A recurring promotion keeps discounting its renewals (the recurring amount is already discounted).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -245,10 +245,13 @@ def after_invoices_paid(*, invoice_ids, actor):
     settings = AutomationSettings.load()
     today = timezone.localdate()
     services = list(
-        Service.objects.filter(invoice_items__invoice_id__in=invoice_ids).distinct().select_related("product", "client").order_by("pk")
+        Service.objects.filter(invoice_items__invoice_id__in=invoice_ids).distinct()
+        .select_related("product", "client", "order").order_by("pk")
     )
     result = FollowUp([], [], [])
-    to_accept = [s for s in services if s.status == Service.Status.PENDING and s.product.auto_accept_on_payment]
+    # An order on hold (e-mail not verified, staff review) waits: releasing it runs this again.
+    to_accept = [s for s in services if s.status == Service.Status.PENDING and s.product.auto_accept_on_payment
+                 and not (s.order and s.order.hold)]
     to_unsuspend = [
         s for s in services
         if settings.unsuspend_on_payment and s.status == Service.Status.SUSPENDED
@@ -263,6 +266,9 @@ def after_invoices_paid(*, invoice_ids, actor):
         try:
             hooks.service_create(service=service, actor=actor)
             result.accepted.append(service)
+            if service.order_id:
+                emails.queue_email(template_name=emails.SERVICE_WELCOME, client=service.client, service=service,
+                                   event_key=f"service.welcome:{service.pk}", extra=hooks.welcome_details(service=service))
         except hooks.ActionRefused:
             pass  # accepted meanwhile (staff, or a concurrent run)
         except hooks.ProviderError as exc:

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import ProductPrice, Service
+from billing.models import Order, ProductPrice, Service
 from portal.activity import Actor, log_activity
 from portal.models import ActivityLog, Client
 from tests.api.conftest import Rest, make_key
@@ -87,6 +87,7 @@ def test_order_invoice_payment_credit(rest, owner, django_capture_on_commit_call
                                     "billing_cycle": "monthly"})
     assert order.status_code == 201, order.json()
     service_id, invoice_id = order.json()["service"]["id"], order.json()["invoice"]
+    assert Order.objects.get(invoice_id=invoice_id).source == Order.Source.API  # staff's order list says so
     assert rest.post(f"services/{service_id}/provision/").json()["status"] == "active"
     invoice = rest.get(f"invoices/{invoice_id}/").json()
     assert invoice["total"] == "12.00" and invoice["items"][0]["service"] == service_id
