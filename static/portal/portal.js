@@ -7,6 +7,10 @@
   document.querySelectorAll("[data-action='print']").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
+  // A select that applies at once (the storefront's currency): its form is sent when the choice changes.
+  document.querySelectorAll("[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   // The phone's section strip of a mail service shows the current section; record values have a Copy button.
   var current = document.querySelector(".mail-tabs .btn-primary");
   if (current) { current.scrollIntoView({block: "nearest", inline: "center"}); }
