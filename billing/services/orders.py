@@ -108,6 +108,12 @@ class OrderQuote:
     def setup(self):
         return sum((i.price.setup * i.quantity for i in self.items), ZERO)
 
+    @property
+    def first_periods(self):
+        """The first billing period of every item, before setup fees and the promotion (so the cart's totals
+        read first periods + setup − promotion = subtotal)."""
+        return sum((i.price.recurring * i.quantity for i in self.items), ZERO)
+
 
 def _orderable(product, staff):
     return not product.retired and (staff or not (product.hidden or product.group.hidden))

@@ -2,7 +2,8 @@
 internationalised domain, applies a promotion, signs up, confirms the e-mail address from the test mailbox (the
 outbox backend's SentEmail rows), pays on the Stripe simulator's hosted page and lands on the confirmation page
 with the service active; the domain exists on the SmarterMail simulator with the product options' path and IP
-and the user limit of the 5 mailboxes bought. Screenshots at 1280 and 390 px."""
+and the user limit of the 5 mailboxes bought. The whole flow runs at 1280 px and again at 390 px, with
+screenshots of each step."""
 import re
 from decimal import Decimal
 from importlib import import_module
@@ -38,14 +39,20 @@ def stripe_sim():
     sim.stop()
 
 
+def shot(page, suffix, name):
+    """The flow runs at each width; each run keeps its own screenshots (storefront-<step>[-mobile].png)."""
+    screenshot(page, f"storefront-{name}{suffix}")
+
+
 def both_widths(page, name):
     screenshot(page, f"storefront-{name}-mobile", viewport=PHONE)
     screenshot(page, f"storefront-{name}", viewport=DESKTOP)
 
 
 @OUTBOX
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
-        page, live_server, stripe_sim, smartermail, sm_server, settings):  # noqa: F811
+        page, live_server, stripe_sim, smartermail, sm_server, settings, viewport):  # noqa: F811
     settings.PORTAL_BASE_URL = live_server.url
     demo.attach_simulator(stripe_sim.url)
     # the template its migration seeds (an earlier live-server test's flush may have emptied the table)
@@ -57,16 +64,17 @@ def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
         module_options=PRODUCT_OPTIONS.clean({"storage_path": "/mnt/mail/{domain}", "outbound_ip": "198.51.100.7",
                                               "dns_mx_hosts": ["mx1.mail.example"]}))
     Promotion.objects.create(code="WELCOME10", kind=Promotion.Kind.PERCENT, value=Decimal("10"))
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(viewport)
+    suffix = "" if viewport is DESKTOP else "-mobile"
 
     page.goto("/store/")
     expect(page.get_by_test_id(f"product-{plan.pk}")).to_contain_text("3 basic mailboxes included")
-    both_widths(page, "1-catalogue")
+    shot(page, suffix, "1-catalogue")
     page.get_by_role("link", name="Configure Mail Business").click()
     page.get_by_label("Domain").fill(DOMAIN)
     page.get_by_label("Basic mailboxes").fill("5")
     page.get_by_label("Monthly: 10.00 USD + 5.00 setup").check()
-    both_widths(page, "2-configure")
+    shot(page, suffix, "2-configure")
     page.get_by_role("button", name="Add to cart").click()
 
     ascii_domain = idna.encode(DOMAIN, uts46=True).decode()
@@ -75,7 +83,10 @@ def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
     page.get_by_label("Promotion code").fill("welcome10")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_test_id("cart-total")).to_have_text("17.60 USD")  # 10 % off the 14.00 plan
-    both_widths(page, "3-cart")
+    # the totals add up on the page: first periods + setup − promotion = subtotal
+    expect(page.get_by_test_id("cart-totals")).to_contain_text(re.compile(
+        r"First periods\s*14\.00\s*Setup fees\s*5\.00\s*Promotion WELCOME10\s*− 1\.40\s*Subtotal\s*17\.60"))
+    shot(page, suffix, "3-cart")
     page.get_by_role("link", name="Check out").click()
     page.get_by_role("link", name="Create an account").click()
 
@@ -84,20 +95,20 @@ def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
                         ("password1", "Correct-Horse-42"), ("password2", "Correct-Horse-42")):
         page.fill(f"input[name={name}]", value)
     page.get_by_label(re.compile("I accept the terms")).check()
-    both_widths(page, "4-signup")
+    shot(page, suffix, "4-signup")
     page.get_by_role("button", name="Create account and continue").click()
     expect(page.get_by_test_id("verify-notice")).to_contain_text("Please confirm your e-mail address")
 
     message = SentEmail.objects.get(subject__startswith="Confirm your e-mail address")
     link = re.search(r"(/store/verify/\S+/)", message.body).group(1)
     page.goto(link)
-    both_widths(page, "5-verify")
+    shot(page, suffix, "5-verify")
     page.get_by_role("button", name="Confirm my e-mail address").click()
     expect(page.get_by_role("status")).to_contain_text("ada@bucher-laden.example is confirmed")
     page.get_by_role("link", name="Continue").click()
 
     expect(page.get_by_test_id("checkout-total")).to_have_text("17.60 USD")
-    both_widths(page, "6-checkout")
+    shot(page, suffix, "6-checkout")
     page.get_by_role("button", name="Place order and pay").click()
     expect(page.locator("h1")).to_contain_text("Pay 17.60 USD")
     page.fill("input[name=card]", "4242424242424242")
@@ -110,7 +121,7 @@ def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
     assert wait_for(lambda: Service.objects.get().status == Service.Status.ACTIVE)
     page.reload()
     expect(page.get_by_test_id("order-service")).to_contain_text("Active")
-    both_widths(page, "7-confirmation")
+    shot(page, suffix, "7-confirmation")
 
     service = Service.objects.get()
     assert (service.status, service.domain, service.recurring_amount) == ("active", ascii_domain, Decimal("14.00"))
@@ -123,7 +134,7 @@ def test_a_visitor_orders_signs_up_verifies_pays_and_gets_the_mail_domain(
     assert f"MX    {ascii_domain} 10 mx1.mail.example" in welcome.body
     page.goto("/services/")
     expect(page.get_by_role("main")).to_contain_text(ascii_domain)
-    both_widths(page, "8-services")
+    shot(page, suffix, "8-services")
 
 
 def test_staff_see_promotion_usage_and_held_orders(page, live_server):
