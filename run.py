@@ -210,6 +210,8 @@ def banner(port, urls, *, email_url, fusionpbx):
          "page (funding 'declined' or 'pending' for the other outcomes)"),
         ("Auto-pay:    frank's saved card paid his invoice automatically; carol's was declined (her invoice waits, "
          "the e-mail is in Sent e-mails); staff area → Bank statements: one line paid an invoice, one waits for staff"),
+        (f"Store:       {base}/store/  (a visitor orders and signs up; promotion code WELCOME10 takes 10 % off the "
+         "first payment)"),
         ("Mail:        alice's Mail Team (acme-team.example, PolarisMail): My services → Manage email → Distribution "
          "Lists, Branding"),
         (f"FusionPBX:   {fusionpbx}; Hosted PBX services of bob and carol (the demo's autosuspend sweep disabled "

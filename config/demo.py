@@ -33,6 +33,7 @@ from portal.models import Client
 from portal.services import client_create
 from provisioning import demo as provisioning_demo
 from provisioning import demo_polarismail as polaris_demo
+from storefront import demo as storefront_demo
 from voip import demo as voip_demo
 
 STAFF_USERNAME = "admin"
@@ -65,7 +66,8 @@ def load_demo():
     """Create the demo data set unless it is there already, import its month of calls (voip.demo, once), then
     point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX,
     Stripe for card payments and PayPal)
-    and seed them; then, once, the demo's card and bank payments (payments.demo.load_payments). Returns True when it loaded the data set."""
+    and seed them; then, once, the demo's card and bank payments (payments.demo.load_payments), and the storefront's
+    promotion (storefront.demo). Returns True when it loaded the data set."""
     loaded = _load_demo_data()
     voip_demo.load_calls()
     attached = [name for name, seeded in ((provisioning_demo.SERVER_NAME, provisioning_demo.attach_simulator()),
@@ -79,6 +81,7 @@ def load_demo():
     payments_demo.attach_paypal_simulator()
     # once, with the data set: saved cards, automatic charges (through the simulator when attached), a statement
     payments_demo.load_payments(staff_username=STAFF_USERNAME)
+    storefront_demo.load_promotion()
     return loaded
 
 
