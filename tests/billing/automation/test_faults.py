@@ -5,7 +5,7 @@ left; then each due action was done exactly once at the provider (its state chan
 provider's state equals the portal's, and each service has one successful module call, one audit decision "done"
 and one e-mail. The failures are drawn from a seeded generator and the calls run one at a time: the run repeats
 exactly. Figures for docs/reliability.md: `pytest tests/billing/automation/test_faults.py -s`."""
-from collections import Counter, defaultdict
+from collections import Counter
 
 import pytest
 
@@ -14,7 +14,7 @@ from billing.automation import engine
 from billing.models import EmailLog, Service
 from portal.models import ActivityLog
 from provisioning.models import ModuleCall
-from provisioning.modules.smartermail.simulator import SmarterMailSimulator
+from provisioning.modules.smartermail.simulator import SmarterMailSimulator, TransitionRecordingSimulator
 from tests.billing.automation.conftest import RUN, S, overdue_service
 from tests.factories import ProductFactory
 from tests.provisioning.modules.smartermail.fixtures import SIM_ADMIN, SIM_PASSWORD, server_for
@@ -22,28 +22,6 @@ from tests.provisioning.modules.smartermail.fixtures import SIM_ADMIN, SIM_PASSW
 SUSPENDS, TERMINATES, PAID_UP = 100, 40, 20
 MAX_PASSES = 40
 READ_TIMEOUT = 1  # seconds (the module takes whole seconds)
-
-
-class TransitionRecordingSimulator(SmarterMailSimulator):
-    """Records each change of a domain's state that a call really made (enabled → disabled, present → gone):
-    what the provider did, as opposed to what it answered."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.transitions = defaultdict(list)
-
-    def _states(self):
-        return {name: ("enabled" if domain.is_enabled else "disabled") for name, domain in self.domains.items()}
-
-    def call_route(self, handler, request, params):
-        with self.lock:
-            before = self._states()
-            response = super().call_route(handler, request, params)
-            after = self._states()
-        for name in before.keys() | after.keys():
-            if before.get(name) != after.get(name):
-                self.transitions[name].append(after.get(name, "deleted"))
-        return response
 
 
 @pytest.fixture
