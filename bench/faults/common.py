@@ -51,7 +51,7 @@ class PrivateMariaDB:
         self.port, self.process = port, None
         self.datadir = tempfile.mkdtemp(prefix="faults-mysql-")
         self.socket = f"{self.datadir}.sock"
-        subprocess.run(["mariadb-install-db", f"--datadir={self.datadir}", "--user=root",
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
                         "--auth-root-authentication-method=normal", "--skip-test-db"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
