@@ -152,7 +152,8 @@ class FaultRun:
         server = Server.objects.create(name="sim", module="smartermail", hostname="127.0.0.1", port=sim.port,
                                        use_tls=False, username=sim.admin_username, password=sim.admin_password,
                                        settings={"read_timeout": 30})
-        product = Product.objects.create(group=ProductGroup.objects.create(name="Mail"), name="Mail", type=Product.Type.MAIL, module="smartermail")
+        product = Product.objects.create(group=ProductGroup.objects.create(name="Mail"), name="Mail",
+                                         type=Product.Type.MAIL, module="smartermail")
         AutomationSettings.objects.update_or_create(singleton=True, defaults=dict(
             suspension_enabled=True, suspend_days=5, send_suspension_email=True, termination_enabled=False,
             override_cron_mode="daily", daily_run_time="00:00", client_status_update="off"))

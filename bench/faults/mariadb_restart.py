@@ -37,7 +37,7 @@ NEXT = date(2027, 1, 1)
 CHILD = """
 import django
 django.setup()
-from datetime import date, timedelta
+from datetime import date
 from billing import emails
 from billing.services.generation import generate_invoices
 emails._dispatch = lambda ids: None  # no broker in this run: the EmailLog rows are still written
@@ -74,20 +74,21 @@ def build(clients, per_client):
         batch_size=5000)
 
 
-def invoice_count():
-    """Counted on a fresh connection each time: the server may be gone."""
+def row_count(table):
+    """The rows of `table`, or None when the server is gone (the connection is then closed: the next call
+    connects afresh)."""
     from django.db import connection
 
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM billing_invoice")
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
             return cursor.fetchone()[0]
     except Exception:  # noqa: BLE001 - the server is down: the caller decides
         connection.close()
         return None
 
 
-def generate(env_note):
+def generate():
     return subprocess.Popen([sys.executable, "-c", CHILD.format(run_date=RUN_DATE.isoformat())], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -184,18 +185,6 @@ def upload(source, path):
                                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def cdr_count():
-    from django.db import connection
-
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM voip_cdr")
-            return cursor.fetchone()[0]
-    except Exception:  # noqa: BLE001 - the server is down
-        connection.close()
-        return None
-
-
 def cdr_import_crash(server, args):
     import tempfile
 
@@ -209,7 +198,7 @@ def cdr_import_crash(server, args):
     source = build_voip(path, args.voip_services, args.cdrs)
     first, child = upload(source, path)
     target = int(args.cdrs * args.kill_at)
-    while (count := cdr_count()) is not None and count < target and child.poll() is None:
+    while (count := row_count("voip_cdr")) is not None and count < target and child.poll() is None:
         time.sleep(0.02)
     if child.poll() is not None:
         raise SystemExit(f"The import ended before the kill ({count} calls): {child.communicate()}")
@@ -220,7 +209,7 @@ def cdr_import_crash(server, args):
     server.start()
     connection.close()
     first.refresh_from_db()
-    stored = cdr_count()
+    stored = row_count("voip_cdr")
     settled = settle_stale_imports(now=timezone.now() + stale_after() + timedelta(minutes=1))
     first.refresh_from_db()
     print(f"after crash recovery: {stored} calls stored, import #{first.pk} {first.status}; the sweeper settled "
@@ -272,9 +261,9 @@ def main():
         from django.db import connection
 
         connection.close()
-        child = generate("first")
+        child = generate()
         target = int(args.clients * args.kill_at)
-        while (count := invoice_count()) is not None and count < target and child.poll() is None:
+        while (count := row_count("billing_invoice")) is not None and count < target and child.poll() is None:
             time.sleep(0.02)
         if child.poll() is not None:
             raise SystemExit(f"Generation ended before the kill ({count} invoices): {child.communicate()}")
@@ -286,9 +275,9 @@ def main():
         assert child.returncode != 0, "generation claimed success although its server died"
         server.start()
         connection.close()
-        survived = invoice_count()
+        survived = row_count("billing_invoice")
         print(f"after crash recovery: {survived} invoices committed before the kill survived")
-        child = generate("again")
+        child = generate()
         out, err = child.communicate(timeout=600)
         assert child.returncode == 0, err[-2000:]
         print(f"generation run again: {out.strip()}")

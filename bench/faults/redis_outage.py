@@ -61,11 +61,13 @@ def main():
         for _ in range(args.ticks):  # the task's body, as a worker runs it for beat (no result backend to wait on)
             answers.append(tasks.automation_daily())
         started = [a for a in answers if "has run" not in a]
-        print(f"{args.ticks} beat ticks after the outage: {answers[0]!r}" + (f"; STARTED AGAIN: {started}" if started else ""))
+        print(f"{args.ticks} beat ticks after the outage: {answers[0]!r}"
+              + (f"; STARTED AGAIN: {started}" if started else ""))
         assert not started, "The daily pass ran twice."
         assert locks.last_daily_date() == str(run_date()), locks.last_daily_date()
+        job = JobRun.objects.filter(name=passes.JOB_DAILY).values_list("status", "last_summary").first()
         print(f"after the outage {settled} of {args.services} suspended; the lost batches left "
-              f"{args.services - settled}; daily JobRun: {JobRun.objects.filter(name=passes.JOB_DAILY).values_list('status', 'last_summary').first()}")
+              f"{args.services - settled}; daily JobRun: {job}")
         again = run.run_pass_in_process()
         print(f"the pass run by hand: {again}")
         figures = run.check_exactly_once()

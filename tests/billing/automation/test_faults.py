@@ -86,9 +86,9 @@ def test_passes_with_5xx_and_timeouts_do_each_due_action_exactly_once(automation
     assert sim.injected["status"] > 0 and sim.injected["timeout"] > 0  # the faults did happen
 
     failed_calls = ModuleCall.objects.filter(success=False).count()
-    print(f"\nfault injection: {passes} passes, {len(sim.calls)} provider calls, {sim.injected['status']} answered 503, "
-          f"{sim.injected['timeout']} timed out; {failed_calls} failed module calls retried; outcomes {dict(outcomes)}; "
-          f"{len(due)} actions + {PAID_UP} untouched services checked")
+    print(f"\nfault injection: {passes} passes, {len(sim.calls)} provider calls, {sim.injected['status']} answered "
+          f"503, {sim.injected['timeout']} timed out; {failed_calls} failed module calls retried; outcomes "
+          f"{dict(outcomes)}; {len(due)} actions + {PAID_UP} untouched services checked")
 
 
 def test_random_failures_repeat_for_the_same_seed_and_are_counted():
