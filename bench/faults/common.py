@@ -77,6 +77,7 @@ class PrivateMariaDB:
     def remove(self):
         self.kill()
         shutil.rmtree(self.datadir, ignore_errors=True)
+        Path(self.socket).unlink(missing_ok=True)
 
 
 def _wait_for_port(port, timeout=20):
