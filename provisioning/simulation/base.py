@@ -6,6 +6,8 @@ in-memory state under one lock, a clock tests can move, and knobs for latency an
     sim.fail("status", path="domain-put", status=503)      # the next matching call answers 503
     sim.fail("timeout", path="domains", seconds=5)         # ... answers only after 5 s
     sim.fail("drop", times=2)                              # ... closes the connection without an answer
+    sim.fail_randomly("status", rate=0.2, seed=7)          # each call: a 503 with probability 0.2 (seeded)
+    sim.injected                                           # Counter of the failures injected, by kind
     sim.advance(61)                                        # 61 s later, for expiring tokens
     sim.stop()
 
@@ -14,11 +16,13 @@ demo and for tests that talk to a simulator in another process. Vendor routes ne
 """
 import inspect
 import json
+import random
 import re
 import socket
+import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -74,6 +78,7 @@ class Failure:
     times: int = 1
     status: int = 500
     seconds: float = 10.0
+    rate: float = 0.0  # for fail_randomly: the probability that a matching call fails this way
 
 
 def route(method, pattern, **meta):
@@ -95,6 +100,9 @@ class Simulator:
         self.lock = threading.RLock()
         self.latency_ms = latency_ms
         self.failures = []
+        self.random_failures = []
+        self.injected = Counter()  # kind → failures injected so far (one-off and random)
+        self._rng = random.Random(0)
         self.calls = deque(maxlen=10_000)  # (method, path) of each vendor call, newest last
         self._offset = 0.0
         self._stopping = threading.Event()
@@ -119,17 +127,48 @@ class Simulator:
         with self.lock:
             self.failures.append(Failure(kind, path, times, status, seconds))
 
+    def fail_randomly(self, kind, *, rate, seed=None, path="", status=503, seconds=10.0):
+        """Every matching call fails this way with probability `rate` (fault injection over many calls). The
+        draws come from one generator seeded by `seed` (when given): the same calls in the same order meet the
+        same failures. Rules are drawn in the order they were added; the first that fires wins."""
+        if kind not in ("status", "timeout", "drop"):
+            raise ValueError(f"Unknown failure kind {kind!r}: status, timeout or drop.")
+        if not 0 <= rate <= 1:
+            raise ValueError(f"A failure rate is a probability between 0 and 1, not {rate!r}.")
+        with self.lock:
+            if seed is not None:
+                self._rng.seed(seed)
+            self.random_failures.append(Failure(kind, path, 0, status, seconds, rate))
+
     def clear_failures(self):
         with self.lock:
             self.failures.clear()
+            self.random_failures.clear()
 
     def _take_failure(self, path):
         with self.lock:
-            for failure in self.failures:
-                if failure.path in path:
-                    failure.times -= 1
-                    if failure.times <= 0:
-                        self.failures.remove(failure)
+            failure = self._take_one_off(path) or self._draw_failure(path)
+            if failure is not None:
+                self.injected[failure.kind] += 1
+            return failure
+
+    def _take_one_off(self, path):
+        for failure in self.failures:
+            if failure.path in path:
+                failure.times -= 1
+                if failure.times <= 0:
+                    self.failures.remove(failure)
+                return failure
+        return None
+
+    def _draw_failure(self, path):
+        # One draw per call whatever the rules, so the sequence of failures depends only on the sequence of calls.
+        draw = self._rng.random() if self.random_failures else None
+        threshold = 0.0
+        for failure in self.random_failures:
+            if failure.path in path:
+                threshold += failure.rate
+                if draw < threshold:
                     return failure
         return None
 
@@ -219,15 +258,20 @@ class Simulator:
     def reset(self):
         with self.lock:
             self.failures.clear()
+            self.random_failures.clear()
+            self.injected.clear()
             self.calls.clear()
             self._offset = 0.0
 
     def set_knobs(self, data):
-        """POST /_simulator/knobs: latency_ms, fail {kind, path, times, status, seconds}, advance (seconds)."""
+        """POST /_simulator/knobs: latency_ms, fail {kind, path, times, status, seconds}, fail_randomly {kind, rate,
+        seed, path, status, seconds}, advance (seconds)."""
         if "latency_ms" in data:
             self.latency_ms = float(data["latency_ms"])
         if data.get("fail"):
             self.fail(**data["fail"])
+        if data.get("fail_randomly"):
+            self.fail_randomly(**data["fail_randomly"])
         if data.get("advance"):
             self.advance(float(data["advance"]))
 
@@ -284,6 +328,12 @@ class _Server(ThreadingHTTPServer):
         with self.connections_lock:
             self.open_connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        """A client that gave up (its read timeout, a timeout failure injected on purpose) is no simulator error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self):
         """Cut kept-alive connections too: a stopped simulator answers nothing, like a server that went down."""

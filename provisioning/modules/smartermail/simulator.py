@@ -21,6 +21,7 @@ import base64
 import re
 import secrets
 import threading
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -785,3 +786,26 @@ def _page(title, body):
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
             f"<style>body{{font-family:sans-serif;margin:3em;color:#223}}h1{{color:#1a5fb4}}</style></head>"
             f"<body><p><em>SmarterMail simulator</em></p>{body}</body></html>")
+
+
+class TransitionRecordingSimulator(SmarterMailSimulator):
+    """Records each change of a domain's state that a call really made (enabled → disabled, present → gone):
+    what the provider did, as opposed to what it answered. For fault-injection runs (a timed-out call may still
+    have been carried out): `transitions[domain]` lists the states it went to, e.g. ["disabled"], ["deleted"]."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transitions = defaultdict(list)
+
+    def _states(self):
+        return {name: ("enabled" if domain.is_enabled else "disabled") for name, domain in self.domains.items()}
+
+    def call_route(self, handler, request, params):
+        with self.lock:
+            before = self._states()
+            response = super().call_route(handler, request, params)
+            after = self._states()
+        for name in before.keys() | after.keys():
+            if before.get(name) != after.get(name):
+                self.transitions[name].append(after.get(name, "deleted"))
+        return response
