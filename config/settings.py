@@ -261,6 +261,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "portal.lockout.AccountLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -281,6 +282,9 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # address is portal.network.client_ip's, as everywhere else (the API, the CDR push, the audit log).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
+# Failed sign-ins of one username from all addresses together (within the cool-off) before it is refused everywhere
+# (portal.lockout): the ceiling for a guesser who spreads attempts over many addresses.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/lockout.html"

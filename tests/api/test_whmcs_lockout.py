@@ -52,3 +52,27 @@ def test_a_right_password_resets_the_count_as_a_sign_in_does(client, staff):
     for _ in range(4):
         api_login(client, staff.username, "wrong")
     assert api_login(client, staff.username, PASSWORD).json()["result"] == "success"
+
+
+def test_guesses_spread_over_many_addresses_lock_the_account_everywhere_at_the_ceiling(client, staff, settings):
+    # Four wrong passwords from each of five addresses (under the per-address limit of five): 20 in all, the
+    # account's ceiling. The right password is then refused from a new address, on api.php and the sign-in pages;
+    # another login is not affected.
+    settings.LOGIN_ACCOUNT_FAILURE_LIMIT = 20
+    other = StaffFactory(is_superuser=True)
+    for n in range(5):
+        for _ in range(4):
+            assert api_login(client, staff.username, "wrong", ip=f"203.0.113.{n + 1}").json()["message"] == \
+                "Authentication Failed"
+    right = api_login(client, staff.username, PASSWORD, ip="198.51.100.99")
+    assert (right.status_code, right.json()) == (429, LOCKED)
+    admin = client.post("/admin/login/", {"username": staff.username, "password": PASSWORD}, REMOTE_ADDR="198.51.100.98")
+    assert admin.status_code == 429 and "_auth_user_id" not in client.session
+    assert api_login(client, other.username, PASSWORD, ip="198.51.100.99").json()["result"] == "success"
+
+
+def test_below_the_ceiling_the_right_password_from_a_new_address_works(client, staff, settings):
+    settings.LOGIN_ACCOUNT_FAILURE_LIMIT = 20
+    for n in range(19):
+        api_login(client, staff.username, "wrong", ip=f"203.0.113.{n + 1}")
+    assert api_login(client, staff.username, PASSWORD, ip="198.51.100.99").json()["result"] == "success"
