@@ -22,7 +22,7 @@ class ApiKey(models.Model):
     """A staff API credential: `identifier` + secret (WHMCS API credentials), or `identifier.secret` as a
     bearer token for the REST API."""
 
-    name = models.CharField(max_length=100, unique=True, help_text="Shown in the activity log as api:<name>.")
+    name = models.CharField(max_length=100, unique=True, help_text="Shown in the activity log as \"api:\" and the name.")
     identifier = models.CharField(max_length=64, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     owner = models.ForeignKey(

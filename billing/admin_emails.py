@@ -14,7 +14,7 @@ class EmailTemplateForm(forms.ModelForm):
     class Meta:
         model = EmailTemplate
         fields = ["name", "category", "subject", "body", "disabled"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 20, "cols": 100, "style": "font-family: monospace"})}
+        widgets = {"body": forms.Textarea(attrs={"rows": 20, "cols": 100, "class": "mail-source"})}
         help_texts = {
             "body": "Django template syntax with WHMCS merge fields, e.g. {{ client_first_name }}. "
                     "Text pasted from WHMCS ({$client_first_name}) is converted when saved.",

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.html import escape
 
 from payments.models import GatewaySettings
 
@@ -21,7 +22,8 @@ class GatewaySettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         stored = self.instance.secret_values() if self.instance.pk else {}
         options = self.instance.options if self.instance.pk else {}
-        for name, (label, secret, help_text) in self.option_schema.items():
+        for name, (label, secret, text) in self.option_schema.items():
+            help_text = escape(text)  # plain text: the admin prints help as HTML, and "https://<portal>/…" vanished
             if secret:
                 note = " A secret is stored; leave empty to keep it." if stored.get(name) else " Not set yet."
                 self.fields[f"option_{name}"] = forms.CharField(

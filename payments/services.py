@@ -183,11 +183,13 @@ def _method_save(gateway, attempt, report, actor):
     method, created = PaymentMethod.objects.get_or_create(
         gateway=gateway.key, method_id=saved.method_id,
         defaults={"client": client, "customer_id": saved.customer_id, "brand": saved.brand, "last4": saved.last4,
-                  "exp_month": saved.exp_month, "exp_year": saved.exp_year,
-                  "is_default": not PaymentMethod.objects.filter(client=client, gateway=gateway.key).exists()})
+                  "exp_month": saved.exp_month, "exp_year": saved.exp_year, "is_default": True})
     if created:
+        # The card the client just chose for automatic payments replaces the default (often one that was
+        # declined: the decline e-mail's pay link is how clients come to save a new card).
+        PaymentMethod.objects.filter(client=client, is_default=True).exclude(pk=method.pk).update(is_default=False)
         log_activity(actor=actor, action="payment.method_saved", target=client,
-                     message=f"{method} saved at {gateway.settings} for automatic payments",
+                     message=f"{method} saved at {gateway.settings} for automatic payments (the default card now)",
                      data={"method": method.pk, "gateway": gateway.key})
     return method
 

@@ -28,6 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 INSPECTION_PREFIX = "/_simulator/"
+# For the <head> of a simulator's HTML page: an empty icon, so browsers do not ask for /favicon.ico (a 404 in the
+# console of the demo's checkout and control panel pages).
+NO_ICON = '<link rel="icon" href="data:,">'
 
 
 @dataclass

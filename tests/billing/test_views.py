@@ -59,6 +59,14 @@ def test_pay_from_credit_and_pdf(signed_in, owner):
     assert b"nothing to pay" in again.content
 
 
+def test_back_from_a_cancelled_payment_the_invoice_says_nothing_was_charged(signed_in, owner):
+    invoice = InvoiceFactory(client=owner, total=Decimal("10.00"), subtotal=Decimal("10.00"))
+    url = reverse("clientarea:invoice", args=[invoice.pk])
+    notice = b"The payment was cancelled: nothing was charged."
+    assert notice in signed_in.get(url + "?payment=cancelled&token=EC-1").content  # PayPal adds its token
+    assert notice not in signed_in.get(url).content
+
+
 def test_add_funds_makes_an_invoice_whose_payment_adds_credit(signed_in, owner):
     too_small = signed_in.post(reverse("clientarea:add_funds"), {"action": "add_funds", "amount": "1.00"})
     assert b"Add between 5.00 and 10000.00" in too_small.content

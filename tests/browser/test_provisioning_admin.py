@@ -13,7 +13,7 @@ from portal.activity import Actor
 from portal.models import ActivityLog
 from provisioning import lifecycle
 from provisioning.models import UsageSample
-from tests.browser.conftest import login_admin, screenshot
+from tests.browser.conftest import PHONE, login_admin, screenshot
 from tests.conftest import two_factor_device
 from tests.factories import StaffFactory
 from tests.provisioning.modules.smartermail.fixtures import sm_server, sm_service, smartermail  # noqa: F401
@@ -49,6 +49,16 @@ def test_staff_suspends_a_service_and_the_simulator_disables_the_domain(page, li
     expect(page.get_by_test_id("service-status")).to_have_text("Suspended")
     assert smartermail.domain("browser-demo.example").is_enabled is False
     screenshot(page, "provisioning-service-page-suspended")
+
+
+def test_the_service_page_with_its_suspend_reason_fits_a_phone(page, live_server, active_service):
+    login_admin(page, StaffFactory(is_superuser=True))
+    page.set_viewport_size(PHONE)
+    page.goto(f"/admin/billing/service/{active_service.pk}/change/")
+    expect(page.locator("#id_suspend_reason_text")).to_be_visible()
+    expect(page.get_by_role("button", name="Suspend")).to_be_visible()
+    screenshot(page, "provisioning-service-page-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]
 
 
 def test_the_control_panel_jump_lands_on_the_simulators_auto_login_url(page, live_server, active_service, smartermail):  # noqa: F811

@@ -47,3 +47,12 @@ def test_superuser_signs_in_to_admin_and_sees_automation_status(page, live_serve
     expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page.get_by_role("table", name="Automation status")).to_be_visible()
     screenshot(page, "admin-index-desktop")
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_the_client_and_staff_pages_name_an_icon_that_exists(page, live_server, path):
+    page.goto(path)
+    icon = page.locator("link[rel=icon]")
+    assert icon.count() == 1
+    answer = page.request.get(icon.get_attribute("href"))
+    assert answer.status == 200 and answer.headers["content-type"] == "image/svg+xml"

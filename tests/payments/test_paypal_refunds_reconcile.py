@@ -148,6 +148,12 @@ def test_settings_page_renders_paypals_options_and_never_the_secret(client, staf
     assert row.options == {"client_id": "AbC-live_client-id", "webhook_id": "8PT597110X687430LKGECATA", "api_base": ""}
 
 
+def test_the_webhook_id_help_shows_the_webhook_address_as_text(client, staff_user, paypal_enabled):
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:payments_gatewaysettings_change", args=[paypal_enabled.pk])).content.decode()
+    assert "https://&lt;portal&gt;/payments/webhook/paypal/." in page  # not a <portal> element the browser hides
+
+
 @pytest.mark.parametrize(("field", "value", "error"), [
     ("option_client_id", "not a client id!", "A PayPal client id is letters, digits, - and _"),
     ("option_webhook_id", "WH id with spaces", "A PayPal webhook id is letters and digits"),

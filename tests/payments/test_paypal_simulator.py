@@ -62,6 +62,7 @@ def test_the_approval_page_approves_or_cancels_and_captures_answer_as_paypal(pay
     page_url = next(link["href"] for link in order["links"] if link["rel"] == "payer-action")
     page = requests.get(page_url, timeout=5)
     assert "Pay 25.00 USD with PayPal" in page.text and "Pay Now" in page.text
+    assert '<link rel="icon" href="data:,">' in page.text  # browsers do not ask for /favicon.ico (a 404)
     not_yet = api(paypal_sim, "POST", f"/v2/checkout/orders/{order['id']}/capture", {})
     assert (not_yet.status_code, not_yet.json()["details"][0]["issue"]) == (422, "ORDER_NOT_APPROVED")
     approved = requests.post(page_url, data={"funding": "balance", "action": "approve"}, allow_redirects=False,

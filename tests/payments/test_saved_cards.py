@@ -52,6 +52,17 @@ def test_the_client_saves_the_card_while_paying(signed_in, owner, stripe_enabled
     assert ActivityLog.objects.filter(action="payment.method_saved").count() == 1
 
 
+def test_a_card_saved_while_paying_replaces_the_declined_default(signed_in, owner, stripe_enabled, stripe_sim):
+    saved_card(owner, stripe_sim, "4000000000000002")
+    invoice = unpaid_invoice(owner)
+    answer = signed_in.post(reverse("clientarea:invoice_pay", args=[invoice.pk, "stripe"]), {"save_method": "1"})
+    return_to_portal(signed_in, stripe_sim.pay(answer["Location"].rsplit("/", 1)[-1], card="4242424242424242")["redirect"])
+    assert list(PaymentMethod.objects.order_by("pk").values_list("last4", "is_default")) == [("0002", False),
+                                                                                          ("4242", True)]
+    assert selectors.client_methods(owner)[0].last4 == "4242" and services.default_method(owner).last4 == "4242"
+    assert ActivityLog.objects.get(action="payment.method_saved").message.endswith("(the default card now)")
+
+
 def test_automatic_charge_pays_a_due_invoice(owner, stripe_enabled, stripe_sim):
     saved_card(owner, stripe_sim, "4242424242424242")
     invoice = due_today(owner)

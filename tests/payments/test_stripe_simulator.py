@@ -33,7 +33,8 @@ def test_hosted_page_answers_each_test_card(stripe_sim):
         page = requests.post(session.url, data={"card": card}, allow_redirects=False, timeout=5)
         assert page.status_code == 402 and message in page.text
     session = new_session(stripe_sim)
-    assert "4242424242424242" in requests.get(session.url, timeout=5).text
+    shown = requests.get(session.url, timeout=5).text
+    assert "4242424242424242" in shown and '<link rel="icon" href="data:,">' in shown  # no /favicon.ico 404
     paid = requests.post(session.url, data={"card": "4242 4242 4242 4242"}, allow_redirects=False, timeout=5)
     assert (paid.status_code, paid.headers["Location"]) == (303, f"http://portal.example/back?session_id={session.id}")
     again = library(stripe_sim).v1.checkout.sessions.retrieve(session.id)

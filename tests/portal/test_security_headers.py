@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from billing.models import EmailTemplate
 from portal.models import SentEmail
 from tests.factories import StaffFactory
 
@@ -46,7 +47,9 @@ def test_only_the_outbox_message_page_allows_inline_styles_for_the_mail_it_shows
     assert policy(page) == {**POLICY, "style-src": "'self' 'unsafe-inline'"}
 
 
-INLINE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style[\s>]|\sstyle=['\"]|\son[a-z]+=['\"]", re.IGNORECASE)
+# The last alternative is a widget's attrs={"style": …}, which Django renders as a style attribute.
+INLINE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style[\s>]|\sstyle=['\"]|\son[a-z]+=['\"]|['\"]style['\"]\s*:",
+                    re.IGNORECASE)
 APPS = ("portal", "billing", "provisioning", "voip", "payments", "api", "config")
 
 
@@ -63,3 +66,11 @@ def test_no_template_or_widget_has_inline_script_style_or_handlers():
     offenders = [f"{path.relative_to(ROOT)}: {match.group(0)}" for path, text in html_sources()
                  for match in INLINE.finditer(text)]
     assert offenders == []
+
+
+def test_the_email_template_page_renders_its_body_field_without_a_style_attribute(client):
+    template = EmailTemplate.objects.create(name="Walk Test", subject="Hi", body="Hello")
+    client.force_login(StaffFactory(is_superuser=True))
+    page = client.get(reverse("admin:billing_emailtemplate_change", args=[template.pk])).content.decode()
+    assert INLINE.findall(page) == []
+    assert 'class="mail-source"' in page

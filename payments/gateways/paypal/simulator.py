@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from payments.gateways.paypal.api import amount_of, money, paypal_decimals
 from payments.gateways.simulation import WebhookOutbox
-from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.base import NO_ICON, Response, Simulator, route
 
 FUNDING = {"balance": "PayPal balance", "declined": "Card that will be declined", "pending": "eCheck (pending)"}
 ORDER_LIFETIME = 3 * 3600  # an order nobody approved is gone after three hours
@@ -308,7 +308,7 @@ class PayPalSimulator(WebhookOutbox, Simulator):
         if order["status"] != "PAYER_ACTION_REQUIRED":
             return f"<h1>PayPal simulator</h1><p>This order is {order['status'].lower()}.</p>"
         options = "".join(f"<option value={key}>{html.escape(label)}</option>" for key, label in FUNDING.items())
-        return (f"<!doctype html><title>PayPal Checkout (simulator)</title><h1>Pay {html.escape(value)} "
+        return (f"<!doctype html><title>PayPal Checkout (simulator)</title>{NO_ICON}<h1>Pay {html.escape(value)} "
                 f"{html.escape(currency)} with PayPal</h1><p>{html.escape(unit['description'])}</p>"
                 f"<form method=post><input type=hidden name=token value={order['id']}><label>Pay with "
                 f"<select name=funding>{options}</select></label> <button type=submit name=action value=approve>"

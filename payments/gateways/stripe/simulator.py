@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 from payments.gateways.simulation import WebhookOutbox
 from payments.money import from_minor
-from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.base import NO_ICON, Response, Simulator, route
 
 TEST_CARDS = {
     "4242424242424242": None,
@@ -260,7 +260,7 @@ class StripeSimulator(WebhookOutbox, Simulator):
         notice = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
         if session["status"] != "open":
             return f"<h1>Stripe simulator</h1><p>This checkout session is {session['status']}.</p>"
-        return (f"<!doctype html><title>Stripe Checkout (simulator)</title><h1>Pay {amount} "
+        return (f"<!doctype html><title>Stripe Checkout (simulator)</title>{NO_ICON}<h1>Pay {amount} "
                 f"{session['currency'].upper()}</h1>{notice}<form method=post><label>Card number "
                 f"<input name=card value=4242424242424242></label><button type=submit>Pay</button></form>"
                 "<p>Test cards: 4242424242424242 success, 4000000000000002 declined, 4000000000009995 insufficient "

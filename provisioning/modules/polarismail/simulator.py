@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from html import escape
 from urllib.parse import parse_qsl
 
-from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.base import NO_ICON, Response, Simulator, route
 
 ADMIN_PATH = "/admin/json.php"
 USER_PATH = "/json.php"
@@ -731,6 +731,6 @@ def _slice(rows, form):
 
 
 def _page(title, body):
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>{NO_ICON}"
             f"<style>body{{font-family:sans-serif;margin:3em;color:#223}}h1{{color:#0b6e4f}}</style></head>"
             f"<body><p><em>PolarisMail simulator</em></p>{body}</body></html>")

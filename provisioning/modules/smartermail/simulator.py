@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
-from provisioning.simulation.base import Response, Simulator, route
+from provisioning.simulation.base import NO_ICON, Response, Simulator, route
 
 API = "/api/v1/"
 MB = 1024 * 1024
@@ -783,7 +783,7 @@ def _new_dkim_key(domain, key_size):
 
 
 def _page(title, body):
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>{NO_ICON}"
             f"<style>body{{font-family:sans-serif;margin:3em;color:#223}}h1{{color:#1a5fb4}}</style></head>"
             f"<body><p><em>SmarterMail simulator</em></p>{body}</body></html>")
 

@@ -374,6 +374,7 @@ def test_webmail_and_control_panel_links_log_in_once(pm_live, polarismail):
     assert webmail.startswith(f"{polarismail.url}/webmail/?otp=")
     page = requests.get(webmail, timeout=5)
     assert page.status_code == 200 and "Signed in as ann@sso.example" in page.text
+    assert '<link rel="icon" href="data:,">' in page.text  # browsers do not ask the simulator for /favicon.ico
     assert requests.get(webmail, timeout=5).status_code == 401  # single use
 
     panel = module.sso_url(ref(service), target=MAILBOX_CONTROL_PANEL, user="ann@sso.example")

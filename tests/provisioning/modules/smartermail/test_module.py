@@ -210,6 +210,7 @@ def test_sso_gives_the_servers_one_minute_auto_login_url_for_the_domain_admin_an
     assert url.startswith(f"{smartermail.url}/interface/autologin?autologin=")
     page = requests.get(url, timeout=5)
     assert page.status_code == 200 and f"Signed in as admin@{service.domain}" in page.text
+    assert '<link rel="icon" href="data:,">' in page.text  # browsers do not ask the simulator for /favicon.ico
     assert "domain administrator" in page.text
     assert requests.get(url, timeout=5).status_code == 401  # single use
 
