@@ -80,6 +80,16 @@ class PrivateMariaDB:
         Path(self.socket).unlink(missing_ok=True)
 
 
+def pass_arguments(parser, *, database_url, redis_port):
+    """The arguments the runs with a daily pass over real workers share (worker_kill.py, redis_outage.py)."""
+    parser.add_argument("--services", type=int, default=3000)
+    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=database_url)
+    parser.add_argument("--redis-port", type=int, default=redis_port)
+    return parser
+
+
 def _wait_for_port(port, timeout=20):
     import socket
 

@@ -21,19 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from bench.faults.common import FaultRun  # noqa: E402
+from bench.faults.common import FaultRun, pass_arguments  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--services", type=int, default=3000)
-    parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--workers", type=int, default=2)
+    parser = pass_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]),
+                            database_url="mysql://root@127.0.0.1:3306/portal_faults_redis", redis_port=6391)
     parser.add_argument("--outage-at", type=float, default=0.3)
     parser.add_argument("--outage-seconds", type=float, default=10)
     parser.add_argument("--ticks", type=int, default=3)
-    parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/portal_faults_redis")
-    parser.add_argument("--redis-port", type=int, default=6391)
     return parser.parse_args()
 
 

@@ -19,17 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from bench.faults.common import FaultRun  # noqa: E402
+from bench.faults.common import FaultRun, pass_arguments  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--services", type=int, default=3000)
-    parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--workers", type=int, default=2)
+    parser = pass_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]),
+                            database_url="mysql://root@127.0.0.1:3306/portal_faults_kill", redis_port=6390)
     parser.add_argument("--kill-at", type=float, default=0.3, help="Share of the services suspended at the kill.")
-    parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/portal_faults_kill")
-    parser.add_argument("--redis-port", type=int, default=6390)
     return parser.parse_args()
 
 
