@@ -18,7 +18,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -41,25 +40,15 @@ def parse_args():
 
 
 ARGS = parse_args()
-os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-charge-")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-os.environ["LOG_LEVEL"] = "WARNING"
-if ARGS.database_url:
-    os.environ["DATABASE_URL"] = ARGS.database_url
-else:
-    os.environ.pop("DATABASE_URL", None)
+from bench.voip_common import setup_django  # noqa: E402  (the one settings + migrate for the benches)
 
-import django  # noqa: E402
-
-django.setup()
+setup_django("bench-charge-", ARGS.database_url)
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.voip_common import recreate_mysql_database  # noqa: E402
 from billing import emails  # noqa: E402
 from billing.models import CreditLedgerEntry, EmailLog, Invoice, Payment  # noqa: E402
 from payments import services  # noqa: E402
@@ -132,9 +121,6 @@ def busiest_second(stamps):
 
 
 def main():
-    if ARGS.database_url.startswith("mysql"):
-        recreate_mysql_database(ARGS.database_url)
-    call_command("migrate", verbosity=0)
     emails._dispatch = lambda ids: None  # no broker: the EmailLog rows are still written
     threads = services.charge_threads(ARGS.threads or None)
     if ARGS.rate:

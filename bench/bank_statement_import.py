@@ -14,11 +14,9 @@ are still written).
 """
 import argparse
 import gc
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -36,20 +34,11 @@ def parse_args():
 
 
 ARGS = parse_args()
-os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-bank-")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-os.environ["LOG_LEVEL"] = "WARNING"
-if ARGS.database_url:
-    os.environ["DATABASE_URL"] = ARGS.database_url
-else:
-    os.environ.pop("DATABASE_URL", None)
+from bench.voip_common import setup_django  # noqa: E402  (the one settings + migrate for the benches)
 
-import django  # noqa: E402
-
-django.setup()
+setup_django("bench-bank-", ARGS.database_url)
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -100,7 +89,6 @@ def reset():
 
 
 def main():
-    call_command("migrate", verbosity=0)
     emails._dispatch = lambda ids: None  # no broker: the EmailLog rows are still written
     staff = get_user_model().objects.create_user("bench-staff", is_staff=True)
     actor = Actor.staff(staff)
