@@ -2,13 +2,14 @@
 gateway's fee on each; billing alone marks invoices paid, once, with what follows — the paid e-mail, the due
 dates moved on, orders accepted and services unsuspended after commit), then the tries marked succeeded with
 their payment. A fixed number of queries per batch, however many charges it holds."""
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from billing.services.payment_batch import PaymentRequest, payments_record_batch
 from payments.models import ChargeAttempt
 from portal.money import ZERO
+from portal.updates import rows_update
 
 
 def batchable(report, attempt, invoice):
@@ -43,13 +44,6 @@ def record_paid(gateway, paid, *, actor):
         ChargeAttempt.objects.filter(pk__in=[attempt.pk for attempt in recorded]).update(
             status=ChargeAttempt.Status.SUCCEEDED, reason="", received_amount=F("amount"),
             received_currency=F("currency"), next_retry_at=None, updated_at=stamp)
-        _save_payments(recorded)
+        rows_update(ChargeAttempt, ["payment"], [(attempt.pk, attempt.payment.pk) for attempt in recorded])
     return recorded, refused
 
-
-def _save_payments(attempts):
-    meta, quote = ChargeAttempt._meta, connection.ops.quote_name
-    sql = (f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('payment').column)} = %s "
-           f"WHERE {quote(meta.pk.column)} = %s")
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [(attempt.payment.pk, attempt.pk) for attempt in attempts])

@@ -1,5 +1,8 @@
 """The one way a service changes some fields of a row and audits it: compare, set, save only what changed, and log
-one entry with the changed fields (old → new). Clients' profiles, contacts and billable items all come here."""
+one entry with the changed fields (old → new). Clients' profiles, contacts and billable items all come here.
+And rows_update: one prepared UPDATE for a batch of rows that each get their own values."""
+from django.db import connection
+
 from portal.activity import log_activity
 
 
@@ -36,3 +39,17 @@ def model_update(*, instance, changes, actor, action, message, fields=None, clea
     text = message(instance, names) if callable(message) else message.format(fields=", ".join(names))
     log_activity(actor=actor, action=action, target=instance, client=client, message=text, data={"changes": diff})
     return instance
+
+
+def rows_update(model, field_names, rows):
+    """One prepared `UPDATE … SET f = %s, … WHERE pk = %s`, run for every row: `rows` are (pk, value per field).
+    For batches of rows that each get their own values: bulk_update's CASE per row costs seconds per thousand rows.
+    Values are prepared for the database by their fields, as the ORM would."""
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in field_names]
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {quote(meta.pk.column)} = %s")
+    params = [[field.get_db_prep_value(value, connection) for field, value in zip(fields, values)] + [pk]
+              for pk, *values in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
