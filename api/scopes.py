@@ -12,10 +12,13 @@ SCOPES = {
     "clients.write": ("Create and update clients and their contacts", "portal.change_client"),
     # Closing cancels every service (the modules remove them from the servers): the power to terminate.
     "clients.close": ("Close clients (cancels their services and unpaid invoices)", "provisioning.terminate_service"),
+    # Deleting removes the client's record (only one without invoices or transactions: billing.services.deletion).
+    "clients.delete": ("Delete clients that have no invoices or transactions", "portal.delete_client"),
     "products.read": ("Read products and prices", "billing.view_product"),
     "products.write": ("Create products", "billing.add_product"),
     "orders.write": ("Place, accept and cancel orders", "billing.add_service"),
     "services.read": ("Read services", "billing.view_service"),
+    "servers.read": ("Read servers (names, hostnames, modules, load; never credentials)", "provisioning.view_server"),
     "services.write": ("Lifecycle actions, upgrades and changes of services", "billing.change_service"),
     "services.terminate": ("Terminate services", "provisioning.terminate_service"),
     "services.sso": ("Single sign-on to control panels", "provisioning.control_panel_login"),

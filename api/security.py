@@ -15,8 +15,8 @@ from portal.activity import Actor
 from portal.network import client_ip, count_failed_auth, failed_auth_limited, rate_limited
 
 __all__ = [
-    "AuthError", "Caller", "LockedOut", "client_ip", "count_failed_auth", "failed_auth_limited", "key_caller",
-    "rate_limited", "staff_caller",
+    "AuthError", "Caller", "LockedOut", "client_ip", "count_failed_auth", "failed_auth_limited", "is_key_identifier",
+    "key_caller", "rate_limited", "staff_caller",
 ]
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
@@ -57,6 +57,11 @@ class Caller:
         if self.key is not None:
             return self.key.allows(scope, action)
         return owner_may(self.user, scope)
+
+
+def is_key_identifier(value):
+    """Whether `value` is an API key's identifier (WHMCS accepts the identifier in the username field)."""
+    return bool(value) and selectors.api_key(value) is not None
 
 
 def key_caller(identifier, secret, ip):

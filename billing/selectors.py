@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing.automation.report import next_run_preview
 from billing.models import (
     BillableItem, ConfigurableOption, CreditLedgerEntry, EmailLog, EmailTemplate, Invoice, InvoiceItem, Payment,
-    Product, ProductGroup, ProductPrice, Service,
+    Product, ProductGroup, ProductPrice, Promotion, Service,
 )
 from portal.jobs import job_statuses
 from portal.models import Client
@@ -338,3 +338,23 @@ def client_emails(client, *, subject=None):
     if subject is not None:
         emails = emails.filter(subject__icontains=subject)
     return emails
+
+
+def promotions_by_code(code=None):
+    """Promotions (all, or the one with `code`, matched case-insensitively) with their products, in two queries."""
+    promotions = Promotion.objects.prefetch_related("products").order_by("code")
+    return promotions.filter(code__iexact=code) if code else promotions
+
+
+def live_service_on_module(*, domain, module):
+    """A Pending, Active or Suspended service for `domain` whose product uses provisioning module `module`, or
+    None: such a provider holds the domain already."""
+    return (
+        Service.objects.filter(domain=domain, product__module=module, status__in=Service.LIVE_STATUSES)
+        .order_by("pk").first()
+    )
+
+
+def payment_by_reference(*, gateway, transaction_id):
+    """The payment recorded with that gateway's transaction id, or None."""
+    return Payment.objects.filter(gateway=gateway, transaction_id=transaction_id).first()

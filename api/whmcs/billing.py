@@ -8,7 +8,8 @@ from api.whmcs.registry import (
     WhmcsError, action, filter_by, get_or_error, paginate, parse_amount, truthy, unsupported,
 )
 from api.whmcs.shapes import (
-    INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, credit_money, invoice_row, local_midnight, money, transaction_fields, when,
+    INVOICE_STATUS_FROM_WHMCS, ITEM_TYPES, credit_money, invoice_row, local_midnight, money, text_id, transaction_fields,
+    when,
 )
 from billing import selectors
 from billing.models import BillableItem, Invoice, InvoiceItem
@@ -19,6 +20,7 @@ from billing.services.invoices import Line, invoice_cancel, invoice_create
 from billing.services.ledger import credit_adjust
 from billing.services.payments import invoice_pay_from_credit, payment_record
 from billing.services.transactions import payment_to_credit, refund_record, transaction_update
+from portal.money import spendable
 
 B = "Billing"
 NEED_INVOICE = (("invoiceid", "Invoice ID Not Found"),)
@@ -47,19 +49,18 @@ def invoice_lines(call):
 
 
 @action("CreateInvoice", category=B, scope="invoices.write", required=(("userid", "Client ID Not Found"),),
-        note="Issued at once (numbered, Unpaid, 'Invoice Created' queued); draft=true and a date other than today "
-             "are not supported; paymentmethod and taxrate are ignored (tax follows the client's country).")
+        note="Issued at once (numbered, Unpaid, 'Invoice Created' queued), dated `date` (default today; the due date "
+             "defaults to it); draft=true is not supported; paymentmethod and taxrate are ignored (tax follows the "
+             "client's country).")
 def create_invoice(call):
     client = find_client(call, "userid")
     if call.bool("draft") or call.str("status").lower() == "draft":
         raise WhmcsError("Draft invoices are not supported: invoices are issued when created")
-    if call.has("date") and call.date("date") != timezone.localdate():
-        raise WhmcsError("An invoice date other than today is not supported")
     lines = invoice_lines(call)
     if not lines:
         raise WhmcsError("No invoice items provided (itemdescription1, itemamount1, …)")
     invoice = invoice_create(client=client, lines=lines, actor=call.actor, due_date=call.date("duedate"),
-                             notes=call.str("notes"))
+                             notes=call.str("notes"), date=call.date("date"))
     return {"invoiceid": invoice.pk, "status": invoice.get_status_display()}
 
 
@@ -70,11 +71,12 @@ def get_invoice(call):
     payments = selectors.invoice_payments(invoice)
     row = invoice_row(invoice)
     return {
-        "invoiceid": invoice.pk, **{k: v for k, v in row.items() if k not in ("id", "firstname", "lastname", "companyname")},
+        "invoiceid": text_id(invoice.pk),
+        **{k: v for k, v in row.items() if k not in ("id", "firstname", "lastname", "companyname")},
         "ccgateway": False,
         "items": {"item": [
-            {"id": i.pk, "type": ITEM_TYPES.get(i.kind, "Item"), "relid": i.service_id or 0, "description": i.description,
-             "amount": money(i.amount, invoice.currency), "taxed": int(i.taxable)}
+            {"id": text_id(i.pk), "type": ITEM_TYPES.get(i.kind, "Item"), "relid": text_id(i.service_id),
+             "description": i.description, "amount": money(i.amount, invoice.currency), "taxed": str(int(i.taxable))}
             for i in items
         ]},
         "transactions": {"transaction": [transaction_fields(p) for p in payments]},
@@ -160,14 +162,25 @@ def update_invoice(call):
     return {"invoiceid": invoice.pk}
 
 
+def id_list(call, name):
+    """WHMCS's comma-separated id list (serviceids=1,2), or name[]=1&name[]=2."""
+    raw = [part.strip() for value in call.indexed(name) for part in value.split(",") if part.strip()]
+    if not all(part.isdigit() for part in raw):
+        raise WhmcsError(f"Invalid {name}: a comma-separated list of ids is expected")
+    return [int(part) for part in raw]
+
+
 @action("GenInvoices", category=B, scope="invoices.write",
-        note="Runs the recurring invoice generator for today (due services and billable items); the "
-             "serviceids/domainids/addonids/clientid filters are not supported (the generator bills every client "
-             "that is due).")
+        note="Runs the recurring invoice generator for today (due services and billable items), as the daily run "
+             "does; clientid: only that client's due services and items; serviceids (comma-separated): only those "
+             "services. domainids and addonids are refused (no domains or addons here).")
 def gen_invoices(call):
-    if any(call.has(p) for p in ("serviceids", "domainids", "addonids", "clientid")):
-        raise WhmcsError("Filtering GenInvoices by client or service is not supported")
-    result = generate_invoices(date=timezone.localdate(), actor=call.actor)
+    if any(id_list(call, p) for p in ("domainids", "addonids")):
+        raise WhmcsError("The portal has no domains or addons to invoice: use serviceids or clientid")
+    client_id = find_client(call).pk if call.has("clientid") else None
+    service_ids = id_list(call, "serviceids") or None
+    result = generate_invoices(date=timezone.localdate(), actor=call.actor, client_id=client_id,
+                               service_ids=service_ids)
     return {"numcreated": result.invoices, "summary": result.summary}
 
 
@@ -198,8 +211,12 @@ def add_transaction(call):
         raise WhmcsError("A transaction is money in (amountin) or money out (amountout), not both")
     if amount_in <= 0 and amount_out <= 0:
         raise WhmcsError("Give amountin (money received) or amountout (money refunded)")
-    invoice = find_invoice(call) if call.has("invoiceid") else None
-    if invoice is not None and call.has("userid") and call.int("userid") != invoice.client_id:
+    client = find_client(call, "userid") if call.has("userid") else None
+    invoice = find_invoice(call) if call.has("invoiceid") and call.str("invoiceid") != "0" else None
+    if call.has("transid") and selectors.payment_by_reference(gateway=call.str("paymentmethod"),
+                                                              transaction_id=call.str("transid")) is not None:
+        raise WhmcsError("Transaction ID must be Unique")
+    if invoice is not None and client is not None and client.pk != invoice.client_id:
         raise WhmcsError("The invoice belongs to another client")
     if invoice is None and not (call.bool("credit") and call.has("userid")):
         raise WhmcsError("A transaction without an invoice is to or from the client's credit: give credit=true and "
@@ -207,12 +224,12 @@ def add_transaction(call):
     common = dict(transaction_id=call.str("transid"), gateway=call.str("paymentmethod"), actor=call.actor,
                   fees=call.decimal("fees", Decimal("0.00")), received_at=received_at(call), note=call.str("description"))
     if amount_out > 0:
-        target = {"invoice": invoice} if invoice is not None else {"client": find_client(call, "userid")}
+        target = {"invoice": invoice} if invoice is not None else {"client": client}
         payment = refund_record(amount=amount_out, **target, **common)
     elif invoice is not None:
         payment = payment_record(invoice=invoice, amount=amount_in, **common).payment
     else:
-        payment = payment_to_credit(client=find_client(call, "userid"), amount=amount_in, **common)
+        payment = payment_to_credit(client=client, amount=amount_in, **common)
     return {"transactionid": payment.pk}
 
 
@@ -284,13 +301,26 @@ def get_credits(call):
 
 @action("ApplyCredit", category=B, scope="credit.write", required=(
     ("invoiceid", "Invoice ID Not Found"), ("amount", "Amount is required"),
-), note='amount may be "full" (the lesser of the credit and the balance).')
+), note='amount may be "full" (the lesser of the credit and the balance). WHMCS\'s refusals: "Amount exceeds '
+        'customer credit balance", "Amount Exceeds Invoice Balance", "Credit Amount to apply must be greater than '
+        'zero"; an invoice that is not Unpaid: "Invoice Not in Unpaid Status".')
 def apply_credit(call):
     invoice = find_invoice(call)
-    amount = None if call.str("amount").lower() == "full" else call.decimal("amount")
-    before = invoice.credit_applied
+    if invoice.status != Invoice.Status.UNPAID:
+        raise WhmcsError("Invoice Not in Unpaid Status")
+    credit = spendable(invoice.client.credit_balance, invoice.currency)
+    if call.str("amount").lower() == "full":
+        amount = min(credit, invoice.balance)
+    else:
+        amount = call.decimal("amount")
+        if amount > credit:
+            raise WhmcsError("Amount exceeds customer credit balance")
+        if amount > invoice.balance:
+            raise WhmcsError("Amount Exceeds Invoice Balance")
+    if amount <= 0:
+        raise WhmcsError("Credit Amount to apply must be greater than zero")
     invoice = invoice_pay_from_credit(invoice=invoice, actor=call.actor, amount=amount)
-    return {"invoiceid": invoice.pk, "amount": money(invoice.credit_applied - before, invoice.currency),
+    return {"invoiceid": str(invoice.pk), "amount": money(amount, invoice.currency),
             "invoicepaid": "true" if invoice.status == Invoice.Status.PAID else "false"}
 
 

@@ -3,6 +3,7 @@ from api.whmcs.registry import WhmcsError, action, get_or_error, paginate, unsup
 from api.whmcs.shapes import client_fields, client_row, currencies, currency_code, service_fields, when
 from billing import selectors as billing_selectors
 from billing.services.closing import client_close
+from billing.services.deletion import client_delete
 from portal import selectors
 from portal.contacts import contact_create, contact_delete, contact_update
 from portal.models import Client
@@ -91,15 +92,15 @@ def update_client(call):
 
 @action("GetClientsProducts", category=C, scope="services.read")
 def get_clients_products(call):
-    echo = {param: call.int(param) for param in ("clientid", "serviceid", "pid") if call.has(param)}
-    if call.has("domain"):
-        echo["domain"] = call.str("domain")
+    wanted = {param: call.int(param) for param in ("clientid", "serviceid", "pid") if call.has(param)}
     services = billing_selectors.services_with_details(
-        client_id=echo.get("clientid"), service_id=echo.get("serviceid"), product_id=echo.get("pid"),
-        domain=echo.get("domain"), username=call.str("username2") if call.has("username2") else None,
+        client_id=wanted.get("clientid"), service_id=wanted.get("serviceid"), product_id=wanted.get("pid"),
+        domain=call.str("domain") or None, username=call.str("username2") if call.has("username2") else None,
     )
     rows, page = paginate(call, services)
     products = [service_fields(s, options=s.config_options.all()) for s in rows]
+    # The filters are echoed as WHMCS does: as sent (strings), null when not given.
+    echo = {param: call.str(param) or None for param in ("clientid", "serviceid", "pid", "domain")}
     return {**echo, **page, "products": {"product": products}}
 
 
@@ -218,8 +219,19 @@ def get_emails(call):
     return {**page, "emails": {"email": items}}
 
 
-unsupported(C, "clients are never deleted (their invoices and audit trail are kept); set them Inactive in the staff area",
-            "DeleteClient")
+@action("DeleteClient", category=C, scope="clients.delete", required=(("clientid", "Client ID Not Found"),),
+        note="billing.services.deletion.client_delete: deletes a client the accounts do not need (no invoices, "
+             "transactions, credit history or orders; no service that is not cancelled) with its contacts and "
+             "logins. deleteusers=true deletes the logins' users too (a portal login belongs to one client), else "
+             "they are kept, disabled. A client with invoices or transactions is refused (invoice numbers have no "
+             "gaps; payments are the books): close it with CloseClient. deletetransactions cannot delete "
+             "transactions for that reason.")
+def delete_client(call):
+    client = find_client(call)
+    client_delete(client=client, actor=call.actor, delete_users=call.bool("deleteusers"))
+    return {"clientid": call.str("clientid")}
+
+
 unsupported(C, "passwords are stored as one-way hashes and cannot be returned", "GetClientPassword")
 unsupported(C, "the portal has no product addons", "GetClientsAddons")
 unsupported(C, "the portal does not register domains", "GetClientsDomains")

@@ -3,7 +3,7 @@ from importlib import import_module
 
 from api.whmcs.registry import ACTIONS
 
-MODULES = ("clients", "orders", "products", "services", "billing", "system", "sso", "users", "unsupported")
+MODULES = ("clients", "orders", "products", "services", "billing", "system", "sso", "users", "servers", "unsupported")
 _loaded = False
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from api.whmcs.registry import WhmcsError, action, parse_amount
 from api.whmcs.shapes import currency_code
 from billing.models import BillingCycle, Product
-from billing.selectors import product_group
+from billing.selectors import currency_codes, product_group
 from provisioning.products import product_create
 from provisioning.selectors import server_group as find_server_group
 
@@ -43,10 +43,12 @@ def parse_pricing(call, paytype):
         if currency is None:
             raise WhmcsError(f"Invalid currency in {key}")
         given.setdefault(currency, {})[field] = call.str(key)
-    if paytype == "free":
+    if paytype == "free" or not given:
         if given:
             raise WhmcsError("pricing is not used with paytype free")
-        return {(settings.DEFAULT_CURRENCY, BillingCycle.ONETIME): (Decimal("0"), Decimal("0"))}
+        # Free, as WHMCS makes a product added without prices: 0.00 once, in every currency clients pay in.
+        codes = {settings.DEFAULT_CURRENCY} | currency_codes()
+        return {(code, BillingCycle.ONETIME): (Decimal("0"), Decimal("0")) for code in sorted(codes)}
     prices = {}
     for currency, fields in given.items():
         for field, raw in fields.items():
@@ -95,9 +97,10 @@ def form_errors(exc):
         note="Validated by the staff product form: module = a portal module key; configoption<N> and moduleoptions[<name>] "
              "are the module's options, checked by its option schema (errors name the option); only SmarterMail's options "
              "have WHMCS numbers, so the other modules' options are given as moduleoptions[<name>]. type: hostingaccount "
-             "(= mail), other, or the portal's mail/voip; reselleraccount and server are not supported. paytype free = a "
-             "one-time price of 0.00 in the default currency; onetime = the monthly column; recurring = monthly to "
-             "annually (biennially/triennially must be -1). autosetup: payment or empty; servergroupid, hidden, order "
+             "(= mail), other, or the portal's mail/voip; reselleraccount and server are not supported. paytype free, or no "
+             "pricing at all = a one-time price of 0.00 in every currency (ordered with billingcycle Free Account or "
+             "none); onetime = the monthly column; recurring = monthly to "
+             "annually (biennially/triennially must be -1). Names may repeat within a group, as in WHMCS. autosetup: payment or empty; servergroupid, hidden, order "
              "and retired are read. WHMCS-only options (stock control, proration, welcome e-mail, …) are refused.")
 def add_product(call):
     group = product_group(call.int("gid", error="You must supply a valid Product Group ID"))

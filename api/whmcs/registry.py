@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_date
 
-CATEGORIES = ("Client", "Orders", "Products", "Service", "Billing", "System", "Authentication", "Other")
+CATEGORIES = ("Client", "Orders", "Products", "Service", "Servers", "Billing", "System", "Authentication", "Other")
 
 
 class WhmcsError(Exception):

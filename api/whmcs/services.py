@@ -3,11 +3,13 @@ ChangePackage) and billing.services.changes (UpgradeProduct with proration, whic
 the provider)."""
 from api.whmcs.orders import option_values
 from api.whmcs.registry import WhmcsError, action, get_or_error, unsupported
-from api.whmcs.shapes import CYCLES, SERVICE_STATUS_FROM_WHMCS, money
+from api.whmcs.shapes import CYCLES, SERVICE_STATUS_FROM_WHMCS, cycle_from_whmcs, local_midnight, money
 from billing import selectors
 from billing.models import Service
 from billing.services.changes import change_apply, change_quote
+from billing.services.service_record import RecordChange, service_record_update
 from provisioning import lifecycle
+from provisioning import selectors as provisioning_selectors
 
 V = "Service"
 NEED_SERVICE = (("serviceid", "Service ID is required"),)
@@ -46,12 +48,14 @@ _lifecycle_action("ModuleChangePackage", "services.change_package",
 
 
 @action("ModuleChangePw", category=V, scope="services.write", required=NEED_SERVICE,
-        note="servicepassword is required (the portal does not generate one here).")
+        note="servicepassword sets a new password; without it the stored password is sent to the provider again "
+             "(as WHMCS does, e.g. after the password was changed on the server).")
 def module_change_pw(call):
-    password = call.str("servicepassword")
+    service = find_service(call)
+    password = call.str("servicepassword") or service.password
     if not password:
-        raise WhmcsError("A new password (servicepassword) is required")
-    lifecycle.service_change_password(service=find_service(call), actor=call.actor, new_password=password)
+        raise WhmcsError("The service has no stored password: give the new one as servicepassword")
+    lifecycle.service_change_password(service=service, actor=call.actor, new_password=password)
     return {}
 
 
@@ -108,31 +112,78 @@ TRANSITIONS = {
 }
 
 
+# UpdateClientProduct parameter → (Service field, how to read it). Record fields only: no module call (as in WHMCS).
+RECORD_PARAMS = {
+    "regdate": ("registration_date", "date"), "nextduedate": ("next_due_date", "date"),
+    "domain": ("domain", "str"), "firstpaymentamount": ("first_payment_amount", "decimal"),
+    "recurringamount": ("recurring_amount", "decimal"), "notes": ("notes", "str"),
+    "serviceusername": ("username", "str"), "diskusage": ("disk_usage_mb", "decimal"),
+    "disklimit": ("disk_limit_mb", "decimal"),
+}
+# WHMCS fields the portal keeps nothing for: accepted when empty or zero (what GetClientsProducts answers for them),
+# refused otherwise so that nothing is silently lost.
+NO_FIELD = ("subscriptionid", "overideautosuspend", "overidesuspenduntil", "ns1", "ns2", "dedicatedip", "assignedips",
+            "bwusage", "bwlimit", "customfields", "unset", "addonid")
+EMPTY_VALUES = ("", "0", "0000-00-00", "false", "off")
+IGNORED = ("paymentmethod",)  # one payment method for all services here (GetClientsProducts: manual)
+
+
+def record_change(call, service):
+    """The record fields of an UpdateClientProduct call as a billing RecordChange."""
+    refused = sorted(name for name in call.data if name.split("[")[0] in NO_FIELD and call.str(name).lower() not in EMPTY_VALUES)
+    if refused:
+        raise WhmcsError(f"Updating {', '.join(refused)} is not supported by this portal: it keeps no such field")
+    fields = {field: getattr(call, kind)(param) for param, (field, kind) in RECORD_PARAMS.items() if param in call.data}
+    if call.has("billingcycle"):
+        cycle = cycle_from_whmcs(call.str("billingcycle"))
+        if cycle is None:
+            raise WhmcsError(f"Invalid Billing Cycle: {call.str('billingcycle')}")
+        fields["billing_cycle"] = cycle
+    if "terminationdate" in call.data:
+        ended = call.date("terminationdate") if call.str("terminationdate") not in ("", "0000-00-00") else None
+        fields["terminated_at"] = local_midnight(ended) if ended else None
+    if call.has("serverid"):
+        fields["server_id"] = get_or_error(provisioning_selectors.servers_with_load(), call.str("serverid"),
+                                           "Server ID Not Found").pk if call.str("serverid") != "0" else None
+    if call.has("promoid"):
+        fields["promotion_id"] = get_or_error(selectors.promotions_by_code(), call.str("promoid"),
+                                              "Promotion ID Not Found").pk if call.str("promoid") != "0" else None
+    product = get_or_error(selectors.products(), call.str("pid"), "Product ID Not Found") if call.has("pid") else None
+    raw_options = call.mapping("configoptions")
+    values = option_values(product or service.product, raw_options) if raw_options else None
+    return RecordChange(fields=fields, product=product, option_values=values, recalculate=call.bool("autorecalc"))
+
+
 @action("UpdateClientProduct", category=V, scope="services.write", required=NEED_SERVICE,
-        note="status (through the lifecycle functions, with the module call) and servicepassword (ModuleChangePw). "
-             "Other fields (dates, amounts, product, server, domain) need a billing service the portal does not "
-             "offer through the API and answer an error naming them. pid/configoptions: use UpgradeProduct (as in "
-             "WHMCS, UpdateClientProduct calls no module; UpgradeProduct prorates and changes the package).")
+        note="Every documented field: regdate, nextduedate (the next invoice date moves with it), terminationdate, "
+             "domain, firstpaymentamount, recurringamount, billingcycle, notes, serviceusername, serverid, promoid, "
+             "diskusage, disklimit, pid and configoptions change the record only (billing.services.service_record; "
+             "no module call and nothing invoiced, as in WHMCS: ModuleChangePackage applies a new product on the "
+             "provider, UpgradeProduct prorates); autorecalc reprices the recurring amount from the catalogue. "
+             "status goes through the lifecycle (with the module call) and servicepassword through ModuleChangePw. "
+             "paymentmethod is accepted and ignored (one method for all services); subscriptionid, overideautosuspend, "
+             "ns1/ns2, dedicatedip, assignedips, bwusage/bwlimit and customfields have no portal field and are "
+             "refused unless empty.")
 def update_client_product(call):
     service = find_service(call)
-    handled = {"serviceid", "status", "suspendreason", "servicepassword", "action", "identifier", "secret",
-               "username", "password", "responsetype", "accesskey"}
-    others = sorted(k for k in call.data if k not in handled and call.str(k))
-    if others:
-        raise WhmcsError(f"Updating {', '.join(others)} is not supported by this portal")
+    change = record_change(call, service)
+    status = None
     if call.has("status"):
         status = SERVICE_STATUS_FROM_WHMCS.get(call.str("status").lower())
         if status is None:
             raise WhmcsError(f"Invalid status: {call.str('status')}")
         if status == S.TERMINATED and not call.caller.allows("services.terminate"):
             raise WhmcsError('Invalid Permissions: API action "moduleterminate" is not allowed')
-        if status != service.status:
-            if status not in TRANSITIONS:
-                raise WhmcsError(f"A service cannot be set to {call.str('status')}")
-            TRANSITIONS[status](service, call)
+        if status != service.status and status not in TRANSITIONS:
+            raise WhmcsError(f"A service cannot be set to {call.str('status')}")
+    if change.fields or change.product or change.option_values is not None or change.recalculate:
+        service_record_update(service=service, actor=call.actor, change=change)
+        service = find_service(call)
+    if status is not None and status != service.status:
+        TRANSITIONS[status](service, call)
     if call.has("servicepassword"):
         lifecycle.service_change_password(service=service, actor=call.actor, new_password=call.str("servicepassword"))
-    return {"serviceid": service.pk}
+    return {"serviceid": call.str("serviceid")}
 
 
 unsupported(V, "the portal's modules expose no custom functions through the API", "ModuleCustom")

@@ -124,14 +124,20 @@ def client_row(client):
     }
 
 
+def text_id(value):
+    """An id as WHMCS's listings give it: a string ("0" for none), as its rows come from the database."""
+    return str(value or 0)
+
+
 def service_fields(service, *, options=()):
     server = service.server
     return {
-        "id": service.pk,
-        "clientid": service.client_id,
-        "orderid": service.pk,
+        "id": text_id(service.pk),
+        "qty": "1",
+        "clientid": text_id(service.client_id),
+        "orderid": text_id(service.pk),  # an order is the service it created (docs/whmcs-api.md)
         "ordernumber": str(service.pk),
-        "pid": service.product_id,
+        "pid": text_id(service.product_id),
         "regdate": day(service.registration_date),
         "name": service.product.name,
         "translated_name": service.product.name,
@@ -139,7 +145,7 @@ def service_fields(service, *, options=()):
         "translated_groupname": service.product.group.name,
         "domain": service.domain,
         "dedicatedip": "",
-        "serverid": service.server_id or 0,
+        "serverid": text_id(service.server_id),
         "servername": server.name if server else "",
         "serverip": "",
         "serverhostname": server.hostname if server else "",
@@ -155,17 +161,17 @@ def service_fields(service, *, options=()):
         "username": service.username,
         "password": "",  # never returned: service passwords stay encrypted at rest
         "subscriptionid": "",
-        "promoid": 0,
-        "overideautosuspend": 0,
+        "promoid": text_id(service.promotion_id),
+        "overideautosuspend": "0",
         "overidesuspenduntil": "0000-00-00",
         "ns1": "",
         "ns2": "",
         "assignedips": "",
         "notes": service.notes,
-        "diskusage": int(service.disk_usage_mb or 0),
-        "disklimit": int(service.disk_limit_mb or 0),
-        "bwusage": 0,
-        "bwlimit": 0,
+        "diskusage": str(int(service.disk_usage_mb or 0)),
+        "disklimit": str(int(service.disk_limit_mb or 0)),
+        "bwusage": "0",
+        "bwlimit": "0",
         "lastupdate": when(service.usage_updated_at),
         "customfields": {"customfield": []},
         "configoptions": {
@@ -185,8 +191,8 @@ def service_fields(service, *, options=()):
 def invoice_row(invoice):
     client = invoice.client
     return {
-        "id": invoice.pk,
-        "userid": invoice.client_id,
+        "id": text_id(invoice.pk),
+        "userid": text_id(invoice.client_id),
         "firstname": client.first_name,
         "lastname": client.last_name,
         "companyname": client.company_name,
@@ -223,9 +229,9 @@ def default_description(payment):
 
 def transaction_fields(payment):
     return {
-        "id": payment.pk,
-        "userid": payment.client_id,
-        "currency": 0,
+        "id": text_id(payment.pk),
+        "userid": text_id(payment.client_id),
+        "currency": "0",
         "gateway": payment.gateway,
         "date": when(payment.received_at),
         "description": payment.note or default_description(payment),
@@ -234,8 +240,8 @@ def transaction_fields(payment):
         "amountout": money(payment.amount_out, payment.currency),
         "rate": "1.00000",
         "transid": payment.transaction_id,
-        "invoiceid": payment.invoice_id or 0,
-        "refundid": payment.refund_of_id or 0,
+        "invoiceid": text_id(payment.invoice_id),
+        "refundid": text_id(payment.refund_of_id),
     }
 
 

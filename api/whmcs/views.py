@@ -15,9 +15,23 @@ from provisioning.modules.base import ModuleError
 logger = logging.getLogger(__name__)
 
 
+# WHMCS answers responsetype=xml as an XML document (application/xml, UTF-8), JSON as application/json.
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+
+
+def parameters(request):
+    """The call's parameters as WHMCS reads them ($_REQUEST): the form body, and the query string for what the
+    body does not give (client libraries send ?action=AddClient with the rest in the body)."""
+    data = request.POST.copy()
+    for key in request.GET:
+        if key not in data:
+            data.setlist(key, request.GET.getlist(key))
+    return data
+
+
 def respond(request, payload, status=200):
-    if request.POST.get("responsetype", "").lower() == "xml":
-        return HttpResponse(xml.render(payload), status=status, content_type="text/xml; charset=utf-8")
+    if parameters(request).get("responsetype", "").lower() == "xml":
+        return HttpResponse(xml.render(payload), status=status, content_type=XML_CONTENT_TYPE)
     return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
 
 
@@ -36,12 +50,15 @@ def api_php(request):
     if request.method != "POST":
         return error(request, "Invalid request method: send a POST request", status=405)
     load_actions()
-    data, ip = request.POST, security.client_ip(request)
+    data, ip = parameters(request), security.client_ip(request)
     if security.failed_auth_limited(ip):
         return error(request, "Too many failed authentication attempts. Please try again later.", status=429)
     try:
         if data.get("identifier") or data.get("secret"):
             caller = security.key_caller(data.get("identifier"), data.get("secret"), ip)
+        elif security.is_key_identifier(data.get("username")):
+            # As in WHMCS, an API credential may come in the username and password fields.
+            caller = security.key_caller(data.get("username"), data.get("password"), ip)
         else:
             caller = security.staff_caller(request, data.get("username"), data.get("password"), ip)
     except security.LockedOut as exc:

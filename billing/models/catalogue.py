@@ -78,7 +78,8 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["group__sort_order", "sort_order", "name"]
-        constraints = [models.UniqueConstraint(fields=["group", "name"], name="product_name_unique_in_group")]
+        # No unique name per group: WHMCS allows two products of the same name in a group (a retired plan and its
+        # successor, a test copy), and integrations that create products through its API rely on that.
 
     def __str__(self):
         return self.name

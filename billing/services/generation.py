@@ -63,6 +63,24 @@ class GenerationResult:
         return text
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What one run may bill: everything (the daily run), one client, or some services only."""
+
+    client_id: int | None = None
+    service_ids: frozenset | None = None
+
+    def services(self, queryset):
+        if self.client_id is not None:
+            queryset = queryset.filter(client_id=self.client_id)
+        return queryset if self.service_ids is None else queryset.filter(pk__in=self.service_ids)
+
+    def items(self, queryset):
+        if self.service_ids is not None:
+            return queryset.none()
+        return queryset if self.client_id is None else queryset.filter(client_id=self.client_id)
+
+
 def due_services(horizon):
     """Live, recurring services without a cancellation request whose next unbilled period starts by `horizon`."""
     pointer = Q(next_invoice_date__lte=horizon) | Q(next_invoice_date__isnull=True, next_due_date__lte=horizon)
@@ -72,12 +90,15 @@ def due_services(horizon):
     )
 
 
-def generate_invoices(*, date, actor=None, batch_size=BATCH_CLIENTS):
-    """Bill what is due on `date` (a business-time-zone date). Returns a GenerationResult."""
+def generate_invoices(*, date, actor=None, batch_size=BATCH_CLIENTS, client_id=None, service_ids=None):
+    """Bill what is due on `date` (a business-time-zone date). Returns a GenerationResult.
+    `client_id`: only that client's due services and billable items; `service_ids`: only those services (no
+    billable items), as WHMCS's GenInvoices filters."""
     actor = actor or Actor.system("generate_invoices")
     horizon = date + timedelta(days=AutomationSettings.load().invoice_days_before_due)
-    client_ids = set(due_services(horizon).values_list("client_id", flat=True).distinct())
-    client_ids |= set(BillableItem.objects.filter(due_items_filter(horizon)).values_list("client_id", flat=True).distinct())
+    scope = Scope(client_id, None if service_ids is None else frozenset(service_ids))
+    client_ids = set(scope.services(due_services(horizon)).values_list("client_id", flat=True).distinct())
+    client_ids |= set(scope.items(BillableItem.objects.filter(due_items_filter(horizon))).values_list("client_id", flat=True).distinct())
     client_ids = sorted(client_ids)
     result = GenerationResult()
     rules = _TrancheRules(result)
@@ -86,7 +107,7 @@ def generate_invoices(*, date, actor=None, batch_size=BATCH_CLIENTS):
         for start in range(0, len(client_ids), batch_size):
             skipped += _bill_clients(
                 client_ids[start : start + batch_size], date=date, horizon=horizon, actor=actor,
-                wait=wait, rules=rules, result=result,
+                wait=wait, rules=rules, result=result, scope=scope,
             )
         client_ids = skipped
         if not client_ids:
@@ -95,7 +116,7 @@ def generate_invoices(*, date, actor=None, batch_size=BATCH_CLIENTS):
 
 
 @transaction.atomic
-def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result):
+def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result, scope):
     """Bill one batch of clients in one transaction. Returns the ids it could not lock (held elsewhere)."""
     clients = {
         c.pk: c
@@ -103,11 +124,11 @@ def _bill_clients(client_ids, *, date, horizon, actor, wait, rules, result):
     }
     skipped = [pk for pk in client_ids if pk not in clients]
     services = list(
-        due_services(horizon).filter(client_id__in=list(clients)).select_for_update().order_by("client_id", "pk")
-        .only(*SERVICE_FIELDS)
+        scope.services(due_services(horizon)).filter(client_id__in=list(clients)).select_for_update()
+        .order_by("client_id", "pk").only(*SERVICE_FIELDS)
     )
     items = list(
-        BillableItem.objects.filter(client_id__in=list(clients), awaiting_invoice=True)
+        scope.items(BillableItem.objects.filter(client_id__in=list(clients), awaiting_invoice=True))
         .filter(due_items_filter(horizon) | Q(invoice_action=IA.NEXT_INVOICE)).select_for_update().order_by("pk")
     )
     if not services and not items:

@@ -144,14 +144,16 @@ def _apply_credit(drafts):
 
 
 @transaction.atomic
-def invoice_create(*, client, lines, actor, due_date=None, kind=Invoice.Kind.STANDARD, notes="", apply_credit=True):
-    """One invoice for one client (orders, upgrades, add-funds, staff)."""
+def invoice_create(*, client, lines, actor, due_date=None, kind=Invoice.Kind.STANDARD, notes="", apply_credit=True,
+                   date=None):
+    """One invoice for one client (orders, upgrades, add-funds, staff). `date`: the invoice date when it is not
+    today (staff recording an invoice of another day; WHMCS's CreateInvoice `date`); the due date defaults to it."""
     if not lines:
         raise ValidationError("An invoice needs at least one line.")
     client = lock_client(client)
-    today = timezone.localdate()
-    draft = Draft(client, lines, due_date or today, kind=kind, notes=notes, apply_credit=apply_credit)
-    return issue_invoices(drafts=[draft], on_date=today, actor=actor)[0]
+    on_date = date or timezone.localdate()
+    draft = Draft(client, lines, due_date or on_date, kind=kind, notes=notes, apply_credit=apply_credit)
+    return issue_invoices(drafts=[draft], on_date=on_date, actor=actor)[0]
 
 
 def take_back_excess(invoice):

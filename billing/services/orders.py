@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import hooks
-from billing.models import Invoice, InvoiceItem, Order, Product, Service, ServiceConfigOption, TaxRate
+from billing.models import BillingCycle, Invoice, InvoiceItem, Order, Product, Service, ServiceConfigOption, TaxRate
 from billing.money import add_cycle, is_recurring, period_end, period_key
 from billing.pricing import (
     PricingError, Price, prefetched_cycle_prices, prefetched_options, price, products_for_pricing, resolve_selections,
@@ -59,6 +59,9 @@ class OrderItem:
     cycle: str
     option_values: dict = field(default_factory=dict)
     quantity: int = 1
+    # Staff's own price for the period (WHMCS's AddOrder priceoverride): replaces the product's and its options'
+    # recurring price; the setup fee stays. None: the catalogue price.
+    price_override: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -141,14 +144,27 @@ def price_item(item, product, *, currency, promotion=None, staff=False):
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    product_price = prefetched_cycle_prices(product, currency).get(item.cycle)
     try:
-        priced = price(product_price=prefetched_cycle_prices(product, currency).get(item.cycle),
-                       selections=selections, cycle=item.cycle, currency=currency)
+        if item.price_override is not None:
+            priced = overridden_price(item, product_price, currency)
+        else:
+            priced = price(product_price=product_price, selections=selections, cycle=item.cycle, currency=currency)
     except (PricingError, ValueError) as exc:
         raise ValidationError({"cycle": str(exc) if isinstance(exc, PricingError) else "Choose a billing cycle."}) from None
     discount = promotions.discount_for(promotion, product=product, cycle=item.cycle, recurring=priced.recurring,
                                        setup=priced.setup)
     return PricedItem(item, product, domain, priced, selections, discount, bool(promotion and promotion.recurring))
+
+
+def overridden_price(item, product_price, currency):
+    """The price staff set for the item: its recurring amount, with the product's setup fee for the cycle (none
+    when the product has no price for it). The cycle must still be a billing cycle."""
+    if item.price_override < 0:
+        raise PricingError("A price override cannot be negative.")
+    BillingCycle(item.cycle)  # ValueError for a cycle that does not exist
+    setup = product_price.setup_fee if product_price is not None else ZERO
+    return Price(item.cycle, currency, item.price_override, setup)
 
 
 def pricing_products(product_ids):
@@ -178,9 +194,11 @@ def domains_taken(priced_items):
     return taken
 
 
-def quote_order(*, items, currency, client=None, promotion=None, staff=False, products=None):
+def quote_order(*, items, currency, client=None, promotion=None, staff=False, products=None, one_per_domain=True):
     """Price an order without writing. `client` (if known) gives the tax rate; a promotion must discount at
-    least one item. Raises ValidationError keyed `item_<n>` (one message per item) and `promotion`."""
+    least one item. Raises ValidationError keyed `item_<n>` (one message per item) and `promotion`.
+    `one_per_domain=False`: the caller checked for services of the same domain itself (the WHMCS API asks the
+    product's provisioning module, which billing cannot)."""
     products = pricing_products(i.product_id for i in items) if products is None else products
     if not items:
         raise ValidationError({"__all__": "The order is empty."})
@@ -191,7 +209,7 @@ def quote_order(*, items, currency, client=None, promotion=None, staff=False, pr
                                      staff=staff))
         except ValidationError as exc:
             item_errors[index] = exc.message_dict
-    if not item_errors:
+    if not item_errors and one_per_domain:
         item_errors = {index: {"domain": [message]} for index, message in domains_taken(priced).items()}
     errors = {f"item_{index}": [m for ms in fields.values() for m in ms] for index, fields in item_errors.items()}
     if not errors and promotion is not None and not any(p.discount.total > 0 for p in priced):
@@ -238,7 +256,7 @@ def _item_lines(p, service, today, promotion):
 
 @transaction.atomic
 def order_place(*, client, items, actor, source=Order.Source.CLIENT_AREA, promotion=None, staff=False,
-                apply_credit=None, expected_total=None, hold=Order.Hold.NONE, ip_address=None):
+                apply_credit=None, expected_total=None, hold=Order.Hold.NONE, ip_address=None, one_per_domain=True):
     """Create the order: its Pending services and first invoice. Everything is checked again here, with the
     client locked; any bad item, a promotion no longer valid (or just used up by another checkout), or a total
     different from `expected_total` (a price changed since the quote) raises ValidationError and creates
@@ -247,7 +265,8 @@ def order_place(*, client, items, actor, source=Order.Source.CLIENT_AREA, promot
     if promotion is not None:
         promotion.refresh_from_db()
         promotions.check_promotion(promotion, client=client)
-    quote = quote_order(items=items, currency=client.currency, client=client, promotion=promotion, staff=staff)
+    quote = quote_order(items=items, currency=client.currency, client=client, promotion=promotion, staff=staff,
+                        one_per_domain=one_per_domain)
     if expected_total is not None and Decimal(expected_total) != quote.total:
         raise ValidationError(
             {"__all__": f"The price changed while you were ordering: the order now costs {quote.total} "
@@ -298,13 +317,15 @@ def order_place(*, client, items, actor, source=Order.Source.CLIENT_AREA, promot
     return OrderResult(order, [s for s, _ in services], invoice)
 
 
-def order_create(*, client, product, domain, cycle, option_values, actor, staff=False, source=Order.Source.CLIENT_AREA):
+def order_create(*, client, product, domain, cycle, option_values, actor, staff=False, source=Order.Source.CLIENT_AREA,
+                 price_override=None, one_per_domain=True, promotion=None):
     """One product for one domain (the client area's order form, staff, the APIs)."""
     if not orderable_products(staff=staff).filter(pk=product.pk).exists():
         raise ValidationError({"product": "This product cannot be ordered."})
-    item = OrderItem(product.pk, domain, cycle, dict(option_values or {}))
+    item = OrderItem(product.pk, domain, cycle, dict(option_values or {}), price_override=price_override)
     try:
-        return order_place(client=client, items=[item], actor=actor, staff=staff, source=source)
+        return order_place(client=client, items=[item], actor=actor, staff=staff, source=source,
+                           one_per_domain=one_per_domain, promotion=promotion)
     except ValidationError as exc:
         raise _unprefixed(exc) from None
 

@@ -114,6 +114,10 @@ class ProvisioningModule(ABC):
     supports_usage = False
     supports_mailboxes = False
     supports_cdrs = False
+    # True where the provider keeps one account per domain name (a mail server's domain, a PBX tenant): a second
+    # service for a domain that already has a live one on this module cannot be created there, so orders for it
+    # are refused up front (the WHMCS API asks this; products without such a module allow it, as WHMCS does).
+    hosts_domain_once = False
     # A VoIP module names the module_data keys that identify a service at its provider (docs/voip-providers.md
     # §1); provisioning.voip_services treats a module that names them as a VoIP kind (see voip_common.VoipModule).
     identifier_keys: tuple = ()

@@ -74,11 +74,14 @@ def test_whmcs_upgrade_product_changes_the_package_on_the_provider_once_its_invo
     assert FakeModule.domains[service.domain].options["config"] == {"mailboxes_basic": 4, "mailboxes_enhanced": 0}
 
 
-def test_whmcs_update_client_product_does_not_change_the_product_as_in_whmcs(whmcs):
+def test_whmcs_update_client_product_changes_the_product_on_the_record_only_as_in_whmcs(whmcs):
     service = fake_live()
-    answer = whmcs("UpdateClientProduct", serviceid=service.pk, pid=ProductFactory(module="fake").pk)
-    assert answer == {"result": "error", "message": "Updating pid is not supported by this portal"}
-    assert FakeModule.calls == []
+    other = ProductFactory(module="fake")
+    answer = whmcs("UpdateClientProduct", serviceid=service.pk, pid=other.pk)
+    assert answer == {"result": "success", "serviceid": str(service.pk)}
+    service.refresh_from_db()
+    assert service.product_id == other.pk
+    assert FakeModule.calls == []  # as in WHMCS: ModuleChangePackage applies it on the provider
 
 
 def test_rest_change_package_and_409_where_not_allowed(rest):

@@ -43,8 +43,8 @@ def test_the_whole_cycle_of_a_mail_service(whmcs, mail_product, smartermail, api
     assert smartermail.domain("ada.example") is None
 
     pending = ok(whmcs("GetOrders", status="Pending"))
-    assert pending["totalresults"] == 1 and pending["orders"]["order"][0]["id"] == order["orderid"]
-    assert pending["orders"]["order"][0]["invoiceid"] == order["invoiceid"]
+    assert pending["totalresults"] == 1 and pending["orders"]["order"][0]["id"] == str(order["orderid"])
+    assert pending["orders"]["order"][0]["invoiceid"] == str(order["invoiceid"])
 
     ok(whmcs("AcceptOrder", orderid=order["orderid"]))
     assert smartermail.domain("ada.example") is not None and smartermail.domain("ada.example").is_enabled
@@ -53,7 +53,7 @@ def test_the_whole_cycle_of_a_mail_service(whmcs, mail_product, smartermail, api
     assert (products["totalresults"], products["startnumber"], products["numreturned"]) == (1, 0, 1)
     product = products["products"]["product"][0]
     assert (product["id"], product["domain"], product["status"], product["pid"]) == (
-        service_id, "ada.example", "Active", mail_product.pk)
+        str(service_id), "ada.example", "Active", str(mail_product.pk))
     assert product["billingcycle"] == "Monthly" and product["recurringamount"] == "9.00"
     assert product["password"] == ""  # never returned
 

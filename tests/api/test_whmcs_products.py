@@ -62,7 +62,6 @@ def test_options_without_a_whmcs_number_are_given_by_name(whmcs, group):
     ({"gid": 99999}, "You must supply a valid Product Group ID"),
     ({"gid": "abc"}, "You must supply a valid Product Group ID"),
     ({"name": ""}, "You must supply a valid Product Name"),
-    ({"name": "Taken"}, "Product with this Group and Name already exists."),
     ({"type": "server"}, "Invalid product type server"),
     ({"paytype": "monthly"}, "Invalid paytype: use free, onetime or recurring"),
     ({"autosetup": "order"}, "Invalid autosetup"),

@@ -39,6 +39,7 @@ RECORD_FIELDS = ("xml_cdr_uuid", "domain_name", "extension", "extension_uuid", "
 
 class FusionPbxModule(VoipModule):
     key = "fusionpbx"
+    hosts_domain_once = True
     label = "FusionPBX"
     identifier_keys = ("tenant", "extensions", "dids")
     legacy_line_example = "acme.pbx.example | 101 | 102"

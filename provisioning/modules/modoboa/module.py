@@ -50,6 +50,7 @@ SERVER_SETTINGS = OptionSchema(
 
 class ModoboaModule(MailboxManagement, ProvisioningModule):
     key = "modoboa"
+    hosts_domain_once = True
     label = "Modoboa"
     supports_usage = True
     supports_mailboxes = True

@@ -50,6 +50,7 @@ LIST_TYPE = "1"  # the vendor's module creates lists of type 1 (its default; oth
 
 class PolarisMailModule(MailboxManagement, ProvisioningModule):
     key = "polarismail"
+    hosts_domain_once = True
     label = "PolarisMail / EmailArray"
     supports_usage = True
     supports_mailboxes = True

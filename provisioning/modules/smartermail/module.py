@@ -34,6 +34,7 @@ DEFAULT_ADMIN = "admin"
 
 class SmarterMailModule(SmarterMailMailboxes, ProvisioningModule):
     key = "smartermail"
+    hosts_domain_once = True
     label = "SmarterMail"
     supports_sso = True
     supports_usage = True

@@ -19,6 +19,7 @@ EXTENSION_TYPES = ("extensions", "extension")
 
 class VodiaModule(VoipModule):
     key = "vodia"
+    hosts_domain_once = True
     label = "Vodia"
     identifier_keys = ("tenant", "dids", "search_string")
     legacy_line_example = "rucken.wat1.ictvoip.ca | 5484815577 | 5197830020 | 8300"
