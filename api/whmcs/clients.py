@@ -24,11 +24,22 @@ def find_client(call, param="clientid"):
     return get_or_error(selectors.clients(), call.str(param), "Client ID Not Found")
 
 
+def notes_with_tax_id(call):
+    """The admin notes, with a tax_id the portal has no field for kept in them (staff see it; nothing is lost)."""
+    notes = call.str("notes")
+    if call.has("tax_id"):
+        notes = "\n".join(part for part in (notes, f"Tax ID: {call.str('tax_id')}") if part)
+    return notes
+
+
 @action("AddClient", category=C, scope="clients.write", required=(
     ("firstname", "You did not enter your first name"),
     ("lastname", "You did not enter your last name"),
     ("email", "You did not enter your email address"),
-))
+), note="Profile fields, password2, currency (id or code), notes and taxexempt are kept; tax_id (no field of its own) "
+        "is added to the notes. language, groupid, securityqid, securityqans, marketingoptin, clientip, noemail, "
+        "skipvalidation, owner_user_id and customfields are accepted and ignored (the portal has no client groups, "
+        "security questions, marketing opt-in or custom fields; validation is never skipped).")
 def add_client(call):
     fields = {field: call.str(param) for param, field in PROFILE_PARAMS.items() if call.has(param)}
     fields["country"] = fields.get("country", "US").upper()
@@ -37,8 +48,10 @@ def add_client(call):
         if code is None:
             raise WhmcsError("Invalid Currency")
         fields["currency"] = code
-    if call.has("notes"):
-        fields["notes"] = call.str("notes")
+    if call.has("notes") or call.has("tax_id"):
+        fields["notes"] = notes_with_tax_id(call)
+    if call.has("taxexempt"):
+        fields["tax_exempt"] = call.bool("taxexempt")
     try:
         client = client_create(actor=call.actor, password=call.str("password2") or None, **fields)
     except EmailTaken:
