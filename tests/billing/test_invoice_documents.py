@@ -18,7 +18,7 @@ from PIL import Image
 
 from billing import emails
 from billing.admin_seller import SellerProfileForm, read_logo
-from billing.demo import demo_logo
+from billing.demo import demo_logo, load_seller_profile
 from billing.documents import TaxRow, invoice_document, tax_breakdown
 from billing.models import EmailTemplate, Invoice, InvoiceItem, Payment, SellerBankAccount, SellerProfile, TaxRate
 from billing.payment_reference import bank_details, invoice_reference_display
@@ -275,3 +275,12 @@ def test_the_profile_form_needs_an_iban_or_an_account_number(db):
         account.full_clean()
     assert "Give the IBAN or, where the bank has none, the account number." in str(refused.value)
     assert SellerProfileForm(data={"country": "de"}).is_valid()
+
+
+def test_the_demo_fills_the_profile_once_and_leaves_one_staff_saved_alone(db):
+    assert load_seller_profile() is True
+    profile = SellerProfile.load()
+    assert (profile.legal_name, profile.logo_type) == ("Demo Hosting Ltd", "image/png")
+    assert sorted(SellerBankAccount.objects.values_list("currency", flat=True)) == ["EUR", "GBP", "USD"]
+    SellerProfile.objects.update(legal_name="Staff Hosting Ltd")
+    assert load_seller_profile() is False and SellerProfile.load().legal_name == "Staff Hosting Ltd"
