@@ -111,7 +111,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         """The invoice as the client sees it (printable), and its PDF."""
         if obj.pk is None:
             return "—"
-        return format_html('<a class="button" href="{}" target="_blank">View and print</a> <a class="button" href="{}">PDF</a>',
+        return format_html('<a class="button" href="{}" target="_blank">View and print</a> '
+                           '<a class="button" href="{}">PDF</a>',
                            reverse("admin:billing_invoice_document", args=[obj.pk]),
                            reverse("admin:billing_invoice_pdf", args=[obj.pk]))
 

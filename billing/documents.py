@@ -180,7 +180,8 @@ def invoice_document(invoice, *, seller=None, accounts=None, tax_names=None):
         dates.append(("Paid", timezone.localdate(invoice.paid_at)))
     return Document(
         kind="invoice", title="Proforma invoice" if invoice.is_proforma else "Invoice", number=invoice.display_number,
-        status=invoice.get_status_display(), state=invoice.status, currency=invoice.currency, seller=seller or seller_party(),
+        status=invoice.get_status_display(), state=invoice.status, currency=invoice.currency,
+        seller=seller or seller_party(),
         buyer=buyer_party(invoice.client),
         lines=tuple(DocumentLine(item.description, item.amount, period_text(item.period_start, item.period_end))
                     for item in invoice.items.all()),

@@ -236,6 +236,7 @@ def _story(document, styles):
         story += [Spacer(1, 4 * mm), KeepTogether([Paragraph("Payments received", styles["heading"]),
                                                    Paragraph(_lines(*lines), styles["normal"])])]
     if document.notes:
-        story += [Spacer(1, 4 * mm), Paragraph("Notes", styles["heading"]), Paragraph(text(document.notes), styles["normal"])]
+        story += [Spacer(1, 4 * mm), Paragraph("Notes", styles["heading"]),
+                  Paragraph(text(document.notes), styles["normal"])]
     story += [Spacer(1, 3 * mm), *(Paragraph(text(note), styles["normal"]) for note in document.payer_notes)]
     return story

@@ -47,7 +47,8 @@ def pdf_pages(content, name):
 def seller(db):
     profile = SellerProfile.objects.create(
         legal_name="Example Hosting GmbH", address1="Hauptstraße 5", city="Berlin", postcode="10115", country="DE",
-        tax_id="DE123456789", company_registration="Amtsgericht Berlin HRB 12345", email="billing@example-hosting.example",
+        tax_id="DE123456789", company_registration="Amtsgericht Berlin HRB 12345",
+        email="billing@example-hosting.example",
         phone="+49 30 1234567", website="https://example-hosting.example", logo=demo_logo(), logo_type="image/png",
         invoice_footer="Payable within 14 days. Thank you for your business.",
     )
