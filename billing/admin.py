@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from billing import admin_clients, admin_emails, admin_money  # noqa: F401 - admin_clients registers the Client page
+from billing import admin_clients, admin_emails, admin_money, admin_seller  # noqa: F401 - admin_clients registers the Client page
 from billing.models import (
     BillableItem,
     ConfigurableOption,

@@ -20,7 +20,9 @@ from billing.forms import (
     option_values,
 )
 from billing.models import BillingCycle, Invoice, InvoiceItem, Order, Payment, Product
+from billing.documents import invoice_document
 from billing.payment_reference import invoice_reference_display
+from billing.pdf import pdf_response
 from billing.pricing import product_options
 from billing.selectors import orderable_products
 from billing.services import billable, invoice_edit, transactions
@@ -72,13 +74,13 @@ class PaymentInline(RecordOnlyInline):
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = ["number_or_id", "client", "kind", "status", "date", "due_date", "total", "balance"]
     list_filter = ["status", "kind", "currency"]
-    search_fields = ["number", "client__company_name", "client__last_name", "client__email", "=id"]
+    search_fields = ["number", "proforma_number", "client__company_name", "client__last_name", "client__email", "=id"]
     list_select_related = ["client"]
     raw_id_fields = ["client"]
     date_hierarchy = "date"
-    fields = ["client", "number", "payment_reference", "kind", "status", "date", "due_date", "currency", "subtotal", "tax_rate", "tax", "total",
+    fields = ["client", "number", "proforma_number", "documents", "payment_reference", "kind", "status", "date", "due_date", "currency", "subtotal", "tax_rate", "tax", "total",
               "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at", "notes", "money_actions"]
-    readonly_fields = ["client", "number", "payment_reference", "kind", "status", "date", "currency", "subtotal",
+    readonly_fields = ["client", "number", "proforma_number", "documents", "payment_reference", "kind", "status", "date", "currency", "subtotal",
                        "tax_rate", "tax", "total", "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at",
                        "money_actions"]
     inlines = [InvoiceItemInline, PaymentInline]
@@ -104,6 +106,16 @@ class InvoiceAdmin(admin.ModelAdmin):
         """The RF reference a bank transfer quotes (docs/payments.md, Bank transfer)."""
         return invoice_reference_display(obj) if obj.pk else "—"
 
+    @admin.display(description="Document")
+    def documents(self, obj):
+        """The invoice as the client sees it (printable), and its PDF."""
+        if obj.pk is None:
+            return "—"
+        return format_html('<a class="button" href="{}" target="_blank">View and print</a> '
+                           '<a class="button" href="{}">PDF</a>',
+                           reverse("admin:billing_invoice_document", args=[obj.pk]),
+                           reverse("admin:billing_invoice_pdf", args=[obj.pk]))
+
     @admin.display(description="Actions")
     def money_actions(self, obj):
         if obj.pk is not None and obj.status == Invoice.Status.PAID:
@@ -126,6 +138,8 @@ class InvoiceAdmin(admin.ModelAdmin):
             path("<int:invoice_id>/edit/", wrap(self.edit_view), name="billing_invoice_edit"),
             path("<int:invoice_id>/refund/", wrap(self.refund_view), name="billing_invoice_refund"),
             path("generate/", wrap(self.generate_view), name="billing_invoice_generate"),
+            path("<int:invoice_id>/document/", wrap(self.document_view), name="billing_invoice_document"),
+            path("<int:invoice_id>/pdf/", wrap(self.pdf_view), name="billing_invoice_pdf"),
             *super().get_urls(),
         ]
 
@@ -133,6 +147,20 @@ class InvoiceAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         return get_object_or_404(Invoice.objects.select_related("client"), pk=invoice_id)
+
+    def _document(self, request, invoice_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = get_object_or_404(
+            Invoice.objects.select_related("client").prefetch_related("items", "payments"), pk=invoice_id)
+        return invoice, invoice_document(invoice)
+
+    def document_view(self, request, invoice_id):
+        invoice, document = self._document(request, invoice_id)
+        return TemplateResponse(request, "billing/admin/invoice_document.html", {"invoice": invoice, "document": document})
+
+    def pdf_view(self, request, invoice_id):
+        return pdf_response(self._document(request, invoice_id)[1])
 
     def record_payment_view(self, request, invoice_id):
         invoice = self._invoice(request, invoice_id)

@@ -25,7 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import hooks
+from billing.documents import bank_accounts, invoice_document, seller_party, tax_names_for
 from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, Product, Service
+from billing.pdf import document_filename, document_pdf
 from portal.mail_text import render_text
 from portal.models import Client, Contact
 from portal.money import ZERO, format_money
@@ -67,11 +69,44 @@ def _threshold(value):
     return f"{value.quantize(Decimal(1))}" if value == value.to_integral() else f"{value}"
 
 
-def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=None):
-    """The WHMCS merge fields the seeds use, for one client and optionally one invoice and one service."""
+def _party_text(party):
+    """A seller or buyer block as plain text, one fact a line."""
+    lines = [party.name, party.company, *party.address]
+    lines += [f"VAT / tax ID: {party.tax_id}"] if party.tax_id else []
+    lines += [party.registration, *party.contact]
+    return "\n".join(line for line in lines if line)
+
+
+def invoice_fields(invoice, *, seller, accounts=None, tax_names=None):
+    """The invoice document's blocks as merge fields (the same facts as its page and PDF, billing/documents.py)."""
+    document = invoice_document(invoice, seller=seller, accounts=accounts, tax_names=tax_names)
+    bank = document.bank
+    return {
+        "invoice_proforma_num": invoice.proforma_number or "",
+        "invoice_items": "\n".join(
+            f"{line.description}{f' ({line.period})' if line.period else ''}: {document.money(line.amount)}"
+            for line in document.lines
+        ),
+        "invoice_tax_lines": "\n".join(
+            f"{row.name} {row.rate.normalize():f}% on {document.money(row.base)}: {document.money(row.tax)}"
+            for row in document.tax_rows
+        ),
+        "invoice_payment_reference": document.payment_reference,
+        "bank_details": "\n".join(f"{label}: {value}" for label, value in bank.lines()) if bank else "",
+        "seller_details": _party_text(document.seller),
+        "buyer_details": _party_text(document.buyer),
+        "invoice_footer": document.seller.footer,
+    }
+
+
+def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=None, seller=None, accounts=None,
+                 tax_names=None):
+    """The WHMCS merge fields the seeds use, for one client and optionally one invoice and one service.
+    `seller`, `accounts` and `tax_names` (billing.documents) spare a caller rendering many e-mails their queries."""
     base_url = settings.PORTAL_BASE_URL.rstrip("/")
+    seller = seller or seller_party()
     fields = {
-        "company_name": settings.PORTAL_NAME,
+        "company_name": seller.name,
         "portal_url": base_url,
         "whmcs_url": base_url,
         "client_id": client.pk,
@@ -91,7 +126,7 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
     if invoice is not None:
         fields.update(
             invoice_id=invoice.pk,
-            invoice_num=invoice.number or f"#{invoice.pk}",
+            invoice_num=invoice.display_number,
             invoice_date_created=_day(invoice.date),
             invoice_date_due=_day(invoice.due_date),
             invoice_date_paid=_day(timezone.localdate(invoice.paid_at)) if invoice.paid_at else "",
@@ -105,9 +140,7 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
             invoice_status=invoice.get_status_display(),
             invoice_currency=invoice.currency,
             invoice_link=base_url + reverse("clientarea:invoice", args=[invoice.pk]),
-            invoice_items="\n".join(
-                f"{item.description}: {_money(item.amount, invoice.currency)}" for item in invoice.items.all()
-            ),
+            **invoice_fields(invoice, seller=seller, accounts=accounts, tax_names=tax_names),
         )
     if service is not None:
         fields.update(
@@ -134,7 +167,7 @@ def sample_context():
         country="CA", currency="USD", credit_balance=Decimal("4.5000"), low_balance_threshold=Decimal("10.00"),
     )
     invoice = Invoice(
-        pk=42, number="INV-2026-000042", date=date(2026, 11, 1), due_date=date(2026, 11, 15),
+        pk=42, client=client, number="INV-2026-000042", date=date(2026, 11, 1), due_date=date(2026, 11, 15),
         subtotal=Decimal("24.00"), tax=Decimal("3.12"), tax_rate=Decimal("13.000"), total=Decimal("27.12"),
         currency="USD", status=Invoice.Status.UNPAID,
     )
@@ -144,7 +177,8 @@ def sample_context():
         username="admin@acme.example",
     )
     fields = merge_fields(client=client, service=service, due_balance=Decimal("27.12"))
-    fields.update(merge_fields(client=client, invoice=_SampleInvoice(invoice), due_balance=Decimal("27.12")))
+    fields.update(merge_fields(client=client, invoice=_SampleInvoice(invoice), due_balance=Decimal("27.12"),
+                               tax_names={"CA": "HST"}))
     return fields
 
 
@@ -154,14 +188,21 @@ class _SampleInvoice:
     def __init__(self, invoice):
         self._invoice = invoice
         self.items = _SampleItems()
+        self.payments = _SampleItems([])
 
     def __getattr__(self, name):
         return getattr(self._invoice, name)
 
 
 class _SampleItems:
+    SAMPLE = [InvoiceItem(description="Mail Business – acme.example", amount=Decimal("24.00"),
+                          period_start=date(2026, 11, 15), period_end=date(2026, 12, 14))]
+
+    def __init__(self, rows=None):
+        self.rows = self.SAMPLE if rows is None else rows
+
     def all(self):
-        return [InvoiceItem(description="Mail Business – acme.example (2026-11-15 – 2026-12-14)", amount=Decimal("24.00"))]
+        return self.rows
 
 
 @dataclass(frozen=True)
@@ -300,7 +341,7 @@ def claim(*, log_ids=None, older_than=None):
     return list(
         EmailLog.objects.filter(claim=token, status=EmailLog.Status.SENDING)
         .select_related("client", "contact", "invoice", "service__product")
-        .prefetch_related("invoice__items")
+        .prefetch_related("invoice__items", "invoice__payments")
         .order_by("pk")
     )
 
@@ -327,6 +368,9 @@ def deliver(*, log_ids=None, older_than=None):
         return 0, []
     templates = {t.name: t for t in EmailTemplate.objects.filter(name__in={log.template_name for log in logs})}
     balances = due_balances({log.client_id for log in logs})
+    # The seller, its bank accounts and the tax names, read once for the whole batch (billing/documents.py).
+    documents = {"seller": seller_party(), "accounts": bank_accounts(),
+                 "tax_names": tax_names_for(log.client.country for log in logs)}
     ready, done = [], []
     for log in logs:
         template = custom_template(log) or templates.get(log.template_name)
@@ -340,10 +384,12 @@ def deliver(*, log_ids=None, older_than=None):
             _finish(log, EmailLog.Status.SKIPPED, error=f"The e-mail template '{log.template_name}' is {reason}.")
             done.append(log)
             continue
+        if log.invoice is not None:
+            log.invoice.client = log.client  # the same row, already loaded
         context = merge_fields(
             client=log.client, invoice=log.invoice, service=log.service,
             due_balance=balances.get(log.client_id, ZERO),
-            extra={k: v for k, v in (log.extra or {}).items() if k != CUSTOM_MESSAGE},
+            extra={k: v for k, v in (log.extra or {}).items() if k != CUSTOM_MESSAGE}, **documents,
         )
         try:
             log.subject, log.body = render_template(template, context)
@@ -352,6 +398,7 @@ def deliver(*, log_ids=None, older_than=None):
             done.append(log)
             continue
         log.to = to
+        log.attachment = invoice_attachment(log, template, documents)
         ready.append(log)
     failed = []
     if ready:
@@ -360,6 +407,8 @@ def deliver(*, log_ids=None, older_than=None):
             connection.open()
             for log in ready:
                 message = EmailMessage(log.subject, log.body, settings.DEFAULT_FROM_EMAIL, [log.to])
+                if log.attachment:
+                    message.attach(*log.attachment)
                 try:
                     connection.send_messages([message])
                 except Exception as exc:  # refused or server down: back in the queue for a retry
@@ -371,6 +420,15 @@ def deliver(*, log_ids=None, older_than=None):
             connection.close()
     EmailLog.objects.bulk_update([*ready, *done], ["status", "to", "subject", "body", "error", "sent_at", "claim"])
     return len(ready) - len(failed), failed
+
+
+def invoice_attachment(log, template, documents):
+    """(file name, PDF bytes, type) of the invoice an invoice e-mail is about, or None: the e-mail carries the
+    legal document itself (seller and buyer, tax breakdown, bank details), as WHMCS's "attach PDF invoices"."""
+    if log.invoice is None or template.category != EmailTemplate.Category.INVOICE:
+        return None
+    document = invoice_document(log.invoice, **documents)
+    return document_filename(document), document_pdf(document), "application/pdf"
 
 
 def _finish(log, status, *, error="", sent_at=None):

@@ -1,5 +1,5 @@
 """The structured payment reference of an invoice (ISO 11649 "RF" creditor reference) and the seller's bank
-details, for paying by bank transfer.
+details (per currency, from the seller profile; the BANK_* settings as the fallback), for paying by bank transfer.
 
 The reference is `RF` + two check digits + the invoice's id: deterministic, printable on the invoice and the PDF,
 checked by the bank's own forms (the check digits catch a mistyped digit), and read back out of a statement
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
+
+from billing.models import SellerBankAccount
 
 # "RF" and two check digits, then the rest of the text; the body (up to 21 letters or digits) may be written in
 # groups separated by spaces, as banks print it ("RF18 5390 0754 7034").
@@ -104,14 +106,34 @@ class BankDetails:
     iban: str
     bic: str
     bank_name: str
+    account_number: str = ""
+    routing_code: str = ""
 
     @property
     def iban_display(self):
         return " ".join(self.iban[i:i + 4] for i in range(0, len(self.iban), 4))
 
+    def lines(self):
+        """(label, value) pairs as every invoice document prints them."""
+        rows = [("Account holder", self.account_name)]
+        rows += [("IBAN", self.iban_display)] if self.iban else []
+        rows += [("Account number", self.account_number)] if self.account_number else []
+        rows += [("Sort code / routing", self.routing_code)] if self.routing_code else []
+        rows += [("BIC / SWIFT", self.bic)] if self.bic else []
+        rows += [("Bank", self.bank_name)] if self.bank_name else []
+        return rows
 
-def bank_details():
-    """The seller's bank account from the settings (BANK_*), or None when no IBAN is configured."""
+
+def bank_details(currency=None, *, accounts=None):
+    """The seller's account for `currency`: the seller profile's account in that currency, else the one of the
+    settings (BANK_*, any currency), else None. `accounts` ({currency: SellerBankAccount}) spares the query."""
+    if accounts is None:
+        accounts = {a.currency: a for a in SellerBankAccount.objects.filter(currency=currency)} if currency else {}
+    account = accounts.get(currency)
+    if account is not None:
+        return BankDetails(account_name=account.account_holder, iban=account.iban, bic=account.bic,
+                           bank_name=account.bank_name, account_number=account.account_number,
+                           routing_code=account.routing_code)
     iban = (getattr(settings, "BANK_IBAN", "") or "").replace(" ", "").upper()
     if not iban:
         return None
@@ -122,10 +144,14 @@ def bank_details():
     )
 
 
-def bank_transfer_instructions(invoice):
+def is_payable_by_transfer(invoice):
+    return invoice.pk is not None and invoice.status == invoice.Status.UNPAID and invoice.balance > 0
+
+
+def bank_transfer_instructions(invoice, *, bank=None):
     """What the invoice page and PDF show an unpaid invoice's payer, or None (paid, or no bank configured)."""
-    details = bank_details()
-    if details is None or invoice.pk is None or invoice.status != invoice.Status.UNPAID or invoice.balance <= 0:
+    details = bank or bank_details(invoice.currency)
+    if details is None or not is_payable_by_transfer(invoice):
         return None
     return {"bank": details, "reference": invoice_reference_display(invoice), "amount": invoice.balance,
             "currency": invoice.currency}

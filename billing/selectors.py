@@ -34,7 +34,8 @@ def client_invoices(client):
 def client_invoice(client, invoice_id):
     """The client's invoice with its lines and payments (404 for anyone else's)."""
     try:
-        return client_invoices(client).prefetch_related("items__service", "payments").get(pk=invoice_id)
+        return (client_invoices(client).select_related("client").prefetch_related("items__service", "payments")
+                .get(pk=invoice_id))
     except Invoice.DoesNotExist:
         raise Http404("No such invoice.") from None
 

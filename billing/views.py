@@ -4,15 +4,14 @@ call with the acting user; bad input comes back as a form error, never a 500."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from billing import hooks, selectors
 from billing.forms import AddFundsForm, CancellationForm, ChangeForm, CreditPreferenceForm, OrderForm, option_values
 from billing.models import Invoice
-from billing.payment_reference import bank_transfer_instructions
-from billing.pdf import invoice_pdf as render_invoice_pdf
+from billing.documents import invoice_document
+from billing.pdf import pdf_response
 from billing.pricing import PricingError, price_product, product_cycle_prices, product_options, service_option_values
 from billing.services.cancellation import cancellation_request
 from billing.services.changes import change_apply, change_quote, pending_change
@@ -67,16 +66,13 @@ def _credit_context(client, invoice):
 def invoice_detail(request, invoice_id):
     invoice = selectors.client_invoice(request.client, invoice_id)
     return render(request, "billing/invoice_detail.html", {
-        "invoice": invoice, "bank_transfer": bank_transfer_instructions(invoice), **_credit_context(request.client, invoice),
+        "invoice": invoice, "document": invoice_document(invoice), **_credit_context(request.client, invoice),
     })
 
 
 @client_required
 def invoice_pdf(request, invoice_id):
-    invoice = selectors.client_invoice(request.client, invoice_id)
-    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number or invoice.pk}.pdf"'
-    return response
+    return pdf_response(invoice_document(selectors.client_invoice(request.client, invoice_id)))
 
 
 @client_required

@@ -24,6 +24,7 @@ from billing.models import (
     ProductPrice,
     Service,
 )
+from billing import demo as billing_demo
 from billing.money import add_cycle, period_end, period_key
 from billing.numbering import allocate_invoice_number
 from billing.services.ledger import ledger_post
@@ -67,8 +68,10 @@ def load_demo():
     point the demo servers at the simulators run.py started (SmarterMail, PolarisMail, Vodia, LesNet, FusionPBX,
     Stripe for card payments and PayPal)
     and seed them; then, once, the demo's card and bank payments (payments.demo.load_payments), and the storefront's
-    promotion (storefront.demo). Returns True when it loaded the data set."""
+    promotion (storefront.demo). The seller profile (billing.demo) is filled unless staff saved one. Returns True
+    when it loaded the data set."""
     loaded = _load_demo_data()
+    billing_demo.load_seller_profile()  # also for a demo loaded before the seller profile existed
     voip_demo.load_calls()
     attached = [name for name, seeded in ((provisioning_demo.SERVER_NAME, provisioning_demo.attach_simulator()),
                                           (polaris_demo.SERVER_NAME, polaris_demo.attach_simulator()))

@@ -89,13 +89,21 @@ USE_I18N = True
 LANGUAGE_CODE = "en-us"
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 INVOICE_NUMBER_FORMAT = env.str("INVOICE_NUMBER_FORMAT", default="INV-{year}-{seq:06d}")
+# "sequential": invoices are numbered when issued; "proforma": unpaid invoices carry a proforma number
+# (PROFORMA_NUMBER_FORMAT) and take the legal number when paid (docs/billing.md, "Invoice numbers").
+INVOICE_NUMBERING = env.str("INVOICE_NUMBERING", default="sequential").strip().lower()
+PROFORMA_NUMBER_FORMAT = env.str("PROFORMA_NUMBER_FORMAT", default="PF-{year}-{seq:06d}")
+if INVOICE_NUMBERING not in ("sequential", "proforma"):
+    raise ImproperlyConfigured(f"INVOICE_NUMBERING is 'sequential' or 'proforma', not {INVOICE_NUMBERING!r}.")
 # The smallest and largest "add funds" deposit a client may make from the client area.
 BILLING_ADD_FUNDS_MIN = env.str("BILLING_ADD_FUNDS_MIN", default="5.00")
 BILLING_ADD_FUNDS_MAX = env.str("BILLING_ADD_FUNDS_MAX", default="10000.00")
 PORTAL_NAME = env.str("PORTAL_NAME", default="Hosting Portal")
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # The seller's bank account, shown with each unpaid invoice's RF payment reference for paying by bank transfer
-# (billing.payment_reference; docs/payments.md "Bank transfer"). No IBAN: invoices show no bank details.
+# (billing.payment_reference; docs/payments.md "Bank transfer"). The seller profile's account for an invoice's
+# currency comes first (staff area, Billing → Seller profile); these are the fallback for currencies it has none
+# for. No IBAN here and none there: invoices show no bank details.
 BANK_ACCOUNT_NAME = env.str("BANK_ACCOUNT_NAME", default="")
 BANK_IBAN = env.str("BANK_IBAN", default="").replace(" ", "").upper()
 BANK_BIC = env.str("BANK_BIC", default="").replace(" ", "").upper()

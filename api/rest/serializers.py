@@ -140,7 +140,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Invoice
-        fields = ["id", "number", "client", "kind", "status", "currency", "date", "due_date", "paid_at", "subtotal",
+        fields = ["id", "number", "proforma_number", "client", "kind", "status", "currency", "date", "due_date", "paid_at", "subtotal",
                   "tax_rate", "tax", "total", "credit_applied", "amount_paid", "balance", "notes", "items"]
         read_only_fields = fields
 

@@ -196,6 +196,8 @@ def invoice_row(invoice):
         "firstname": client.first_name,
         "lastname": client.last_name,
         "companyname": client.company_name,
+        # The legal number; blank for a proforma (proforma numbering, unpaid), as WHMCS with "sequential paid
+        # invoice numbering" leaves it until payment.
         "invoicenum": invoice.number or "",
         "date": day(invoice.date),
         "duedate": day(invoice.due_date),

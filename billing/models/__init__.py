@@ -1,6 +1,6 @@
 """The billing models, one module a topic: the catalogue (products, prices, options, billing cycles), services,
-invoices, payments and the credit ledger, billable items, e-mails, and the automation settings. Money is Decimal
-everywhere (DecimalField); amounts are quantized where the billing rules say.
+invoices, payments and the credit ledger, billable items, e-mails, the automation settings and the seller's profile.
+Money is Decimal everywhere (DecimalField); amounts are quantized where the billing rules say.
 
 Every model and shared name is exported here, so `from billing.models import X` is the one way in; the topic
 modules import each other only down the chain catalogue → services → invoices → payments/e-mails/billable."""
@@ -21,6 +21,7 @@ from billing.models.fields import MONEY, ZERO
 from billing.models.invoices import Invoice, InvoiceItem, NumberSequence, TaxRate
 from billing.models.orders import Order, Promotion
 from billing.models.payments import CreditLedgerEntry, Payment
+from billing.models.seller import SellerBankAccount, SellerProfile
 from billing.models.services import Service, ServiceChange, ServiceConfigOption
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "ProductGroup",
     "ProductPrice",
     "Promotion",
+    "SellerBankAccount",
+    "SellerProfile",
     "Service",
     "ServiceChange",
     "ServiceConfigOption",

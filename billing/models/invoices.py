@@ -24,7 +24,13 @@ class Invoice(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(
-        max_length=40, unique=True, null=True, blank=True, help_text="Given from a locked sequence when issued."
+        max_length=40, unique=True, null=True, blank=True,
+        help_text="The legal number, from a gap-free locked sequence: given when issued, or in proforma numbering "
+                  "when paid.",
+    )
+    proforma_number = models.CharField(
+        max_length=40, unique=True, null=True, blank=True,
+        help_text="Proforma numbering only: the number an invoice carries while unpaid, kept as a reference.",
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNPAID)
@@ -48,7 +54,17 @@ class Invoice(models.Model):
         indexes = [models.Index(fields=["status", "due_date"]), models.Index(fields=["client", "status"])]
 
     def __str__(self):
-        return self.number or f"Draft #{self.pk}"
+        return self.display_number
+
+    @property
+    def display_number(self):
+        """The legal number; while a proforma is unpaid, its proforma number."""
+        return self.number or self.proforma_number or f"Draft #{self.pk}"
+
+    @property
+    def is_proforma(self):
+        """Not yet a legal invoice: it has only its proforma number (proforma numbering, unpaid)."""
+        return not self.number and bool(self.proforma_number)
 
     @property
     def balance(self):

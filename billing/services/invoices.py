@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing import emails, hooks
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, TaxRate
-from billing.numbering import allocate_invoice_numbers
+from billing.numbering import issue_numbers
 from billing.services.ledger import ledger_post, lock_client
 from billing.services.payments import _clean_amount, settle_invoices
 from portal.activity import build_entry, log_activities, log_activity
@@ -69,20 +69,23 @@ def issue_invoices(*, drafts, on_date, actor):
         return []
     countries = {d.client.country for d in drafts if not d.client.tax_exempt}
     rates = dict(TaxRate.objects.filter(country__in=countries).values_list("country", "rate")) if countries else {}
-    numbers = allocate_invoice_numbers(len(drafts), on_date=on_date)
-    for draft, number in zip(drafts, numbers):
+    numbers = issue_numbers(len(drafts), on_date=on_date)
+    for draft, (number, proforma_number) in zip(drafts, numbers):
         rate = tax_rate_for(draft.client, rates)
         subtotal, tax, total = totals(((line.amount, line.taxable) for line in draft.lines), rate)
         draft.invoice = Invoice(
-            client_id=draft.client.pk, number=number, kind=draft.kind, status=Invoice.Status.UNPAID,
+            client_id=draft.client.pk, number=number, proforma_number=proforma_number, kind=draft.kind,
+            status=Invoice.Status.UNPAID,
             currency=draft.client.currency, date=on_date, due_date=draft.due_date, subtotal=subtotal,
             tax_rate=rate, tax=tax, total=total, notes=draft.notes,
         )
     invoices = Invoice.objects.bulk_create([d.invoice for d in drafts], batch_size=500)
     if invoices and invoices[0].pk is None:  # a database that cannot return ids from a bulk insert
-        ids = dict(Invoice.objects.filter(number__in=numbers).values_list("number", "pk"))
+        key = "number" if invoices[0].number else "proforma_number"  # each invoice has one of the two, unique
+        values = [getattr(invoice, key) for invoice in invoices]
+        ids = dict(Invoice.objects.filter(**{f"{key}__in": values}).values_list(key, "pk"))
         for invoice in invoices:
-            invoice.pk = ids[invoice.number]
+            invoice.pk = ids[getattr(invoice, key)]
     InvoiceItem.objects.bulk_create(
         [
             InvoiceItem(
@@ -100,7 +103,7 @@ def issue_invoices(*, drafts, on_date, actor):
         [
             build_entry(
                 actor=actor, action="invoice.create", target=d.invoice, client=d.client,
-                message=f"Invoice {d.invoice.number} issued for {d.invoice.total} {d.invoice.currency}",
+                message=f"Invoice {d.invoice} issued for {d.invoice.total} {d.invoice.currency}",
                 data={"total": str(d.invoice.total), "credit_applied": str(d.invoice.credit_applied), "kind": d.kind},
             )
             for d in drafts
@@ -134,7 +137,7 @@ def _apply_credit(drafts):
         entries.append(
             CreditLedgerEntry(
                 client_id=client.pk, kind=CreditLedgerEntry.Kind.INVOICE_PAYMENT, amount=-use, invoice_id=invoice.pk,
-                description=f"Credit applied to invoice {invoice.number}", idempotency_key=f"invoice:{invoice.pk}:auto-credit",
+                description=f"Credit applied to invoice {invoice}", idempotency_key=f"invoice:{invoice.pk}:auto-credit",
             )
         )
     if entries:
@@ -232,7 +235,7 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
                 client_id=invoice.client_id, number=None, kind=invoice.kind, status=Invoice.Status.CANCELLED,
                 currency=invoice.currency, date=invoice.date, due_date=invoice.due_date, cancelled_at=now,
                 subtotal=subtotal, tax_rate=invoice.tax_rate, tax=tax, total=total,
-                notes=f"Lines moved from invoice {invoice.number}: {reason}",
+                notes=f"Lines moved from invoice {invoice}: {reason}",
             )
             InvoiceItem.objects.filter(pk__in=[i.pk for i in moving]).update(invoice=split)
             invoice.subtotal, invoice.tax, invoice.total = totals(((i.amount, i.taxable) for i in staying), invoice.tax_rate)

@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from billing import emails, hooks
 from billing.models import AutomationSettings, CreditLedgerEntry, Invoice, InvoiceItem, Payment, Service
+from billing.numbering import allocate_invoice_numbers
 from billing.services.ledger import ledger_post, lock_client
 from portal.activity import build_entry, log_activities, log_activity
 from portal.money import ZERO, quantize, spendable
+from portal.updates import rows_update
 
 
 @dataclass(frozen=True)
@@ -158,18 +160,26 @@ def settle_invoices(*, invoices, actor):
     invoices = [inv for inv in invoices if inv.status == Invoice.Status.UNPAID and inv.balance <= 0]
     if not invoices:
         return
-    now = timezone.now()
+    numbered = give_legal_numbers(invoices)
+    now = timezone.now()  # read after the sequence lock, so paid times run in the order of the legal numbers
     ids = [inv.pk for inv in invoices]
     Invoice.objects.filter(pk__in=ids, status=Invoice.Status.UNPAID).update(status=Invoice.Status.PAID, paid_at=now)
     for inv in invoices:
         inv.status, inv.paid_at = Invoice.Status.PAID, now
+    if numbered:
+        log_activities([
+            build_entry(actor=actor, action="invoice.numbered", target=inv,
+                        message=f"Proforma {inv.proforma_number} paid: invoice number {inv.number} given",
+                        data={"number": inv.number, "proforma_number": inv.proforma_number})
+            for inv in numbered
+        ])
     advance_due_dates(invoice_ids=ids)
     hooks.apply_paid_changes(invoice_ids=ids, actor=actor)  # upgrades waiting for these invoices take effect
     for inv in invoices:
         if inv.kind == Invoice.Kind.ADD_FUNDS:
             ledger_post(
                 client=inv.client, kind=CreditLedgerEntry.Kind.TOPUP, amount=inv.subtotal, invoice=inv, actor=actor,
-                description=f"Funds added (invoice {inv.number})", idempotency_key=f"invoice:{inv.pk}:topup",
+                description=f"Funds added (invoice {inv})", idempotency_key=f"invoice:{inv.pk}:topup",
             )
     log_activities(
         [build_entry(actor=actor, action="invoice.paid", target=inv, message=f"Invoice {inv} paid") for inv in invoices]
@@ -186,6 +196,21 @@ def settle_invoices(*, invoices, actor):
     )
     if waiting.exists():
         transaction.on_commit(lambda: _follow_up(ids))
+
+
+def give_legal_numbers(invoices):
+    """A paid invoice always has its legal number: those that have none (proformas) take the next ones of the
+    gap-free sequence now, in id order, dated today (their tax point). The sequence row stays locked until the
+    caller's transaction ends, so concurrent payments are numbered in the order they commit, with no gap.
+    Returns the invoices numbered."""
+    unnumbered = sorted((inv for inv in invoices if not inv.number), key=lambda inv: inv.pk)
+    if not unnumbered:
+        return []
+    today = timezone.localdate()
+    for inv, number in zip(unnumbered, allocate_invoice_numbers(len(unnumbered), on_date=today)):
+        inv.number, inv.date = number, today
+    rows_update(Invoice, ["number", "date"], [(inv.pk, inv.number, inv.date) for inv in unnumbered])
+    return unnumbered
 
 
 def _follow_up(invoice_ids):
