@@ -1,5 +1,5 @@
-"""Invoice numbers from a locked sequence: no gaps, no duplicates, even with several processes issuing at once
-(a MAX()+1 scheme races; a row lock does not)."""
+"""Invoice and credit-note numbers from locked sequences: no gaps, no duplicates, even with several processes issuing
+at once (a MAX()+1 scheme races; a row lock does not)."""
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -39,3 +39,13 @@ def allocate_invoice_numbers(count, *, on_date=None):
         settings.INVOICE_NUMBER_FORMAT.format(seq=seq, year=on_date.year, month=on_date.month)
         for seq in range(first, first + count)
     ]
+
+
+CREDIT_NOTE_SEQUENCE = "credit_note"  # its own gap-free series; the row is created by migration billing.0012
+
+
+def allocate_credit_note_number(*, on_date=None):
+    """The next credit-note number, formatted by settings.CREDIT_NOTE_NUMBER_FORMAT ({seq}, {year}, {month})."""
+    on_date = on_date or timezone.localdate()
+    seq = next_in_sequence(CREDIT_NOTE_SEQUENCE)
+    return settings.CREDIT_NOTE_NUMBER_FORMAT.format(seq=seq, year=on_date.year, month=on_date.month)

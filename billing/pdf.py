@@ -41,7 +41,11 @@ def invoice_pdf(invoice):
     for item in invoice.items.all():
         rows.append([Paragraph(text(item.description), styles["Normal"]), money(item.amount)])
     rows.append(["Subtotal", money(invoice.subtotal)])
-    if invoice.tax:
+    tax_lines = list(invoice.tax_lines.all())
+    for line in tax_lines:  # the breakdown per rate (docs/tax.md); a reverse charge shows its 0 % line
+        rows.append([f"{line.name} {line.rate.normalize()}%{' (compound)' if line.compound else ''} on {money(line.base)}",
+                     money(line.tax)])
+    if invoice.tax and not tax_lines:
         rows.append([f"Tax ({invoice.tax_rate.normalize()}%)", money(invoice.tax)])
     rows.append(["Total", money(invoice.total)])
     if invoice.credit_applied:
@@ -64,6 +68,10 @@ def invoice_pdf(invoice):
         )
     )
     story.append(table)
+    if invoice.prices_include_tax:
+        story += [Spacer(1, 3 * mm), Paragraph("Line amounts include tax.", styles["Normal"])]
+    if invoice.tax_note:
+        story += [Spacer(1, 4 * mm), Paragraph(text(invoice.tax_note), styles["Normal"])]
     payments = list(invoice.payments.all())
     if payments:
         story += [Spacer(1, 6 * mm), Paragraph("Payments", styles["Heading3"])]

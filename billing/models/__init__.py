@@ -1,5 +1,5 @@
 """The billing models, one module a topic: the catalogue (products, prices, options, billing cycles), services,
-invoices, payments and the credit ledger, billable items, e-mails, and the automation settings. Money is Decimal
+invoices, tax rules and breakdowns, credit notes, payments and the credit ledger, billable items, e-mails, and the automation settings. Money is Decimal
 everywhere (DecimalField); amounts are quantized where the billing rules say.
 
 Every model and shared name is exported here, so `from billing.models import X` is the one way in; the topic
@@ -16,12 +16,14 @@ from billing.models.catalogue import (
     ProductGroup,
     ProductPrice,
 )
+from billing.models.credit_notes import CreditNote, CreditNoteItem, CreditNoteTaxLine
 from billing.models.emails import EmailLog, EmailTemplate
 from billing.models.fields import MONEY, ZERO
-from billing.models.invoices import Invoice, InvoiceItem, NumberSequence, TaxRate
+from billing.models.invoices import Invoice, InvoiceItem, NumberSequence, TaxRounding, TaxTreatment
 from billing.models.orders import Order, Promotion
 from billing.models.payments import CreditLedgerEntry, Payment
 from billing.models.services import Service, ServiceChange, ServiceConfigOption
+from billing.models.tax import InvoiceTaxLine, TaxRule
 
 __all__ = [
     "CYCLE_MONTHS",
@@ -34,10 +36,14 @@ __all__ = [
     "ConfigurableOptionChoice",
     "ConfigurableOptionPrice",
     "CreditLedgerEntry",
+    "CreditNote",
+    "CreditNoteItem",
+    "CreditNoteTaxLine",
     "EmailLog",
     "EmailTemplate",
     "Invoice",
     "InvoiceItem",
+    "InvoiceTaxLine",
     "NumberSequence",
     "Order",
     "OverwriteRule",
@@ -49,5 +55,7 @@ __all__ = [
     "Service",
     "ServiceChange",
     "ServiceConfigOption",
-    "TaxRate",
+    "TaxRounding",
+    "TaxRule",
+    "TaxTreatment",
 ]
