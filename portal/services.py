@@ -1,4 +1,6 @@
 """Writes for clients and their users. Each function is atomic and audits with the acting user."""
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -83,7 +85,12 @@ def client_update_profile(*, client, actor, changes):
     if "vat_number" in changes:
         changes = {**changes, **vat_number_changes(client, changes["vat_number"], changes.get("country", client.country))}
     return model_update(instance=client, changes=changes, actor=actor, action="client.profile_update",
-                        clean=Client.full_clean, message="Profile updated: {fields}")
+                        clean=Client.full_clean, message="Profile updated: {fields}", show=_shown)
+
+
+def _shown(value):
+    """A value as the audit log's JSON keeps it (the time of a VAT check as ISO text)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 @transaction.atomic

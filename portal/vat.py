@@ -33,7 +33,7 @@ def vat_country(number):
 def vat_number_clean(value, country="", *, field=None):
     """The number compacted with its country prefix, or ValidationError saying why: its format (length,
     characters, an unknown prefix) or its check digit. Without a prefix the client's `country` is assumed."""
-    number = eu_vat.compact(value or "")
+    number = "".join(str(value or "").split()).upper().replace("-", "").replace(".", "")
     if number[:2].isdigit() and country:
         number = COUNTRY_PREFIX.get(country.upper(), country.upper()) + number
     try:

@@ -50,10 +50,19 @@ def stored_levels(tax_lines):
     return [Level(t.level, t.name, t.rate, t.compound, t.country, t.region) for t in tax_lines]
 
 
-def retotal(invoice, items):
-    """Recompute an invoice's net, tax and gross from `items` at its own levels and mode, replacing its tax lines.
-    The caller saves the invoice's totals (subtotal, tax, total)."""
+def _tax_lines_of(invoice):
+    """The invoice's tax lines; an invoice written with a rate but no breakdown (before tax lines, or by hand)
+    gets its level 1 line from that rate, as migration billing.0012 gave the invoices of its time."""
     lines = list(InvoiceTaxLine.objects.filter(invoice_id=invoice.pk).order_by("level"))
+    if not lines and invoice.tax_rate:
+        lines = [InvoiceTaxLine.objects.create(invoice_id=invoice.pk, level=1, name="Tax", rate=invoice.tax_rate)]
+    return lines
+
+
+def retotal(invoice, items):
+    """Recompute an invoice's net, tax and gross from `items` at its own levels and mode, updating its tax lines.
+    The caller saves the invoice's totals (subtotal, tax, total)."""
+    lines = _tax_lines_of(invoice)
     levels = stored_levels(lines)
     result = compute(((item.amount, item.taxable) for item in items), levels, inclusive=invoice.prices_include_tax,
                      per_line=invoice.tax_rounding == TaxRounding.LINE)
@@ -68,7 +77,7 @@ def copy_tax_setup(source, target, items):
     """Give `target` (a new invoice split off `source`) the source's levels and mode, and its totals of `items`."""
     for name in ("prices_include_tax", "tax_rounding", "tax_treatment", "tax_note", "tax_evidence", "tax_rate", "tax_rate2"):
         setattr(target, name, getattr(source, name))
-    levels = stored_levels(InvoiceTaxLine.objects.filter(invoice_id=source.pk).order_by("level"))
+    levels = stored_levels(_tax_lines_of(source))
     result = compute(((item.amount, item.taxable) for item in items), levels, inclusive=source.prices_include_tax,
                      per_line=source.tax_rounding == TaxRounding.LINE)
     target.subtotal, target.tax, target.total = result.net, result.tax, result.gross
