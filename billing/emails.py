@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import hooks
-from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, Product, Service
+from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, InvoiceTaxLine, Product, Service
 from portal.mail_text import render_text
 from portal.models import Client, Contact
 from portal.money import ZERO, format_money
@@ -108,6 +108,13 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
             invoice_items="\n".join(
                 f"{item.description}: {_money(item.amount, invoice.currency)}" for item in invoice.items.all()
             ),
+            # The tax per rate (docs/tax.md) and the note the invoice carries (reverse charge, or why a VAT number
+            # did not count).
+            invoice_tax_breakdown="\n".join(
+                f"{line.name} {line.rate.normalize()}% on {_money(line.base, invoice.currency)}: "
+                f"{_money(line.tax, invoice.currency)}" for line in invoice.tax_lines.all()
+            ),
+            invoice_tax_note=invoice.tax_note,
         )
     if service is not None:
         fields.update(
@@ -154,6 +161,7 @@ class _SampleInvoice:
     def __init__(self, invoice):
         self._invoice = invoice
         self.items = _SampleItems()
+        self.tax_lines = _SampleTaxLines()
 
     def __getattr__(self, name):
         return getattr(self._invoice, name)
@@ -162,6 +170,11 @@ class _SampleInvoice:
 class _SampleItems:
     def all(self):
         return [InvoiceItem(description="Mail Business – acme.example (2026-11-15 – 2026-12-14)", amount=Decimal("24.00"))]
+
+
+class _SampleTaxLines:
+    def all(self):
+        return [InvoiceTaxLine(name="HST", rate=Decimal("13.000"), base=Decimal("24.00"), tax=Decimal("3.12"))]
 
 
 @dataclass(frozen=True)
@@ -300,7 +313,7 @@ def claim(*, log_ids=None, older_than=None):
     return list(
         EmailLog.objects.filter(claim=token, status=EmailLog.Status.SENDING)
         .select_related("client", "contact", "invoice", "service__product")
-        .prefetch_related("invoice__items")
+        .prefetch_related("invoice__items", "invoice__tax_lines")
         .order_by("pk")
     )
 

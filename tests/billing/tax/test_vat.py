@@ -4,14 +4,15 @@ invoice and its page."""
 from decimal import Decimal as D
 
 import pytest
+import requests
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from billing.models import TaxTreatment
 from portal.models import Client
 from portal.services import client_update_profile
-from portal.vat import ViesClient, vat_number_check, vat_number_clean
 from portal.activity import Actor
+from portal.vat import ViesClient, vat_number_check, vat_number_clean
 from tests.billing.tax.conftest import breakdown, invoice_of
 from tests.factories import ClientFactory
 
@@ -119,3 +120,11 @@ def test_storefront_signup_refuses_a_bad_vat_number(client):
 def test_rest_update_refuses_a_bad_vat_number(owner):
     with pytest.raises(ValidationError, match="wrong format"):
         client_update_profile(client=owner, actor=Actor.system("test"), changes={"vat_number": "FR123"})
+
+
+def test_vies_simulator_inspection_api(vies):
+    requests.post(vies.url + "/_simulator/seed", json={"numbers": {"ATU13585627": "Beispiel AT"}}, timeout=5)
+    assert ViesClient().check("ATU13585627").valid is True
+    assert "ATU13585627" in requests.get(vies.url + "/_simulator/state", timeout=5).json()["numbers"]
+    requests.post(vies.url + "/_simulator/reset", json={}, timeout=5)
+    assert ViesClient().check("ATU13585627").valid is False
