@@ -76,9 +76,6 @@ class CreditNoteAdmin(RecordOnlyAdmin):
     readonly_fields = fields
     inlines = [CreditNoteItemInline, CreditNoteTaxLineInline]
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("billing.view_creditnote")
-
 
 class TaxReportForm(forms.Form):
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
