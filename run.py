@@ -130,7 +130,7 @@ def start_simulator(name, env):
 # The vendor simulators the demo's servers point at: name → the variable load_demo reads their URL from.
 SIMULATORS = {"smartermail": "DEMO_SMARTERMAIL_URL", "polarismail": "DEMO_POLARISMAIL_URL", "vodia": "DEMO_VODIA_URL",
               "lesnet": "DEMO_LESNET_URL", "fusionpbx": "DEMO_FUSIONPBX_URL", "stripe": "DEMO_STRIPE_URL",
-              "paypal": "DEMO_PAYPAL_URL"}
+              "paypal": "DEMO_PAYPAL_URL", "vies": "VIES_URL"}  # VIES: EU VAT numbers (docs/tax.md)
 
 
 def fusionpbx_where(url):
@@ -160,6 +160,7 @@ def demo_env(port, base=None):
     env = {**(os.environ if base is None else base), "PORTAL_ENV": "development", "PYTHONUNBUFFERED": "1"}
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")  # links in the demo's e-mails
     env.setdefault("EMAIL_URL", "outbox://")  # a mail server of one's own (EMAIL_URL set) is used instead
+    env.setdefault("VIES_ENABLED", "true")  # VAT numbers are checked with the VIES simulator run_demo starts
     if not env.get("BANK_IBAN"):  # the seller's bank details on the demo's invoices, unless one's own are set
         for name, value in DEMO_BANK.items():
             env.setdefault(name, value)

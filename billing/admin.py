@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from billing import admin_clients, admin_emails, admin_money, admin_seller  # noqa: F401 - admin_clients registers the Client page
+from billing import admin_clients, admin_emails, admin_money, admin_seller, admin_tax  # noqa: F401 - admin_clients registers the Client page, admin_tax the tax rules, credit notes and report
 from billing.models import (
     BillableItem,
     ConfigurableOption,
@@ -16,7 +16,6 @@ from billing.models import (
     Product,
     ProductGroup,
     ServiceChange,
-    TaxRate,
 )
 from billing.services.changes import change_apply_now
 from portal.activity import Actor
@@ -113,7 +112,6 @@ admin.site.register(BillableItem, admin_money.BillableItemAdmin)
 admin.site.register(Invoice, admin_money.InvoiceAdmin)
 admin.site.register(Payment, admin_money.PaymentAdmin)
 admin.site.register(CreditLedgerEntry, admin_money.CreditLedgerEntryAdmin)
-admin.site.register(TaxRate, admin_money.TaxRateAdmin)
 admin.site.register(EmailTemplate, admin_emails.EmailTemplateAdmin)
 admin.site.register(EmailLog, admin_emails.EmailLogAdmin)
 

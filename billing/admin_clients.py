@@ -2,6 +2,7 @@
 Billing's, not portal's, because it shows and closes billing's records."""
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
@@ -14,6 +15,7 @@ from portal.impersonation import LoginAsClientAdminMixin
 from portal.models import Client, Contact
 from portal.money import credit_shown, format_money
 from portal.phones import HELP_TEXT as PHONE_HELP
+from portal.services import vat_number_changes
 
 
 class ClientServiceInline(admin.TabularInline):
@@ -50,6 +52,22 @@ class ClientAdminForm(forms.ModelForm):
         fields = "__all__"
         help_texts = {"phone": PHONE_HELP}
 
+    def clean(self):
+        """A changed VAT number is checked as everywhere it is entered (format, check digit, VIES) and the check
+        is recorded with it."""
+        data = super().clean()
+        if "vat_number" in self.changed_data and not self.has_error("vat_number"):
+            try:
+                found = vat_number_changes(self.instance if self.instance.pk else None, data.get("vat_number"),
+                                           data.get("country") or self.instance.country)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+            else:
+                data["vat_number"] = found.pop("vat_number")
+                for name, value in found.items():
+                    setattr(self.instance, name, value)
+        return data
+
 
 @admin.register(Client)
 class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
@@ -58,14 +76,15 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     list_display_links = ["id", "display_name"]
     list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended", "email_verification_pending"]
     search_fields = ["company_name", "first_name", "last_name", "email", "=id"]
-    readonly_fields = ["credit", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at",
+    readonly_fields = ["credit", "vat_check", "vat_checked_at", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at",
                        "signup_source", "terms_version", "terms_accepted_at", "email_verified_at"]
     inlines = [ClientUserInline, ContactInline, ClientServiceInline, ClientInvoiceInline]
     actions = ["close_clients"]
     fieldsets = [
         (None, {"fields": ["company_name", ("first_name", "last_name"), ("email", "phone"), "status"]}),
         ("Address", {"fields": ["address1", "address2", ("city", "state", "postcode"), "country"]}),
-        ("Billing", {"fields": ["currency", "tax_exempt", "apply_credit_to_invoices", "credit"]}),
+        ("Billing", {"fields": ["currency", "tax_exempt", "vat_number", ("vat_check", "vat_checked_at"),
+                                "apply_credit_to_invoices", "credit"]}),
         (
             "VoIP",
             {

@@ -1,5 +1,5 @@
 """Staff pages for money: invoices (record a payment, apply credit, cancel, run the generator), payments,
-the credit ledger (adjustments with a reason), tax rates, and adding an order for a client. Every write is
+the credit ledger (adjustments with a reason), and adding an order for a client. Every write is
 one billing service call with the staff member as the actor."""
 from django import forms
 from django.contrib import admin, messages
@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from billing.forms import (
     CreditAdjustmentForm,
@@ -29,6 +29,7 @@ from billing.services import billable, invoice_edit, transactions
 from billing.services.generation import generate_invoices
 from billing.services.invoices import invoice_cancel
 from billing.services.ledger import credit_adjust
+from billing.admin_tax import InvoiceTaxLineInline
 from billing.services.orders import order_create
 from billing.services.payments import invoice_pay_from_credit, payment_record
 from portal.activity import Actor
@@ -78,12 +79,15 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     raw_id_fields = ["client"]
     date_hierarchy = "date"
-    fields = ["client", "number", "proforma_number", "documents", "payment_reference", "kind", "status", "date", "due_date", "currency", "subtotal", "tax_rate", "tax", "total",
-              "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at", "notes", "money_actions"]
-    readonly_fields = ["client", "number", "proforma_number", "documents", "payment_reference", "kind", "status", "date", "currency", "subtotal",
-                       "tax_rate", "tax", "total", "credit_applied", "amount_paid", "balance", "paid_at", "cancelled_at",
-                       "money_actions"]
-    inlines = [InvoiceItemInline, PaymentInline]
+    fields = ["client", "number", "proforma_number", "documents", "payment_reference", "kind", "status", "date",
+              "due_date", "currency", "subtotal", "tax_rate", "tax_rate2", "tax", "total", "credit_applied",
+              "amount_paid", "balance", "paid_at", "cancelled_at", "prices_include_tax", "tax_rounding",
+              "tax_treatment", "tax_note", "tax_evidence", "credit_notes", "notes", "money_actions"]
+    readonly_fields = ["client", "number", "proforma_number", "documents", "payment_reference", "kind", "status",
+                       "date", "currency", "subtotal", "tax_rate", "tax_rate2", "tax", "total", "credit_applied",
+                       "amount_paid", "balance", "paid_at", "cancelled_at", "prices_include_tax", "tax_rounding",
+                       "tax_treatment", "tax_note", "tax_evidence", "credit_notes", "money_actions"]
+    inlines = [InvoiceItemInline, InvoiceTaxLineInline, PaymentInline]
     actions = ["cancel_invoices"]
     change_list_template = "billing/admin/invoice_change_list.html"
 
@@ -100,6 +104,14 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description="Balance")
     def balance(self, obj):
         return obj.balance
+
+    @admin.display(description="Credit notes")
+    def credit_notes(self, obj):
+        notes = list(obj.credit_notes.order_by("pk")) if obj.pk else []
+        if not notes:
+            return "—"
+        return format_html_join(", ", '<a href="{}">{}</a> ({})', (
+            (reverse("admin:billing_creditnote_change", args=[n.pk]), n.number, n.total) for n in notes))
 
     @admin.display(description="Payment reference")
     def payment_reference(self, obj):
@@ -152,7 +164,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         invoice = get_object_or_404(
-            Invoice.objects.select_related("client").prefetch_related("items", "payments"), pk=invoice_id)
+            Invoice.objects.select_related("client").prefetch_related("items", "payments", "tax_lines"), pk=invoice_id)
         return invoice, invoice_document(invoice)
 
     def document_view(self, request, invoice_id):
@@ -244,7 +256,8 @@ class InvoiceAdmin(admin.ModelAdmin):
                      "Periods already billed are skipped.",
         )
 
-    @admin.action(description="Cancel selected unpaid invoices (paid amounts go to credit)", permissions=["change"])
+    @admin.action(description="Cancel selected invoices (what they received goes to credit; a paid one gets a credit note)",
+                  permissions=["change"])
     def cancel_invoices(self, request, queryset):
         done = 0
         for invoice in queryset.order_by("pk"):
@@ -363,11 +376,6 @@ class ClientPaymentForm(PaymentForm):
 class ClientRefundForm(RefundForm):
     client = forms.ModelChoiceField(queryset=Client.objects.all(), widget=forms.NumberInput, help_text="The client's id.")
     field_order = ["client", "amount", "gateway", "transaction_id", "received_at", "note"]
-
-
-class TaxRateAdmin(admin.ModelAdmin):
-    list_display = ["country", "name", "rate"]
-    search_fields = ["country", "name"]
 
 
 class StaffOrderForm(forms.Form):

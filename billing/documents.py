@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from billing.models import SellerBankAccount, SellerProfile, TaxRate
+from billing.models import SellerBankAccount, SellerProfile
 from billing.payment_reference import BankDetails, bank_details, invoice_reference_display, is_payable_by_transfer
 from portal.money import ZERO, format_money
 
@@ -125,28 +125,19 @@ def buyer_party(client):
     )
 
 
-def tax_names_for(countries):
-    """{country: the name its tax rate is printed with}, in one query (for callers rendering many documents)."""
-    return dict(TaxRate.objects.filter(country__in=set(countries)).values_list("country", "name"))
+def tax_breakdown(invoice):
+    """The invoice's tax, one row per rate: (name, rate, base, tax), from its stored tax lines (the tax engine,
+    billing/tax/, writes them; migration billing.0015 gave them to the invoices before it). A compound rate says so
+    in its name."""
+    return [TaxRow(f"{row.name} (compound)" if row.compound else row.name, row.rate, row.base, row.tax)
+            for row in invoice.tax_lines.all()]
 
 
-def tax_breakdown(invoice, *, tax_names=None):
-    """The invoice's tax, one row per rate: (name, rate, base, tax). The stored rows of `invoice.tax_lines` when
-    the invoice has them; otherwise derived from its single rate: the base is its taxable lines (items
-    prefetched), the name the client country's tax rate name (`tax_names`, or one query). No tax and no rate:
-    no rows."""
-    stored = getattr(invoice, "tax_lines", None)
-    if stored is not None:
-        rows = [TaxRow(row.name, row.rate, row.base, row.tax) for row in stored.all()]
-        if rows:
-            return rows
-    if not invoice.tax and not invoice.tax_rate:
-        return []
-    base = sum((item.amount for item in invoice.items.all() if item.taxable), ZERO)
-    country = invoice.client.country
-    names = tax_names if tax_names is not None else tax_names_for([country])
-    name = names.get(country) or "Tax"
-    return [TaxRow(name, invoice.tax_rate, base, invoice.tax)]
+def legal_notes(document):
+    """The sentences the law asks for, of an invoice or a credit note: the tax note (reverse charge, or why a VAT
+    number did not count) and, for tax-inclusive prices, that the line amounts include tax."""
+    notes = ["Line amounts include tax."] if document.prices_include_tax else []
+    return tuple(notes + ([document.tax_note] if document.tax_note else []))
 
 
 def bank_accounts(currencies=None):
@@ -167,11 +158,11 @@ def invoice_totals(invoice, tax_rows):
     return tuple(rows)
 
 
-def invoice_document(invoice, *, seller=None, accounts=None, tax_names=None):
-    """The invoice as a Document (its items, payments and client loaded by the caller's selector). `seller`,
-    `accounts` ({currency: SellerBankAccount}) and `tax_names` let a caller rendering many invoices read the
-    profile, the accounts and the tax names once."""
-    tax_rows = tax_breakdown(invoice, tax_names=tax_names)
+def invoice_document(invoice, *, seller=None, accounts=None):
+    """The invoice as a Document (its items, tax lines, payments and client loaded by the caller's selector).
+    `seller` and `accounts` ({currency: SellerBankAccount}) let a caller rendering many invoices read the profile
+    and the accounts once."""
+    tax_rows = tax_breakdown(invoice)
     references = (("Proforma", invoice.proforma_number),) if invoice.number and invoice.proforma_number else ()
     if accounts is None:
         accounts = bank_accounts([invoice.currency])
@@ -191,7 +182,30 @@ def invoice_document(invoice, *, seller=None, accounts=None, tax_names=None):
         amount_to_pay=invoice.balance if is_payable_by_transfer(invoice) else None,
         payments=tuple((timezone.localdate(p.received_at), p.amount - p.amount_out, f"{p.gateway} {p.transaction_id}")
                        for p in invoice.payments.all()),
-        notes=invoice.notes, payer_notes=payer_notes(invoice),
+        notes=invoice.notes, legal_notes=legal_notes(invoice), payer_notes=payer_notes(invoice),
+    )
+
+
+def credit_note_document(note, *, seller=None):
+    """A credit note as a Document (its items with their invoice lines, tax lines, invoice and client loaded by the
+    caller's selector): the invoice it credits as a reference, its lines and tax breakdown in negative, no payment
+    block."""
+    tax_rows = tax_breakdown(note)
+    totals = (TotalRow("Net", note.subtotal),
+              *(TotalRow(f"{row.name} {row.rate.normalize():f}%", row.tax) for row in tax_rows),
+              TotalRow("Total", note.total, strong=True))
+    invoice = note.invoice
+    lines = []
+    for item in note.items.all():
+        source = item.invoice_item
+        period = period_text(source.period_start, source.period_end) if source else ""
+        lines.append(DocumentLine(item.description, item.amount, period))
+    return Document(
+        kind="credit_note", title="Credit note", number=note.number, status=note.get_kind_display(),
+        state="refunded", currency=note.currency, seller=seller or seller_party(), buyer=buyer_party(note.client),
+        lines=tuple(lines), tax_rows=tuple(tax_rows), totals=totals,
+        references=(("Credits invoice", invoice.display_number), ("Invoice date", invoice.date.isoformat())),
+        dates=(("Date", note.date),), notes=note.reason, legal_notes=legal_notes(note),
     )
 
 

@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import hooks
-from billing.documents import bank_accounts, invoice_document, seller_party, tax_names_for
-from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, Product, Service
+from billing.documents import bank_accounts, invoice_document, seller_party
+from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, InvoiceTaxLine, Product, Service
 from billing.pdf import document_filename, document_pdf
 from portal.mail_text import render_text
 from portal.models import Client, Contact
@@ -77,9 +77,9 @@ def _party_text(party):
     return "\n".join(line for line in lines if line)
 
 
-def invoice_fields(invoice, *, seller, accounts=None, tax_names=None):
+def invoice_fields(invoice, *, seller, accounts=None):
     """The invoice document's blocks as merge fields (the same facts as its page and PDF, billing/documents.py)."""
-    document = invoice_document(invoice, seller=seller, accounts=accounts, tax_names=tax_names)
+    document = invoice_document(invoice, seller=seller, accounts=accounts)
     bank = document.bank
     return {
         "invoice_proforma_num": invoice.proforma_number or "",
@@ -91,6 +91,8 @@ def invoice_fields(invoice, *, seller, accounts=None, tax_names=None):
             f"{row.name} {row.rate.normalize():f}% on {document.money(row.base)}: {document.money(row.tax)}"
             for row in document.tax_rows
         ),
+        # The note the invoice carries (reverse charge, or why a VAT number did not count; docs/tax.md).
+        "invoice_tax_note": invoice.tax_note,
         "invoice_payment_reference": document.payment_reference,
         "bank_details": "\n".join(f"{label}: {value}" for label, value in bank.lines()) if bank else "",
         "seller_details": _party_text(document.seller),
@@ -99,10 +101,9 @@ def invoice_fields(invoice, *, seller, accounts=None, tax_names=None):
     }
 
 
-def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=None, seller=None, accounts=None,
-                 tax_names=None):
+def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=None, seller=None, accounts=None):
     """The WHMCS merge fields the seeds use, for one client and optionally one invoice and one service.
-    `seller`, `accounts` and `tax_names` (billing.documents) spare a caller rendering many e-mails their queries."""
+    `seller` and `accounts` (billing.documents) spare a caller rendering many e-mails their queries."""
     base_url = settings.PORTAL_BASE_URL.rstrip("/")
     seller = seller or seller_party()
     fields = {
@@ -140,7 +141,7 @@ def merge_fields(*, client, invoice=None, service=None, due_balance=ZERO, extra=
             invoice_status=invoice.get_status_display(),
             invoice_currency=invoice.currency,
             invoice_link=base_url + reverse("clientarea:invoice", args=[invoice.pk]),
-            **invoice_fields(invoice, seller=seller, accounts=accounts, tax_names=tax_names),
+            **invoice_fields(invoice, seller=seller, accounts=accounts),
         )
     if service is not None:
         fields.update(
@@ -177,8 +178,7 @@ def sample_context():
         username="admin@acme.example",
     )
     fields = merge_fields(client=client, service=service, due_balance=Decimal("27.12"))
-    fields.update(merge_fields(client=client, invoice=_SampleInvoice(invoice), due_balance=Decimal("27.12"),
-                               tax_names={"CA": "HST"}))
+    fields.update(merge_fields(client=client, invoice=_SampleInvoice(invoice), due_balance=Decimal("27.12")))
     return fields
 
 
@@ -189,6 +189,8 @@ class _SampleInvoice:
         self._invoice = invoice
         self.items = _SampleItems()
         self.payments = _SampleItems([])
+        self.tax_lines = _SampleItems([InvoiceTaxLine(name="HST", rate=Decimal("13.000"), base=Decimal("24.00"),
+                                                      tax=Decimal("3.12"))])
 
     def __getattr__(self, name):
         return getattr(self._invoice, name)
@@ -341,7 +343,7 @@ def claim(*, log_ids=None, older_than=None):
     return list(
         EmailLog.objects.filter(claim=token, status=EmailLog.Status.SENDING)
         .select_related("client", "contact", "invoice", "service__product")
-        .prefetch_related("invoice__items", "invoice__payments")
+        .prefetch_related("invoice__items", "invoice__payments", "invoice__tax_lines")
         .order_by("pk")
     )
 
@@ -368,9 +370,8 @@ def deliver(*, log_ids=None, older_than=None):
         return 0, []
     templates = {t.name: t for t in EmailTemplate.objects.filter(name__in={log.template_name for log in logs})}
     balances = due_balances({log.client_id for log in logs})
-    # The seller, its bank accounts and the tax names, read once for the whole batch (billing/documents.py).
-    documents = {"seller": seller_party(), "accounts": bank_accounts(),
-                 "tax_names": tax_names_for(log.client.country for log in logs)}
+    # The seller and its bank accounts, read once for the whole batch (billing/documents.py).
+    documents = {"seller": seller_party(), "accounts": bank_accounts()}
     ready, done = [], []
     for log in logs:
         template = custom_template(log) or templates.get(log.template_name)

@@ -1,12 +1,13 @@
-"""Invoice numbers from a locked sequence: no gaps, no duplicates, even with several processes issuing at once
-(a MAX()+1 scheme races; a row lock does not).
+"""Invoice and credit-note numbers from locked sequences: no gaps, no duplicates, even with several processes issuing
+at once (a MAX()+1 scheme races; a row lock does not).
 
-Two modes (settings.INVOICE_NUMBERING; docs/billing.md, "Invoice numbers"):
+Two invoice modes (settings.INVOICE_NUMBERING; docs/billing.md, "Invoice numbers"):
 - "sequential": an invoice takes its legal number when it is issued;
 - "proforma": an unpaid invoice carries a proforma number (its own sequence, PROFORMA_NUMBER_FORMAT) and takes the
   legal number when it is paid (WHMCS's "sequential paid invoice numbering"), so cancelled proformas leave no gap
   in the legal numbers. `billing.services.payments.settle_invoices`, the one place an invoice becomes paid, gives
-  it; an invoice paid without a legal number gets one in either mode."""
+  it; an invoice paid without a legal number gets one in either mode.
+Credit notes have their own series (CREDIT_NOTE_NUMBER_FORMAT) in both modes."""
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.utils import timezone
 from billing.models import NumberSequence
 
 INVOICE_SEQUENCE = "invoice"  # its row is created by migration billing.0003, so first use never races
-PROFORMA_SEQUENCE = "proforma"  # its row is created by migration billing.0012
+PROFORMA_SEQUENCE = "proforma"  # its row is created by migration billing.0013
 SEQUENTIAL, PROFORMA = "sequential", "proforma"
 
 
@@ -65,3 +66,11 @@ def issue_numbers(count, *, on_date):
     if proforma_numbering():
         return [(None, number) for number in allocate_proforma_numbers(count, on_date=on_date)]
     return [(number, None) for number in allocate_invoice_numbers(count, on_date=on_date)]
+
+
+CREDIT_NOTE_SEQUENCE = "credit_note"  # its own gap-free series; the row is created by migration billing.0015
+
+
+def allocate_credit_note_number(*, on_date=None):
+    """The next credit-note number, formatted by settings.CREDIT_NOTE_NUMBER_FORMAT ({seq}, {year}, {month})."""
+    return _allocate(CREDIT_NOTE_SEQUENCE, settings.CREDIT_NOTE_NUMBER_FORMAT, 1, on_date)[0]

@@ -222,14 +222,15 @@ def _payment_block(document, styles):
 
 
 def _story(document, styles):
-    story = [_head(document, styles), Spacer(1, 6 * mm), _party(document.buyer, styles, heading="Billed to"),
+    story = [_head(document, styles), Spacer(1, 6 * mm), _party(document.buyer, styles, heading="Credited to" if document.kind == "credit_note" else "Billed to"),
              Spacer(1, 5 * mm), _lines_table(document, styles), Spacer(1, 3 * mm)]
     if document.tax_rows:
         story += [KeepTogether([Paragraph("Tax breakdown", styles["heading"]), _tax_table(document)]),
                   Spacer(1, 4 * mm)]
     story += [_totals_table(document), Spacer(1, 4 * mm)]
     story += [Paragraph(text(note), styles["normal"]) for note in document.legal_notes]
-    story += [Spacer(1, 2 * mm), _payment_block(document, styles)]
+    if document.payment_reference:  # a credit note is not paid by transfer
+        story += [Spacer(1, 2 * mm), _payment_block(document, styles)]
     if document.payments:
         lines = [f"{day.isoformat()} — {document.money(amount)} {document.currency} ({method})"
                  for day, amount, method in document.payments]

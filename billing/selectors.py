@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from billing.automation.report import next_run_preview
 from billing.models import (
-    BillableItem, ConfigurableOption, CreditLedgerEntry, EmailLog, EmailTemplate, Invoice, InvoiceItem, Payment,
-    Product, ProductGroup, ProductPrice, Promotion, Service,
+    BillableItem, ConfigurableOption, CreditLedgerEntry, CreditNote, EmailLog, EmailTemplate, Invoice, InvoiceItem,
+    Payment, Product, ProductGroup, ProductPrice, Promotion, Service,
 )
 from portal.jobs import job_statuses
 from portal.models import Client
@@ -34,10 +34,23 @@ def client_invoices(client):
 def client_invoice(client, invoice_id):
     """The client's invoice with its lines and payments (404 for anyone else's)."""
     try:
-        return (client_invoices(client).select_related("client").prefetch_related("items__service", "payments")
-                .get(pk=invoice_id))
+        return (client_invoices(client).select_related("client")
+                .prefetch_related("items__service", "payments", "tax_lines", "credit_notes").get(pk=invoice_id))
     except Invoice.DoesNotExist:
         raise Http404("No such invoice.") from None
+
+
+def client_credit_notes(client):
+    return CreditNote.objects.filter(client=client).select_related("invoice").order_by("-date", "-id")
+
+
+def client_credit_note(client, credit_note_id):
+    """The client's credit note with its lines and tax breakdown (404 for anyone else's)."""
+    try:
+        return client_credit_notes(client).select_related("client").prefetch_related(
+            "items__invoice_item", "tax_lines").get(pk=credit_note_id)
+    except CreditNote.DoesNotExist:
+        raise Http404("No such credit note.") from None
 
 
 def client_dashboard(client):

@@ -18,6 +18,7 @@ from billing.models import (
     CreditLedgerEntry,
     Invoice,
     InvoiceItem,
+    InvoiceTaxLine,
     Payment,
     Product,
     ProductGroup,
@@ -27,7 +28,9 @@ from billing.models import (
 from billing import demo as billing_demo
 from billing.money import add_cycle, period_end, period_key
 from billing.numbering import allocate_invoice_number
+from billing import demo as billing_demo
 from billing.services.ledger import ledger_post
+from billing.tax.documents import invoice_tax_fields, tax_for_clients, tax_line_rows
 from payments import demo as payments_demo
 from portal.activity import Actor
 from portal.models import Client
@@ -51,15 +54,16 @@ class DemoClient:
     email: str
     country: str
     city: str
+    state: str = ""  # Ontario and Quebec: their invoices show HST, and GST + QST (billing.demo's tax rules)
 
 
 CLIENTS = [
-    DemoClient("Acme Widgets Ltd", "Alice", "Archer", "alice@acme.example", "CA", "Toronto"),
+    DemoClient("Acme Widgets Ltd", "Alice", "Archer", "alice@acme.example", "CA", "Toronto", "ON"),
     DemoClient("Globex Corporation", "Bob", "Barker", "bob@globex.example", "US", "Springfield"),
     DemoClient("Initech", "Carol", "Chen", "carol@initech.example", "US", "Austin"),
     DemoClient("Umbrella Dental", "Dave", "Diaz", "dave@umbrella.example", "CA", "Ottawa"),
     DemoClient("", "Erin", "Evans", "erin@evans.example", "GB", "Leeds"),
-    DemoClient("Northwind Traders", "Frank", "Fischer", "frank@northwind.example", "CA", "Montreal"),
+    DemoClient("Northwind Traders", "Frank", "Fischer", "frank@northwind.example", "CA", "Montreal", "QC"),
 ]
 
 
@@ -94,6 +98,7 @@ def _load_demo_data():
     with transaction.atomic():
         _staff()
         AutomationSettings.load_for_edit()
+        billing_demo.load_tax_rules()
         products = _catalogue()
         today = timezone.localdate()
         clients = {
@@ -106,6 +111,7 @@ def _load_demo_data():
                 email=c.email,
                 country=c.country,
                 city=c.city,
+                state=c.state,
                 address1="1 Demo Street",
                 postcode="A1A 1A1" if c.country == "CA" else "10001",
                 currency="USD",
@@ -272,6 +278,8 @@ def _invoices_for(service, due, today):
 def _invoice(service, *, start, issued, due, paid):
     # Paid two days after issue, never in the future.
     paid_at = min(timezone.now(), timezone.now() - timedelta(days=(timezone.localdate() - issued).days - 2))
+    # Taxed as the invoice generator taxes (billing.tax): the rules of the client's address.
+    (decision, taxed), = tax_for_clients([(service.client, [(service.recurring_amount, True)])])
     invoice = Invoice.objects.create(
         client=service.client,
         number=allocate_invoice_number(on_date=issued),
@@ -279,11 +287,11 @@ def _invoice(service, *, start, issued, due, paid):
         currency=service.currency,
         date=issued,
         due_date=due,
-        subtotal=service.recurring_amount,
-        total=service.recurring_amount,
-        amount_paid=service.recurring_amount if paid else Decimal("0.00"),
+        amount_paid=taxed.gross if paid else Decimal("0.00"),
         paid_at=paid_at if paid else None,
+        **invoice_tax_fields(decision, taxed),
     )
+    InvoiceTaxLine.objects.bulk_create(tax_line_rows(invoice.pk, taxed))
     end = period_end(start, service.billing_cycle)
     InvoiceItem.objects.create(
         invoice=invoice,
@@ -299,7 +307,7 @@ def _invoice(service, *, start, issued, due, paid):
         Payment.objects.create(
             invoice=invoice,
             client=service.client,
-            amount=service.recurring_amount,
+            amount=invoice.total,
             currency=service.currency,
             gateway="bank_transfer",
             transaction_id=f"DEMO-{invoice.number}",

@@ -444,3 +444,17 @@ SPECTACULAR_SETTINGS = {
         "InvoiceKindEnum": "billing.models.Invoice.Kind",
     },
 }
+
+# Tax (docs/tax.md). The seller's country decides EU reverse charge (a B2B sale to a valid VAT number of another EU
+# country); until the seller profile holds it, this setting does. Prices entered tax-inclusive or exclusive, and
+# whether tax is rounded once per invoice (per rate) or on each line.
+TAX_SELLER_COUNTRY = env.str("TAX_SELLER_COUNTRY", default="").upper()
+TAX_PRICES_INCLUDE_TAX = env.bool("TAX_PRICES_INCLUDE_TAX", default=False)
+TAX_ROUNDING = env.str("TAX_ROUNDING", default="invoice")
+if TAX_ROUNDING not in ("invoice", "line"):
+    raise ImproperlyConfigured(f"TAX_ROUNDING {TAX_ROUNDING!r}: use 'invoice' (once per rate on the total) or 'line'.")
+CREDIT_NOTE_NUMBER_FORMAT = env.str("CREDIT_NOTE_NUMBER_FORMAT", default="CN-{year}-{seq:06d}")
+# The EU's VIES check of VAT numbers (portal/vat.py). Off: numbers are checked for format and check digits only.
+VIES_ENABLED = env.bool("VIES_ENABLED", default=False)
+VIES_URL = env.str("VIES_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api")
+VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=8)

@@ -61,6 +61,7 @@ class ProfileForm(forms.ModelForm):
             "address1",
             "address2",
             Row(Column("city"), Column("state"), Column("postcode"), Column("country")),
+            "vat_number",
             "time_zone",
         )
         self.helper.add_input(Submit("submit", "Save changes"))

@@ -11,6 +11,7 @@ from django.db import OperationalError, connection, models
 from django.utils import timezone
 
 from portal.phones import clean_phone
+from portal.vat import vat_number_clean
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 country_code = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 country code such as CA.")
@@ -47,6 +48,12 @@ class SingletonSettings(models.Model):
         return cls.objects.get_or_create(singleton=True)[0]
 
 
+class VatCheck(models.TextChoices):
+    FORMAT = "format", "Format and check digits only (VIES check off)"
+    VALID = "valid", "Valid in VIES"
+    UNAVAILABLE = "unavailable", "VIES unavailable: not confirmed"
+
+
 class Client(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -73,6 +80,17 @@ class Client(models.Model):
     currency = models.CharField(max_length=3, validators=[currency_code], default="USD")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     tax_exempt = models.BooleanField(default=False)
+    vat_number = models.CharField(
+        "VAT number", max_length=20, blank=True,
+        help_text="EU VAT identification number with its country prefix (e.g. DE136695976); checked for format and "
+        "check digits, and with VIES when that check is on. A valid number of another EU country than the "
+        "seller's makes sales reverse charged.",
+    )
+    vat_check = models.CharField(
+        "VAT number check", max_length=12, choices=VatCheck.choices, blank=True, editable=False,
+        help_text="How the VAT number was last checked.",
+    )
+    vat_checked_at = models.DateTimeField("VAT number checked at", null=True, blank=True, editable=False)
     apply_credit_to_invoices = models.BooleanField(
         default=True, help_text="Pay new invoices from the client's credit balance when it has any."
     )
@@ -141,8 +159,15 @@ class Client(models.Model):
     def display_name(self):
         return f"{self.company_name} ({self.full_name})" if self.company_name else self.full_name
 
+    @staticmethod
+    def vat_check_wanted():
+        """The check a VAT number needs to count: VIES "valid" when VIES is on, else format and check digits."""
+        return VatCheck.VALID if settings.VIES_ENABLED else VatCheck.FORMAT
+
     def clean(self):
         clean_phone(self, self.country)
+        if self.vat_number:
+            self.vat_number = vat_number_clean(self.vat_number, self.country, field="vat_number")
 
 
 class ClientUser(models.Model):

@@ -1,4 +1,6 @@
 """Writes for clients and their users. Each function is atomic and audits with the acting user."""
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,6 +11,7 @@ from portal.activity import Actor, log_activity
 from portal.models import Client, ClientUser
 from portal.network import client_ip
 from portal.updates import model_update
+from portal.vat import vat_number_check, vat_number_clean
 
 User = get_user_model()
 
@@ -16,7 +19,7 @@ EMAIL_TAKEN = "A user already exists with that email address"
 
 PROFILE_FIELDS = (
     "company_name", "first_name", "last_name", "email", "phone",
-    "address1", "address2", "city", "state", "postcode", "country", "time_zone",
+    "address1", "address2", "city", "state", "postcode", "country", "time_zone", "vat_number",
 )
 
 
@@ -36,10 +39,27 @@ def email_taken(email, *, exclude_pk=None):
     return taken.exists()
 
 
+def vat_number_changes(client, number, country):
+    """The VAT fields to store for a VAT number entered for `client` (None: a new client): the number cleaned, and
+    how it was checked (portal.vat.vat_number_check: refused with the reason for a bad format or check digit, or
+    VIES "not valid"). A number already confirmed is not asked again; an unconfirmed one is, at every save."""
+    number = (number or "").strip()
+    if not number:
+        return {"vat_number": "", "vat_check": "", "vat_checked_at": None}
+    cleaned = vat_number_clean(number, country, field="vat_number")
+    if client is not None and cleaned == client.vat_number and client.vat_check == Client.vat_check_wanted():
+        return {"vat_number": cleaned}
+    result = vat_number_check(cleaned, country)
+    return {"vat_number": result.number, "vat_check": result.check, "vat_checked_at": result.checked_at}
+
+
 @transaction.atomic
 def client_create(*, actor, password=None, **fields):
     """A client and its owner login (username = e-mail). Without a password the owner sets one by reset.
-    Refused (EmailTaken) when a login or another client already has the e-mail address."""
+    Refused (EmailTaken) when a login or another client already has the e-mail address. A VAT number is checked
+    (vat_number_changes) before anything is written."""
+    if fields.get("vat_number"):
+        fields.update(vat_number_changes(None, fields["vat_number"], fields.get("country", "")))
     client = Client(**fields)
     client.full_clean()
     if email_taken(client.email) or Client.objects.filter(email__iexact=client.email).exists():
@@ -62,8 +82,15 @@ def client_update_profile(*, client, actor, changes):
     for name in changes:
         if name not in PROFILE_FIELDS:
             raise ValueError(f"{name} is not a profile field")
+    if "vat_number" in changes:
+        changes = {**changes, **vat_number_changes(client, changes["vat_number"], changes.get("country", client.country))}
     return model_update(instance=client, changes=changes, actor=actor, action="client.profile_update",
-                        clean=Client.full_clean, message="Profile updated: {fields}")
+                        clean=Client.full_clean, message="Profile updated: {fields}", show=_shown)
+
+
+def _shown(value):
+    """A value as the audit log's JSON keeps it (the time of a VAT check as ISO text)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 @transaction.atomic

@@ -54,6 +54,9 @@ class SignupForm(HoneypotMixin, forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     company_name = forms.CharField(max_length=200, required=False, label="Company (optional)")
+    vat_number = forms.CharField(max_length=20, required=False, label="EU VAT number (optional)",
+                                 help_text="With its country prefix, e.g. DE136695976: a business in another EU "
+                                           "country than ours is invoiced without VAT (reverse charge).")
     email = forms.EmailField(label="E-mail address")
     address1 = forms.CharField(max_length=200, label="Address")
     city = forms.CharField(max_length=100)
@@ -96,7 +99,8 @@ class SignupForm(HoneypotMixin, forms.Form):
         return data
 
     def client_fields(self):
-        names = ("first_name", "last_name", "company_name", "email", "address1", "city", "state", "postcode", "country")
+        names = ("first_name", "last_name", "company_name", "email", "address1", "city", "state", "postcode", "country",
+                 "vat_number")
         return {name: self.cleaned_data[name] for name in names}
 
 

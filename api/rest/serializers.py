@@ -25,9 +25,10 @@ class ClientSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Client
-        fields = ["id", *PROFILE_FIELDS, "currency", "status", "tax_exempt", "credit_balance", "credit_balance_exact",
-                  "low_balance_threshold", "created_at", "last_login_at"]
-        read_only_fields = ["status", "tax_exempt", "low_balance_threshold", "created_at", "last_login_at"]
+        fields = ["id", *PROFILE_FIELDS, "vat_check", "vat_checked_at", "currency", "status", "tax_exempt",
+                  "credit_balance", "credit_balance_exact", "low_balance_threshold", "created_at", "last_login_at"]
+        read_only_fields = ["status", "tax_exempt", "vat_check", "vat_checked_at", "low_balance_threshold", "created_at",
+                            "last_login_at"]
 
     def get_credit_balance(self, client) -> str:
         return format_money(client.credit_balance, client.currency, spendable=True)
@@ -140,8 +141,9 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Invoice
-        fields = ["id", "number", "proforma_number", "client", "kind", "status", "currency", "date", "due_date", "paid_at", "subtotal",
-                  "tax_rate", "tax", "total", "credit_applied", "amount_paid", "balance", "notes", "items"]
+        fields = ["id", "number", "proforma_number", "client", "kind", "status", "currency", "date", "due_date", "paid_at",
+                  "subtotal", "tax_rate", "tax_rate2", "tax", "total", "prices_include_tax", "tax_treatment", "tax_note",
+                  "credit_applied", "amount_paid", "balance", "notes", "items"]
         read_only_fields = fields
 
 

@@ -13,7 +13,7 @@ C = "Client"
 PROFILE_PARAMS = {  # WHMCS parameter → Client field
     "firstname": "first_name", "lastname": "last_name", "companyname": "company_name", "email": "email",
     "address1": "address1", "address2": "address2", "city": "city", "state": "state", "postcode": "postcode",
-    "country": "country", "phonenumber": "phone",
+    "country": "country", "phonenumber": "phone", "tax_id": "vat_number",
 }
 
 

@@ -1,13 +1,24 @@
-"""Invoices and their items, the gap-free counter that numbers them, and the tax rates they charge."""
+"""Invoices and their items, and the gap-free counter that numbers them (tax rules: billing/models/tax.py)."""
 from decimal import Decimal
 
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from billing.models.fields import MONEY, ZERO
 from billing.models.services import Service
 from portal.models import Client, country_code, currency_code
+
+
+class TaxRounding(models.TextChoices):
+    INVOICE = "invoice", "Once on the invoice total, per rate"
+    LINE = "line", "On each line, then added up"
+
+
+class TaxTreatment(models.TextChoices):
+    STANDARD = "standard", "Taxed at the rules of the client's address"
+    EXEMPT = "exempt", "Tax-exempt client"
+    REVERSE_CHARGE = "reverse_charge", "EU reverse charge (B2B, valid VAT number)"
+    VIES_UNAVAILABLE = "vies_unavailable", "Taxed as B2C: VIES could not confirm the VAT number"
 
 
 class Invoice(models.Model):
@@ -40,11 +51,23 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     subtotal = models.DecimalField(**MONEY, default=ZERO)
-    tax_rate = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("0.000"))
-    tax = models.DecimalField(**MONEY, default=ZERO)
+    tax_rate = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("0.000"), help_text="The level 1 rate (the breakdown: tax lines)."
+    )
+    tax_rate2 = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("0.000"), help_text="The level 2 rate.")
+    tax = models.DecimalField(**MONEY, default=ZERO, help_text="All levels' tax: subtotal (net) + tax = total (gross).")
     total = models.DecimalField(**MONEY, default=ZERO)
     credit_applied = models.DecimalField(**MONEY, default=ZERO)
     amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Its line amounts include tax (the TAX_PRICES_INCLUDE_TAX setting when issued)."
+    )
+    tax_rounding = models.CharField(max_length=7, choices=TaxRounding.choices, default=TaxRounding.INVOICE)
+    tax_treatment = models.CharField(max_length=20, choices=TaxTreatment.choices, default=TaxTreatment.STANDARD)
+    tax_note = models.TextField(blank=True, help_text="Printed on the invoice, e.g. the reverse-charge legal note.")
+    tax_evidence = models.JSONField(
+        default=dict, blank=True, help_text="What the tax was decided on: address country, VAT number, VIES result and time."
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -111,22 +134,3 @@ class NumberSequence(models.Model):
 
     def __str__(self):
         return f"{self.name}: next {self.next_value}"
-
-
-class TaxRate(models.Model):
-    """The tax charged to clients in one country (blank: none). Tax-exempt clients pay none anywhere."""
-
-    country = models.CharField(max_length=2, unique=True, validators=[country_code])
-    name = models.CharField(max_length=60, help_text="Shown on invoices, e.g. 'HST' or 'VAT'.")
-    rate = models.DecimalField(
-        max_digits=6,
-        decimal_places=3,
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-        help_text="Percent, e.g. 13.000.",
-    )
-
-    class Meta:
-        ordering = ["country"]
-
-    def __str__(self):
-        return f"{self.country}: {self.name} {self.rate}%"

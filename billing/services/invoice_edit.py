@@ -1,8 +1,8 @@
 """Editing an issued invoice (WHMCS's UpdateInvoice, the staff invoice page).
 
 Only an unpaid invoice's lines and dates change: a paid, cancelled or refunded invoice is a record of money and
-stays as it is (its notes may still be edited). Totals are recalculated with `invoices.totals` at the invoice's
-own tax rate (the rate it was issued with). When the new total is less than what the invoice has received, the
+stays as it is (its notes may still be edited). Totals and the tax breakdown are recalculated by the tax engine
+(billing.tax.documents.retotal) at the invoice's own rates and mode (those it was issued with, not today's). When the new total is less than what the invoice has received, the
 difference goes to the client's credit; when nothing is left to pay, the invoice is settled (paid) as by a
 payment. Lines that bill a service period or a billable item (they carry a period key) can be re-described and
 re-priced but not removed: removing one would leave that period unbilled for good; cancel the service instead.
@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing.models import CreditLedgerEntry, Invoice, InvoiceItem
-from billing.services.invoices import Line, take_back_excess, totals
+from billing.services.invoices import Line, take_back_excess
 from billing.services.ledger import ledger_post, lock_client
 from billing.services.payments import settle_invoices
+from billing.tax.documents import retotal
 from portal.activity import log_activity
 from portal.money import quantize
 
@@ -114,9 +115,7 @@ def invoice_update(*, invoice, actor, line_changes=None, new_lines=(), delete_id
         for position, line in enumerate(new_lines, start=1)
     ])
     before_total = invoice.total
-    invoice.subtotal, invoice.tax, invoice.total = totals(
-        ((item.amount, item.taxable) for item in [*staying, *added]), invoice.tax_rate
-    )
+    retotal(invoice, [*staying, *added])
     returned = _return_excess(invoice, actor)
     invoice.save(update_fields=["date", "due_date", "notes", "subtotal", "tax", "total", "credit_applied",
                                 "amount_paid", "updated_at"])

@@ -8,16 +8,19 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from billing import emails, hooks
-from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, TaxRate
+from billing.models import CreditLedgerEntry, CreditNote, Invoice, InvoiceItem, InvoiceTaxLine
 from billing.numbering import issue_numbers
+from billing.services.credit_notes import credit_note_issue, credited_total
 from billing.services.ledger import ledger_post, lock_client
 from billing.services.payments import _clean_amount, settle_invoices
+from billing.tax.documents import copy_tax_setup, invoice_tax_fields, retotal, tax_for_clients, tax_line_rows
 from portal.activity import build_entry, log_activities, log_activity
 from portal.models import Client
-from portal.money import ZERO, quantize, spendable
+from portal.money import ZERO, spendable
 
 
 @dataclass
@@ -47,37 +50,18 @@ class Draft:
     invoice: Invoice | None = field(default=None, repr=False)
 
 
-def tax_rate_for(client, rates):
-    if client.tax_exempt:
-        return Decimal("0.000")
-    return rates.get(client.country, Decimal("0.000"))
-
-
-def totals(amounts_and_taxable, rate):
-    """(subtotal, tax, total): tax is the taxable part times the rate, quantized once; total = subtotal + tax."""
-    pairs = list(amounts_and_taxable)
-    subtotal = sum((amount for amount, _ in pairs), ZERO)
-    taxable = sum((amount for amount, is_taxable in pairs if is_taxable), ZERO)
-    tax = quantize(taxable * rate / 100) if rate and taxable > 0 else ZERO
-    return subtotal, tax, subtotal + tax
-
-
 def issue_invoices(*, drafts, on_date, actor):
     """Issue invoices for drafts whose clients the caller has locked in the open transaction. Applies credit
     where the client opted in, settles invoices that need no payment, audits, and queues 'Invoice Created'."""
     if not drafts:
         return []
-    countries = {d.client.country for d in drafts if not d.client.tax_exempt}
-    rates = dict(TaxRate.objects.filter(country__in=countries).values_list("country", "rate")) if countries else {}
+    taxes = tax_for_clients((d.client, [(line.amount, line.taxable) for line in d.lines]) for d in drafts)  # one query for the whole batch's rules
     numbers = issue_numbers(len(drafts), on_date=on_date)
-    for draft, (number, proforma_number) in zip(drafts, numbers):
-        rate = tax_rate_for(draft.client, rates)
-        subtotal, tax, total = totals(((line.amount, line.taxable) for line in draft.lines), rate)
+    for draft, (number, proforma_number), (decision, result) in zip(drafts, numbers, taxes):
         draft.invoice = Invoice(
             client_id=draft.client.pk, number=number, proforma_number=proforma_number, kind=draft.kind,
-            status=Invoice.Status.UNPAID,
-            currency=draft.client.currency, date=on_date, due_date=draft.due_date, subtotal=subtotal,
-            tax_rate=rate, tax=tax, total=total, notes=draft.notes,
+            status=Invoice.Status.UNPAID, currency=draft.client.currency, date=on_date, due_date=draft.due_date,
+            notes=draft.notes, **invoice_tax_fields(decision, result),
         )
     invoices = Invoice.objects.bulk_create([d.invoice for d in drafts], batch_size=500)
     if invoices and invoices[0].pk is None:  # a database that cannot return ids from a bulk insert
@@ -97,6 +81,9 @@ def issue_invoices(*, drafts, on_date, actor):
             for position, line in enumerate(d.lines)
         ],
         batch_size=1000,
+    )
+    InvoiceTaxLine.objects.bulk_create(
+        [row for d, (_, result) in zip(drafts, taxes) for row in tax_line_rows(d.invoice.pk, result)], batch_size=1000
     )
     _apply_credit(drafts)
     log_activities(
@@ -185,18 +172,27 @@ def refund_to_credit(*, invoice, amount, actor, reason):
 
 @transaction.atomic
 def invoice_cancel(*, invoice, actor, reason="cancelled by staff"):
-    """Cancel an unpaid (or draft) invoice; what was already paid on it goes to the client's credit."""
+    """Cancel an invoice; what it received (less refunds) goes to the client's credit. An unpaid (or draft)
+    invoice simply becomes Cancelled; a paid or refunded one is never edited: a credit note takes back what
+    earlier credit notes have not (docs/tax.md, *Credit notes*)."""
     lock_client(invoice.client_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status not in (Invoice.Status.UNPAID, Invoice.Status.DRAFT):
-        raise ValidationError(f"Invoice {invoice} is {invoice.get_status_display().lower()}; only unpaid invoices can be cancelled.")
-    received = invoice.amount_paid + invoice.credit_applied
+    if invoice.status == Invoice.Status.CANCELLED:
+        raise ValidationError(f"Invoice {invoice} is already cancelled.")
+    after_payment = invoice.status in (Invoice.Status.PAID, Invoice.Status.REFUNDED)
+    refunded = (invoice.payments.aggregate(out=Sum("amount_out"))["out"] or ZERO) if after_payment else ZERO
+    received = invoice.amount_paid + invoice.credit_applied - refunded
+    credit_note = None
+    if after_payment and invoice.total - credited_total(invoice) > 0:
+        credit_note = credit_note_issue(invoice=invoice, amount=invoice.total - credited_total(invoice), actor=actor,
+                                        kind=CreditNote.Kind.CANCELLATION, reason=f"Invoice cancelled: {reason}")
     invoice.status, invoice.cancelled_at = Invoice.Status.CANCELLED, timezone.now()
     invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
     refund_to_credit(invoice=invoice, amount=received, actor=actor, reason="invoice cancelled")
     log_activity(
-        actor=actor, action="invoice.cancel", target=invoice, message=f"Invoice {invoice} cancelled: {reason}",
-        data={"returned_to_credit": str(received)},
+        actor=actor, action="invoice.cancel", target=invoice, message=f"Invoice {invoice} cancelled: {reason}"
+        + (f"; credit note {credit_note}" if credit_note else ""),
+        data={"returned_to_credit": str(received), "credit_note": getattr(credit_note, "number", None)},
     )
     hooks.cancel_pending_changes(invoice_ids=[invoice.pk], actor=actor, reason=f"invoice {invoice} cancelled")
     return invoice
@@ -230,15 +226,16 @@ def cancel_unpaid_items(*, service_ids, actor, reason, from_date=None):
             invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
             refund_to_credit(invoice=invoice, amount=received, actor=actor, reason=reason)
         else:
-            subtotal, tax, total = totals(((i.amount, i.taxable) for i in moving), invoice.tax_rate)
-            split = Invoice.objects.create(
+            split = Invoice(
                 client_id=invoice.client_id, number=None, kind=invoice.kind, status=Invoice.Status.CANCELLED,
                 currency=invoice.currency, date=invoice.date, due_date=invoice.due_date, cancelled_at=now,
-                subtotal=subtotal, tax_rate=invoice.tax_rate, tax=tax, total=total,
                 notes=f"Lines moved from invoice {invoice}: {reason}",
             )
+            split_tax = copy_tax_setup(invoice, split, moving)
+            split.save()
+            InvoiceTaxLine.objects.bulk_create(tax_line_rows(split.pk, split_tax))
             InvoiceItem.objects.filter(pk__in=[i.pk for i in moving]).update(invoice=split)
-            invoice.subtotal, invoice.tax, invoice.total = totals(((i.amount, i.taxable) for i in staying), invoice.tax_rate)
+            retotal(invoice, staying)
             refund_to_credit(invoice=invoice, amount=take_back_excess(invoice), actor=actor, reason=reason)
             invoice.save(update_fields=["subtotal", "tax", "total", "credit_applied", "amount_paid", "updated_at"])
             if invoice.balance <= 0:

@@ -16,14 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import hooks
-from billing.models import BillingCycle, Invoice, InvoiceItem, Order, Product, Service, ServiceConfigOption, TaxRate
+from billing.models import BillingCycle, Invoice, InvoiceItem, Order, Product, Service, ServiceConfigOption
 from billing.money import add_cycle, is_recurring, period_end, period_key
 from billing.pricing import (
     PricingError, Price, prefetched_cycle_prices, prefetched_options, price, products_for_pricing, resolve_selections,
     selection_values,
 )
 from billing.services import promotions
-from billing.services.invoices import Line, invoice_create, tax_rate_for, totals
+from billing.services.invoices import Line, invoice_create
+from billing.tax.documents import tax_for_clients
 from billing.services.ledger import lock_client
 from billing.services.payments import invoice_pay_from_credit
 from billing.selectors import orderable_products
@@ -98,7 +99,9 @@ class OrderQuote:
     currency: str
     items: list
     promotion: object = None
-    tax_rate: Decimal | None = None  # None: not known yet (a visitor without a country)
+    tax_rate: Decimal | None = None  # None: not known yet (a visitor without a country); else the level 1 rate
+    tax_lines: list = field(default_factory=list)  # billing.tax.compute.TaxAmount per level
+    tax_note: str = ""
     subtotal: Decimal = ZERO
     tax: Decimal = ZERO
     total: Decimal = ZERO
@@ -219,11 +222,16 @@ def quote_order(*, items, currency, client=None, promotion=None, staff=False, pr
         exc.item_errors = item_errors  # {index: {field: messages}}: a form shows each next to its field
         raise exc
     quote = OrderQuote(currency, priced, promotion)
-    pairs = [(p.line_total, True) for p in priced]
-    if client is not None:
-        rates = dict(TaxRate.objects.filter(country=client.country).values_list("country", "rate"))
-        quote.tax_rate = tax_rate_for(client, rates)
-    quote.subtotal, quote.tax, quote.total = totals(pairs, quote.tax_rate or ZERO)
+    # The same amounts the invoice's lines will have (period, setup fee, discount), so the quote's tax is the
+    # invoice's under either rounding rule.
+    pairs = [(amount, True) for p in priced for _ in range(p.quantity)
+             for amount in (p.price.recurring, p.price.setup, -p.discount.total) if amount]
+    if client is None:
+        quote.subtotal = quote.total = sum((amount for amount, _ in pairs), ZERO)
+        return quote
+    (decision, result), = tax_for_clients([(client, pairs)])
+    quote.tax_rate, quote.tax_lines, quote.tax_note = result.rate(1), result.lines, decision.note
+    quote.subtotal, quote.tax, quote.total = result.net, result.tax, result.gross
     return quote
 
 

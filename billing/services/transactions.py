@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import CreditLedgerEntry, Invoice, Payment
+from billing.models import CreditLedgerEntry, CreditNote, Invoice, Payment
+from billing.services.credit_notes import credit_note_issue, credited_total
 from billing.services.ledger import ledger_post, lock_client
 from billing.services.payments import _clean_amount, clean_reference, recorded_by
 from portal.activity import log_activity
@@ -108,6 +109,13 @@ def refund_record(*, amount, transaction_id, gateway, actor, invoice=None, clien
                                              "by gateway payments, less earlier refunds)."})
     original = invoice.payments.filter(amount__gt=0).order_by("-received_at", "-pk").first()
     payment = _create(invoice=invoice, refund_of=original, **fields)
+    # The refund is documented by a credit note (never an edit of the paid invoice), for what the invoice still
+    # holds: money a payment brought beyond the invoice's total went to credit and is not the invoice's to undo.
+    to_credit = min(amount, invoice.total - credited_total(invoice))
+    credit_note = None
+    if to_credit > 0:
+        credit_note = credit_note_issue(invoice=invoice, amount=to_credit, kind=CreditNote.Kind.REFUND, payment=payment,
+                                        actor=actor, reason=(note or "").strip() or f"Refund ({gateway} {transaction_id})")
     fully = amount == left
     if fully:
         invoice.status = Invoice.Status.REFUNDED
@@ -115,9 +123,9 @@ def refund_record(*, amount, transaction_id, gateway, actor, invoice=None, clien
     log_activity(
         actor=actor, action="payment.refund", target=invoice,
         message=f"{amount} {invoice.currency} refunded on invoice {invoice} ({gateway} {transaction_id})"
-        + ("; the invoice is refunded" if fully else ""),
+        + ("; the invoice is refunded" if fully else "") + (f"; credit note {credit_note}" if credit_note else ""),
         data={"payment": payment.pk, "amount": str(amount), "refund_of": getattr(original, "pk", None),
-              "invoice_status": invoice.status},
+              "invoice_status": invoice.status, "credit_note": getattr(credit_note, "number", None)},
     )
     return payment
 

@@ -8,4 +8,5 @@ SIMULATORS = {
     "vodia": "provisioning.modules.vodia.simulator.VodiaSimulator",
     "lesnet": "provisioning.modules.lesnet.simulator.LesNetSimulator",
     "polarismail": "provisioning.modules.polarismail.simulator.PolarisMailSimulator",
+    "vies": "provisioning.simulation.vies.ViesSimulator",  # the EU's VAT-number check (portal/vat.py)
 }

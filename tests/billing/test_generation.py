@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import AutomationSettings, CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, Service, TaxRate
+from billing.models import AutomationSettings, CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, Service, TaxRule
 from billing.services.generation import generate_invoices
 from portal.models import ActivityLog, Client
 from tests.factories import ClientFactory, InvoiceItemFactory, ServiceFactory, ensure_invoice_sequence
@@ -96,7 +96,7 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_services():
 
 @pytest.mark.django_db
 def test_tax_by_country_credit_opt_in_and_disk_tranches():
-    TaxRate.objects.create(country="CA", name="HST", rate=Decimal("13.000"))
+    TaxRule.objects.create(country="CA", name="HST", rate=Decimal("13.000"))
     taxed = ClientFactory(country="CA", apply_credit_to_invoices=False)
     exempt = ClientFactory(country="CA", tax_exempt=True, apply_credit_to_invoices=False)
     with_credit = ClientFactory(country="US")

@@ -19,10 +19,14 @@ from PIL import Image
 from billing import emails
 from billing.admin_seller import SellerProfileForm, read_logo
 from billing.demo import demo_logo, load_seller_profile
-from billing.documents import TaxRow, invoice_document, tax_breakdown
-from billing.models import EmailTemplate, Invoice, InvoiceItem, Payment, SellerBankAccount, SellerProfile, TaxRate
+from billing.documents import TaxRow, credit_note_document, invoice_document, tax_breakdown
+from billing.models import (
+    CreditNote, EmailTemplate, Invoice, InvoiceItem, InvoiceTaxLine, Payment, SellerBankAccount, SellerProfile,
+)
 from billing.payment_reference import bank_details, invoice_reference_display
 from billing.pdf import document_pdf, invoice_pdf
+from billing.services.credit_notes import credit_note_issue
+from portal.activity import Actor
 from portal.models import ActivityLog
 from tests.factories import ClientFactory, InvoiceFactory
 
@@ -71,7 +75,6 @@ def buyer(db):
 
 
 def invoice_with_lines(client, count=3, *, paid="20.00", number="INV-2026-000042"):
-    TaxRate.objects.get_or_create(country="DE", defaults={"name": "VAT", "rate": Decimal("19.000")})
     invoice = InvoiceFactory(client=client, currency="EUR", tax_rate=Decimal("19.000"), number=number,
                              date=date(2026, 11, 1), due_date=date(2026, 11, 15))
     start = date(2026, 11, 15)
@@ -87,18 +90,22 @@ def invoice_with_lines(client, count=3, *, paid="20.00", number="INV-2026-000042
     invoice.total = invoice.subtotal + invoice.tax
     invoice.amount_paid = Decimal(paid)
     invoice.save()
+    InvoiceTaxLine.objects.create(invoice=invoice, level=1, name="VAT", rate=Decimal("19.000"), country="DE",
+                                  base=base, tax=invoice.tax)
     if invoice.amount_paid:
         Payment.objects.create(invoice=invoice, client=client, amount=invoice.amount_paid, currency="EUR",
                                gateway="stripe", transaction_id=f"pi_{invoice.pk}")
-    return Invoice.objects.select_related("client").prefetch_related("items", "payments").get(pk=invoice.pk)
+    return Invoice.objects.select_related("client").prefetch_related("items", "payments", "tax_lines").get(pk=invoice.pk)
 
 
-def test_the_tax_breakdown_is_derived_from_the_rate_until_the_invoice_has_rows(seller, buyer):
+def test_the_tax_breakdown_is_the_invoices_tax_lines_with_compound_rates_named(seller, buyer):
     invoice = invoice_with_lines(buyer)
     assert tax_breakdown(invoice) == [TaxRow("VAT", Decimal("19.000"), Decimal("36.00"), Decimal("6.84"))]
-    stored = SimpleNamespace(name="VAT", rate=Decimal("7"), base=Decimal("10.00"), tax=Decimal("0.70"))
-    invoice.tax_lines = SimpleNamespace(all=lambda: [stored])  # the tax half's rows, when they exist
-    assert tax_breakdown(invoice) == [TaxRow("VAT", Decimal("7"), Decimal("10.00"), Decimal("0.70"))]
+    InvoiceTaxLine.objects.create(invoice=invoice, level=2, name="Local", rate=Decimal("1.000"), compound=True,
+                                  base=Decimal("42.84"), tax=Decimal("0.43"))
+    invoice = Invoice.objects.prefetch_related("tax_lines").get(pk=invoice.pk)
+    assert tax_breakdown(invoice) == [TaxRow("VAT", Decimal("19.000"), Decimal("36.00"), Decimal("6.84")),
+                                      TaxRow("Local (compound)", Decimal("1.000"), Decimal("42.84"), Decimal("0.43"))]
     untaxed = InvoiceFactory(client=buyer)
     assert tax_breakdown(untaxed) == []
 
@@ -142,6 +149,33 @@ def test_the_invoice_pdf_looked_at_as_images_shows_every_block(seller, buyer):
     missing = [block for block in expected if block not in text]
     assert missing == []
     assert (ARTIFACTS / "invoice-pdf-page1.png").stat().st_size > 10_000
+
+
+def test_the_credit_note_pdf_looked_at_as_images_shows_every_block(seller, buyer):
+    invoice = invoice_with_lines(buyer)
+    invoice.tax_note = "Reverse charge test note."
+    invoice.save(update_fields=["tax_note"])
+    note = credit_note_issue(invoice=invoice, amount=invoice.total, kind=CreditNote.Kind.CANCELLATION,
+                             reason="Invoice cancelled: ordered twice", actor=Actor.system("test"),
+                             on_date=date(2026, 11, 20))
+    note = (CreditNote.objects.select_related("client", "invoice").prefetch_related("items__invoice_item", "tax_lines")
+            .get(pk=note.pk))
+    pages = pdf_pages(document_pdf(credit_note_document(note)), "credit-note-pdf")
+    text = "\n".join(pages)
+    expected = [
+        # seller, the document and the invoice it credits
+        "Example Hosting GmbH", "Hauptstraße 5", "VAT / tax ID: DE123456789", "Credit note", note.number,
+        "Date: 2026-11-20", "Credits invoice: INV-2026-000042", "Invoice date: 2026-11-01",
+        # buyer
+        "Credited to", "Alice Archer", "Acme Widgets GmbH", "DE987654321",
+        # lines with their periods, the tax breakdown and totals in negative, the tax note
+        "Mail Business – shop0.example", "2026-11-15 – 2026-12-14", "Tax breakdown", "19 %", "-36.00", "-6.84",
+        "Net", "-41.00 EUR", "Total", "-47.84 EUR", "Reverse charge test note.", "ordered twice",
+        "Payable within 14 days", "Page 1 of 1",
+    ]
+    assert [block for block in expected if block not in text] == []
+    assert "Payment reference" not in text and "Balance due" not in text  # a credit note is not paid
+    assert (ARTIFACTS / "credit-note-pdf-page1.png").stat().st_size > 10_000
 
 
 def test_a_200_line_invoice_fills_several_pages_each_with_the_table_header_and_page_x_of_y(seller, buyer):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Payment, TaxRate
+from billing.models import CreditLedgerEntry, Invoice, InvoiceItem, Payment, TaxRule
 from billing.services.invoice_edit import LineChange, invoice_update, new_line
 from billing.services.invoices import Line, invoice_create
 from billing.services.payments import payment_record
@@ -24,7 +24,7 @@ def invoice_for(client, actor, *amounts):
 
 
 def test_edit_lines_add_and_delete_recalculates_totals_with_the_invoice_tax(staff_actor):
-    TaxRate.objects.create(country="CA", name="HST", rate=Decimal("13.000"))
+    TaxRule.objects.create(country="CA", name="HST", rate=Decimal("13.000"))
     client = ClientFactory(country="CA")
     invoice = invoice_for(client, staff_actor, "10.00", "20.00", "5.00")
     first, second, third = invoice.items.order_by("sort_order")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.demo import load_seller_profile
-from billing.models import InvoiceItem, TaxRate
+from billing.models import InvoiceItem, InvoiceTaxLine
 from billing.payment_reference import invoice_reference_display
 from tests.browser.conftest import PHONE, login_admin, login_client, screenshot
 from tests.factories import ClientFactory, InvoiceFactory, StaffFactory
@@ -19,7 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 def demo_invoice():
     load_seller_profile()
-    TaxRate.objects.create(country="GB", name="VAT", rate=Decimal("20.000"))
     client = ClientFactory(company_name="Evans Bakery Ltd", first_name="Erin", last_name="Evans", country="GB",
                            address1="3 Market Row", city="Leeds", postcode="LS1 6DT", currency="GBP")
     invoice = InvoiceFactory(client=client, currency="GBP", tax_rate=Decimal("20.000"), subtotal=Decimal("54.00"),
@@ -31,6 +30,8 @@ def demo_invoice():
                     period_end=start + timedelta(days=30)),
         InvoiceItem(invoice=invoice, description="Setup fee", amount=Decimal("5.00"), sort_order=1),
     ])
+    InvoiceTaxLine.objects.create(invoice=invoice, level=1, name="VAT", rate=Decimal("20.000"), country="GB",
+                                  base=Decimal("54.00"), tax=Decimal("10.80"))
     return client, invoice
 
 

@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -26,7 +27,13 @@ def test_demo_data_covers_the_states_staff_and_clients_need_to_see():
     invoices = Invoice.objects.all()
     assert {i.status for i in invoices} == {"paid", "unpaid"}
     assert any(i.status == "unpaid" and i.due_date < i.date.today() for i in invoices)  # overdue
-    assert all(i.total == sum(item.amount for item in i.items.all()) for i in invoices)
+    assert all(i.subtotal == sum(item.amount for item in i.items.all()) and i.total == i.subtotal + i.tax
+               for i in invoices)
+    # The demo's tax setup (billing.demo): Ontario's HST on one level, Quebec's GST + QST on two (docs/tax.md).
+    alice = Invoice.objects.filter(client__email=demo.CLIENTS[0].email).first()
+    assert [(t.name, t.rate) for t in alice.tax_lines.all()] == [("HST", Decimal("13.000"))]
+    frank = Invoice.objects.filter(client__email="frank@northwind.example", items__kind="service").first()
+    assert [t.name for t in frank.tax_lines.all()] == ["GST", "QST"] and frank.tax > 0
 
 
 def test_loading_twice_adds_nothing():

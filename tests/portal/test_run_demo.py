@@ -54,7 +54,7 @@ def test_the_demo_invoices_show_example_bank_details_unless_ones_own_are_set(run
 
 
 URLS = {name: f"http://127.0.0.1:90{n}" for n, name in enumerate(["smartermail", "polarismail", "vodia", "lesnet",
-                                                                   "fusionpbx", "stripe", "paypal"])}
+                                                                   "fusionpbx", "stripe", "paypal", "vies"])}
 
 
 def test_the_banner_names_the_sent_e_mails_page_with_the_urls_and_logins(run):

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from billing.emails import INVOICE_CREATED
-from billing.models import CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, TaxRate
+from billing.models import CreditLedgerEntry, EmailLog, Invoice, InvoiceItem, TaxRule
 from billing.services.ledger import ledger_post
 from portal.models import ActivityLog, Client, JobRun
 from tests.factories import ClientFactory, ensure_invoice_sequence
@@ -99,7 +99,7 @@ def test_half_a_cent_rounds_up_and_the_exact_lines_per_service(pservice, source,
 
 
 def test_tax_numbering_and_the_invoice_created_email_come_from_billing(pservice, source):
-    TaxRate.objects.create(country="CA", rate=Decimal("13.000"))
+    TaxRule.objects.create(country="CA", name="HST", rate=Decimal("13.000"))
     calls(pservice, source, "10.0000")
     invoice_usage(run_date=NOV_1)
     invoice = Invoice.objects.get()
