@@ -24,7 +24,7 @@ EXACT_UP_TO = 10_000
 CLIENT_SEARCH_LIMIT = 1_000  # clients a search matches at most through client_search_fields
 
 
-def bounded_count(queryset, up_to=EXACT_UP_TO):
+def bounded_count(queryset, up_to):
     """The rows of `queryset`, counted up to `up_to` + 1 at most (a COUNT over a LIMITed subquery of the key
     alone, not the list's annotations)."""
     return queryset.order_by().values("pk")[: up_to + 1].count()

@@ -1,7 +1,7 @@
 from rest_framework import pagination
 from rest_framework.utils.urls import replace_query_param
 
-from portal.admin_paging import EXACT_UP_TO, bounded_count, unfiltered_estimate
+from portal.admin_paging import bounded_count, unfiltered_estimate
 
 
 class Pagination(pagination.LimitOffsetPagination):
@@ -15,10 +15,11 @@ class Pagination(pagination.LimitOffsetPagination):
     default_limit = 25
     max_limit = 500
     count_estimated = False
+    exact_up_to = 10_000
 
     def get_count(self, queryset):
-        counted = bounded_count(queryset)
-        if counted <= EXACT_UP_TO:
+        counted = bounded_count(queryset, self.exact_up_to)
+        if counted <= self.exact_up_to:
             return counted
         estimate = unfiltered_estimate(queryset, counted)
         self.count_estimated = estimate is not None
