@@ -348,6 +348,9 @@ PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
 # in test mode; the defaults leave a tenth of that for the checkouts, refunds and lookups of the same account.
 PAYMENT_RATE_LIMIT = env.float("PAYMENT_RATE_LIMIT", default=90)
 PAYMENT_RATE_LIMIT_TEST = env.float("PAYMENT_RATE_LIMIT_TEST", default=22)
+# The limits above for all worker processes and machines together (a count per second in Redis), not for each
+# process: on by default wherever Redis is the cache (docs/scaling.md).
+PAYMENT_RATE_LIMIT_SHARED = env.bool("PAYMENT_RATE_LIMIT_SHARED", default=bool(REDIS_URL))
 # How many automatic card charges the periodic run has in flight at once (payments.services.charge_due_invoices;
 # the calls hold no database connection). Enough to keep to the rate limit while each call takes up to about
 # 350 ms (90/s × 0.35 s ≈ 32); if the gateway's calls take longer, raise it to the limit × seconds per call. More

@@ -161,8 +161,10 @@ class Staff(SignedIn):
                   status__exact="rated")
 
     @task(1)
-    def cdrs_search(self):
-        self.page("/admin/voip/cdr/", "staff: call records, search", q=f"c{random.randrange(1_000_000)}")
+    def cdrs_of_a_service(self):
+        # Not the free-text search: a substring of caller or callee reads all million rows (docs/benchmarks.md).
+        self.page("/admin/voip/cdr/", "staff: call records, one service",
+                  service__id__exact=random.choice(FIXTURE["voip_big"] + FIXTURE["voip_small"])["voip_service"])
 
     @task(2)
     def audit(self):
