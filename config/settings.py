@@ -300,6 +300,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from here once collectstatic has run
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded CDR files wait here for the worker that imports them: on several machines, a shared filesystem
+# (NFS, EFS…) mounted at the same path on web and worker hosts (docs/scaling.md).
+VOIP_UPLOAD_DIR = Path(env.str("VOIP_UPLOAD_DIR", default=str(VAR_DIR / "voip-uploads")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {

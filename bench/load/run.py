@@ -19,6 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil  # comes with locust
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 VAR = HERE / "var"
@@ -68,16 +70,24 @@ def start_gunicorn(args, environment):
     raise SystemExit("gunicorn did not answer /healthz within a minute; see bench/load/var/gunicorn.log")
 
 
-def run_locust(args, users):
+def web_cpu_seconds(web):
+    """CPU time (user + system) of gunicorn's worker processes so far: the load test's machine is shared, so
+    the web tier's CPU per request is the figure that does not depend on what else runs."""
+    return sum(sum(child.cpu_times()[:2]) for child in psutil.Process(web.pid).children())
+
+
+def run_locust(args, users, web):
     prefix = VAR / f"results-{users}"
     load_before = os.getloadavg()[0]
+    cpu_before = web_cpu_seconds(web)
     subprocess.run(
         [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--users", str(users),
          "--spawn-rate", str(users), "--run-time", f"{args.run_time}s", "--host", f"http://127.0.0.1:{args.port}",
          "--csv", str(prefix), "--only-summary", "--reset-stats", "--loglevel", "WARNING"],
         cwd=ROOT, check=False,
     )
-    return read_stats(Path(f"{prefix}_stats.csv")), load_before, os.getloadavg()
+    cpu = web_cpu_seconds(web) - cpu_before
+    return read_stats(Path(f"{prefix}_stats.csv")), load_before, os.getloadavg(), cpu
 
 
 def read_stats(path):
@@ -91,9 +101,12 @@ def read_stats(path):
     return rows
 
 
-def table(users, rows, load_before, load_after, run_time):
+def table(users, rows, load_before, load_after, run_time, cpu):
+    served = sum(row["requests"] for row in rows if row["name"] != "Aggregated")
+    per_request = f"{cpu / served * 1000:.0f} ms" if served else "-"
     lines = [f"### {users} users, {run_time} s (load average 1 min: {load_before:.2f} before, "
-             f"{load_after[0]:.2f} at the end; 5 min {load_after[1]:.2f})", "",
+             f"{load_after[0]:.2f} at the end; 5 min {load_after[1]:.2f}); gunicorn workers' CPU "
+             f"{cpu:.1f} s = {per_request} a request", "",
              "| endpoint | requests | failures | p50 ms | p95 ms | p99 ms | requests/s |", "|---|---:|---:|---:|---:|---:|---:|"]
     for row in sorted(rows, key=lambda row: (row["name"] == "Aggregated", -row["p95"])):
         flag = " ⚠" if row["p95"] > TARGET_P95_MS else ""
@@ -111,8 +124,8 @@ def main():
                 f"{os.cpu_count()} CPUs"]
     try:
         for users in args.users:
-            rows, load_before, load_after = run_locust(args, users)
-            sections.append(table(users, rows, load_before, load_after, args.run_time))
+            rows, load_before, load_after, cpu = run_locust(args, users, web)
+            sections.append(table(users, rows, load_before, load_after, args.run_time, cpu))
             print(sections[-1], flush=True)
     finally:
         web.terminate()
