@@ -220,6 +220,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TIMEZONE = BUSINESS_TIME_ZONE  # crontab entries of the beat schedule are read in the business zone
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Queues per task (JSON), e.g. {"voip.tasks.*": {"queue": "voip"}}: CDR imports on workers of their own, so a big
+# import never delays the periodic jobs (docs/scaling.md). Empty: every task on the default queue "celery".
+CELERY_TASK_ROUTES = env.json("CELERY_TASK_ROUTES", default={})
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -53,8 +53,9 @@ def production_environment(args):
 
 
 def start_gunicorn(args, environment):
-    subprocess.run([str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT,
-                   env=environment, check=True)
+    if not (VAR / "static" / "staticfiles.json").exists():  # whitenoise's manifest, made once (a minute)
+        subprocess.run([str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT,
+                       env=environment, check=True)
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
          "--workers", str(args.web_workers), "--timeout", "60", "--error-logfile", str(VAR / "gunicorn.log")],
