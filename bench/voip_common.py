@@ -40,3 +40,39 @@ def recreate_mysql_database(url):
     db.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
     db.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     db.close()
+
+
+def build_voip_services(deck_path, *, prefixes, services, rng):
+    """The VoIP benchmarks' catalogue (after setup_django): a `prefixes`-prefix deck from bench/rate_cdrs.py's
+    generator in a rate package, a metered VoIP product on it and `services` clients with one VoIP service each
+    (tenant and DID in module_data). Returns (the DIDs, a pool of numbers to call)."""
+    # Imported here, not at the top: models load only once setup_django has run.
+    from bench.rate_cdrs import generate_deck, number_pool
+    from billing.models import Product, ProductGroup, Service
+    from portal.activity import Actor
+    from portal.models import Client
+    from provisioning.telephony.text import OPEN_INPUT
+    from voip.models import RatePackage, VoipProduct
+    from voip.services.decks import import_deck
+
+    area_codes, countries = generate_deck(deck_path, prefixes, rng)
+    package = RatePackage.objects.create(name="Bench deck")
+    with open(deck_path, **OPEN_INPUT) as lines:
+        result = import_deck(package=package, lines=lines, replace=True, skip_bad_rows=False,
+                             actor=Actor.system("bench"))
+    assert result.ok, result.refused
+    group = ProductGroup.objects.create(name="VoIP")
+    product = Product.objects.create(group=group, name="VoIP Metered", type=Product.Type.VOIP, module="",
+                                     module_options={"default_region": "US", "local_npa": ["212"]})
+    VoipProduct.objects.create(product=product, rate_package=package)
+    clients = Client.objects.bulk_create(
+        [Client(first_name="B", last_name=f"Ench{n}", email=f"c{n}@bench.example", country="US")
+         for n in range(services)], batch_size=1000,
+    )
+    dids = [f"1646{n // 10000 + 200:03d}{n % 10000:04d}" for n in range(services)]
+    Service.objects.bulk_create(
+        [Service(client=client, product=product, domain=f"t{n}.bench.example", status=Service.Status.ACTIVE,
+                 module_data={"tenant": f"t{n}.bench.example", "dids": [did]})
+         for n, (client, did) in enumerate(zip(clients, dids))], batch_size=1000,
+    )
+    return dids, number_pool(20_000, area_codes, countries, rng)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.voip_common import setup_django  # noqa: E402
+from bench.voip_common import build_voip_services, setup_django  # noqa: E402
 
 
 def parse_args():
@@ -42,13 +42,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 
-from bench.rate_cdrs import generate_deck, number_pool  # noqa: E402
-from billing.models import CreditLedgerEntry, Product, ProductGroup, Service  # noqa: E402
-from portal.activity import Actor  # noqa: E402
-from portal.models import Client  # noqa: E402
-from voip.models import Cdr, CdrSource, RatePackage, VoipProduct  # noqa: E402
-from provisioning.telephony.text import OPEN_INPUT  # noqa: E402
-from voip.services.decks import import_deck  # noqa: E402
+from billing.models import CreditLedgerEntry  # noqa: E402
+from voip.models import Cdr, CdrSource  # noqa: E402
 from voip.money import exact_sum  # noqa: E402
 from voip.services.uploads import process_upload, upload_cdr_file  # noqa: E402
 
@@ -56,28 +51,7 @@ SEED = 7
 
 
 def build(rng):
-    deck_path = OUT / "deck.csv"
-    area_codes, countries = generate_deck(deck_path, ARGS.prefixes, rng)
-    package = RatePackage.objects.create(name="Bench deck")
-    with open(deck_path, **OPEN_INPUT) as lines:
-        result = import_deck(package=package, lines=lines, replace=True, skip_bad_rows=False,
-                             actor=Actor.system("bench"))
-    assert result.ok, result.refused
-    group = ProductGroup.objects.create(name="VoIP")
-    product = Product.objects.create(group=group, name="VoIP Metered", type=Product.Type.VOIP, module="",
-                                     module_options={"default_region": "US", "local_npa": ["212"]})
-    VoipProduct.objects.create(product=product, rate_package=package)
-    clients = Client.objects.bulk_create(
-        [Client(first_name="B", last_name=f"Ench{n}", email=f"c{n}@bench.example", country="US")
-         for n in range(ARGS.services)], batch_size=1000,
-    )
-    dids = [f"1646{n // 10000 + 200:03d}{n % 10000:04d}" for n in range(ARGS.services)]
-    Service.objects.bulk_create(
-        [Service(client=client, product=product, domain=f"t{n}.bench.example", status=Service.Status.ACTIVE,
-                 module_data={"tenant": f"t{n}.bench.example", "dids": [did]})
-         for n, (client, did) in enumerate(zip(clients, dids))], batch_size=1000,
-    )
-    return dids, number_pool(20_000, area_codes, countries, rng)
+    return build_voip_services(OUT / "deck.csv", prefixes=ARGS.prefixes, services=ARGS.services, rng=rng)
 
 
 def generate_cdrs(path, dids, pool, rng):

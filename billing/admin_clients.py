@@ -3,13 +3,15 @@ Billing's, not portal's, because it shows and closes billing's records."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
 from billing.models import Invoice, Service
 from billing.services.closing import client_close
 from portal.activity import Actor
 from portal.admin import ClientUserInline, ContactInline
+from portal.admin_paging import LargeTableAdmin, client_values_filter
 from portal.contacts import CONTACT_FIELDS, contact_create, contact_delete, contact_update
 from portal.impersonation import LoginAsClientAdminMixin
 from portal.models import Client, Contact
@@ -70,12 +72,13 @@ class ClientAdminForm(forms.ModelForm):
 
 
 @admin.register(Client)
-class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
+class ClientAdmin(LargeTableAdmin, LoginAsClientAdminMixin, admin.ModelAdmin):
     form = ClientAdminForm
     list_display = ["id", "display_name", "email", "country", "status", "credit", "live_services", "created_at"]
     list_display_links = ["id", "display_name"]
-    list_filter = ["status", "country", "currency", "has_voip_service", "voip_suspended", "email_verification_pending"]
-    search_fields = ["company_name", "first_name", "last_name", "email", "=id"]
+    list_filter = ["status", client_values_filter("country", "country"), client_values_filter("currency", "currency"), "has_voip_service", "voip_suspended", "email_verification_pending"]
+    search_fields = ["company_name", "first_name", "last_name", "email"]
+    number_search_fields = ["id"]
     readonly_fields = ["credit", "vat_check", "vat_checked_at", "last_login_at", "low_balance_alert_sent_at", "created_at", "updated_at",
                        "signup_source", "terms_version", "terms_accepted_at", "email_verified_at"]
     inlines = [ClientUserInline, ContactInline, ClientServiceInline, ClientInvoiceInline]
@@ -100,8 +103,11 @@ class ClientAdmin(LoginAsClientAdminMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        live = Q(services__status__in=[Service.Status.ACTIVE, Service.Status.SUSPENDED])
-        return super().get_queryset(request).annotate(live_services=Count("services", filter=live))
+        # A subquery per listed client, not a join with GROUP BY: the grouped join made every page (and its
+        # count, and each filter's choices) group all clients' services (1 s at 25,000 clients).
+        live = (Service.objects.filter(client=OuterRef("pk"), status__in=[Service.Status.ACTIVE, Service.Status.SUSPENDED])
+                .order_by().values("client").annotate(count=Count("id")).values("count"))
+        return super().get_queryset(request).annotate(live_services=Coalesce(Subquery(live), 0))
 
     @admin.display(description="credit balance", ordering="credit_balance")
     def credit(self, obj):

@@ -152,7 +152,9 @@ def services_with_product():
 
 
 def services_by_id():
-    return services_with_product().order_by("pk")
+    """Every service in id order, for lists that page (the REST API): the products come in one more query for
+    the page, not joined — with the join, MariaDB sorted all services to find a page (1 s at 100,000)."""
+    return Service.objects.prefetch_related("product").order_by("pk")
 
 
 def service_with_client(service_id):

@@ -228,6 +228,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TIMEZONE = BUSINESS_TIME_ZONE  # crontab entries of the beat schedule are read in the business zone
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Queues per task (JSON), e.g. {"voip.tasks.*": {"queue": "voip"}}: CDR imports on workers of their own, so a big
+# import never delays the periodic jobs (docs/scaling.md). Empty: every task on the default queue "celery".
+CELERY_TASK_ROUTES = env.json("CELERY_TASK_ROUTES", default={})
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -308,6 +311,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from here once collectstatic has run
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded CDR files wait here for the worker that imports them: on several machines, a shared filesystem
+# (NFS, EFS…) mounted at the same path on web and worker hosts (docs/scaling.md).
+VOIP_UPLOAD_DIR = Path(env.str("VOIP_UPLOAD_DIR", default=str(VAR_DIR / "voip-uploads")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -356,6 +362,9 @@ PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
 # in test mode; the defaults leave a tenth of that for the checkouts, refunds and lookups of the same account.
 PAYMENT_RATE_LIMIT = env.float("PAYMENT_RATE_LIMIT", default=90)
 PAYMENT_RATE_LIMIT_TEST = env.float("PAYMENT_RATE_LIMIT_TEST", default=22)
+# The limits above for all worker processes and machines together (a count per second in Redis), not for each
+# process: on by default wherever Redis is the cache (docs/scaling.md).
+PAYMENT_RATE_LIMIT_SHARED = env.bool("PAYMENT_RATE_LIMIT_SHARED", default=bool(REDIS_URL))
 # How many automatic card charges the periodic run has in flight at once (payments.services.charge_due_invoices;
 # the calls hold no database connection). Enough to keep to the rate limit while each call takes up to about
 # 350 ms (90/s × 0.35 s ≈ 32); if the gateway's calls take longer, raise it to the limit × seconds per call. More

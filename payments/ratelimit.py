@@ -2,13 +2,16 @@
 charges (and the reconciliation lookups beside it) never exceeds the provider's own limit — Stripe allows 100
 operations a second per account in live mode and 25 in test mode; beyond them it answers 429.
 
-The limit is per process and per gateway and mode (one limiter object shared by every call thread). Calls are
-spaced evenly, 1/rate apart, and no second ever holds more than `rate` starts: no bursts."""
+Within a process, one limiter object per gateway and mode is shared by every call thread: calls are spaced
+evenly, 1/rate apart, and no second ever holds more than `rate` starts: no bursts. With several worker processes
+or machines (docs/scaling.md), PAYMENT_RATE_LIMIT_SHARED (on when REDIS_URL is set) adds a count per second in
+the shared cache, so the limit holds for all of them together, not for each one."""
 import threading
 import time
 from collections import deque
 
 from django.conf import settings
+from django.core.cache import cache
 
 _limiters = {}
 _limiters_lock = threading.Lock()
@@ -51,6 +54,34 @@ class RateLimiter:
                 slot = self._starts[0] + 1
 
 
+class SharedSecondLimiter(RateLimiter):
+    """The process's limiter, and then a place among the `per_second` starts of the current second, counted in
+    the shared cache (Redis) under `name` by every process of every machine. Past the last place the call waits
+    for the next second and asks again. Seconds are the machines' clocks (NTP keeps them within milliseconds)."""
+
+    def __init__(self, per_second, *, name, wall_clock=time.time, **kwargs):
+        super().__init__(per_second, **kwargs)
+        self.name, self._wall_clock = name, wall_clock
+
+    def acquire(self):
+        started = super().acquire()
+        while True:
+            now = self._wall_clock()
+            second = int(now)
+            if self._place(f"{self.name}:{second}") <= self.per_window:
+                return started
+            self._sleep(second + 1 - now)
+
+    @staticmethod
+    def _place(key):
+        cache.add(key, 0, timeout=10)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=10)
+            return 1
+
+
 def rate_limit(test_mode):
     """Calls a second allowed to one gateway: PAYMENT_RATE_LIMIT in live mode, PAYMENT_RATE_LIMIT_TEST in test
     mode (a provider's sandbox allows fewer)."""
@@ -64,5 +95,10 @@ def limiter_for(gateway):
     with _limiters_lock:
         limiter = _limiters.get(key)
         if limiter is None:
-            limiter = _limiters[key] = RateLimiter(key[2])
+            if settings.PAYMENT_RATE_LIMIT_SHARED:
+                name = f"payment-rate:{gateway.key}:{'test' if test_mode else 'live'}"
+                limiter = SharedSecondLimiter(key[2], name=name)
+            else:
+                limiter = RateLimiter(key[2])
+            _limiters[key] = limiter
         return limiter

@@ -19,6 +19,7 @@ from billing import admin_money
 from billing.models import Product, Service, ServiceConfigOption
 from portal import two_factor
 from portal.activity import Actor
+from portal.admin_paging import LargeTableAdmin
 from provisioning import lifecycle, services
 from provisioning.admin_voip import VoipServiceAdminMixin
 from provisioning.charts import usage_chart_svg
@@ -285,14 +286,15 @@ class ServiceConfigOptionInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(ServiceLifecycleAdminMixin, admin.ModelAdmin):
+class ServiceAdmin(LargeTableAdmin, ServiceLifecycleAdminMixin, admin.ModelAdmin):
     list_display = ["id", "domain", "client_link", "product", "status", "billing_cycle", "recurring_amount", "next_due_date"]
     list_display_links = ["id", "domain"]
     list_filter = ["status", "product__type", "billing_cycle", "suspend_reason", "product", "server"]
-    search_fields = ["domain", "username", "client__company_name", "client__last_name", "client__email", "=id"]
-    list_select_related = ["client", "product"]
+    search_fields = ["domain", "username"]
+    number_search_fields = ["id", "client_id"]
+    client_search_fields = ["company_name", "last_name", "email"]
+    list_prefetch_related = ["client", "product"]
     raw_id_fields = ["client"]
-    date_hierarchy = "next_due_date"
     inlines = [ServiceConfigOptionInline]
     # Status and password change only through the lifecycle functions (actions below), never by editing.
     # module_data is the modules' record (what a suspension switched off, provider ids): staff edit VoIP

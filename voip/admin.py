@@ -16,6 +16,7 @@ from billing.automation.admin import ConfigurationAuditMixin, SingletonSettingsA
 from billing.models import Product
 from portal.activity import Actor
 from portal.admin import RecordOnlyAdmin, local_date_time
+from portal.admin_paging import LargeTableAdmin
 from voip.forms import CdrUploadForm, DeckImportForm, RerateForm
 from voip.models import Cdr, CdrImport, CdrSource, Rate, RatePackage, VoipProduct, VoipSettings
 from voip.services.decks import bump_version, import_deck
@@ -385,12 +386,11 @@ class CdrImportAdmin(RecordOnlyAdmin):
 
 
 @admin.register(Cdr)
-class CdrAdmin(RecordOnlyAdmin):
+class CdrAdmin(LargeTableAdmin, RecordOnlyAdmin):
     list_display = ["answer_time", "service", "direction", "caller", "callee", "destination", "billsec",
                     "billed_seconds", "cost", "status", "postpaid", "usage_invoice", "source"]
     list_filter = ["status", "direction", "internal_leg", "postpaid", "source"]
     search_fields = ["=external_id", "=call_id", "caller", "callee", "=e164", "=service__domain"]
-    list_select_related = ["service__product", "source", "usage_invoice"]
+    list_prefetch_related = ["service__product", "source", "usage_invoice"]
     raw_id_fields = ["service", "cdr_import"]
-    show_full_result_count = False
     list_per_page = 100

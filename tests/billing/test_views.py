@@ -2,6 +2,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import CreditLedgerEntry, Invoice, Service
@@ -137,3 +139,18 @@ def test_a_change_confirmed_with_an_amount_that_is_not_a_number_is_refused_not_a
     assert b"The amount shown is missing or not a number" in response.content
     service.refresh_from_db()
     assert service.pending_change is None and service.recurring_amount == Decimal("5.00")
+
+
+@pytest.mark.parametrize("page", ["clientarea:invoice", "clientarea:invoice_pdf"])
+def test_an_invoice_and_its_pdf_take_the_same_queries_for_1_or_25_lines(signed_in, owner, page):
+    """The load test's invoice pages: lines and payments each one query, whatever their number."""
+    def queries(invoice):
+        with CaptureQueriesContext(connection) as context:
+            assert signed_in.get(reverse(page, args=[invoice.pk])).status_code == 200
+        return len(context)
+
+    one = InvoiceFactory(client=owner)
+    InvoiceItemFactory(invoice=one)
+    many = InvoiceFactory(client=owner)
+    InvoiceItemFactory.create_batch(25, invoice=many)
+    assert queries(one) == queries(many)

@@ -5,8 +5,10 @@ import threading
 import time
 
 import pytest
+from django.core.cache import cache
 
-from payments.ratelimit import RateLimiter, limiter_for, rate_limit
+from payments import ratelimit
+from payments.ratelimit import RateLimiter, SharedSecondLimiter, limiter_for, rate_limit
 from payments.registry import get_gateway
 
 
@@ -78,3 +80,39 @@ def test_the_test_mode_limit_applies_to_a_gateway_in_test_mode(stripe_enabled, s
     stripe_enabled.test_mode = False
     stripe_enabled.save()
     assert limiter_for(get_gateway("stripe")).per_second == 90
+
+
+class FakeTime:
+    """A clock that moves only when a limiter sleeps (monotonic and wall clock alike)."""
+
+    def __init__(self, start=1_000.0):
+        self.now = start
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_the_shared_limit_holds_for_several_processes_together():
+    """Two processes' limiters (two objects, one cache as Redis would be): 3 a second between them, not 3 each."""
+    cache.clear()
+    time_ = FakeTime()
+    processes = [SharedSecondLimiter(3, name="test-shared", clock=time_.clock, sleep=time_.sleep,
+                                     wall_clock=time_.clock) for _ in range(2)]
+    starts = []
+    for n in range(9):
+        processes[n % 2].acquire()
+        starts.append(int(time_.now))
+    assert [starts.count(second) for second in sorted(set(starts))] == [3, 3, 3]
+
+
+def test_the_shared_limiter_is_used_when_the_setting_asks(stripe_enabled, settings):
+    settings.PAYMENT_RATE_LIMIT_SHARED = True
+    ratelimit._limiters.clear()
+    try:
+        limiter = limiter_for(get_gateway("stripe"))
+        assert isinstance(limiter, SharedSecondLimiter) and limiter.name.startswith("payment-rate:stripe:")
+    finally:
+        ratelimit._limiters.clear()

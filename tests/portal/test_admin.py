@@ -59,11 +59,14 @@ def test_changelist_queries_do_not_grow_with_rows(client, staff_user, label):
             assert client.get(url).status_code == 200
         return len(ctx)
 
-    ServiceFactory()
+    def add(rows):
+        for service in ServiceFactory.create_batch(rows):
+            InvoiceFactory(client=service.client)
+            log_activity(actor=Actor.system("t"), action="x", target=service, message="m")
+
+    add(1)  # one row at least: a page's related rows come in one query each (portal.admin_paging)
     few = queries()
-    for service in ServiceFactory.create_batch(15):
-        InvoiceFactory(client=service.client)
-        log_activity(actor=Actor.system("t"), action="x", target=service, message="m")
+    add(15)
     assert queries() == few
 
 

@@ -3,14 +3,19 @@ service page, and isolation of another client's calls."""
 import csv
 import io
 from datetime import datetime, timedelta
+from functools import partial
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import ClientFactory, ServiceFactory
 from tests.voip.factories import stored_calls
+from portal.querysets import seek_rows
+from voip import views
 from voip.charts import axis_top, spend_chart_svg
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +118,37 @@ def test_the_page_takes_a_fixed_number_of_queries(client, service, source, djang
     url = reverse("clientarea:voip_calls", args=[service.pk])
     with django_assert_max_num_queries(12):
         assert client.get(url).status_code == 200
+
+
+def test_the_page_takes_the_same_queries_for_3_or_300_calls(client, service, source):
+    """The load test's big VoIP clients: totals, chart and page are each one query whatever the calls."""
+    client.force_login(service.client.owner_user)
+
+    def queries(**params):
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(reverse("clientarea:voip_calls", args=[service.pk]), params).status_code == 200
+        return len(context)
+
+    stored_calls(service, source, [{"answer_time": at(n % 20), "cost": "0.02", "external_id": f"a{n}"} for n in range(3)])
+    few = queries(), queries(direction="outbound", number="212", page="1")
+    stored_calls(service, source, [{"answer_time": at(n % 25), "cost": "0.02", "external_id": f"b{n}"} for n in range(297)])
+    assert (queries(), queries(direction="outbound", number="212", page="1")) == few
+
+
+def test_the_csv_reads_the_calls_a_batch_at_a_time(client, service, source, monkeypatch):
+    """Bounded memory: one query per batch of calls (keyset pages, portal.querysets), every call once, newest
+    first, even where batches split calls of the same second."""
+    monkeypatch.setattr(views, "seek_rows", partial(seek_rows, batch_size=5))
+    stored_calls(service, source, [{"answer_time": at(n // 4), "cost": "0.02", "external_id": f"c{n}",
+                                    "callee": f"21255500{n:02d}"} for n in range(12)])
+    client.force_login(service.client.owner_user)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(reverse("clientarea:voip_calls_csv", args=[service.pk]))
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))[1:]
+    batches = [query for query in context.captured_queries if "LIMIT 5" in query["sql"]]
+    assert len(batches) == 3  # 5 + 5 + 2
+    assert sorted(row[3] for row in rows) == [f"21255500{n:02d}" for n in range(12)]
+    assert [row[0] for row in rows] == sorted((row[0] for row in rows), reverse=True)
 
 
 def test_chart_scale_and_empty_period():

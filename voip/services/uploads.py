@@ -30,7 +30,9 @@ UPLOAD_FORMATS = {
 }
 
 def upload_dir():
-    path = Path(settings.VAR_DIR) / "voip-uploads"
+    """Where uploads wait for their import: VOIP_UPLOAD_DIR, which must be a directory every web and worker
+    host sees (a shared filesystem) when they are separate machines (docs/scaling.md)."""
+    path = Path(settings.VOIP_UPLOAD_DIR)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
