@@ -5,6 +5,7 @@ A MySQLdb connection of its own rather than a second Django database alias: the 
 tables are streamed with a server-side cursor, which Django's ORM cannot do for a database it has no models of.
 """
 import datetime
+import functools
 import re
 from urllib.parse import unquote, urlsplit
 
@@ -115,13 +116,18 @@ def day(value):
 
 
 def moment(value):
-    """A DATETIME column as an aware UTC datetime (WHMCS stores the server's local time; the import reads it as
+    """A DATETIME column as an aware datetime (WHMCS stores the server's local time; the import reads it in
     the business time zone), None for zero or NULL."""
     if isinstance(value, datetime.datetime):
-        return timezone.make_aware(value) if timezone.is_naive(value) else value
+        return timezone.make_aware(value, _business_zone()) if value.tzinfo is None else value
     if isinstance(value, datetime.date):
-        return timezone.make_aware(datetime.datetime.combine(value, datetime.time()))
+        return timezone.make_aware(datetime.datetime.combine(value, datetime.time()), _business_zone())
     return None
+
+
+@functools.cache
+def _business_zone():
+    return timezone.get_default_timezone()
 
 
 def text(value, limit=None):
