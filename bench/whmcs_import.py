@@ -32,6 +32,7 @@ def parse_args():
     parser.add_argument("--source-url", default="mysql://root@127.0.0.1:3306/whmcs_importer_bench")
     parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/portal_importer_bench")
     parser.add_argument("--rerun", action="store_true", help="Also time a second import (nothing changed).")
+    parser.add_argument("--reuse-source", action="store_true", help="Keep the source database of an earlier run.")
     return parser.parse_args()
 
 
@@ -98,7 +99,10 @@ def build_source(url, clients):
 
 def main():
     args = parse_args()
-    build_seconds, sizes = build_source(args.source_url, args.clients)
+    if args.reuse_source:
+        build_seconds, sizes = 0.0, {"clients": args.clients}
+    else:
+        build_seconds, sizes = build_source(args.source_url, args.clients)
     print(f"source built in {build_seconds:.1f}s: " + ", ".join(f"{n:,} {what}" for what, n in sizes.items()))
     setup_django("whmcs-import-bench-", args.database_url)
     from whmcs_import.importer import run_import

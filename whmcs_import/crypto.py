@@ -57,3 +57,17 @@ def encrypt(secret, encryption_hash, *, iv=None):
             key = hashlib.sha1(key + data[start - BLOCK:start]).digest()
         out += _xor(data[start:start + BLOCK], key)
     return base64.b64encode(bytes(out)).decode()
+
+
+def stored_secret(run, table, row):
+    """The plain text of a WHMCS row's encrypted `password`, or "" when there is none or it cannot be decrypted
+    (no --encryption-hash, or another one): then the row is listed in the report."""
+    if not row["password"]:
+        return ""
+    if run.encryption_hash:
+        try:
+            return decrypt(row["password"], run.encryption_hash)
+        except CannotDecrypt:
+            pass
+    run.report.secret_missing(table, row["id"])
+    return ""

@@ -68,6 +68,7 @@ class Run:
     voip_products: dict | None = None
     invoices: dict = field(default_factory=dict)
     settings_changed: dict = field(default_factory=dict)
+    created: dict = field(default_factory=dict)  # WHMCS table → the WHMCS ids whose rows this run created
 
 
 def run_import(*, database_url, dry_run=False, encryption_hash="", progress=None):

@@ -69,10 +69,11 @@ class Keep:
         self.value = value
 
 
-def sync(run, model, source, records, fields, *, create_only=None, merge=()):
+def sync(run, model, source, records, fields, *, create_only=None, merge=(), fingerprints=None):
     """Create or update `model` rows from `records`, a list of (WHMCS id, {field: value}) with every field of
     `fields` (attnames, e.g. client_id). `create_only` gives per-WHMCS-id values used only when creating; the JSON
-    fields named in `merge` keep the keys the portal added since (the import's keys win).
+    fields named in `merge` keep the keys the portal added since (the import's keys win); `fingerprints` are
+    recorded with the mapping of the rows created.
     Returns {WHMCS id: pk} for the records, and counts created/updated/unchanged in the report."""
     merged = [(fields.index(name), name) for name in merge]
     mapping = run.mapping.of(source)
@@ -101,8 +102,9 @@ def sync(run, model, source, records, fields, *, create_only=None, merge=()):
     if to_create:
         pks = insert_rows(model, [values for _, values in to_create])
         created = [(whmcs_id, pk) for (whmcs_id, _), pk in zip(to_create, pks)]
-        run.mapping.put(source, created)
+        run.mapping.put(source, created, fingerprints)
         result.update(created)
+        run.created.setdefault(source, set()).update(whmcs_id for whmcs_id, _ in created)
     run.report.count(source, "created", len(to_create))
     run.report.count(source, "updated", len(to_update))
     run.report.count(source, "unchanged", len(records) - len(to_create) - len(to_update))

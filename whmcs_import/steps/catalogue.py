@@ -17,7 +17,7 @@ from billing.models import (
 from provisioning.models import Server, ServerGroup
 from provisioning.options import OptionsError
 from provisioning.registry import installed_modules
-from whmcs_import.crypto import CannotDecrypt, decrypt
+from whmcs_import.crypto import stored_secret
 from whmcs_import.source import flag, text
 from whmcs_import.writer import sync, sync_by_key
 
@@ -76,18 +76,6 @@ def import_product_groups(run):
                                                       ["name", "description", "hidden", "sort_order"]).items()}
 
 
-def _server_password(run, row):
-    if not row["password"]:
-        return ""
-    if run.encryption_hash:
-        try:
-            return decrypt(row["password"], run.encryption_hash)
-        except CannotDecrypt:
-            pass
-    run.report.secret_missing("tblservers", row["id"])
-    return ""
-
-
 SERVER_FIELDS = ["name", "module", "hostname", "ip_address", "port", "use_tls", "username", "password", "api_token",
                  "capacity", "enabled"]
 
@@ -109,7 +97,7 @@ def import_servers(run):
             "name": unique_name(text(row["name"]), taken, row["id"], 120), "module": key or text(row["type"], 40),
             "hostname": text(row["hostname"], 253) or text(row["ipaddress"], 253), "ip_address": ip,
             "port": row["port"] or None, "use_tls": flag(row["secure"]), "username": text(row["username"], 120),
-            "password": _server_password(run, row), "api_token": text(row["accesshash"]),
+            "password": stored_secret(run, "tblservers", row), "api_token": text(row["accesshash"]),
             "capacity": max(row["maxaccounts"] or 0, 0), "enabled": not flag(row["disabled"]),
         }))
     run.servers = {int(k): v for k, v in sync(run, Server, "tblservers", records, SERVER_FIELDS).items()}

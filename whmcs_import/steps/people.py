@@ -150,7 +150,7 @@ def import_users(run):
         whmcs_hash = text(user["password"])
         create_only[whmcs_id] = {"password": portal_password(whmcs_hash), "date_joined": run.started_at}
         fingerprints[whmcs_id] = _fingerprint(whmcs_hash)
-    result = sync(run, User, "tblusers", records, USER_FIELDS, create_only=create_only)
+    result = sync(run, User, "tblusers", records, USER_FIELDS, create_only=create_only, fingerprints=fingerprints)
     _refresh_passwords(run, result, create_only, fingerprints)
     _link_users(run, result, chosen)
     _queue_resets(run, result, create_only)
@@ -174,7 +174,7 @@ def _refresh_passwords(run, result, create_only, fingerprints):
         User.objects.bulk_update([User(pk=result[w], password=create_only[w]["password"]) for w in changed],
                                  ["password"], batch_size=1000)
         run.report.count("tblusers", "updated", len(changed))
-    missing = {w: fingerprints[w] for w in result if known.get(w) != fingerprints[w]}
+    missing = {w: fingerprints[w] for w in result if known.get(w) and known[w] != fingerprints[w]}
     if missing:
         records = list(ImportedRecord.objects.filter(source="tblusers", whmcs_id__in=list(missing)))
         for record in records:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from billing.models import BillingCycle, Product, Service, ServiceConfigOption
 from provisioning.voip_services import IdentifierError, parse_legacy_line, product_number_settings, voip_kinds
-from whmcs_import.crypto import CannotDecrypt, decrypt
+from whmcs_import.crypto import stored_secret
 from whmcs_import.source import day, moment, text
 from whmcs_import.steps.catalogue import stand_in_products
 from whmcs_import.writer import Keep, chunked, sync, sync_by_key
@@ -94,7 +94,7 @@ def _values(run, row, cancellation, custom, number_settings):
         "suspend_reason_text": reason_text if suspended else "",
         "terminated_at": moment(row["termination_date"]) if status == Service.Status.TERMINATED else None,
         "server_id": run.servers.get(row["server"]), "username": text(row["username"], 120),
-        "password": _password(run, row), "module_data": _module_data(run, row, product_id, custom, number_settings),
+        "password": stored_secret(run, "tblhosting", row), "module_data": _module_data(run, row, product_id, custom, number_settings),
         "disk_usage_mb": Decimal(row["diskusage"] or 0), "disk_limit_mb": Decimal(row["disklimit"]) if row["disklimit"] else None,
         "cancellation_requested_at": moment(cancellation["date"]) if cancellation else None,
         "cancellation_type": CANCELLATION.get(text(cancellation["type"]).lower(), Service.CancellationType.END_OF_PERIOD)
@@ -102,18 +102,6 @@ def _values(run, row, cancellation, custom, number_settings):
         "cancellation_reason": text(cancellation["reason"]) if cancellation else "",
         "notes": text(row["notes"]), "created_at": created,
     }
-
-
-def _password(run, row):
-    if not row["password"]:
-        return ""
-    if run.encryption_hash:
-        try:
-            return decrypt(row["password"], run.encryption_hash)
-        except CannotDecrypt:
-            pass
-    run.report.secret_missing("tblhosting", row["id"])
-    return ""
 
 
 def _custom_field_values(run):

@@ -74,13 +74,20 @@ def import_automation_settings(run):
             wanted[field] = int(config[setting])
     if config.get("AutoClientStatusChange") in CLIENT_STATUS_UPDATE:
         wanted["client_status_update"] = CLIENT_STATUS_UPDATE[config["AutoClientStatusChange"]]
+    changed = _apply(run, settings, wanted)
+    run.report.count("tblconfiguration", "updated", len(changed))
+    run.report.count("tblconfiguration", "unchanged", len(wanted) - len(changed))
+
+
+def _apply(run, settings, wanted):
+    """Save the automation settings that differ from `wanted`; returns them (also kept for the activity log)."""
     changed = {field: value for field, value in wanted.items() if getattr(settings, field) != value}
     for field, value in changed.items():
         setattr(settings, field, value)
     if changed:
         settings.save()
-    run.report.count("tblconfiguration", "updated" if changed else "unchanged", len(wanted))
-    run.settings_changed = changed
+        run.settings_changed.update(changed)
+    return changed
 
 
 PUQ_TABLE = "mod_puq_overwrite_suspend_termination"
@@ -117,9 +124,4 @@ def import_overwrite_rules(run):
             wanted["override_cron_mode"] = addon["cron"]
         if "suspension_email" in addon:
             wanted["override_send_suspension_email"] = flag(addon["suspension_email"])
-        changed = {f: v for f, v in wanted.items() if getattr(settings, f) != v}
-        for field, value in changed.items():
-            setattr(settings, field, value)
-        if changed:
-            settings.save()
-            run.settings_changed.update(changed)
+        _apply(run, settings, wanted)
