@@ -9,6 +9,7 @@ peak memory (resource.getrusage maxrss); optionally times a second run (nothing 
         [--database-url mysql://root@127.0.0.1:3306/portal_importer_bench]
 """
 import argparse
+import os
 import random
 import resource
 import sys
@@ -97,6 +98,11 @@ def build_source(url, clients):
                                         "items": invoices * 2, "transactions": len(paid_invoices)}
 
 
+def _cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main():
     args = parse_args()
     if args.reuse_source:
@@ -110,11 +116,12 @@ def main():
 
     runs = [("import", False)] + ([("re-run", True)] if args.rerun else [])
     for label, _ in runs:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu_seconds()
         report = run_import(database_url=args.source_url, progress=Progress())
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, _cpu_seconds() - cpu
         written = sum(c["created"] + c["updated"] for c in report.counts.values())
-        print(f"{label}: {seconds:.1f}s, {written:,} rows created or updated, {len(report.differences)} total "
+        print(f"{label}: {seconds:.1f}s ({cpu:.1f}s of CPU in this process; load average "
+              f"{os.getloadavg()[0]:.1f}), {written:,} rows created or updated, {len(report.differences)} total "
               f"difference(s)")
         print("  steps: " + ", ".join(f"{step} {s:.1f}s" for step, s in report.seconds.items() if s >= 0.5))
     print(f"peak memory (maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

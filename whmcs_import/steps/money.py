@@ -32,8 +32,9 @@ def _grouped(run, sql):
 def import_invoices(run):
     paid = _grouped(run, "SELECT invoiceid AS k, SUM(amountin) - SUM(amountout) AS v FROM tblaccounts "
                          "WHERE invoiceid > 0 GROUP BY invoiceid")
-    add_funds = _grouped(run, "SELECT invoiceid AS k, 1 AS v FROM tblinvoiceitems GROUP BY invoiceid "
-                              "HAVING SUM(type <> 'AddFunds') = 0")
+    add_funds = _grouped(run, "SELECT invoiceid AS k, 1 AS v FROM tblinvoiceitems WHERE invoiceid IN "
+                              "(SELECT invoiceid FROM tblinvoiceitems WHERE type = 'AddFunds') "
+                              "GROUP BY invoiceid HAVING SUM(type <> 'AddFunds') = 0")
     mapped = set(run.mapping.of("tblinvoices").values())
     used = set()
     run.progress.start("invoices", run.source.count("tblinvoices"))
