@@ -38,7 +38,9 @@ def import_invoices(run):
     mapped = set(run.mapping.of("tblinvoices").values())
     used = set()
     run.progress.start("invoices", run.source.count("tblinvoices"))
-    for rows in run.source.chunks("SELECT * FROM tblinvoices ORDER BY id"):
+    for rows in run.source.chunks(
+            "SELECT id, userid, invoicenum, date, duedate, datepaid, subtotal, credit, tax, tax2, total, taxrate, "
+            "taxrate2, status, notes, created_at, updated_at FROM tblinvoices ORDER BY id"):
         numbers = [text(r["invoicenum"]) or str(r["id"]) for r in rows]
         used.update(n for pk, n in Invoice.objects.filter(number__in=numbers).values_list("pk", "number") if pk not in mapped)
         records = []
@@ -151,7 +153,8 @@ def import_transactions(run):
     mapped = set(run.mapping.of("tblaccounts").values())
     used, refunds = set(), []
     run.progress.start("transactions", run.source.count("tblaccounts"))
-    for rows in run.source.chunks("SELECT * FROM tblaccounts ORDER BY id", size=10000):
+    for rows in run.source.chunks("SELECT id, userid, currency, gateway, date, description, amountin, fees, "
+                                  "amountout, transid, invoiceid, refundid FROM tblaccounts ORDER BY id", size=10000):
         keys = [(text(r["gateway"], 40) or "manual", text(r["transid"], 120) or f"whmcs-{r['id']}") for r in rows]
         existing = Payment.objects.filter(gateway__in={k[0] for k in keys}, transaction_id__in=[k[1] for k in keys]
                                           ).values_list("pk", "gateway", "transaction_id")  # the unique index
