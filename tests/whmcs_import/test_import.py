@@ -1,6 +1,7 @@
 """The WHMCS import of a small awkward database (awkward.py): what arrives, money per client, an imported login,
 a re-run that changes nothing, a dry run that writes nothing, and no e-mail or provisioning on the way."""
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -229,10 +230,14 @@ def test_a_dry_run_writes_nothing(whmcs_url):
     assert report.counts["tblclients"]["created"] == 3 and "DRY RUN" in report.text()
 
 
-def test_the_command_prints_the_report_and_saves_it(whmcs_url, tmp_path, capsys):
-    call_command("import_whmcs", "--database-url", whmcs_url, "--dry-run", "--report", str(tmp_path / "r.json"))
-    out = capsys.readouterr().out
-    assert "tblclients" in out and "bob@example.com" in out
+def test_the_command_prints_the_report_and_saves_it(whmcs_url, tmp_path):
+    out, err = StringIO(), StringIO()
+    call_command("import_whmcs", "--database-url", whmcs_url, "--dry-run", "--report", str(tmp_path / "r.json"),
+                 stdout=out, stderr=err)
+    assert "tblclients" in out.getvalue() and "bob@example.com" in out.getvalue()
+    assert err.getvalue() == ""  # no progress display when stderr is not a terminal…
+    call_command("import_whmcs", "--database-url", whmcs_url, "--dry-run", "--progress", stdout=out, stderr=err)
+    assert "invoices: 6/6 in" in err.getvalue()  # …unless asked for
     assert '"password_resets_needed"' in (tmp_path / "r.json").read_text()
 
 
