@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "billing",
     "provisioning",
     "voip",
+    "whmcs_import",
     "payments",
     "storefront",
     "rest_framework",
@@ -274,6 +275,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "portal.lockout.AccountLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
+]
+# Django's hashers, plus the one that checks passwords imported from WHMCS (portal/hashers.py): never preferred, so
+# an imported login is re-hashed with the first one on its first sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "portal.hashers.WhmcsBcryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -127,6 +127,10 @@ class Client(models.Model):
         "in which time-of-day call rates (peak/off-peak) are read. Blank: the business time zone.",
     )
     notes = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=40, blank=True, help_text="The client's language as WHMCS kept it (e.g. 'english'), carried over "
+        "by the WHMCS import. Blank: the site's language.",
+    )
     signup_source = models.CharField(
         max_length=20, blank=True, help_text="Where the client signed up (e.g. 'storefront'); blank: made by staff or API."
     )

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # The floors, from the ground up: each app may import only those before it.
-FLOORS = ["portal", "billing", "provisioning", "voip", "payments", "storefront", "api", "config"]
+FLOORS = ["portal", "billing", "provisioning", "voip", "whmcs_import", "payments", "storefront", "api", "config"]
 
 
 def project_files():
