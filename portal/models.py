@@ -52,6 +52,7 @@ class VatCheck(models.TextChoices):
     FORMAT = "format", "Format and check digits only (VIES check off)"
     VALID = "valid", "Valid in VIES"
     UNAVAILABLE = "unavailable", "VIES unavailable: not confirmed"
+    FOREIGN = "foreign", "Not an EU VAT number (a client outside the EU): kept as given, not checked"
 
 
 class Client(models.Model):
@@ -84,7 +85,8 @@ class Client(models.Model):
         "VAT number", max_length=20, blank=True,
         help_text="EU VAT identification number with its country prefix (e.g. DE136695976); checked for format and "
         "check digits, and with VIES when that check is on. A valid number of another EU country than the "
-        "seller's makes sales reverse charged.",
+        "seller's makes sales reverse charged. A client outside the EU may give another tax id instead: it is kept "
+        "as given and not checked.",
     )
     vat_check = models.CharField(
         "VAT number check", max_length=12, choices=VatCheck.choices, blank=True, editable=False,

@@ -24,6 +24,15 @@ EU_COUNTRIES = frozenset(
 )
 
 
+EU_PREFIXES = (EU_COUNTRIES - {"GR"}) | {"EL", "XI"}
+
+
+def is_foreign_tax_id(number, country):
+    """A tax id of a client outside the EU that is not an EU VAT number (a US EIN, a Canadian BN): kept as given
+    and never checked; it has no bearing on EU VAT (billing/tax/treatment.py looks only at EU numbers)."""
+    return bool(country) and country.upper() not in EU_COUNTRIES | {"XI"} and number[:2].upper() not in EU_PREFIXES
+
+
 def vat_country(number):
     """The ISO country code of a cleaned VAT number ('EL…' → 'GR')."""
     prefix = number[:2].upper()
@@ -32,8 +41,15 @@ def vat_country(number):
 
 def vat_number_clean(value, country="", *, field=None):
     """The number compacted with its country prefix, or ValidationError saying why: its format (length,
-    characters, an unknown prefix) or its check digit. Without a prefix the client's `country` is assumed."""
+    characters, an unknown prefix) or its check digit. Without a prefix the client's `country` is assumed. A client
+    outside the EU may give another tax id (`is_foreign_tax_id`): it is kept as given."""
     number = "".join(str(value or "").split()).upper().replace("-", "").replace(".", "")
+    if is_foreign_tax_id(number, country):
+        tax_id = " ".join(str(value).split())
+        if len(tax_id) > 20:
+            message = f"The tax id {tax_id} is longer than 20 characters."
+            raise ValidationError({field: message} if field else message)
+        return tax_id
     if number[:2].isdigit() and country:
         number = COUNTRY_PREFIX.get(country.upper(), country.upper()) + number
     try:
@@ -91,6 +107,8 @@ def vat_number_check(number, country="", *, client=None):
     a bad format or check digit, or when VIES says it is not valid; VIES unavailable is not a refusal: the result
     says so, and the client's sales are taxed as B2C until a later check succeeds."""
     number = vat_number_clean(number, country, field="vat_number")
+    if is_foreign_tax_id(number, country):
+        return VatCheckResult(number, "foreign", timezone.now())
     if not settings.VIES_ENABLED:
         return VatCheckResult(number, "format", timezone.now())
     answer = (client or ViesClient()).check(number)

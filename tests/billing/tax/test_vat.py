@@ -128,3 +128,17 @@ def test_vies_simulator_inspection_api(vies):
     assert "ATU13585627" in requests.get(vies.url + "/_simulator/state", timeout=5).json()["numbers"]
     requests.post(vies.url + "/_simulator/reset", json={}, timeout=5)
     assert ViesClient().check("ATU13585627").valid is False
+
+
+def test_a_client_outside_the_eu_may_give_another_tax_id_which_is_kept_as_given_and_never_checked(settings):
+    settings.VIES_ENABLED = True  # nothing is asked: a VIES call here would fail the test (no simulator)
+    assert vat_number_clean(" 12-3456789 ", "US") == "12-3456789"
+    result = vat_number_check("US123", "US", client=None)
+    assert (result.number, result.check) == ("US123", "foreign")
+    assert vat_number_clean("DE136695976", "US") == "DE136695976"  # an EU number is an EU number anywhere
+    with pytest.raises(ValidationError, match="wrong format"):
+        vat_number_clean("DE13669597", "US")
+    with pytest.raises(ValidationError, match="does not start with an EU country prefix"):
+        vat_number_clean("US123", "DE")  # a client in the EU gives an EU VAT number
+    with pytest.raises(ValidationError, match="longer than 20 characters"):
+        vat_number_clean("X" * 21, "US")
