@@ -77,10 +77,15 @@ def due_services(rules, action, date, *, overrides_only=False, exclude_ids=None)
     return services.order_by("next_due_date", "pk")
 
 
-def still_due(service_id, action, date, days):
-    """The claim's re-check, under the row lock: the service is still in the status and still overdue (a payment
-    since the selection moved its next due date, or paid its invoice)."""
-    return Service.objects.filter(
-        unpaid_invoice_due(date), pk=service_id, status=STATUS_FOR[action],
-        next_due_date__lte=date - timedelta(days=days),
-    )
+def claim(items, action, date):
+    """Lock the work items' services that are still due, in one statement: SELECT … FOR UPDATE SKIP LOCKED (a
+    service another pass holds is skipped, not waited for), re-checking each under the lock (still in the status,
+    still overdue by its rule's days: a payment since the selection wins). Returns the claimed ids."""
+    by_days = {}
+    for item in items:
+        by_days.setdefault(item["rule_days"], []).append(item["service_id"])
+    overdue = Q()
+    for days, ids in sorted(by_days.items()):
+        overdue |= Q(pk__in=sorted(ids), next_due_date__lte=date - timedelta(days=days))
+    services = Service.objects.filter(overdue, unpaid_invoice_due(date), status=STATUS_FOR[action])
+    return list(services.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
