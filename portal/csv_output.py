@@ -53,7 +53,7 @@ class SafeWriter:
         delimiter, quote = re.escape(dialect.delimiter), re.escape(dialect.quotechar or "")
         end = re.escape(dialect.lineterminator)
         self._suspect = re.compile(
-            f"(?:^|{delimiter})(?:[=@\t\r{quote}]|[+\-](?!(?:\d+\.?\d*|\.\d+)(?:{delimiter}|{end}|$)))",
+            rf"(?:^|{delimiter})(?:[=@\t\r{quote}]|[+\-](?!(?:\d+\.?\d*|\.\d+)(?:{delimiter}|{end}|$)))",
             re.ASCII,
         ).search
 
