@@ -131,9 +131,13 @@ def latest(results):
 
 def chart(table, path=CHART):
     """A log-log SVG of seconds against services, one line per job, each with its dotted slope-1 line."""
-    width, height, left, right, top, bottom = 760, 480, 70, 250, 40, 60
+    width, height, left, right, top, bottom = 860, 480, 70, 330, 40, 60
     sizes = sorted({size for points in table.values() for size in points})
     seconds = [s for points in table.values() for s in points.values()]
+    for points in table.values():  # the slope-1 references' ends stay inside the plot
+        if points:
+            (size0, seconds0), size_n = min(points.items()), max(points)
+            seconds.append(seconds0 * size_n / size0)
     if not sizes:
         raise SystemExit(f"No results in {RESULTS} yet.")
     x_lo, x_hi = math.floor(math.log10(min(sizes))), math.ceil(math.log10(max(sizes)))

@@ -13,8 +13,11 @@
    (gateway `bank_transfer`, transaction id = the bank entry reference), so recording twice pays once. Lines left
    unmatched carry their reason and wait for staff: assign an invoice, add to a client's credit, or ignore.
 """
+import gc
 import re
+import threading
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
 
@@ -32,7 +35,6 @@ from payments.bank.camt053 import parse_camt053
 from payments.bank.csv_statement import parse_csv
 from payments.models.bank import BANK_TRANSFER, BankStatement, StatementLine
 from portal.activity import build_entry, log_activities, log_activity
-from portal.collector import fewer_gc_passes
 
 CHUNK = 900  # ids per IN (…) query: under every database's parameter limit
 RECORD_BATCH = 500  # payments recorded per transaction
@@ -331,3 +333,30 @@ def import_file(*, data, format, actor, filename="", mapping=None):
             parsed = parse_camt053(data)
         return import_statement(parsed=parsed, format=format, actor=actor, filename=filename,
                                 mapping=asdict(mapping) if mapping is not None else None)
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_saved = None
+
+
+@contextmanager
+def fewer_gc_passes(first_generation=1_000_000):
+    """Python's cycle collector less often while a statement is imported: the import makes a few hundred thousand
+    short-lived objects (lines, ORM rows), and the default threshold (a pass every 2,000 allocations, a full one
+    walking every live object every 100 passes) cost about 4 of 11 s for 10,000 lines (docs/benchmarks.md).
+    Reference counting still frees everything at once; only cycles wait for the pass after. Process-wide, so
+    nested or concurrent imports share one setting and the last one out restores it."""
+    global _gc_depth, _gc_saved
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_gc_saved[0], first_generation), *_gc_saved[1:])
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.set_threshold(*_gc_saved)

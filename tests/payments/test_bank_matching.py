@@ -15,6 +15,7 @@ from billing.payment_reference import invoice_reference_display, rf_reference
 from payments.bank.camt053 import parse_camt053
 from payments.bank.lines import ParsedLine, StatementError
 from payments.bank.matching import (
+    fewer_gc_passes,
     import_file,
     import_statement,
     line_assign,
@@ -23,7 +24,6 @@ from payments.bank.matching import (
     match_lines,
 )
 from payments.models import BankStatement, StatementLine
-from portal.collector import fewer_gc_passes
 from portal.models import ActivityLog, Client
 from provisioning.modules.fake import FakeModule
 from tests.billing.test_payments import suspended_overdue

@@ -2,7 +2,6 @@
 output row per input CDR line, nothing kept in memory but the ids seen (a repeated id is charged once)."""
 from dataclasses import dataclass, field
 
-from portal.collector import fewer_gc_passes
 from portal.csv_output import csv_writer
 from provisioning.telephony.cdrs import CdrError
 
@@ -40,15 +39,7 @@ def output_header(columns):
 def rate_file(parser, rater, out, *, on_invalid=None):
     """Rate every CDR of `parser` (a cdr_formats parser) with `rater` and write the rated CSV to `out` (formula-like
     cells neutralised: portal.csv_output).
-    `on_invalid(line, reason)` is called for every row whose status is invalid. Returns a Summary.
-    The cycle collector runs less often meanwhile: a million calls make millions of short-lived objects (none in
-    a cycle) while the caches of distinct numbers grow, and its full passes would walk every live object — the
-    deck's index and those caches — again and again for nothing."""
-    with fewer_gc_passes():
-        return _rate_file(parser, rater, out, on_invalid=on_invalid)
-
-
-def _rate_file(parser, rater, out, *, on_invalid):
+    `on_invalid(line, reason)` is called for every row whose status is invalid. Returns a Summary."""
     writer = csv_writer(out, lineterminator="\n")  # the input's own fields come back spreadsheet-safe
     writerow = writer.writerow
     width = len(parser.columns)

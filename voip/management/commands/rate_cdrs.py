@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.collector import fewer_gc_passes
 from provisioning.telephony.cdrs import DEFAULT_INBOUND_CONTEXTS, CdrFileError
 from provisioning.telephony.numbers import DEFAULT_EXTENSION_DIGITS, Normaliser
 from provisioning.telephony.text import OPEN_INPUT, OPEN_OUTPUT
@@ -76,8 +75,7 @@ class Command(BaseCommand):
 
         with _open_input(rates_path, "rates") as rates:
             try:
-                with fewer_gc_passes():  # tens of thousands of rates that all stay: no cycle to find
-                    deck_file = read_deck(rates)
+                deck_file = read_deck(rates)
             except DeckFileError as exc:
                 raise CommandError(f"rates file {rates_path} cannot be used: {exc}") from None
             except OSError as exc:
