@@ -13,7 +13,11 @@ enabled again on the simulator) and the logs emptied.
 
     .venv/bin/python bench/automation_pass.py [--services 100000] [--overdue-percent 5] [--latency-ms 50]
         [--workers 2] [--runs 3] [--database-url mysql://root@127.0.0.1:3306/benchauto]
-        [--redis-url redis://127.0.0.1:6379/14] [--threads 16] [--reuse]
+        [--redis-url redis://127.0.0.1:6379/14] [--threads 16] [--reuse] [--profile DIR]
+
+Each pass also reports the CPU the worker processes (and MariaDB) spent on it, per action, read from /proc, and
+the load average when it ended. `--profile DIR` samples the workers with py-spy (on-CPU samples only; py-spy on
+PATH or in $PY_SPY) during each pass and prints the functions that took most of their CPU.
 
 The database named in --database-url is dropped and created (unless --reuse keeps the data of an earlier run);
 the Redis database is flushed.
@@ -46,6 +50,7 @@ def parse_args():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--threads", type=int, default=16, help="Provider calls at once per worker process.")
     parser.add_argument("--reuse", action="store_true", help="Keep the database built by an earlier run.")
+    parser.add_argument("--profile", metavar="DIR", help="Sample the workers with py-spy; raw stacks go to DIR.")
     return parser.parse_args()
 
 
@@ -200,6 +205,77 @@ def stop_workers(workers):
             worker.kill()
 
 
+def process_cpu(pid):
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def mariadb_pid():
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+def start_profilers(workers, run):
+    """py-spy on each worker (and its pool child), on-CPU samples only, raw collapsed stacks."""
+    py_spy = os.environ.get("PY_SPY", "py-spy")
+    return [subprocess.Popen([py_spy, "record", "--pid", str(worker.pid), "--subprocesses", "--threads",
+                              "--rate", "250", "--format", "raw", "--nonblocking",
+                              "-o", str(Path(ARGS.profile) / f"run{run}-worker{n}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for n, worker in enumerate(workers)]
+
+
+def stop_profilers(profilers):
+    import signal
+
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
+
+
+def print_profile(run, top=25):
+    """The functions with most on-CPU samples, inclusive (anywhere on the stack) and self (on top)."""
+    from collections import Counter
+
+    inclusive, own, total = Counter(), Counter(), 0
+    for path in Path(ARGS.profile).glob(f"run{run}-worker*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack:
+                continue
+            count = int(count)
+            frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].replace(str(ROOT) + "/", "") + ")"
+                      if " (" in f else f for f in stack.split(";")[1:]]  # the first frame is the thread
+            total += count
+            for frame in set(frames):
+                inclusive[frame] += count
+            if frames:
+                own[frames[-1]] += count
+    print(f"profile of run {run + 1}: {total} on-CPU samples")
+    for title, counts in (("inclusive", inclusive), ("self", own)):
+        print(f"  top {top} {title}:")
+        for frame, count in counts.most_common(top):
+            print(f"    {100 * count / max(total, 1):5.1f}%  {frame}")
+
+
 def run_pass(today, expected):
     """Send the daily tick to the workers; wait for the pass to end. Returns (wall seconds, JobRun row)."""
     started_wall = timezone.now()
@@ -242,7 +318,8 @@ def main():
             Server.objects.filter(name="sim").update(port=simulator.port)
         expected = len(overdue_domains(today))
         workers = start_workers(log_dir)
-        selections, plans, passes = [], [], []
+        database = mariadb_pid()
+        selections, plans, passes, cpus = [], [], [], []
         try:
             for run in range(ARGS.runs):
                 reset(simulator, today)
@@ -251,9 +328,22 @@ def main():
                 plans.append(plan_time)
                 print(f"run {run + 1}: selection {services_time:.2f} s ({services_queries} queries, {due:,} due); "
                       f"full plan {plan_time:.2f} s ({plan_queries} queries): {plan.summary}")
+                profilers = start_profilers(workers, run) if ARGS.profile else []
+                cpu_before = sum(process_cpu(w.pid) for w in workers)
+                db_before = process_cpu(database) if database else 0.0
                 elapsed, job = run_pass(today, expected)
+                cpu = sum(process_cpu(w.pid) for w in workers) - cpu_before
+                db_cpu = (process_cpu(database) - db_before) if database else 0.0
+                load = os.getloadavg()
                 calls = simulator.calls_to("domain-settings")
                 passes.append(elapsed)
+                cpus.append(cpu)
+                print(f"run {run + 1}: workers' CPU {cpu:.1f} s = {1000 * cpu / max(expected, 1):.2f} ms per action; "
+                      f"MariaDB CPU {db_cpu:.1f} s = {1000 * db_cpu / max(expected, 1):.2f} ms per action; "
+                      f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+                if profilers:
+                    stop_profilers(profilers)
+                    print_profile(run)
                 print(f"run {run + 1}: whole pass {elapsed:.1f} s (JobRun {job.last_duration_ms / 1000:.1f} s from "
                       f"the first batch's plan to the last batch): {job.last_summary}; {calls:,} provider calls; "
                       f"{EmailLog.objects.count():,} e-mails queued")
@@ -262,7 +352,8 @@ def main():
         print(f"Median of {ARGS.runs}: selection {statistics.median(selections):.2f} s ({services_queries} queries); "
               f"full dry-run plan {statistics.median(plans):.2f} s ({plan_queries} queries); whole pass "
               f"{statistics.median(passes):.1f} s for {expected:,} suspensions of {ARGS.services:,} services, "
-              f"{ARGS.latency_ms:g} ms per call, {ARGS.workers} workers x {ARGS.threads} threads.")
+              f"{ARGS.latency_ms:g} ms per call, {ARGS.workers} workers x {ARGS.threads} threads; workers' CPU "
+              f"{1000 * statistics.median(cpus) / max(expected, 1):.2f} ms per action (median).")
     finally:
         simulator.stop()
 

@@ -28,6 +28,11 @@ service_unsuspend = Hook("billing.service_unsuspend", "unsuspend a service on it
 service_terminate = Hook("billing.service_terminate", "terminate a service on its provider")
 service_cancel = Hook("billing.service_cancel", "cancel a service (terminate it on its provider)")
 service_change_package = Hook("billing.service_change_package", "apply a service's plan to its provider")
+# The same for a batch of services whose rows the caller has locked (the automation pass): provider calls at once,
+# their records written in bulk. Answered by provisioning.lifecycle_batch; each returns {service id: outcome}
+# where outcome has .service, .done, .error (a ProviderError) and .refused (the status does not allow it).
+services_suspend_batch = Hook("billing.services_suspend_batch", "suspend a batch of services on their providers")
+services_terminate_batch = Hook("billing.services_terminate_batch", "terminate a batch of services on their providers")
 # An Exists() over the provider calls of one action waiting for staff after a permanent error (provisioning).
 # What the welcome e-mail of a newly created service tells the client (login URLs, DNS records to publish), as
 # merge fields {name: text}: answered by provisioning (provisioning.welcome), which knows each module's options.

@@ -54,24 +54,31 @@ def service_create(*, service, actor):
 
 def service_suspend(*, service, actor, reason, reason_text="", mode=""):
     """Active → Suspended, remembering why and how, so that unsuspension undoes exactly that."""
+    action, apply, log_data = suspend_action(reason=reason, reason_text=reason_text, mode=mode)
+    return _transition(service, actor, action, apply=apply, log_data=log_data)
+
+
+def suspend_action(*, reason, reason_text="", mode=""):
+    """The suspension as (action, apply, audit data): one service (service_suspend) or a batch
+    (provisioning.lifecycle_batch) run the same steps."""
     if reason not in Service.SuspendReason.values:
         raise ValueError(f"Unknown suspend reason {reason!r}.")
 
-    def apply(svc, result):
+    def apply(svc, result, now=None):  # a batch passes one `now` for all its services (one UPDATE)
         return _apply(
             svc,
             status=S.SUSPENDED,
             suspend_reason=reason,
             suspend_reason_text=reason_text,
             suspend_mode=result.suspend_mode or mode,
-            suspended_at=timezone.now(),
+            suspended_at=now or timezone.now(),
         )
 
     args = {"reason": reason, "reason_text": reason_text, "mode": mode}
     action = _Action(
         "suspend", "suspend", (S.ACTIVE,), lambda module, ref: module.suspend(ref, reason=reason, mode=mode), args=args
     )
-    return _transition(service, actor, action, apply=apply, log_data={"reason": reason, "reason_text": reason_text})
+    return action, apply, {"reason": reason, "reason_text": reason_text}
 
 
 def service_unsuspend(*, service, actor):
@@ -86,13 +93,19 @@ def service_unsuspend(*, service, actor):
 
 def service_terminate(*, service, actor, delete_data=None):
     """Active/Suspended → Terminated. `delete_data=None` follows the product's delete-data option."""
+    action, apply, log_data = terminate_action(delete_data=delete_data)
+    return _transition(service, actor, action, apply=apply, log_data=log_data)
 
-    def apply(svc, result):
-        return _apply(svc, status=S.TERMINATED, terminated_at=timezone.now())
+
+def terminate_action(*, delete_data=None):
+    """The termination as (action, apply, audit data), for one service or a batch."""
+
+    def apply(svc, result, now=None):
+        return _apply(svc, status=S.TERMINATED, terminated_at=now or timezone.now())
 
     log_data = {"delete_data": delete_data} if delete_data is not None else {}
     action = _Action("terminate", "terminate", LIVE, _terminate_call(delete_data), args=log_data)
-    return _transition(service, actor, action, apply=apply, log_data=log_data)
+    return action, apply, log_data
 
 
 def service_cancel(*, service, actor):
@@ -203,7 +216,7 @@ def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
                 actor=actor,
                 action=f"service.{action.name}",
                 target=locked,
-                message=_success_message(action, locked, previous, result),
+                message=success_message(action, locked, previous, result),
                 data={"from": previous, "to": locked.status, **(log_data or {})},
             )
     if failure is not None:
@@ -221,7 +234,7 @@ def _transition(service, actor, action, *, apply, prepare=None, log_data=None):
     return service
 
 
-def _success_message(action, service, previous, result):
+def success_message(action, service, previous, result):
     if previous != service.status:
         text = f"{service.domain}: {S(previous).label} → {service.get_status_display()}"
     else:

@@ -16,12 +16,13 @@ Mode "daily" does all four; mode "every_run" only suspensions and terminations d
 when AutomationSettings.override_cron_mode is "every run" (seed 001's "Cron" setting). A service gets at most
 one action per pass: one suspended today is terminated on a later pass at the earliest.
 
-Each service is claimed once: its row is locked with SELECT … FOR UPDATE SKIP LOCKED (another pass holding it is
-skipped, not waited for) and re-checked (still in the status, still overdue: a payment since the selection wins),
-then the lifecycle function locks it again, re-checks the status and calls the module. A module error leaves the
-service as it was (lifecycle records the failed call for the retry queue) and the next pass tries again. Every
-decision is written to ActivityLog ("automation.suspend" / "automation.terminate") with the rule that applied, in
-the transaction of the change. The clients' notices are queued for a whole batch once it is done
+Each service is claimed once: a batch's services are locked in one statement, SELECT … FOR UPDATE SKIP LOCKED
+(another pass holding one skips it, not waits for it), which re-checks each (still in the status, still overdue: a
+payment since the selection wins); provisioning's batch lifecycle (hooks.services_suspend_batch / _terminate_batch)
+re-checks the status, calls the providers on a thread pool and writes the changes, ModuleCalls and audit rows in
+bulk. A module error leaves the service as it was (the failed call is queued for retry) and the next pass tries
+again. Every decision is written to ActivityLog ("automation.suspend" / "automation.terminate") with the rule that
+applied, in the transaction of the change. The clients' notices are queued for a whole batch once it is done
 (`queue_notices`), under event keys that name each change, so each is queued once, also after a crash.
 """
 import logging
@@ -39,11 +40,10 @@ from billing import emails, hooks
 from billing.automation import client_status, selection
 from billing.automation.invoices import handle_terminated_service_invoices
 from billing.automation.rules import SUSPEND, TERMINATE, Rules
-from billing.models import AutomationSettings, Product, Service
+from billing.models import AutomationSettings, Service
 from billing.services.cancellation import cancellations_process, due_cancellations
-from billing.services.ledger import lock_client
-from portal.activity import Actor, log_activity
-from portal.concurrency import run_on_threads
+from billing.services.ledger import lock_clients
+from portal.activity import Actor, build_entry, log_activities
 from portal.models import Client
 
 logger = logging.getLogger(__name__)
@@ -268,66 +268,71 @@ def call_threads(threads=None):
 
 
 def execute(items, *, date, actor, mode, threads=None):
-    """Claim and act on each work item; returns [(outcome, error)] in the same order. Calls run on a thread pool
-    (each thread has its own database connection, closed when it is done)."""
-    # The products once, shared read-only by the threads: the audit names the service ("Product – domain")
-    # without a query each, and the claim never joins (a locking read would lock the product row too).
-    products = Product.objects.in_bulk({item["product_id"] for item in items})
-    results = run_on_threads(
-        items,
-        lambda item: process_item(item, date=date, actor=actor, mode=mode, products=products),
-        threads=call_threads(threads),
-        name="automation",
-    )
+    """Claim and act on the work items, then queue their notices; returns [(outcome, error)] in the items' order."""
+    results = act_on(items, date=date, actor=actor, mode=mode, threads=threads)
     queue_notices(items, date=date)
     return results
 
 
-def process_item(item, *, date, actor, mode, products=None):
-    """Claim one service and suspend or terminate it. Returns (outcome, error). Never raises for one service:
-    an unexpected error is logged and the next pass tries again."""
+def act_on(items, *, date, actor, mode, threads=None):
+    """Claim and suspend or terminate the work items' services, one transaction per action: the claim in one
+    statement, the provider calls `call_threads()` at once, their records and the decisions written in bulk.
+    Returns [(outcome, error)] in the items' order. Never raises for the services: an unexpected error fails the
+    action's items (logged), and the next pass tries them again."""
+    results = {}
+    for action in (SUSPEND, TERMINATE):
+        batch = [item for item in items if item["action"] == action]
+        if batch:
+            results.update(_act_on_batch(batch, action, date=date, actor=actor, mode=mode, threads=threads))
+    return [results[(item["action"], item["service_id"])] for item in items]
 
-    action = item["action"]
+
+def _act_on_batch(items, action, *, date, actor, mode, threads):
+    keys = [(action, item["service_id"]) for item in items]
     try:
         with transaction.atomic():
             if action == TERMINATE:
-                lock_client(item["client_id"])  # billing's lock order: client, invoices, then the service
-            claim = selection.still_due(item["service_id"], action, date, item["rule_days"])
-            service = claim.select_for_update(skip_locked=True).first()
-            if service is None:
-                return SKIPPED, ""  # another pass holds it, or it is no longer due (paid, changed)
-            if products and service.product_id in products:
-                service.product = products[service.product_id]
-            try:
-                if action == SUSPEND:
-                    hooks.service_suspend(service=service, actor=actor, reason=Service.SuspendReason.OVERDUE)
+                lock_clients(item["client_id"] for item in items)  # billing's lock order: clients, invoices, services
+            claimed = selection.claim(items, action, date)
+            if not claimed:
+                return dict.fromkeys(keys, (SKIPPED, ""))  # another pass holds them, or they are no longer due
+            act = hooks.services_suspend_batch if action == SUSPEND else hooks.services_terminate_batch
+            extra = {"reason": Service.SuspendReason.OVERDUE} if action == SUSPEND else {}
+            outcomes = act(service_ids=claimed, actor=actor, threads=call_threads(threads), **extra)
+            results, decisions = {}, []
+            for key, item in zip(keys, items):
+                outcome = outcomes.get(item["service_id"])
+                if outcome is None or outcome.refused:
+                    results[key] = (SKIPPED, "")
+                elif outcome.error is not None:
+                    results[key] = (FAILED, outcome.error.message)
+                    decisions.append(_decision(item, outcome.service, date=date, mode=mode, actor=actor,
+                                               outcome=FAILED, error=outcome.error.message))
                 else:
-                    hooks.service_terminate(service=service, actor=actor)
-            except hooks.ActionRefused:
-                return SKIPPED, ""
-            except hooks.ProviderError as exc:
-                _log_decision(item, service, date=date, mode=mode, actor=actor, outcome=FAILED, error=exc.message)
-                return FAILED, exc.message
-            if action == TERMINATE:
-                handle_terminated_service_invoices(service=service, actor=actor)
-            _log_decision(item, service, date=date, mode=mode, actor=actor, outcome=DONE)
-            return DONE, ""
-    except Exception as exc:  # a database error or a bug: this service waits for the next pass
-        logger.exception("Automation %s of service %s failed", action, item["service_id"])
+                    if action == TERMINATE:
+                        handle_terminated_service_invoices(service=outcome.service, actor=actor)
+                    results[key] = (DONE, "")
+                    decisions.append(_decision(item, outcome.service, date=date, mode=mode, actor=actor, outcome=DONE))
+            log_activities(decisions)
+            return results
+    except Exception as exc:  # a database error or a bug: these services wait for the next pass
+        logger.exception("Automation %s of services %s failed", action, [item["service_id"] for item in items])
         error = f"{type(exc).__name__}: {exc}"[:500]
         try:
-            service = Service.objects.get(pk=item["service_id"])
-            _log_decision(item, service, date=date, mode=mode, actor=actor, outcome=FAILED, error=error)
+            services = Service.objects.in_bulk([item["service_id"] for item in items])
+            log_activities([_decision(item, services[item["service_id"]], date=date, mode=mode, actor=actor,
+                                      outcome=FAILED, error=error) for item in items if item["service_id"] in services])
         except Exception:  # noqa: BLE001 - the database itself may be what failed; the log line above stays
-            logger.exception("Could not record the failed automation decision for service %s", item["service_id"])
-        return FAILED, error
+            logger.exception("Could not record the failed automation decisions")
+        return dict.fromkeys(keys, (FAILED, error))
 
 
-def _log_decision(item, service, *, date, mode, actor, outcome, error=""):
+def _decision(item, service, *, date, mode, actor, outcome, error=""):
+    """The audit entry of one automation decision (unsaved: a batch writes them together)."""
     verb = "suspension" if item["action"] == SUSPEND else "termination"
     rule = f"{item['rule']}, {item['rule_days']} days"
     text = {DONE: "done", FAILED: f"failed, retried next run: {error}"}[outcome]
-    log_activity(
+    return build_entry(
         actor=actor, action=f"automation.{item['action']}", target=service,
         message=f"Overdue {verb} of {service.domain}: {text} (rule: {rule}; {item['days_overdue']} days overdue)",
         data={

@@ -5,7 +5,7 @@ The pass lock is a lease with a time limit, so a worker that dies never blocks a
 - otherwise a database row (a JobRun row named "automation.pass_lock"), taken with one conditional UPDATE:
   free, or its lease expired.
 The lock keeps passes from doing the same work twice; correctness does not depend on it: each service is still
-claimed under its row lock and re-checked (engine.process_item).
+claimed under its row lock and re-checked (engine.act_on).
 
 The daily claim is a JobRun row ("automation.daily_claim") whose summary holds the last business date the daily
 pass started for: a conditional UPDATE moves it to today once, so two beat ticks (or two beat processes) never

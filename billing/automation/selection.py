@@ -77,10 +77,25 @@ def due_services(rules, action, date, *, overrides_only=False, exclude_ids=None)
     return services.order_by("next_due_date", "pk")
 
 
-def still_due(service_id, action, date, days):
-    """The claim's re-check, under the row lock: the service is still in the status and still overdue (a payment
-    since the selection moved its next due date, or paid its invoice)."""
-    return Service.objects.filter(
-        unpaid_invoice_due(date), pk=service_id, status=STATUS_FOR[action],
-        next_due_date__lte=date - timedelta(days=days),
+def claim(items, action, date):
+    """Lock the work items' services and keep those still due; returns the claimed ids.
+
+    The lock is one statement on the primary key alone, SELECT … FOR UPDATE SKIP LOCKED (a service another pass
+    holds is skipped, not waited for). It must not carry the due conditions: InnoDB would then walk the
+    (status, next_due_date) index and lock, for a moment, the rows of other batches it passes — which their own
+    claims, running at the same time, would skip. The re-check (still in the status, still overdue by its rule's
+    days: a payment since the selection wins) is a plain read of the rows now held."""
+    locked = list(
+        Service.objects.filter(pk__in=sorted({item["service_id"] for item in items}))
+        .select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)
     )
+    if not locked:
+        return []
+    by_days = {}
+    for item in items:
+        by_days.setdefault(item["rule_days"], []).append(item["service_id"])
+    overdue = Q()
+    for days, ids in sorted(by_days.items()):
+        overdue |= Q(pk__in=sorted(ids), next_due_date__lte=date - timedelta(days=days))
+    services = Service.objects.filter(overdue, unpaid_invoice_due(date), status=STATUS_FOR[action], pk__in=locked)
+    return list(services.order_by("pk").values_list("pk", flat=True))

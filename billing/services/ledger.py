@@ -17,6 +17,13 @@ def lock_client(client):
     return Client.objects.select_for_update().get(pk=client.pk if isinstance(client, Client) else client)
 
 
+def lock_clients(client_ids):
+    """Many clients' rows, locked in one statement until the transaction ends, in id order (two callers locking
+    overlapping sets take them in the same order, so neither waits for the other in a cycle)."""
+    return list(Client.objects.select_for_update().filter(pk__in=sorted(set(client_ids))).order_by("pk")
+                .values_list("pk", flat=True))
+
+
 @transaction.atomic
 def ledger_post(*, client, kind, amount, description, actor=None, invoice=None, payment=None, service=None,
                 idempotency_key=None):

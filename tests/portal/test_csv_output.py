@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portal.csv_output import csv_writer, safe_cell
 
@@ -65,3 +67,19 @@ def test_no_module_writes_csv_but_through_portal_csv_output():
         and path.relative_to(root).as_posix() != "portal/csv_output.py"
     )
     assert writers == []
+
+
+CELL_TEXT = st.text(alphabet="+-=@.,\"'\t\r\n; 0123456789aZ", max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows=st.lists(st.lists(st.one_of(CELL_TEXT, st.integers(-500, 500), st.none()), max_size=6), max_size=4),
+       lineterminator=st.sampled_from(["\n", "\r\n"]), delimiter=st.sampled_from([",", ";"]))
+def test_the_fast_path_writes_exactly_what_the_cell_by_cell_pass_writes(rows, lineterminator, delimiter):
+    """Whether or not a row looks suspect, the file is the one that safe_cell on every cell gives."""
+    out, expected = io.StringIO(), io.StringIO()
+    csv_writer(out, lineterminator=lineterminator, delimiter=delimiter).writerows(rows)
+    plain = csv.writer(expected, lineterminator=lineterminator, delimiter=delimiter)
+    for row in rows:
+        plain.writerow([safe_cell(value) for value in row])
+    assert out.getvalue() == expected.getvalue()

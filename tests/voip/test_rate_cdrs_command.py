@@ -180,3 +180,20 @@ def test_a_formula_in_an_uploaded_cdr_comes_back_as_text_in_the_rated_file(tmp_p
                     "ANSWERED\n", encoding="utf-8")
     rows, _out, _err = run(tmp_path, cdrs, "rates.csv", "--format", "portal", "--region", "US")
     assert (rows[0]["caller"], rows[0]["callee"], rows[0]["status"]) == ("'" + hyperlink, "+12125551234", "rated")
+
+
+def test_manage_py_runs_the_command_without_loading_the_apps(tmp_path):
+    """manage.py runs this database-free tool without django.setup() (no models, admin or Celery tasks: most of a
+    start-up); the file it writes is the one the command writes through Django."""
+    args = ["--rates", str(FIXTURES / "rates.csv"), "--cdrs", str(FIXTURES / "portal.csv"), "--format", "portal",
+            "--region", "US"]
+    script = ("import runpy, sys\nfrom django.apps import apps\n"
+              f"sys.argv = ['manage.py', 'rate_cdrs', *{args!r}, '--out', {str(tmp_path / 'standalone.csv')!r}]\n"
+              "runpy.run_path('manage.py', run_name='__main__')\nprint('apps ready:', apps.ready)\n")
+    env = {**os.environ, "PORTAL_VAR_DIR": str(tmp_path / "var"), "PORTAL_ENV": "development"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "apps ready: False" in done.stdout and "rates: " in done.stdout
+    call_command("rate_cdrs", *args, "--out", str(tmp_path / "django.csv"), stdout=io.StringIO(), stderr=io.StringIO())
+    assert (tmp_path / "standalone.csv").read_text() == (tmp_path / "django.csv").read_text()

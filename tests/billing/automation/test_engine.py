@@ -224,7 +224,7 @@ def test_a_batch_redelivered_after_a_crash_still_queues_the_notices_once(automat
     service = overdue_service(days=5)
     plan = plan_automation(date=RUN, dry_run=False)
     items = [r.work_item() for r in plan.rows]
-    engine.process_item(items[0], date=RUN, actor=Actor.system("t"), mode="daily")  # done; no notice yet
+    engine.act_on(items[:1], date=RUN, actor=Actor.system("t"), mode="daily")  # done; no notice yet
     assert not EmailLog.objects.exists()
     for _ in range(2):  # the redelivery, and another pass asking again
         assert engine.execute(items, date=RUN, actor=Actor.system("t"), mode="daily") == [("skipped", "")]
