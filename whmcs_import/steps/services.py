@@ -3,12 +3,15 @@ requests, configurable option choices and custom field values (VoIP identifiers 
 become the structured identifiers of provisioning.voip_services)."""
 from decimal import Decimal
 
+from django.db.models import Exists, OuterRef
+
 from billing.models import BillingCycle, Product, Service, ServiceConfigOption
+from portal.models import Client
 from provisioning.voip_services import IdentifierError, parse_legacy_line, product_number_settings, voip_kinds
 from whmcs_import.crypto import stored_secret
 from whmcs_import.source import day, moment, text
 from whmcs_import.steps.catalogue import stand_in_products
-from whmcs_import.writer import Keep, chunked, sync, sync_by_key
+from whmcs_import.writer import READ_BATCH, Keep, chunked, sync, sync_by_key
 
 STATUS = {"Pending": Service.Status.PENDING, "Active": Service.Status.ACTIVE, "Suspended": Service.Status.SUSPENDED,
           "Terminated": Service.Status.TERMINATED, "Cancelled": Service.Status.CANCELLED,
@@ -51,6 +54,19 @@ def import_services(run):
     run.progress.finish()
     _count_cancellations(run, cancellations)
     import_service_options(run)
+
+
+def mark_voip_clients(run):
+    """"Has VoIP Service" (Client.has_voip_service, seed 002: what lets autosuspend act on the custom API modules'
+    services) turned on for the imported clients with a pending, active or suspended VoIP service, in one UPDATE per
+    batch. Never turned off: staff set the flag by hand elsewhere (the client page), and a re-run keeps their
+    choice."""
+    voip = Service.objects.filter(client=OuterRef("pk"), status__in=Service.LIVE_STATUSES, product__type=Product.Type.VOIP)
+    marked = 0
+    for batch in chunked(sorted(run.clients.values()), READ_BATCH):
+        marked += Client.objects.filter(pk__in=batch, has_voip_service=False).filter(Exists(voip)).update(
+            has_voip_service=True)
+    run.report.count("tblclients (Has VoIP Service)", "updated", marked)
 
 
 def _count_cancellations(run, cancellations):
