@@ -38,7 +38,8 @@ def test_invoice_shapes_carry_both_levels(whmcs, owner):
 
 
 def test_whmcs_add_client_tax_id_and_language(whmcs):
-    base = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "country": "DE", "password2": "x" * 12}
+    base = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "country": "DE",
+            "password2": "x" * 12}
     refused = whmcs("AddClient", **base, tax_id="DE136695977", language="german")
     assert refused["result"] == "error" and "fails its check digit" in refused["message"]
     assert not Client.objects.filter(email="ada@example.com").exists()

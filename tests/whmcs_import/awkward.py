@@ -183,8 +183,8 @@ def fill(connection):
         {**item, "invoiceid": 4, "type": "LateFee", "relid": 0, "description": "Late fee", "amount": "5.00"},
         {**item, "invoiceid": 5, "userid": 99, "type": "Item", "relid": 0, "description": "Ghost", "amount": "5.00"},
         {**item, "invoiceid": 6, "userid": 2, "type": "AddFunds", "relid": 0, "description": "Add Funds", "amount": "15.00"},
-        {**item, "invoiceid": 7, "userid": 3, "type": "Item", "relid": 0, "description": "Consulting", "amount": "100.00",
-         "taxed": 1},
+        {**item, "invoiceid": 7, "userid": 3, "type": "Item", "relid": 0, "description": "Consulting",
+         "amount": "100.00", "taxed": 1},
         {**item, "invoiceid": 7, "userid": 3, "type": "Item", "relid": 0, "description": "Postage", "amount": "10.00"},
     ])
     account = dict(currency=0, fees="0.00", amountout="0.00", rate="1.00000", refundid=0, description="Invoice Payment")

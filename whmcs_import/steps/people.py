@@ -103,7 +103,8 @@ def _vat_values(run, row, country, numbers):
         try:
             number = vat_number_clean(number, country)
         except ValidationError as exc:
-            run.report.change("tblclients", row["id"], f"tax_id {text(row['tax_id'])!r} not imported: {exc.messages[0]}")
+            run.report.change("tblclients", row["id"],
+                              f"tax_id {text(row['tax_id'])!r} not imported: {exc.messages[0]}")
             number = ""
     if not number:
         return {"vat_number": "", "vat_check": "", "vat_checked_at": None}

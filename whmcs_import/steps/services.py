@@ -61,7 +61,8 @@ def mark_voip_clients(run):
     services) turned on for the imported clients with a pending, active or suspended VoIP service, in one UPDATE per
     batch. Never turned off: staff set the flag by hand elsewhere (the client page), and a re-run keeps their
     choice."""
-    voip = Service.objects.filter(client=OuterRef("pk"), status__in=Service.LIVE_STATUSES, product__type=Product.Type.VOIP)
+    voip = Service.objects.filter(client=OuterRef("pk"), status__in=Service.LIVE_STATUSES,
+                                  product__type=Product.Type.VOIP)
     marked = 0
     for batch in chunked(sorted(run.clients.values()), READ_BATCH):
         marked += Client.objects.filter(pk__in=batch, has_voip_service=False).filter(Exists(voip)).update(

@@ -75,13 +75,13 @@ def _report_environment_settings(run, config):
         if inclusive != settings.TAX_PRICES_INCLUDE_TAX:
             run.report.notes.append(
                 f"WHMCS's TaxType is {config['TaxType']}: set TAX_PRICES_INCLUDE_TAX={str(inclusive).lower()} in the "
-                "portal's environment (it is now " f"{str(settings.TAX_PRICES_INCLUDE_TAX).lower()}).")
+                f"portal's environment (it is now {str(settings.TAX_PRICES_INCLUDE_TAX).lower()}).")
     if "TaxPerLineItem" in config:
         rounding = "line" if flag(config["TaxPerLineItem"]) else "invoice"
         if rounding != settings.TAX_ROUNDING:
             run.report.notes.append(
-                f"WHMCS's TaxPerLineItem is {'on' if rounding == 'line' else 'off'}: set TAX_ROUNDING={rounding} in the "
-                f"portal's environment (it is now {settings.TAX_ROUNDING}).")
+                f"WHMCS's TaxPerLineItem is {'on' if rounding == 'line' else 'off'}: set TAX_ROUNDING={rounding} in "
+                f"the portal's environment (it is now {settings.TAX_ROUNDING}).")
 
 
 def import_invoice_tax_lines(run):
@@ -97,7 +97,8 @@ def import_invoice_tax_lines(run):
             continue
         base = (taxable.get(whmcs_id) or ZERO).quantize(CENT)
         country, state = run.client_region.get(client, ("", ""))
-        for level, rate, tax, line_base in ((1, rate1, tax1, base), (2, rate2, tax2, base + tax1 if run.tax_l2_compound else base)):
+        level_2_base = base + tax1 if run.tax_l2_compound else base
+        for level, rate, tax, line_base in ((1, rate1, tax1, base), (2, rate2, tax2, level_2_base)):
             if rate or tax:
                 name, region = names(level, rate, country, state)
                 wanted.append({"invoice_id": run.invoices[whmcs_id], "level": level, "name": name, "rate": rate,

@@ -18,8 +18,8 @@ CLIENT = {  # AddClient with every documented parameter a setup step tends to se
     "city": "Arlington", "state": "VA", "postcode": "22201", "country": "US", "phonenumber": "+1 703 555 0100",
     "password2": "Cobol-Rules-1959",
 }
-OPTIONAL = {"companyname": "Harvard Mark I", "address2": "Suite 2", "tax_id": "DE136695976", "currency": 1, "groupid": 0,
-            "language": "english", "clientip": "203.0.113.9", "notes": "Test suite client", "marketingoptin": False,
+OPTIONAL = {"companyname": "Harvard Mark I", "address2": "Suite 2", "tax_id": "DE136695976", "currency": 1,
+            "groupid": 0, "language": "english", "clientip": "203.0.113.9", "notes": "Test suite client", "marketingoptin": False,
             "noemail": True, "skipvalidation": False, "securityqid": 0, "securityqans": ""}
 
 
