@@ -73,6 +73,8 @@ class Run:
     invoices: dict = field(default_factory=dict)
     invoice_taxes: dict = field(default_factory=dict)  # WHMCS invoice id → (client, taxrate, tax, taxrate2, tax2)
     tax_l2_compound: bool = False
+    tax_inclusive: bool = False  # WHMCS's TaxType: its item amounts include tax
+    tax_rounding: str = "invoice"  # WHMCS's TaxPerLineItem: "line" when on
     tax_rules: list = field(default_factory=list)  # tbltax rows
     settings_changed: dict = field(default_factory=dict)
     created: dict = field(default_factory=dict)  # WHMCS table → the WHMCS ids whose rows this run created

@@ -338,3 +338,30 @@ def test_clients_with_a_voip_service_are_marked(whmcs_url):
     imported(whmcs_url)
     marked = {whmcs_id: by_whmcs_id(Client, "tblclients", whmcs_id).has_voip_service for whmcs_id in (1, 2, 3)}
     assert marked == {1: False, 2: True, 3: False}  # Bob has the active Vodia PBX service
+
+
+def test_invoices_record_how_whmcs_figured_the_tax(whmcs_url):
+    imported(whmcs_url)
+    assert set(Invoice.objects.values_list("prices_include_tax", "tax_rounding")) == {(False, "line")}
+
+
+def test_with_inclusive_prices_the_base_is_the_taxed_items_less_their_tax(whmcs_url):
+    """WHMCS's Inclusive tax type: item amounts are gross. Invoice 7 so priced (115.47 for the taxed item) has the
+    same breakdown as its exclusive twin."""
+    from types import SimpleNamespace
+
+    from whmcs_import.importer import Run
+    from whmcs_import.report import Report
+    from whmcs_import.steps.tax import import_invoice_tax_lines
+    from whmcs_import.writer import Progress
+
+    imported(whmcs_url)
+    invoice = by_whmcs_id(Invoice, "tblinvoices", 7)
+    source = SimpleNamespace(rows=lambda sql: [{"k": 7, "v": Decimal("115.47")}])
+    run = Run(source=source, report=Report(), progress=Progress(enabled=False), tax_inclusive=True,
+              tax_l2_compound=True, invoices={7: invoice.pk}, client_region={3: ("CA", "Quebec")},
+              invoice_taxes={7: (3, Decimal("5.000"), Decimal("5.00"), Decimal("9.975"), Decimal("10.47"))})
+    import_invoice_tax_lines(run)
+    assert run.report.counts["tblinvoices (tax lines)"] == {"created": 0, "updated": 2, "unchanged": 0}  # renamed
+    assert [(line[0], line[6], line[7]) for line in lines_of(invoice)] == [
+        (1, Decimal("100.00"), Decimal("5.00")), (2, Decimal("105.00"), Decimal("10.47"))]

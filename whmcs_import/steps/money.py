@@ -19,7 +19,7 @@ ITEM_KIND = {"hosting": InvoiceItem.Kind.SERVICE, "setup": InvoiceItem.Kind.SETU
 SERVICE_ITEM_TYPES = ("hosting", "promohosting", "setup")  # their relid is a tblhosting id
 INVOICE_FIELDS = ["client_id", "number", "kind", "status", "currency", "date", "due_date", "paid_at", "cancelled_at",
                   "subtotal", "tax_rate", "tax_rate2", "tax", "total", "credit_applied", "amount_paid", "notes",
-                  "created_at"]
+                  "created_at", "prices_include_tax", "tax_rounding"]
 ITEM_FIELDS = ["invoice_id", "service_id", "kind", "description", "amount", "taxable"]
 PAYMENT_FIELDS = ["invoice_id", "client_id", "amount", "amount_out", "fees", "currency", "gateway", "transaction_id",
                   "received_at", "note"]
@@ -86,6 +86,8 @@ def _invoice_values(run, row, number, paid, add_funds, status, date):
         "tax_rate2": row["taxrate2"], "tax": row["tax"] + row["tax2"], "total": row["total"],
         "credit_applied": row["credit"], "amount_paid": paid or ZERO, "notes": text(row["notes"]),
         "created_at": moment(row["created_at"]) or moment(date),
+        # How WHMCS figured the tax (TaxType, TaxPerLineItem), recorded on the invoice as the portal does at issue.
+        "prices_include_tax": run.tax_inclusive, "tax_rounding": run.tax_rounding,
     }
 
 

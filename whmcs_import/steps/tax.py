@@ -27,6 +27,8 @@ def import_tax_rules(run):
         "SELECT setting, value FROM tblconfiguration WHERE setting IN ('TaxEnabled', 'TaxType', 'TaxL2Compound', "
         "'TaxPerLineItem')")}
     run.tax_l2_compound = flag(config.get("TaxL2Compound"))
+    run.tax_inclusive = config.get("TaxType", "").lower() == "inclusive"
+    run.tax_rounding = "line" if flag(config.get("TaxPerLineItem")) else "invoice"
     _report_environment_settings(run, config)
     if not run.source.has_table("tbltax"):
         return
@@ -71,13 +73,13 @@ def _report_environment_settings(run, config):
     """TaxType and TaxPerLineItem are the portal's TAX_PRICES_INCLUDE_TAX and TAX_ROUNDING, environment settings
     the import cannot change: the report says what to set where they differ."""
     if "TaxType" in config:
-        inclusive = config["TaxType"].lower() == "inclusive"
+        inclusive = run.tax_inclusive
         if inclusive != settings.TAX_PRICES_INCLUDE_TAX:
             run.report.notes.append(
                 f"WHMCS's TaxType is {config['TaxType']}: set TAX_PRICES_INCLUDE_TAX={str(inclusive).lower()} in the "
                 f"portal's environment (it is now {str(settings.TAX_PRICES_INCLUDE_TAX).lower()}).")
     if "TaxPerLineItem" in config:
-        rounding = "line" if flag(config["TaxPerLineItem"]) else "invoice"
+        rounding = run.tax_rounding
         if rounding != settings.TAX_ROUNDING:
             run.report.notes.append(
                 f"WHMCS's TaxPerLineItem is {'on' if rounding == 'line' else 'off'}: set TAX_ROUNDING={rounding} in "
@@ -86,7 +88,8 @@ def _report_environment_settings(run, config):
 
 def import_invoice_tax_lines(run):
     """Each imported invoice's breakdown: level 1 from taxrate/tax, level 2 from taxrate2/tax2, charged on the
-    invoice's taxed items (level 2 compounding on the level 1 tax when TaxL2Compound is on). Compared per batch of
+    invoice's taxed items, net (with WHMCS's Inclusive tax type their amounts include the tax, which is taken off),
+    level 2 compounding on the level 1 tax when TaxL2Compound is on. Compared per batch of
     invoices with the lines there: only new and changed lines are written, lines no longer wanted are deleted."""
     taxable = {row["k"]: row["v"] for row in run.source.rows(
         "SELECT invoiceid AS k, SUM(amount) AS v FROM tblinvoiceitems WHERE taxed = 1 GROUP BY invoiceid")}
@@ -96,6 +99,8 @@ def import_invoice_tax_lines(run):
         if whmcs_id not in run.invoices:
             continue
         base = (taxable.get(whmcs_id) or ZERO).quantize(CENT)
+        if run.tax_inclusive:
+            base -= tax1 + tax2
         country, state = run.client_region.get(client, ("", ""))
         level_2_base = base + tax1 if run.tax_l2_compound else base
         for level, rate, tax, line_base in ((1, rate1, tax1, base), (2, rate2, tax2, level_2_base)):
