@@ -365,3 +365,25 @@ def test_with_inclusive_prices_the_base_is_the_taxed_items_less_their_tax(whmcs_
     assert run.report.counts["tblinvoices (tax lines)"] == {"created": 0, "updated": 2, "unchanged": 0}  # renamed
     assert [(line[0], line[6], line[7]) for line in lines_of(invoice)] == [
         (1, Decimal("100.00"), Decimal("5.00")), (2, Decimal("105.00"), Decimal("10.47"))]
+
+
+def test_whmcs_has_voip_service_field_is_carried_over_where_it_exists(whmcs_url):
+    """Seed 002 sets WHMCS up with a "Has VoIP Service" client field: its Yes/No wins over the services."""
+    from types import SimpleNamespace
+
+    from whmcs_import.importer import Run
+    from whmcs_import.report import Report
+    from whmcs_import.steps.services import mark_voip_clients
+    from whmcs_import.writer import Progress
+
+    imported(whmcs_url)
+    answers = {"tblcustomfields": [{"id": 9, "fieldname": "Has VoIP Service|Has VoIP Service"}],
+               "tblcustomfieldsvalues": [{"relid": 1, "value": "Yes"}, {"relid": 2, "value": "No"},
+                                         {"relid": 99, "value": "Yes"}]}
+    source = SimpleNamespace(rows=lambda sql, params=(): answers[sql.split("FROM ")[1].split()[0]])
+    clients = {w: by_whmcs_id(Client, "tblclients", w).pk for w in (1, 2, 3)}
+    run = Run(source=source, report=Report(), progress=Progress(enabled=False), clients=clients)
+    mark_voip_clients(run)
+    assert dict(Client.objects.values_list("pk", "has_voip_service")) == {
+        clients[1]: True, clients[2]: False, clients[3]: False}  # Bob's Vodia service is not autosuspended
+    assert run.report.counts["tblclients (Has VoIP Service)"] == {"updated": 2, "unchanged": 0}
