@@ -80,8 +80,8 @@ def mark_voip_clients(run):
 
 
 def _copy_voip_field(run, field_id):
-    values = {row["relid"]: flag(row["value"]) for row in run.source.rows(
-        "SELECT relid, value FROM tblcustomfieldsvalues WHERE fieldid = %s", (field_id,)) if row["relid"] in run.clients}
+    rows = run.source.rows("SELECT relid, value FROM tblcustomfieldsvalues WHERE fieldid = %s", (field_id,))
+    values = {row["relid"]: flag(row["value"]) for row in rows if row["relid"] in run.clients}
     changed = 0
     for wanted in (True, False):
         pks = [run.clients[whmcs_id] for whmcs_id, value in values.items() if value is wanted]
