@@ -1,6 +1,6 @@
 """WHMCS import benchmark (issue 18): a WHMCS-shaped MariaDB database of 10,000 clients (each with a login),
-40,000 services, 200,000 invoices with 400,000 items and 150,000 transactions, plus credit history, built with
-bulk INSERTs (tests/whmcs_import/schema.sql), then imported by `whmcs_import.importer.run_import` into a fresh
+40,000 services, 200,000 invoices (half taxed: 120,000 tax lines) with 400,000 items and 150,000 transactions, plus
+credit history and two tax rules, built with bulk INSERTs (tests/whmcs_import/schema.sql), then imported by `whmcs_import.importer.run_import` into a fresh
 portal database on MariaDB. Prints the time of the import (and per step), the rows written and the process's
 peak memory (resource.getrusage maxrss); optionally times a second run (nothing changed: the re-run path).
 
@@ -24,6 +24,17 @@ from bench.voip_common import setup_django  # noqa: E402
 from tests.whmcs_import.builder import create_database, insert  # noqa: E402
 
 Z = "0000-00-00"
+# Half the invoices are taxed (both items): HST 13%, and every tenth one also a 1% level 2 on the same base.
+INVOICE_TAX = [
+    {"tax": "0.00", "tax2": "0.00", "total": "20.00", "taxrate": "0", "taxrate2": "0"},
+    {"tax": "2.60", "tax2": "0.00", "total": "22.60", "taxrate": "13.000", "taxrate2": "0"},
+    {"tax": "2.60", "tax2": "0.20", "total": "22.80", "taxrate": "13.000", "taxrate2": "1.000"},
+]
+
+
+def _taxed(invoice):
+    """0: untaxed, 1: level 1 only, 2: both levels."""
+    return 0 if invoice % 2 else (2 if invoice % 10 == 0 else 1)
 
 
 def parse_args():
@@ -75,16 +86,19 @@ def build_source(url, clients):
          "notes": "", "suspendreason": "Overdue on Payment" if s % 5 == 3 else "", "diskusage": s % 5000,
          "disklimit": 10240} for s in range(1, services + 1)])
     invoices = clients * 20
+    insert(connection, "tbltax", [{"level": 1, "name": "HST", "state": "ON", "country": "CA", "taxrate": "13.000"},
+                                  {"level": 2, "name": "Levy", "state": "ON", "country": "CA", "taxrate": "1.000"}])
     insert(connection, "tblinvoices", [
         {"id": i, "userid": 1 + (i - 1) // 20, "invoicenum": "", "date": date(2020, 1, 1) + timedelta(days=i % 2000),
          "duedate": date(2020, 1, 8) + timedelta(days=i % 2000), "datepaid": datetime(2020, 1, 5) if i % 4 else Z,
-         "subtotal": "20.00", "credit": "0.00", "tax": "0.00", "tax2": "0.00", "total": "20.00", "taxrate": "0",
-         "taxrate2": "0", "status": "Paid" if i % 4 else "Unpaid", "paymentmethod": "paypal", "notes": ""}
+         "subtotal": "20.00", "credit": "0.00", **INVOICE_TAX[_taxed(i)], "status": "Paid" if i % 4 else "Unpaid",
+         "paymentmethod": "paypal", "notes": ""}
         for i in range(1, invoices + 1)])
     insert(connection, "tblinvoiceitems", [
         {"invoiceid": 1 + (n - 1) // 2, "userid": 1 + (n - 1) // 40, "type": "Hosting",
          "relid": 1 + ((n - 1) // 40) * 4 + rng.randrange(4), "description": f"Hosting item {n}", "amount": "10.00",
-         "taxed": 0, "duedate": Z, "paymentmethod": "paypal", "notes": ""} for n in range(1, invoices * 2 + 1)])
+         "taxed": int(_taxed(1 + (n - 1) // 2) > 0), "duedate": Z, "paymentmethod": "paypal", "notes": ""}
+        for n in range(1, invoices * 2 + 1)])
     transactions = clients * 15
     paid_invoices = [i for i in range(1, invoices + 1) if i % 4][:transactions]
     insert(connection, "tblaccounts", [

@@ -21,6 +21,8 @@ PROFILE_FIELDS = (
     "company_name", "first_name", "last_name", "email", "phone",
     "address1", "address2", "city", "state", "postcode", "country", "time_zone", "vat_number",
 )
+# Also changeable through client_update_profile, though not on the profile forms: the language WHMCS kept (api.php).
+UPDATABLE_FIELDS = (*PROFILE_FIELDS, "language")
 
 
 class EmailTaken(ValidationError):
@@ -80,7 +82,7 @@ def client_create(*, actor, password=None, **fields):
 def client_update_profile(*, client, actor, changes):
     """Apply profile changes and log which fields changed (old and new values)."""
     for name in changes:
-        if name not in PROFILE_FIELDS:
+        if name not in UPDATABLE_FIELDS:
             raise ValueError(f"{name} is not a profile field")
     if "vat_number" in changes:
         changes = {**changes, **vat_number_changes(client, changes["vat_number"], changes.get("country", client.country))}

@@ -12,12 +12,13 @@ from django.utils import timezone
 from portal.activity import Actor, log_activity
 from whmcs_import.report import Report
 from whmcs_import.source import connect
-from whmcs_import.steps import catalogue, money, people, services, settings
+from whmcs_import.steps import catalogue, money, people, services, settings, tax
 from whmcs_import.writer import Mapping, Progress
 
 STEPS = [
     ("currencies", people.import_currencies),
     ("client groups", people.import_client_groups),
+    ("tax rules", tax.import_tax_rules),
     ("clients", people.import_clients),
     ("contacts", people.import_contacts),
     ("users", people.import_users),
@@ -28,8 +29,10 @@ STEPS = [
     ("configurable options", catalogue.import_config_options),
     ("prices", catalogue.import_prices),
     ("services", services.import_services),
+    ("VoIP clients", services.mark_voip_clients),
     ("invoices", money.import_invoices),
     ("invoice items", money.import_invoice_items),
+    ("invoice tax lines", tax.import_invoice_tax_lines),
     ("transactions", money.import_transactions),
     ("credit", money.import_credit),
     ("e-mail templates", settings.import_email_templates),
@@ -53,6 +56,7 @@ class Run:
     default_currency: str | None = None
     clients: dict = field(default_factory=dict)  # WHMCS id → portal pk, per table below
     client_currency: dict = field(default_factory=dict)
+    client_region: dict = field(default_factory=dict)  # WHMCS client id → (country, state), for tax line names
     whmcs_credit: dict = field(default_factory=dict)
     product_groups: dict = field(default_factory=dict)
     products: dict = field(default_factory=dict)
@@ -67,6 +71,11 @@ class Run:
     service_product: dict = field(default_factory=dict)
     voip_products: dict | None = None
     invoices: dict = field(default_factory=dict)
+    invoice_taxes: dict = field(default_factory=dict)  # WHMCS invoice id → (client, taxrate, tax, taxrate2, tax2)
+    tax_l2_compound: bool = False
+    tax_inclusive: bool = False  # WHMCS's TaxType: its item amounts include tax
+    tax_rounding: str = "invoice"  # WHMCS's TaxPerLineItem: "line" when on
+    tax_rules: list = field(default_factory=list)  # tbltax rows
     settings_changed: dict = field(default_factory=dict)
     created: dict = field(default_factory=dict)  # WHMCS table → the WHMCS ids whose rows this run created
 

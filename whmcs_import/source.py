@@ -65,6 +65,12 @@ class Source:
             self._tables = {row[0].lower() for row in cursor.fetchall()}
         return name.lower() in self._tables
 
+    def has_column(self, table, column):
+        """Whether `table` has `column` (a column newer WHMCS versions added, e.g. tblclients.tax_id in 8.0)."""
+        cursor = self.connection.cursor()
+        cursor.execute(f"SHOW COLUMNS FROM `{table}` LIKE %s", (column,))
+        return cursor.fetchone() is not None
+
     def count(self, table):
         cursor = self.connection.cursor()
         cursor.execute(f"SELECT COUNT(*) FROM `{table}`")

@@ -13,7 +13,7 @@ C = "Client"
 PROFILE_PARAMS = {  # WHMCS parameter → Client field
     "firstname": "first_name", "lastname": "last_name", "companyname": "company_name", "email": "email",
     "address1": "address1", "address2": "address2", "city": "city", "state": "state", "postcode": "postcode",
-    "country": "country", "phonenumber": "phone", "tax_id": "vat_number",
+    "country": "country", "phonenumber": "phone", "tax_id": "vat_number", "language": "language",
 }
 
 
@@ -24,22 +24,15 @@ def find_client(call, param="clientid"):
     return get_or_error(selectors.clients(), call.str(param), "Client ID Not Found")
 
 
-def notes_with_tax_id(call):
-    """The admin notes, with a tax_id the portal has no field for kept in them (staff see it; nothing is lost)."""
-    notes = call.str("notes")
-    if call.has("tax_id"):
-        notes = "\n".join(part for part in (notes, f"Tax ID: {call.str('tax_id')}") if part)
-    return notes
-
-
 @action("AddClient", category=C, scope="clients.write", required=(
     ("firstname", "You did not enter your first name"),
     ("lastname", "You did not enter your last name"),
     ("email", "You did not enter your email address"),
-), note="Profile fields, password2, currency (id or code), notes and taxexempt are kept; tax_id (no field of its own) "
-        "is added to the notes. language, groupid, securityqid, securityqans, marketingoptin, clientip, noemail, "
-        "skipvalidation, owner_user_id and customfields are accepted and ignored (the portal has no client groups, "
-        "security questions, marketing opt-in or custom fields; validation is never skipped).")
+), note="Profile fields, password2, currency (id or code), notes, taxexempt and language are kept; tax_id is the EU "
+        "VAT number, checked for format and check digit (an invalid one is refused with the reason). groupid, "
+        "securityqid, securityqans, marketingoptin, clientip, noemail, skipvalidation, owner_user_id and customfields "
+        "are accepted and ignored (the portal has no client groups, security questions, marketing opt-in or custom "
+        "fields; validation is never skipped).")
 def add_client(call):
     fields = {field: call.str(param) for param, field in PROFILE_PARAMS.items() if call.has(param)}
     fields["country"] = fields.get("country", "US").upper()
@@ -48,8 +41,8 @@ def add_client(call):
         if code is None:
             raise WhmcsError("Invalid Currency")
         fields["currency"] = code
-    if call.has("notes") or call.has("tax_id"):
-        fields["notes"] = notes_with_tax_id(call)
+    if call.has("notes"):
+        fields["notes"] = call.str("notes")
     if call.has("taxexempt"):
         fields["tax_exempt"] = call.bool("taxexempt")
     try:
@@ -83,8 +76,10 @@ def get_clients_details(call):
 
 
 @action("UpdateClient", category=C, scope="clients.write", required=(("clientid", "Client ID Not Found"),),
-        note="Profile fields (names, company, e-mail, address, phone) and status: Active or Inactive (also reopens a "
-             "Closed client); status=Closed closes the client as CloseClient does and needs the clients.close scope.")
+        note="Profile fields (names, company, e-mail, address, phone), language, tax_id (the EU VAT number, checked "
+             "for format and check digit: an invalid one is refused with the reason) and status: Active or Inactive "
+             "(also reopens a Closed client); status=Closed closes the client as CloseClient does and needs the "
+             "clients.close scope.")
 def update_client(call):
     client = find_client(call)
     changes = {field: call.str(param) for param, field in PROFILE_PARAMS.items() if param in call.data}

@@ -105,6 +105,7 @@ def client_fields(client, *, currency_ids=None):
         "currency": currency_ids.get(client.currency, 0),
         "currency_code": client.currency,
         "notes": client.notes,
+        "language": client.language,
         "datecreated": day(timezone.localdate(client.created_at)),
         "lastlogin": when(client.last_login_at) if client.last_login_at else "No Login Logged",
         "groupid": 0,

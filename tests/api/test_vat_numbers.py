@@ -35,3 +35,22 @@ def test_invoice_shapes_carry_both_levels(whmcs, owner):
         Line(InvoiceItem.Kind.ITEM, "Hosting", Decimal("100.00"))])
     shape = whmcs("GetInvoice", invoiceid=invoice.pk)
     assert (shape["taxrate"], shape["taxrate2"], shape["tax"], shape["total"]) == ("5.00", "9.98", "15.47", "115.47")
+
+
+def test_whmcs_add_client_tax_id_and_language(whmcs):
+    base = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "country": "DE",
+            "password2": "x" * 12}
+    refused = whmcs("AddClient", **base, tax_id="DE136695977", language="german")
+    assert refused["result"] == "error" and "fails its check digit" in refused["message"]
+    assert not Client.objects.filter(email="ada@example.com").exists()
+    added = whmcs("AddClient", **base, tax_id="136695976", language="german", notes="Met at a fair")
+    client = Client.objects.get(pk=added["clientid"])
+    assert (client.vat_number, client.language, client.notes) == ("DE136695976", "german", "Met at a fair")
+    details = whmcs("GetClientsDetails", clientid=client.pk)["client"]
+    assert (details["tax_id"], details["language"]) == ("DE136695976", "german")
+
+
+def test_whmcs_update_client_language(whmcs, owner):
+    assert whmcs("UpdateClient", clientid=owner.pk, language="french")["result"] == "success"
+    assert Client.objects.get(pk=owner.pk).language == "french"
+    assert whmcs("GetClientsDetails", clientid=owner.pk)["language"] == "french"

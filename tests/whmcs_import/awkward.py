@@ -33,19 +33,28 @@ def fill(connection):
     insert(connection, "tblconfiguration", [
         {"setting": setting, "value": value} for setting, value in [
             ("AutoSuspension", "on"), ("AutoSuspensionDays", "7"), ("AutoUnsuspend", "on"), ("AutoTermination", "on"),
-            ("AutoTerminationDays", "40"), ("AutoClientStatusChange", "3"), ("CreateInvoiceDaysBefore", "10")]])
+            ("AutoTerminationDays", "40"), ("AutoClientStatusChange", "3"), ("CreateInvoiceDaysBefore", "10"),
+            ("TaxEnabled", "on"), ("TaxType", "Exclusive"), ("TaxL2Compound", "on"), ("TaxPerLineItem", "on")]])
+    insert(connection, "tbltax", [
+        {"id": 1, "level": 1, "name": "GST", "state": "", "country": "CA", "taxrate": "5.000"},
+        {"id": 2, "level": 2, "name": "QST", "state": "Quebec", "country": "CA", "taxrate": "9.975"},
+        {"id": 3, "level": 1, "name": "VAT", "state": "", "country": "", "taxrate": "20.000"},  # every country
+        {"id": 4, "level": 1, "name": "HST", "state": "", "country": "CA", "taxrate": "13.000"},  # overlaps #1
+    ])
     insert(connection, "tblcurrencies", [{"id": 1, "code": "USD", "default": 1}, {"id": 2, "code": "CAD", "default": 0}])
     insert(connection, "tblclientgroups", [{"id": 1, "groupname": "Resellers"}])
     insert(connection, "tblclients", [
         {"id": 1, "firstname": "Alice", "lastname": "Arden", "companyname": "Arden Ltd", "email": "alice@example.com",
          "country": "CA", "currency": 1, "credit": "25.00", "taxexempt": 0, "groupid": 1, "datecreated": "2019-03-01",
-         "notes": "CafÃ© rÃ©servÃ©", "status": "Active", "language": ""},  # UTF-8 stored through Latin-1: mojibake
+         "notes": "CafÃ© rÃ©servÃ©", "status": "Active", "language": "",
+         "state": "", "tax_id": "DE 136 695 976"},  # UTF-8 stored through Latin-1: mojibake
         {"id": 2, "firstname": "Bob", "lastname": "Brook", "companyname": "", "email": "bob@example.com",
          "country": "", "currency": 2, "credit": "10.00", "taxexempt": 1, "groupid": 0, "datecreated": Z,
-         "notes": "", "status": "Inactive", "language": "french"},
+         "notes": "", "status": "Inactive", "language": "french", "state": "",
+         "tax_id": "DE136695977"},  # a wrong check digit
         {"id": 3, "firstname": "Carol", "lastname": "Closed", "companyname": "", "email": "carol@example.com",
-         "country": "US", "currency": 1, "credit": "7.50", "taxexempt": 0, "groupid": 0, "datecreated": "2018-01-01",
-         "notes": "", "status": "Closed", "language": ""},
+         "country": "CA", "state": "Quebec", "currency": 1, "credit": "7.50", "taxexempt": 0, "groupid": 0,
+         "datecreated": "2018-01-01", "notes": "", "status": "Closed", "language": "", "tax_id": ""},
     ])
     insert(connection, "tblcontacts", [
         {"id": 1, "userid": 1, "firstname": "Jürgen", "lastname": "Müller", "email": "billing@arden.example",
@@ -160,6 +169,9 @@ def fill(connection):
          "total": "5.00", "status": "Unpaid"},
         {**invoice, "id": 6, "userid": 2, "date": "2026-07-01", "duedate": "2026-07-01", "datepaid": "2026-07-01 10:00:00",
          "subtotal": "15.00", "total": "15.00", "status": "Paid", "invoicenum": "2026-0003"},  # a repeated number
+        {**invoice, "id": 7, "userid": 3, "date": "2026-05-01", "duedate": "2026-05-15", "subtotal": "110.00",
+         "taxrate": "5.000", "tax": "5.00", "taxrate2": "9.975", "tax2": "10.47", "total": "125.47",
+         "status": "Unpaid"},  # two levels, QST compound on GST: 9.975% of (100.00 + 5.00)
     ])
     item = dict(userid=1, paymentmethod="paypal", notes="", duedate=Z, taxed=0)
     insert(connection, "tblinvoiceitems", [
@@ -171,6 +183,9 @@ def fill(connection):
         {**item, "invoiceid": 4, "type": "LateFee", "relid": 0, "description": "Late fee", "amount": "5.00"},
         {**item, "invoiceid": 5, "userid": 99, "type": "Item", "relid": 0, "description": "Ghost", "amount": "5.00"},
         {**item, "invoiceid": 6, "userid": 2, "type": "AddFunds", "relid": 0, "description": "Add Funds", "amount": "15.00"},
+        {**item, "invoiceid": 7, "userid": 3, "type": "Item", "relid": 0, "description": "Consulting",
+         "amount": "100.00", "taxed": 1},
+        {**item, "invoiceid": 7, "userid": 3, "type": "Item", "relid": 0, "description": "Postage", "amount": "10.00"},
     ])
     account = dict(currency=0, fees="0.00", amountout="0.00", rate="1.00000", refundid=0, description="Invoice Payment")
     insert(connection, "tblaccounts", [

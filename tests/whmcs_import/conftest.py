@@ -1,5 +1,6 @@
 """A WHMCS-shaped MariaDB database per test session (tests/whmcs_import/awkward.py), in a database of its own
-named whmcs_importer_<worker>. Skipped without MariaDB, failed under REQUIRE_SERVICES=1 (tests/conftest.py)."""
+named whmcs_importer_<worker> (WHMCS_TEST_DATABASE_PREFIX: another prefix). Skipped without MariaDB, failed under
+REQUIRE_SERVICES=1 (tests/conftest.py)."""
 import os
 
 import pytest
@@ -7,11 +8,12 @@ import pytest
 from tests.conftest import service_unavailable
 
 SERVER = os.environ.get("WHMCS_TEST_SERVER", "mysql://root@127.0.0.1:3306")
+PREFIX = os.environ.get("WHMCS_TEST_DATABASE_PREFIX", "whmcs_importer")  # checkouts sharing a server: one each
 
 
 def _url(request, suffix):
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    return f"{SERVER}/whmcs_importer_{worker}_{suffix}"
+    return f"{SERVER}/{PREFIX}_{worker}_{suffix}"
 
 
 def _build(url, fill):

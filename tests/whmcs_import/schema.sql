@@ -398,3 +398,14 @@ CREATE TABLE tbladdonmodules (
   setting text NOT NULL,
   value text NOT NULL
 ) DEFAULT CHARSET=utf8mb4;
+
+-- Tax rules: level 1 or 2, state '' = the whole country, country '' = every country. Compounding of level 2 and
+-- inclusive/exclusive prices are settings in tblconfiguration (TaxL2Compound, TaxType, TaxPerLineItem).
+CREATE TABLE tbltax (
+  id int(10) NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  level int(1) NOT NULL,
+  name text NOT NULL,
+  state text NOT NULL,
+  country text NOT NULL,
+  taxrate decimal(10,3) NOT NULL
+) DEFAULT CHARSET=utf8mb4;

@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from billing.models import (
     AutomationSettings,
+    InvoiceTaxLine,
+    TaxRule,
     ConfigurableOption,
     CreditLedgerEntry,
     EmailLog,
@@ -37,7 +39,7 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 MODELS = [Client, Contact, ClientUser, User, Product, ProductPrice, ConfigurableOption, Server, Service,
           ServiceConfigOption, Invoice, InvoiceItem, Payment, CreditLedgerEntry, OverwriteRule, ImportedRecord,
-          PendingPasswordReset]
+          PendingPasswordReset, TaxRule, InvoiceTaxLine]
 
 
 def imported(whmcs_url, **kwargs):
@@ -62,8 +64,9 @@ def test_imports_every_row_or_reports_why(whmcs_url):
     report = imported(whmcs_url)
     assert counts() == {
         "Client": 3, "Contact": 1, "ClientUser": 2, "User": 2, "Product": 5, "ProductPrice": 5,
-        "ConfigurableOption": 2, "Server": 1, "Service": 4, "ServiceConfigOption": 2, "Invoice": 5, "InvoiceItem": 6,
-        "Payment": 5, "CreditLedgerEntry": 5, "OverwriteRule": 1, "ImportedRecord": 42, "PendingPasswordReset": 1,
+        "ConfigurableOption": 2, "Server": 1, "Service": 4, "ServiceConfigOption": 2, "Invoice": 6, "InvoiceItem": 8,
+        "Payment": 5, "CreditLedgerEntry": 5, "OverwriteRule": 1, "ImportedRecord": 45, "PendingPasswordReset": 1,
+        "TaxRule": 2, "InvoiceTaxLine": 3,
     }
     skipped = {(table, reason) for table, reason in report.skipped}
     assert ("tblhosting", "its client does not exist in WHMCS") in skipped
@@ -220,7 +223,7 @@ def test_a_rerun_updates_what_changed_in_whmcs(whmcs_url):
     assert report.counts["tblhosting"]["updated"] == 1 and Service.objects.count() == 4
     items = by_whmcs_id(Invoice, "tblinvoices", 2).items.all()
     assert [item.amount for item in items] == [Decimal("40.00"), Decimal("5.00")]  # the invoice's items replaced
-    assert report.counts["tblinvoiceitems"]["updated"] == 2 and InvoiceItem.objects.count() == 6
+    assert report.counts["tblinvoiceitems"]["updated"] == 2 and InvoiceItem.objects.count() == 8
 
 
 def test_a_dry_run_writes_nothing(whmcs_url):
@@ -237,7 +240,7 @@ def test_the_command_prints_the_report_and_saves_it(whmcs_url, tmp_path):
     assert "tblclients" in out.getvalue() and "bob@example.com" in out.getvalue()
     assert err.getvalue() == ""  # no progress display when stderr is not a terminal…
     call_command("import_whmcs", "--database-url", whmcs_url, "--dry-run", "--progress", stdout=out, stderr=err)
-    assert "invoices: 6/6 in" in err.getvalue()  # …unless asked for
+    assert "invoices: 7/7 in" in err.getvalue()  # …unless asked for
     assert '"password_resets_needed"' in (tmp_path / "r.json").read_text()
 
 
@@ -266,3 +269,121 @@ def test_queries_do_not_grow_with_rows(whmcs_url, whmcs_bigger_url):
         imported(whmcs_bigger_url)
     assert len(rerun_bigger) == len(rerun_small)
     assert len(bigger) <= len(small) + 10  # the new rows are inserted in the same batches
+
+
+def lines_of(invoice):
+    return [(line.level, line.name, line.rate, line.compound, line.country, line.region, line.base, line.tax)
+            for line in invoice.tax_lines.order_by("level")]
+
+
+def test_invoices_get_their_tax_breakdown(whmcs_url):
+    report = imported(whmcs_url)
+    compound = by_whmcs_id(Invoice, "tblinvoices", 7)  # QST compounds on GST (TaxL2Compound on)
+    assert (compound.tax_rate, compound.tax_rate2, compound.tax, compound.total) == (
+        Decimal("5.000"), Decimal("9.975"), Decimal("15.47"), Decimal("125.47"))
+    assert lines_of(compound) == [
+        (1, "GST", Decimal("5.000"), False, "CA", "", Decimal("100.00"), Decimal("5.00")),
+        (2, "QST", Decimal("9.975"), True, "CA", "Quebec", Decimal("105.00"), Decimal("10.47"))]
+    # A rate no rule has any more: named "Tax"; charged on the taxed items only.
+    assert lines_of(by_whmcs_id(Invoice, "tblinvoices", 2)) == [
+        (1, "Tax", Decimal("11.111"), False, "CA", "", Decimal("45.00"), Decimal("5.00"))]
+    assert not by_whmcs_id(Invoice, "tblinvoices", 1).tax_lines.exists()
+    assert report.counts["tblinvoices (tax lines)"]["created"] == 3
+    assert not any("tax2" in what for _, what in report.changed)  # level 2 is a line of its own now
+
+
+def test_a_changed_tax_line_is_put_back_and_the_others_are_left_alone(whmcs_url):
+    imported(whmcs_url)
+    compound = by_whmcs_id(Invoice, "tblinvoices", 7)
+    untouched = InvoiceTaxLine.objects.get(invoice=compound, level=1)
+    InvoiceTaxLine.objects.filter(invoice=compound, level=2).update(tax=Decimal("1.00"))
+    report = imported(whmcs_url)
+    assert InvoiceTaxLine.objects.get(invoice=compound, level=2).tax == Decimal("10.47")
+    assert InvoiceTaxLine.objects.get(invoice=compound, level=1).pk == untouched.pk
+    assert report.counts["tblinvoices (tax lines)"] == {"created": 0, "updated": 1, "unchanged": 2}
+
+
+def test_tax_rules_are_imported_and_overlaps_refused(whmcs_url):
+    report = imported(whmcs_url)
+    assert sorted(TaxRule.objects.values_list("country", "region", "level", "name", "rate", "compound")) == [
+        ("CA", "", 1, "GST", Decimal("5.000"), False), ("CA", "Quebec", 2, "QST", Decimal("9.975"), True)]
+    assert report.skipped[("tbltax", "applies to every country: a portal tax rule is for one country (add one rule "
+                                     "per country in the staff area)")] == [3]
+    assert report.skipped[("tbltax", "overlaps WHMCS tax rule #1 (same country, state and level)")] == [4]
+    assert by_whmcs_id(TaxRule, "tbltax", 2).name == "QST"
+    # WHMCS rounds per line item (TaxPerLineItem on); the portal's TAX_ROUNDING is the environment's to set.
+    assert "WHMCS's TaxPerLineItem is on: set TAX_ROUNDING=line in the portal's environment (it is now invoice)." \
+        in report.notes
+    assert not any("TAX_PRICES_INCLUDE_TAX" in note for note in report.notes)  # Exclusive, as the portal's default
+
+
+def test_a_tax_rule_overlapping_a_portal_rule_is_refused(whmcs_url):
+    TaxRule.objects.create(country="CA", region="quebec", level=2, name="TVQ", rate=Decimal("9.975"))
+    report = imported(whmcs_url)
+    assert report.skipped[("tbltax", "overlaps the portal's rule 'TVQ' (same country, state and level): change "
+                                     "that one")] == [2]
+    assert TaxRule.objects.filter(level=2).get().name == "TVQ"
+
+
+def test_tax_ids_become_vat_numbers_when_valid(whmcs_url):
+    report = imported(whmcs_url)
+    alice, bob = by_whmcs_id(Client, "tblclients", 1), by_whmcs_id(Client, "tblclients", 2)
+    assert (alice.vat_number, alice.vat_check) == ("DE136695976", "format") and alice.vat_checked_at is not None
+    assert (bob.vat_number, bob.vat_check, bob.vat_checked_at) == ("", "", None)
+    assert report.changed[("tblclients", "tax_id 'DE136695977' not imported: The VAT number DE136695977 fails its "
+                                         "check digit: look for a mistyped digit.")] == [2]
+
+
+def test_clients_with_a_voip_service_are_marked(whmcs_url):
+    imported(whmcs_url)
+    marked = {whmcs_id: by_whmcs_id(Client, "tblclients", whmcs_id).has_voip_service for whmcs_id in (1, 2, 3)}
+    assert marked == {1: False, 2: True, 3: False}  # Bob has the active Vodia PBX service
+
+
+def test_invoices_record_how_whmcs_figured_the_tax(whmcs_url):
+    imported(whmcs_url)
+    assert set(Invoice.objects.values_list("prices_include_tax", "tax_rounding")) == {(False, "line")}
+
+
+def test_with_inclusive_prices_the_base_is_the_taxed_items_less_their_tax(whmcs_url):
+    """WHMCS's Inclusive tax type: item amounts are gross. Invoice 7 so priced (115.47 for the taxed item) has the
+    same breakdown as its exclusive twin."""
+    from types import SimpleNamespace
+
+    from whmcs_import.importer import Run
+    from whmcs_import.report import Report
+    from whmcs_import.steps.tax import import_invoice_tax_lines
+    from whmcs_import.writer import Progress
+
+    imported(whmcs_url)
+    invoice = by_whmcs_id(Invoice, "tblinvoices", 7)
+    source = SimpleNamespace(rows=lambda sql: [{"k": 7, "v": Decimal("115.47")}])
+    run = Run(source=source, report=Report(), progress=Progress(enabled=False), tax_inclusive=True,
+              tax_l2_compound=True, invoices={7: invoice.pk}, client_region={3: ("CA", "Quebec")},
+              invoice_taxes={7: (3, Decimal("5.000"), Decimal("5.00"), Decimal("9.975"), Decimal("10.47"))})
+    import_invoice_tax_lines(run)
+    assert run.report.counts["tblinvoices (tax lines)"] == {"created": 0, "updated": 2, "unchanged": 0}  # renamed
+    assert [(line[0], line[6], line[7]) for line in lines_of(invoice)] == [
+        (1, Decimal("100.00"), Decimal("5.00")), (2, Decimal("105.00"), Decimal("10.47"))]
+
+
+def test_whmcs_has_voip_service_field_is_carried_over_where_it_exists(whmcs_url):
+    """Seed 002 sets WHMCS up with a "Has VoIP Service" client field: its Yes/No wins over the services."""
+    from types import SimpleNamespace
+
+    from whmcs_import.importer import Run
+    from whmcs_import.report import Report
+    from whmcs_import.steps.services import mark_voip_clients
+    from whmcs_import.writer import Progress
+
+    imported(whmcs_url)
+    answers = {"tblcustomfields": [{"id": 9, "fieldname": "Has VoIP Service|Has VoIP Service"}],
+               "tblcustomfieldsvalues": [{"relid": 1, "value": "Yes"}, {"relid": 2, "value": "No"},
+                                         {"relid": 99, "value": "Yes"}]}
+    source = SimpleNamespace(rows=lambda sql, params=(): answers[sql.split("FROM ")[1].split()[0]])
+    clients = {w: by_whmcs_id(Client, "tblclients", w).pk for w in (1, 2, 3)}
+    run = Run(source=source, report=Report(), progress=Progress(enabled=False), clients=clients)
+    mark_voip_clients(run)
+    assert dict(Client.objects.values_list("pk", "has_voip_service")) == {
+        clients[1]: True, clients[2]: False, clients[3]: False}  # Bob's Vodia service is not autosuspended
+    assert run.report.counts["tblclients (Has VoIP Service)"] == {"updated": 2, "unchanged": 0}

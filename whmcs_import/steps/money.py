@@ -18,7 +18,8 @@ ITEM_KIND = {"hosting": InvoiceItem.Kind.SERVICE, "setup": InvoiceItem.Kind.SETU
              "addfunds": InvoiceItem.Kind.ADD_FUNDS, "promohosting": InvoiceItem.Kind.DISCOUNT}
 SERVICE_ITEM_TYPES = ("hosting", "promohosting", "setup")  # their relid is a tblhosting id
 INVOICE_FIELDS = ["client_id", "number", "kind", "status", "currency", "date", "due_date", "paid_at", "cancelled_at",
-                  "subtotal", "tax_rate", "tax", "total", "credit_applied", "amount_paid", "notes", "created_at"]
+                  "subtotal", "tax_rate", "tax_rate2", "tax", "total", "credit_applied", "amount_paid", "notes",
+                  "created_at", "prices_include_tax", "tax_rounding"]
 ITEM_FIELDS = ["invoice_id", "service_id", "kind", "description", "amount", "taxable"]
 PAYMENT_FIELDS = ["invoice_id", "client_id", "amount", "amount_out", "fees", "currency", "gateway", "transaction_id",
                   "received_at", "note"]
@@ -52,6 +53,8 @@ def import_invoices(run):
                 run.report.change("tblinvoices", row["id"], f"number {number!r} already used: suffixed with its WHMCS id")
                 number = f"{number}-W{row['id']}"
             used.add(number)
+            if row["taxrate"] or row["tax"] or row["taxrate2"] or row["tax2"]:
+                run.invoice_taxes[row["id"]] = (row["userid"], row["taxrate"], row["tax"], row["taxrate2"], row["tax2"])
             records.append((str(row["id"]), _invoice(run, row, number, paid.get(row["id"], ZERO), row["id"] in add_funds)))
         run.invoices.update({int(k): v for k, v in sync(run, Invoice, "tblinvoices", records, INVOICE_FIELDS).items()})
         run.progress.advance(len(rows))
@@ -63,8 +66,6 @@ def _invoice(run, row, number, paid, add_funds):
     if status is None or text(row["status"]) in ("Collections", "Payment Pending"):
         run.report.change("tblinvoices", row["id"], f"status {row['status']!r} imported as unpaid")
         status = status or Invoice.Status.UNPAID
-    if row["taxrate2"]:
-        run.report.change("tblinvoices", row["id"], "second tax (tax2) added into the one tax amount")
     date = day(row["date"]) or day(row["duedate"]) or day(row["created_at"])
     if date is None:  # no date at all in WHMCS: the first import's day, kept by later runs
         run.report.change("tblinvoices", row["id"], "no date (0000-00-00): the day of the first import is used")
@@ -81,9 +82,12 @@ def _invoice_values(run, row, number, paid, add_funds, status, date):
         "currency": run.client_currency[row["userid"]], "date": date, "due_date": day(row["duedate"]) or date,
         "paid_at": moment(row["datepaid"]) if status in (Invoice.Status.PAID, Invoice.Status.REFUNDED) else None,
         "cancelled_at": (moment(row["updated_at"]) or moment(date)) if status == Invoice.Status.CANCELLED else None,
-        "subtotal": row["subtotal"], "tax_rate": row["taxrate"], "tax": row["tax"] + row["tax2"], "total": row["total"],
+        "subtotal": row["subtotal"], "tax_rate": row["taxrate"],
+        "tax_rate2": row["taxrate2"], "tax": row["tax"] + row["tax2"], "total": row["total"],
         "credit_applied": row["credit"], "amount_paid": paid or ZERO, "notes": text(row["notes"]),
         "created_at": moment(row["created_at"]) or moment(date),
+        # How WHMCS figured the tax (TaxType, TaxPerLineItem), recorded on the invoice as the portal does at issue.
+        "prices_include_tax": run.tax_inclusive, "tax_rounding": run.tax_rounding,
     }
 
 

@@ -3,9 +3,11 @@ import hashlib
 import re
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from portal.models import Client, ClientUser, Contact
+from portal.models import Client, ClientUser, Contact, VatCheck
+from portal.vat import vat_number_clean
 from whmcs_import.models import ImportedRecord, PendingPasswordReset
 from whmcs_import.source import flag, moment, text
 from whmcs_import.writer import READ_BATCH, Keep, chunked, sync
@@ -61,24 +63,55 @@ def _client_values(run, row):
 
 
 CLIENT_FIELDS = ["company_name", "first_name", "last_name", "email", "phone", "address1", "address2", "city",
-                 "state", "postcode", "country", "currency", "status", "tax_exempt", "notes", "language", "created_at"]
+                 "state", "postcode", "country", "currency", "status", "tax_exempt", "notes", "language", "created_at",
+                 "vat_number", "vat_check", "vat_checked_at"]
 
 
 def import_clients(run):
+    tax_id = "tax_id" if run.source.has_column("tblclients", "tax_id") else "'' AS tax_id"  # WHMCS 8 added it
     run.progress.start("clients", run.source.count("tblclients"))
     for rows in run.source.chunks(
             "SELECT id, firstname, lastname, companyname, email, address1, address2, city, state, postcode, country, "
-            "phonenumber, currency, credit, taxexempt, notes, status, language, datecreated, created_at "
+            f"phonenumber, currency, credit, taxexempt, notes, status, language, datecreated, created_at, {tax_id} "
             "FROM tblclients ORDER BY id"):
+        numbers = _current_vat_numbers(run, rows)
         records = []
         for row in rows:
             values = _client_values(run, row)
+            values.update(_vat_values(run, row, values["country"], numbers))
             run.client_currency[row["id"]] = values["currency"]
+            run.client_region[row["id"]] = (values["country"], values["state"])
             run.whmcs_credit[row["id"]] = row["credit"]
             records.append((str(row["id"]), values))
         run.clients.update({int(k): v for k, v in sync(run, Client, "tblclients", records, CLIENT_FIELDS).items()})
         run.progress.advance(len(rows))
     run.progress.finish()
+
+
+def _current_vat_numbers(run, rows):
+    """{portal client pk: VAT number} of the chunk's clients imported before (one query)."""
+    pks = [pk for pk in (run.mapping.get("tblclients", row["id"]) for row in rows) if pk is not None]
+    return dict(Client.objects.filter(pk__in=pks).values_list("pk", "vat_number")) if pks else {}
+
+
+def _vat_values(run, row, country, numbers):
+    """tblclients.tax_id as the VAT number, checked for format and check digits only (VIES is not asked during an
+    import). An invalid one is left out and reported with the reason. A number the portal has already (and may
+    have had VIES confirm since) keeps its check."""
+    number = text(row["tax_id"])
+    if number:
+        try:
+            number = vat_number_clean(number, country)
+        except ValidationError as exc:
+            run.report.change("tblclients", row["id"],
+                              f"tax_id {text(row['tax_id'])!r} not imported: {exc.messages[0]}")
+            number = ""
+    if not number:
+        return {"vat_number": "", "vat_check": "", "vat_checked_at": None}
+    pk = run.mapping.get("tblclients", row["id"])
+    if pk is not None and numbers.get(pk) == number:
+        return {"vat_number": number, "vat_check": Keep(VatCheck.FORMAT), "vat_checked_at": Keep(run.started_at)}
+    return {"vat_number": number, "vat_check": VatCheck.FORMAT, "vat_checked_at": run.started_at}
 
 
 CONTACT_FIELDS = ["client_id", "first_name", "last_name", "company_name", "email", "phone", "address1", "address2",

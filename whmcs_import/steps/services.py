@@ -3,12 +3,15 @@ requests, configurable option choices and custom field values (VoIP identifiers 
 become the structured identifiers of provisioning.voip_services)."""
 from decimal import Decimal
 
+from django.db.models import Exists, OuterRef
+
 from billing.models import BillingCycle, Product, Service, ServiceConfigOption
+from portal.models import Client
 from provisioning.voip_services import IdentifierError, parse_legacy_line, product_number_settings, voip_kinds
 from whmcs_import.crypto import stored_secret
-from whmcs_import.source import day, moment, text
+from whmcs_import.source import day, flag, moment, text
 from whmcs_import.steps.catalogue import stand_in_products
-from whmcs_import.writer import Keep, chunked, sync, sync_by_key
+from whmcs_import.writer import READ_BATCH, Keep, chunked, sync, sync_by_key
 
 STATUS = {"Pending": Service.Status.PENDING, "Active": Service.Status.ACTIVE, "Suspended": Service.Status.SUSPENDED,
           "Terminated": Service.Status.TERMINATED, "Cancelled": Service.Status.CANCELLED,
@@ -51,6 +54,42 @@ def import_services(run):
     run.progress.finish()
     _count_cancellations(run, cancellations)
     import_service_options(run)
+
+
+HAS_VOIP_FIELD = "has voip service"
+
+
+def mark_voip_clients(run):
+    """"Has VoIP Service" (Client.has_voip_service, seed 002: what lets autosuspend act on the custom API modules'
+    services). Where WHMCS has it as a client custom field (as seed 002 sets WHMCS up), its Yes/No per client is
+    carried over; else it is turned on for the imported clients with a pending, active or suspended VoIP service.
+    Set-based: one UPDATE per batch. Never turned off without WHMCS saying No: staff set the flag by hand on the
+    client page, and a re-run keeps their choice."""
+    fields = [row["id"] for row in run.source.rows("SELECT id, fieldname FROM tblcustomfields WHERE type = 'client'")
+              if text(row["fieldname"]).split("|")[0].strip().lower() == HAS_VOIP_FIELD]
+    if fields:
+        _copy_voip_field(run, fields[0])
+        return
+    voip = Service.objects.filter(client=OuterRef("pk"), status__in=Service.LIVE_STATUSES,
+                                  product__type=Product.Type.VOIP)
+    marked = 0
+    for batch in chunked(sorted(run.clients.values()), READ_BATCH):
+        marked += Client.objects.filter(pk__in=batch, has_voip_service=False).filter(Exists(voip)).update(
+            has_voip_service=True)
+    run.report.count("tblclients (Has VoIP Service)", "updated", marked)
+
+
+def _copy_voip_field(run, field_id):
+    rows = run.source.rows("SELECT relid, value FROM tblcustomfieldsvalues WHERE fieldid = %s", (field_id,))
+    values = {row["relid"]: flag(row["value"]) for row in rows if row["relid"] in run.clients}
+    changed = 0
+    for wanted in (True, False):
+        pks = [run.clients[whmcs_id] for whmcs_id, value in values.items() if value is wanted]
+        for batch in chunked(pks, READ_BATCH):
+            changed += Client.objects.filter(pk__in=batch).exclude(has_voip_service=wanted).update(
+                has_voip_service=wanted)
+    run.report.count("tblclients (Has VoIP Service)", "updated", changed)
+    run.report.count("tblclients (Has VoIP Service)", "unchanged", len(values) - changed)
 
 
 def _count_cancellations(run, cancellations):

@@ -18,14 +18,15 @@ CLIENT = {  # AddClient with every documented parameter a setup step tends to se
     "city": "Arlington", "state": "VA", "postcode": "22201", "country": "US", "phonenumber": "+1 703 555 0100",
     "password2": "Cobol-Rules-1959",
 }
-OPTIONAL = {"companyname": "Harvard Mark I", "address2": "Suite 2", "tax_id": "US-123", "currency": 1, "groupid": 0,
-            "language": "english", "clientip": "203.0.113.9", "notes": "Test suite client", "marketingoptin": False,
+OPTIONAL = {"companyname": "Harvard Mark I", "address2": "Suite 2", "tax_id": "DE136695976", "currency": 1,
+            "groupid": 0, "language": "english", "clientip": "203.0.113.9", "notes": "Test suite client", "marketingoptin": False,
             "noemail": True, "skipvalidation": False, "securityqid": 0, "securityqans": ""}
 
 
 def test_a_whmcs_test_suite_gets_past_its_setup_and_runs_the_whole_cycle(whmcs, mail_setup, smartermail):
     client_id = whmcs.add_client(**CLIENT, **OPTIONAL)
-    assert Client.objects.get(pk=client_id).notes == "Test suite client\nTax ID: US-123"
+    created = Client.objects.get(pk=client_id)
+    assert (created.notes, created.vat_number, created.language) == ("Test suite client", "DE136695976", "english")
 
     pid = whmcs.add_product("Mail Basic", mail_setup["gid"], type="hostingaccount", module="smartermail",
                             servergroupid=mail_setup["servergroupid"], paytype="recurring",
