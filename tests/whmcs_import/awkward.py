@@ -54,7 +54,8 @@ def fill(connection):
          "tax_id": "DE136695977"},  # a wrong check digit
         {"id": 3, "firstname": "Carol", "lastname": "Closed", "companyname": "", "email": "carol@example.com",
          "country": "CA", "state": "Quebec", "currency": 1, "credit": "7.50", "taxexempt": 0, "groupid": 0,
-         "datecreated": "2018-01-01", "notes": "", "status": "Closed", "language": "", "tax_id": ""},
+         "datecreated": "2018-01-01", "notes": "", "status": "Closed", "language": "",
+         "tax_id": "123456789 RT0001"},  # a Canadian business number: no EU VAT number
     ])
     insert(connection, "tblcontacts", [
         {"id": 1, "userid": 1, "firstname": "Jürgen", "lastname": "Müller", "email": "billing@arden.example",

@@ -325,9 +325,11 @@ def test_a_tax_rule_overlapping_a_portal_rule_is_refused(whmcs_url):
     assert TaxRule.objects.filter(level=2).get().name == "TVQ"
 
 
-def test_tax_ids_become_vat_numbers_when_valid(whmcs_url):
+def test_tax_ids_become_vat_numbers_when_valid_and_other_tax_ids_outside_the_eu_are_kept(whmcs_url):
     report = imported(whmcs_url)
     alice, bob = by_whmcs_id(Client, "tblclients", 1), by_whmcs_id(Client, "tblclients", 2)
+    carol = by_whmcs_id(Client, "tblclients", 3)
+    assert (carol.vat_number, carol.vat_check) == ("123456789 RT0001", "foreign")
     assert (alice.vat_number, alice.vat_check) == ("DE136695976", "format") and alice.vat_checked_at is not None
     assert (bob.vat_number, bob.vat_check, bob.vat_checked_at) == ("", "", None)
     assert report.changed[("tblclients", "tax_id 'DE136695977' not imported: The VAT number DE136695977 fails its "

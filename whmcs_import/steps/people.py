@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from portal.models import Client, ClientUser, Contact, VatCheck
-from portal.vat import vat_number_clean
+from portal.vat import is_foreign_tax_id, vat_number_clean
 from whmcs_import.models import ImportedRecord, PendingPasswordReset
 from whmcs_import.source import flag, moment, text
 from whmcs_import.writer import READ_BATCH, Keep, chunked, sync
@@ -96,7 +96,7 @@ def _current_vat_numbers(run, rows):
 
 def _vat_values(run, row, country, numbers):
     """tblclients.tax_id as the VAT number, checked for format and check digits only (VIES is not asked during an
-    import). An invalid one is left out and reported with the reason. A number the portal has already (and may
+    import); a non-EU client's other tax id is kept as given. An invalid one is left out and reported with the reason. A number the portal has already (and may
     have had VIES confirm since) keeps its check."""
     number = text(row["tax_id"])
     if number:
@@ -108,10 +108,12 @@ def _vat_values(run, row, country, numbers):
             number = ""
     if not number:
         return {"vat_number": "", "vat_check": "", "vat_checked_at": None}
+    # A tax id of a client outside the EU that is no EU VAT number is kept as given, never checked (portal/vat.py).
+    check = VatCheck.FOREIGN if is_foreign_tax_id(number, country) else VatCheck.FORMAT
     pk = run.mapping.get("tblclients", row["id"])
     if pk is not None and numbers.get(pk) == number:
-        return {"vat_number": number, "vat_check": Keep(VatCheck.FORMAT), "vat_checked_at": Keep(run.started_at)}
-    return {"vat_number": number, "vat_check": VatCheck.FORMAT, "vat_checked_at": run.started_at}
+        return {"vat_number": number, "vat_check": Keep(check), "vat_checked_at": Keep(run.started_at)}
+    return {"vat_number": number, "vat_check": check, "vat_checked_at": run.started_at}
 
 
 CONTACT_FIELDS = ["client_id", "first_name", "last_name", "company_name", "email", "phone", "address1", "address2",
