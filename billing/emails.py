@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import hooks
-from billing.documents import bank_accounts, invoice_document, seller_party
-from billing.models import EmailLog, EmailTemplate, Invoice, InvoiceItem, InvoiceTaxLine, Product, Service
+from billing.documents import bank_accounts, credit_note_document, invoice_document, seller_party
+from billing.models import CreditNote, EmailLog, EmailTemplate, Invoice, InvoiceItem, InvoiceTaxLine, Product, Service
 from billing.pdf import document_filename, document_pdf
 from portal.mail_text import render_text
 from portal.models import Client, Contact
@@ -423,12 +423,24 @@ def deliver(*, log_ids=None, older_than=None):
     return len(ready) - len(failed), failed
 
 
+CREDIT_NOTE_EVENT = "credit_note.issued:"  # billing.services.credit_notes queues its e-mail under this key
+
+
 def invoice_attachment(log, template, documents):
-    """(file name, PDF bytes, type) of the invoice an invoice e-mail is about, or None: the e-mail carries the
-    legal document itself (seller and buyer, tax breakdown, bank details), as WHMCS's "attach PDF invoices"."""
+    """(file name, PDF bytes, type) of the document an invoice e-mail is about, or None: the e-mail carries the
+    legal document itself (seller and buyer, tax breakdown, bank details), as WHMCS's "attach PDF invoices". A
+    credit note's e-mail carries the credit note (one query: such e-mails are few)."""
     if log.invoice is None or template.category != EmailTemplate.Category.INVOICE:
         return None
-    document = invoice_document(log.invoice, **documents)
+    if log.event_key.startswith(CREDIT_NOTE_EVENT):
+        note = (CreditNote.objects.select_related("client", "invoice")
+                .prefetch_related("items__invoice_item", "tax_lines")
+                .filter(pk=log.event_key.removeprefix(CREDIT_NOTE_EVENT)).first())
+        if note is None:
+            return None
+        document = credit_note_document(note, seller=documents["seller"])
+    else:
+        document = invoice_document(log.invoice, **documents)
     return document_filename(document), document_pdf(document), "application/pdf"
 
 

@@ -70,8 +70,9 @@ def credit_note_issue(*, invoice, amount, kind, reason, actor, payment=None, on_
         data={"invoice": invoice.pk, "kind": kind, "net": str(note.subtotal), "tax": str(note.tax),
               "total": str(note.total), "payment": getattr(payment, "pk", None), "reason": note.reason},
     )
-    emails.queue_email(template_name=CREDIT_NOTE_ISSUED, client=invoice.client, event_key=f"credit_note.issued:{note.pk}",
-                       invoice=invoice, extra=credit_note_merge_fields(note))
+    emails.queue_email(template_name=CREDIT_NOTE_ISSUED, client=invoice.client,
+                       event_key=f"{emails.CREDIT_NOTE_EVENT}{note.pk}", invoice=invoice,
+                       extra=credit_note_merge_fields(note))
     return note
 
 

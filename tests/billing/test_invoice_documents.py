@@ -251,6 +251,20 @@ def test_the_invoice_email_carries_the_seller_block_and_the_pdf(seller, buyer, m
     assert "Example Hosting GmbH" in pdf_pages(content, "invoice-email-attachment")[0]
 
 
+def test_the_credit_note_email_carries_the_credit_note_pdf_not_the_invoices(seller, buyer, mailoutbox):
+    invoice = invoice_with_lines(buyer)
+    note = credit_note_issue(invoice=invoice, amount=Decimal("10.00"), kind=CreditNote.Kind.REFUND,
+                             reason="Goodwill", actor=Actor.system("test"))
+    emails.deliver()
+    (message,) = mailoutbox
+    assert note.number in message.subject
+    (name, content, kind), = message.attachments
+    assert (name, kind) == (f"credit-note-{note.number}.pdf", "application/pdf")
+    text = pdf_pages(content, "credit-note-email-attachment")[0]
+    assert "Credit note" in text and note.number in text and "Credits invoice: INV-2026-000042" in text
+    assert "-10.00 EUR" in text
+
+
 def test_a_general_email_has_no_attachment(seller, buyer, mailoutbox):
     EmailTemplate.objects.filter(name=emails.LOW_BALANCE).update(category=EmailTemplate.Category.GENERAL)
     emails.queue_email(template_name=emails.LOW_BALANCE, client=buyer, event_key="t:low")
