@@ -1,7 +1,7 @@
 """Staff pages of tax: the tax rules (audited; an overlapping rule is refused), credit notes (read only: they are
 issued by refunds and cancellations) and the tax report (per period, country and rate; CSV), guarded by the
 `billing.view_tax_report` permission."""
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -91,7 +91,7 @@ class TaxReportForm(forms.Form):
 def _last_quarter(today):
     """The calendar quarter before today's (the OSS return's period)."""
     quarter_start_month = 3 * ((today.month - 1) // 3) + 1
-    end = date(today.year, quarter_start_month, 1) - timezone.timedelta(days=1)
+    end = date(today.year, quarter_start_month, 1) - timedelta(days=1)
     return date(end.year, end.month - 2, 1), end
 
 

@@ -72,18 +72,16 @@ def _refusal(country, level, rate):
 def _report_environment_settings(run, config):
     """TaxType and TaxPerLineItem are the portal's TAX_PRICES_INCLUDE_TAX and TAX_ROUNDING, environment settings
     the import cannot change: the report says what to set where they differ."""
-    if "TaxType" in config:
-        inclusive = run.tax_inclusive
-        if inclusive != settings.TAX_PRICES_INCLUDE_TAX:
-            run.report.notes.append(
-                f"WHMCS's TaxType is {config['TaxType']}: set TAX_PRICES_INCLUDE_TAX={str(inclusive).lower()} in the "
-                f"portal's environment (it is now {str(settings.TAX_PRICES_INCLUDE_TAX).lower()}).")
-    if "TaxPerLineItem" in config:
-        rounding = run.tax_rounding
-        if rounding != settings.TAX_ROUNDING:
-            run.report.notes.append(
-                f"WHMCS's TaxPerLineItem is {'on' if rounding == 'line' else 'off'}: set TAX_ROUNDING={rounding} in "
-                f"the portal's environment (it is now {settings.TAX_ROUNDING}).")
+    settings_compared = [  # (WHMCS key, its value as shown, portal setting, the value it needs, the value it has)
+        ("TaxType", config.get("TaxType"), "TAX_PRICES_INCLUDE_TAX", str(run.tax_inclusive).lower(),
+         str(settings.TAX_PRICES_INCLUDE_TAX).lower()),
+        ("TaxPerLineItem", "on" if run.tax_rounding == "line" else "off", "TAX_ROUNDING", run.tax_rounding,
+         settings.TAX_ROUNDING),
+    ]
+    for key, shown, setting, needed, current in settings_compared:
+        if key in config and needed != current:
+            run.report.notes.append(f"WHMCS's {key} is {shown}: set {setting}={needed} in the portal's environment "
+                                    f"(it is now {current}).")
 
 
 def import_invoice_tax_lines(run):
