@@ -59,6 +59,7 @@ def bench_secrets(path):
 
 setup_django("bench-load-", ARGS.database_url, **bench_secrets(Path(ARGS.out).with_name("secrets.json")))
 
+from django.apps import apps  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
@@ -74,9 +75,25 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
 
 
+def model_defaults(table, columns):
+    """The columns of `table`'s model that `columns` leaves out, with the model's default for each: the schema
+    grows (a later migration's NOT NULL column) without every builder below having to name it."""
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    missing = [f for f in model._meta.concrete_fields if f.column not in columns and not f.primary_key]
+    defaults = {}
+    for field in missing:
+        if field.has_default() or not field.null:
+            value = field.get_default()
+            defaults[field.column] = field.get_db_prep_save(value, connection) if value is not None else ""
+    return tuple(defaults), tuple(defaults.values())
+
+
 def insert(table, columns, rows):
     """Multi-row INSERTs of `rows` (an iterable of tuples) in batches; returns the number of rows."""
+    extra_columns, extra_values = model_defaults(table, columns)
+    columns = (*columns, *extra_columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    rows = (row + extra_values for row in rows) if extra_columns else rows
     done, batch = 0, []
     with connection.cursor() as cursor:
         cursor.execute("SET SESSION foreign_key_checks = 0")  # the builder's ids are right by construction
