@@ -393,4 +393,3 @@ class CdrAdmin(LargeTableAdmin, RecordOnlyAdmin):
     search_fields = ["=external_id", "=call_id", "caller", "callee", "=e164", "=service__domain"]
     list_prefetch_related = ["service__product", "source", "usage_invoice"]
     raw_id_fields = ["service", "cdr_import"]
-    list_per_page = 100

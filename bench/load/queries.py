@@ -5,8 +5,11 @@ without the noise of the load test. Full-table COUNT(*)s are marked.
     .venv/bin/python bench/load/queries.py [--database-url mysql://root@127.0.0.1:3306/portal_load] [--explain]
 """
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import re
 import sys
 import time
@@ -21,6 +24,8 @@ def parse_args():
     parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/portal_load")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN the slowest statement of each endpoint")
     parser.add_argument("--only", default="", help="endpoints whose name contains this")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="also profile each endpoint (cProfile, 5 requests) and print its N costliest functions")
     return parser.parse_args()
 
 
@@ -95,6 +100,15 @@ def request(who, path):
     return lambda: browser.get(path)
 
 
+def print_profile(fetch, top):
+    """Where a request's Python time goes: cumulative time per function over 5 requests."""
+    profile = cProfile.Profile()
+    profile.runcall(lambda: [fetch() for _ in range(5)])
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(top)
+    print("\n".join("      " + line for line in out.getvalue().splitlines() if line.strip()))
+
+
 def main():
     print(f"{'endpoint':34} {'status':>6} {'queries':>7} {'SQL ms':>8} {'total ms':>8}  slowest statement")
     for name, who, path in endpoints():
@@ -114,6 +128,8 @@ def main():
         note = f" [{full_counts} full-table COUNT(*)]" if full_counts else ""
         print(f"{name:34} {response.status_code:>6} {len(queries):>7} {sql_ms:>8.1f} {elapsed:>8.1f}  "
               f"{float(slowest['time']) * 1000:.1f} ms: {slowest['sql'][:220]}{note}", flush=True)
+        if ARGS.profile:
+            print_profile(fetch, ARGS.profile)
         if ARGS.explain and slowest["sql"]:
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN " + slowest["sql"])

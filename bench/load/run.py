@@ -33,6 +33,11 @@ def parse_args():
     parser.add_argument("--users", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--run-time", type=int, default=60, help="seconds of each run")
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes (WEB_CONCURRENCY)")
+    parser.add_argument("--web-threads", type=int, default=1,
+                        help="threads per gunicorn worker: 1 runs sync workers, as the Dockerfile does; more, gthread")
+    parser.add_argument("--warm-up", type=int, default=20, metavar="SECONDS",
+                        help="a first, unrecorded run at the first user count: each web process's first requests "
+                        "(URL patterns, templates, connections) are not what a running server serves")
     parser.add_argument("--port", type=int, default=8077)
     parser.add_argument("--database-url", default="mysql://root@127.0.0.1:3306/portal_load")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
@@ -58,7 +63,8 @@ def start_gunicorn(args, environment):
                        env=environment, check=True)
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", str(args.web_workers), "--timeout", "60", "--error-logfile", str(VAR / "gunicorn.log")],
+         "--workers", str(args.web_workers), "--worker-class", "gthread" if args.web_threads > 1 else "sync",
+         "--threads", str(args.web_threads), "--timeout", "60", "--error-logfile", str(VAR / "gunicorn.log")],
         cwd=ROOT, env=environment,
     )
     for _ in range(120):
@@ -77,13 +83,13 @@ def web_cpu_seconds(web):
     return sum(sum(child.cpu_times()[:2]) for child in psutil.Process(web.pid).children())
 
 
-def run_locust(args, users, web):
-    prefix = VAR / f"results-{users}"
+def run_locust(args, users, web, run_time=None, prefix=None):
+    prefix = prefix or VAR / f"results-{users}"
     load_before = os.getloadavg()[0]
     cpu_before = web_cpu_seconds(web)
     subprocess.run(
         [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--users", str(users),
-         "--spawn-rate", str(users), "--run-time", f"{args.run_time}s", "--host", f"http://127.0.0.1:{args.port}",
+         "--spawn-rate", str(users), "--run-time", f"{run_time or args.run_time}s", "--host", f"http://127.0.0.1:{args.port}",
          "--csv", str(prefix), "--only-summary", "--reset-stats", "--loglevel", "WARNING"],
         cwd=ROOT, check=False,
     )
@@ -121,9 +127,12 @@ def main():
     fixture = json.loads((VAR / "fixture.json").read_text())
     environment = production_environment(args)
     web = start_gunicorn(args, environment)
-    sections = [f"## {args.label or 'Load test'}: data {fixture['sizes']}, {args.web_workers} gunicorn workers, "
-                f"{os.cpu_count()} CPUs"]
+    sections = [f"## {args.label or 'Load test'}: data {fixture['sizes']}, {args.web_workers} gunicorn workers × "
+                f"{args.web_threads} threads, "
+                f"{os.cpu_count()} CPUs, after a {args.warm_up} s warm-up"]
     try:
+        if args.warm_up:
+            run_locust(args, args.users[0], web, run_time=args.warm_up, prefix=VAR / "warm-up")
         for users in args.users:
             rows, load_before, load_after, cpu = run_locust(args, users, web)
             sections.append(table(users, rows, load_before, load_after, args.run_time, cpu))

@@ -104,3 +104,27 @@ def test_a_search_finds_rows_by_their_clients_name_without_joining_the_client_ta
     assert [invoice.client_id for invoice in response.context["cl"].result_list] == [found.pk]
     response, _sql = changelist(client, "billing_service", q="one.example")
     assert [service.domain for service in response.context["cl"].result_list] == ["one.example"]
+
+
+def test_a_filtered_list_links_each_row_with_its_filters_and_a_checkbox_as_djangos(client, staff_user):
+    services = ServiceFactory.create_batch(2, status=Service.Status.ACTIVE)
+    ServiceFactory(status=Service.Status.SUSPENDED)
+    client.force_login(staff_user)
+    response, _sql = changelist(client, "billing_service", status__exact="active")
+    html = response.content.decode()
+    for service in services:
+        change = reverse("admin:billing_service_change", args=[service.pk])
+        # what Django's own add_preserved_filters gives the row's link: the list's query as _changelist_filters
+        assert f'href="{change}?_changelist_filters=status__exact%3Dactive"' in html
+        assert (f'<input type="checkbox" name="_selected_action" value="{service.pk}" class="action-select" '
+                f'aria-label="Select this object for an action - {service}">') in html
+    assert html.count('name="_selected_action"') == 2  # the suspended service is filtered out
+
+
+def test_big_lists_show_50_rows_a_page(client, staff_user):
+    ServiceFactory.create_batch(51)
+    client.force_login(staff_user)
+    response, _sql = changelist(client, "billing_service")
+    assert response.content.decode().count('name="_selected_action"') == 50
+    response, _sql = changelist(client, "billing_service", p=2)
+    assert response.content.decode().count('name="_selected_action"') == 1
