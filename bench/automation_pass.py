@@ -235,6 +235,7 @@ def mariadb_pid():
 def start_profilers(workers, run):
     """py-spy on each worker (and its pool child), on-CPU samples only, raw collapsed stacks."""
     py_spy = os.environ.get("PY_SPY", "py-spy")
+    Path(ARGS.profile).mkdir(parents=True, exist_ok=True)
     return [subprocess.Popen([py_spy, "record", "--pid", str(worker.pid), "--subprocesses", "--threads",
                               "--rate", "250", "--format", "raw", "--nonblocking",
                               "-o", str(Path(ARGS.profile) / f"run{run}-worker{n}.txt")],
