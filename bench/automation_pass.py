@@ -62,6 +62,7 @@ ENV = {
     # Fixed keys, so that --reuse can read the server password stored by an earlier run.
     "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"automation-benchmark-only-key-32").decode(),
     "SECRET_KEY": "automation-benchmark-only-secret-key",
+    "CONN_MAX_AGE": "60",  # as production runs (config/settings.py): a worker keeps its connection between batches
 }
 os.environ.update(ENV)
 
