@@ -13,7 +13,7 @@ enabled again on the simulator) and the logs emptied.
 
     .venv/bin/python bench/automation_pass.py [--services 100000] [--overdue-percent 5] [--latency-ms 50]
         [--workers 2] [--runs 3] [--database-url mysql://root@127.0.0.1:3306/benchauto]
-        [--redis-url redis://127.0.0.1:6379/14] [--threads 16] [--reuse] [--profile DIR]
+        [--redis-url redis://127.0.0.1:6379/14] [--threads 16] [--reuse] [--profile DIR] [--queue automation]
 
 Each pass also reports the CPU the worker processes (and MariaDB) spent on it, per action, read from /proc, and
 the load average when it ended. `--profile DIR` samples the workers with py-spy (on-CPU samples only; py-spy on
@@ -24,6 +24,7 @@ the Redis database is flushed.
 """
 import argparse
 import base64
+import json
 import os
 import random
 import statistics
@@ -50,6 +51,8 @@ def parse_args():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--threads", type=int, default=16, help="Provider calls at once per worker process.")
     parser.add_argument("--reuse", action="store_true", help="Keep the database built by an earlier run.")
+    parser.add_argument("--queue", default="", help="Route the automation's tasks to this queue (CELERY_TASK_ROUTES) "
+                        "and start the workers on it alone (-Q), as docs/scaling.md deploys them.")
     parser.add_argument("--profile", metavar="DIR", help="Sample the workers with py-spy; raw stacks go to DIR.")
     return parser.parse_args()
 
@@ -62,6 +65,7 @@ ENV = {
     # Fixed keys, so that --reuse can read the server password stored by an earlier run.
     "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"automation-benchmark-only-key-32").decode(),
     "SECRET_KEY": "automation-benchmark-only-secret-key",
+    **({"CELERY_TASK_ROUTES": json.dumps({"billing.automation.tasks.*": {"queue": ARGS.queue}})} if ARGS.queue else {}),
     "CONN_MAX_AGE": "60",  # as production runs (config/settings.py): a worker keeps its connection between batches
 }
 os.environ.update(ENV)
@@ -186,7 +190,8 @@ def start_workers(log_dir):
         log = open(Path(log_dir) / f"worker{n}.log", "w")
         workers.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "bench.automation_worker", "worker", "-c", "1", "-P", "prefork",
-             "-n", f"bench{n}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+             "-n", f"bench{n}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING",
+             *(["-Q", ARGS.queue] if ARGS.queue else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
