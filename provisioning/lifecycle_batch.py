@@ -11,8 +11,7 @@ ModuleCall and audit rows), arranged so that the cost per service is the provide
   so a thread per call in flight overlaps the waits with no change to any module; an asyncio version would need
   an async rewrite of every module and its HTTP client. The calls touch no database row: call_module builds
   each ModuleCall in memory;
-- then, as the calls finish, a chunk of services at a time (so that writing one chunk overlaps the calls of the
-  next), in the caller's transaction and in a fixed number of statements per chunk whatever its size: the changed
+- then, in the caller's transaction and in a fixed number of statements whatever the batch size: the changed
   services (one UPDATE per distinct set of new values: one for a batch of suspensions), the earlier failed calls
   of the succeeded ones taken off the retry queue, every ModuleCall in one INSERT, every audit entry in one
   INSERT.
@@ -24,13 +23,12 @@ suspended / already deleted", which the modules count as success.
 """
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import islice
 
 from django.utils import timezone
 
 from billing.models import Service
 from portal.activity import build_entry, log_activities
-from portal.concurrency import iter_on_threads
+from portal.concurrency import run_on_threads
 from provisioning.calls import call_module
 from provisioning.lifecycle import success_message, service_ref, suspend_action, terminate_action
 from provisioning.models import ModuleCall
@@ -41,8 +39,6 @@ NO_MODULE = "No provisioning module: status changed only."
 # Results that change more than the action's own fields (new credentials, module data) are saved row by row:
 # rare for suspend and terminate, and their values differ per service anyway.
 OWN_SAVE_FIELDS = {"username", "password", "module_data"}
-# The fewest services whose records are written together (about 10 statements a chunk, whatever its size).
-RECORD_CHUNK_MIN = 25
 
 
 @dataclass
@@ -85,14 +81,9 @@ def _batch_transition(service_ids, actor, action, *, apply, log_data, threads):
             outcomes[service.pk].refused = (
                 f"Cannot {action.verb} {service.domain}: the service is {service.get_status_display()}."
             )
-    called = iter_on_threads(allowed, lambda service: _call(service, action), threads=threads,
-                             name=f"lifecycle-{action.name}")
-    # Recorded a chunk at a time as the calls finish: the chunk's statements run while later calls are in flight.
-    chunk = max(threads, RECORD_CHUNK_MIN)
-    for start in range(0, len(allowed), chunk):
-        services = allowed[start:start + chunk]
-        _record(services, list(islice(called, len(services))), outcomes, actor, action, apply=apply,
-                log_data=log_data)
+    called = run_on_threads(allowed, lambda service: _call(service, action), threads=threads,
+                            name=f"lifecycle-{action.name}")
+    _record(allowed, called, outcomes, actor, action, apply=apply, log_data=log_data)
     return outcomes
 
 
