@@ -1,5 +1,5 @@
 """Cost curves (issue 20, part 4): the periodic jobs' benchmarks run at growing sizes, their times collected into
-bench/results/cost-curves.json and drawn as docs/cost-curves.svg (time against size, log-log), so that a job
+docs/cost-curves.json and drawn as docs/cost-curves.svg (time against size, log-log), so that a job
 whose time grows faster than its size shows at a glance: on log-log axes linear growth is a line of slope 1,
 drawn dotted beside each job from its smallest measurement.
 
@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "cost-curves.json"
+RESULTS = ROOT / "docs" / "cost-curves.json"  # kept beside the chart: the figures it is drawn from
+LOGS = ROOT / "bench" / "results"  # each benchmark's full output (not kept in the repository)
 CHART = ROOT / "docs" / "cost-curves.svg"
 MYSQL = "mysql://root@127.0.0.1:3306/"
 
@@ -106,8 +107,8 @@ def run(args):
                     output, failed = f"timed out after {args.timeout} s: {exc.stdout or ''}", True
                 wall = time.perf_counter() - started
                 load = os.getloadavg()
-                log = RESULTS.parent / f"{name}-{size}.log"
-                log.write_text(output)
+                LOGS.mkdir(parents=True, exist_ok=True)
+                (LOGS / f"{name}-{size}.log").write_text(output)
                 for result, pattern in patterns.items():
                     found = None if failed else re.search(pattern, output)
                     entry = {"job": result, "size": size, "seconds": float(found.group(1)) if found else None,
