@@ -75,6 +75,15 @@ PERIODIC_JOBS = [
         late_after=timedelta(minutes=15),
         description="Proves that Celery beat and a worker are running.",
     ),
+    PeriodicJob(
+        name="sessions_clear",
+        label="Expired sign-ins removed",
+        task="portal.tasks.clear_expired_sessions",
+        schedule=crontab(minute=30, hour=3),
+        late_after=timedelta(hours=26),
+        description="Deletes sign-in sessions past their expiry (what manage.py clearsessions does), in batches. "
+                    "Beat sends it once a day, so one worker does it however many hosts run the portal.",
+    ),
 ]
 
 
